@@ -1,0 +1,69 @@
+# Rejoinder: one file of entry points. `make help` lists them.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROTO_PKG := proto/rejoinder/responses/v1
+PY_OUT := service/src
+CLIENT_OUT := clients/python/rejoinder_client
+DESCRIPTOR := envoy/rejoinder.binpb
+
+.PHONY: help setup run test check gen gen-check lint typecheck proto-check fmt
+
+help:
+	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
+	@echo "make test       set up (once) and run every test (unit, contract, e2e through real Envoy)"
+	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code"
+	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
+
+$(BIN)/rejoinder: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/rejoinder
+
+run: setup
+	$(BIN)/rejoinder serve $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+gen: setup
+	rm -rf $(PY_OUT)/rejoinder/responses $(CLIENT_OUT)
+	mkdir -p $(CLIENT_OUT)
+	$(BIN)/python -m grpc_tools.protoc -Iproto -Iproto/third_party \
+	  --python_out=$(PY_OUT) --pyi_out=$(PY_OUT) --grpc_python_out=$(PY_OUT) \
+	  $(PROTO_PKG)/*.proto
+	touch $(PY_OUT)/rejoinder/responses/__init__.py $(PY_OUT)/rejoinder/responses/v1/__init__.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iproto -Iproto/third_party \
+	  --python_betterproto2_out=$(CLIENT_OUT) \
+	  --python_betterproto2_opt=client_generation=sync_async \
+	  $(PROTO_PKG)/*.proto
+	$(BIN)/buf build --exclude-source-info -o $(DESCRIPTOR)
+
+# CI: regenerate and fail on any difference from what is committed.
+gen-check: gen
+	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) $(DESCRIPTOR) | tee /dev/stderr | (! grep -q .) \
+	  || (echo "generated code is stale: run 'make gen' and commit" >&2; exit 1)
+
+proto-check: setup
+	$(BIN)/buf format --diff --exit-code --path proto/rejoinder
+	$(BIN)/buf lint
+	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
+	  $(BIN)/buf breaking --against '.git#branch=main'; else echo "buf breaking: no proto on main yet"; fi
+
+lint: setup
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+fmt: setup
+	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench
+	$(BIN)/buf format -w --path proto/rejoinder
+
+check: proto-check gen-check lint typecheck

@@ -1,0 +1,74 @@
+"""The storage contract. Stores keep OpenAI-shaped protos, never provider chat messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.response_pb2 import Response
+
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One stored response of a `previous_response_id` chain: what it was given and what it made."""
+
+    response: Response
+    input_items: tuple[InputItem, ...]
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """A page of input items in the requested order, and whether more follow."""
+
+    items: tuple[InputItem, ...]
+    has_more: bool
+
+
+class ResponseStore(Protocol):
+    """Where responses and their input items live."""
+
+    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+        """Insert or replace the response; its input items are written with the first save only.
+
+        Input items must carry their `id`. The write is atomic: a reader sees the old state or the new.
+        """
+        ...
+
+    async def get(self, response_id: str) -> Response | None:
+        """The stored response, or None."""
+        ...
+
+    async def delete(self, response_id: str) -> bool:
+        """Delete the response and its input items; False when there was none."""
+        ...
+
+    async def list_input_items(
+        self,
+        response_id: str,
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int,
+        order: Order,
+    ) -> ItemPage | None:
+        """A page of the response's input items (None when the response does not exist).
+
+        `order` "asc" is the order they were given in. `after`/`before` are item IDs in the list as
+        ordered; an ID that is not in the list yields an empty page.
+        """
+        ...
+
+    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+        """The response and its ancestors by `previous_response_id`, oldest first; None when missing.
+
+        The walk stops at an ancestor that no longer exists.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads."""
+        ...
