@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROTO_PKG := proto/rejoinder/responses/v1
 PY_OUT := service/src
 CLIENT_OUT := clients/python/rejoinder_client
-DESCRIPTOR := envoy/rejoinder.binpb
+DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 
 .PHONY: help setup run test check gen gen-check lint typecheck proto-check fmt
 

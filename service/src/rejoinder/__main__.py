@@ -1,0 +1,54 @@
+"""The `rejoinder` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rejoinder import config
+from rejoinder.edge.envoy_process import EnvoyError
+from rejoinder.launcher import serve
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rejoinder", description="OpenAI-compatible Responses API service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run gRPC and the Envoy REST edge")
+    serve.add_argument("--config", type=Path, help="TOML config file (providers, models, server)")
+    serve.add_argument("--http-port", type=int, help="Envoy REST port (default 8080)")
+    serve.add_argument("--http-host", help="Envoy REST address (default 127.0.0.1)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
+    serve.add_argument("--grpc-host", help="gRPC address (default 127.0.0.1)")
+    serve.add_argument("--data-dir", type=Path, help="where SQLite and Envoy's files live (default ./data)")
+    serve.add_argument("--upstream", help="OpenAI-compatible /v1 base URL that every model routes to")
+    serve.add_argument("--upstream-api-key", help="API key for --upstream")
+    serve.add_argument("--no-envoy", dest="envoy", action="store_const", const=False, help="gRPC only")
+    serve.add_argument("--strict-json", action="store_const", const=True, help="reject unknown JSON fields")
+    serve.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "log_level")}
+    try:
+        settings = config.load(flags)
+        asyncio.run(serve(settings))
+    except config.ConfigError as exc:
+        print(f"rejoinder: {exc}", file=sys.stderr)
+        return 2
+    except EnvoyError:
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

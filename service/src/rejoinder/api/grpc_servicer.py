@@ -1,0 +1,78 @@
+"""The typed `ResponsesService`: decode nothing, call the core, map errors. No logic here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from rejoinder.api.errors import abort
+from rejoinder.core.responses import ResponsesCore
+from rejoinder.errors import ApiError, invalid
+from rejoinder.responses.v1 import responses_service_pb2 as pb
+from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
+
+Context = grpc.aio.ServicerContext[object, object]
+
+
+class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
+    """gRPC handlers over the shared core."""
+
+    def __init__(self, core: ResponsesCore) -> None:
+        self._core = core
+
+    async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
+        """A finished response."""
+        try:
+            if request.stream:
+                raise invalid("Create does not stream; call StreamCreate.", param="stream", code="invalid_value")
+            return pb.CreateResponse(response=await self._core.create(request))
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
+    async def StreamCreate(
+        self, request: pb.StreamCreateRequest, context: Context
+    ) -> AsyncIterator[pb.StreamCreateResponse]:
+        """The response's events as they happen."""
+        try:
+            run = await self._core.start(request.params, stream=True)
+        except ApiError as err:
+            await abort(context, err)
+            raise
+        async for event in run.events():
+            yield pb.StreamCreateResponse(event=event)
+
+    async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
+        """A stored response."""
+        try:
+            return pb.GetResponse(response=await self._core.get(request.response_id))
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
+    async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResponse:
+        """Delete a stored response."""
+        try:
+            return await self._core.delete(request.response_id)
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
+    async def Cancel(self, request: pb.CancelRequest, context: Context) -> pb.CancelResponse:
+        """Cancel a background response."""
+        try:
+            return pb.CancelResponse(response=await self._core.cancel(request.response_id))
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
+    async def ListInputItems(
+        self, request: pb.ListInputItemsRequest, context: Context
+    ) -> pb.ListInputItemsResponse:
+        """A page of input items."""
+        try:
+            return await self._core.list_input_items(request)
+        except ApiError as err:
+            await abort(context, err)
+            raise

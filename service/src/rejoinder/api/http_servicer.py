@@ -1,0 +1,164 @@
+"""`OpenAIHttpService`: the REST surface behind Envoy. Raw JSON in, exact OpenAI bytes out.
+
+Errors before the first byte go out as initial metadata `x-http-status` (which Envoy's Lua filter
+turns into the HTTP status) and one OpenAI error body; the RPC itself ends OK.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import grpc
+import orjson
+from google.api.httpbody_pb2 import HttpBody
+
+from rejoinder.api.errors import http_body, http_metadata, internal_error
+from rejoinder.core.responses import ResponsesCore
+from rejoinder.errors import ApiError, invalid
+from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.responses.v1 import openai_http_pb2 as http
+from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
+from rejoinder.wire import sse
+from rejoinder.wire.openai_json import OpenAIJson
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[object, object]
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+
+BAD_JSON = (
+    "We could not parse the JSON body of your request. The API expects a JSON payload, "
+    "but what was sent was not valid JSON."
+)
+
+
+def _json(value: object) -> HttpBody:
+    return HttpBody(content_type=JSON, data=orjson.dumps(value))
+
+
+async def _error_body(context: Context, err: ApiError) -> HttpBody:
+    await context.send_initial_metadata(http_metadata(err))
+    return HttpBody(content_type=JSON, data=http_body(err))
+
+
+def _parse_body(body: HttpBody) -> dict[str, object]:
+    try:
+        data = orjson.loads(body.data)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(BAD_JSON) from exc
+    if not isinstance(data, dict):
+        raise invalid(BAD_JSON)
+    return data
+
+
+class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
+    """HttpBody handlers over the shared core."""
+
+    def __init__(self, core: ResponsesCore, codec: OpenAIJson, models: ProviderRegistry) -> None:
+        self._core = core
+        self._codec = codec
+        self._models = models
+
+    async def _unary(self, context: Context, produce: Callable[[], Awaitable[object]]) -> HttpBody:
+        try:
+            return _json(await produce())
+        except ApiError as err:
+            return await _error_body(context, err)
+        except Exception:
+            log.exception("request failed")
+            return await _error_body(context, internal_error())
+
+    async def CreateResponse(self, request: HttpBody, context: Context) -> AsyncIterator[HttpBody]:
+        """POST /v1/responses: JSON, or SSE when the body says `"stream": true`."""
+        try:
+            req = self._codec.decode(_parse_body(request), CreateRequest)
+            if not req.stream:
+                response = await self._core.create(req)
+                yield _json(self._codec.encode(response))
+                return
+            run = await self._core.start(req, stream=True)
+        except ApiError as err:
+            yield await _error_body(context, err)
+            return
+        except Exception:
+            log.exception("create failed")
+            yield await _error_body(context, internal_error())
+            return
+        async for event in run.events():
+            payload = self._codec.encode(event)
+            assert isinstance(payload, dict)
+            yield HttpBody(content_type=EVENT_STREAM, data=sse.frame(payload))
+        yield HttpBody(content_type=EVENT_STREAM, data=sse.DONE)
+
+    async def GetResponse(
+        self, request: http.HttpGetResponseRequest, context: Context
+    ) -> AsyncIterator[HttpBody]:
+        """GET /v1/responses/{id}."""
+
+        async def produce() -> object:
+            if request.stream:
+                raise invalid(
+                    "Streaming a stored response needs background mode, which this server does not run yet.",
+                    param="stream",
+                    code="unsupported_parameter",
+                )
+            return self._codec.encode(await self._core.get(request.response_id))
+
+        yield await self._unary(context, produce)
+
+    async def DeleteResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:
+        """DELETE /v1/responses/{id}."""
+
+        async def produce() -> object:
+            return self._codec.encode(await self._core.delete(request.response_id))
+
+        return await self._unary(context, produce)
+
+    async def CancelResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:
+        """POST /v1/responses/{id}/cancel."""
+
+        async def produce() -> object:
+            return self._codec.encode(await self._core.cancel(request.response_id))
+
+        return await self._unary(context, produce)
+
+    async def ListInputItems(self, request: http.HttpListInputItemsRequest, context: Context) -> HttpBody:
+        """GET /v1/responses/{id}/input_items."""
+
+        async def produce() -> object:
+            req = ListInputItemsRequest(response_id=request.response_id)
+            if request.after:
+                req.after = request.after
+            if request.before:
+                req.before = request.before
+            if request.limit:
+                req.limit = request.limit
+            if request.order:
+                req.order = request.order
+            return self._codec.encode(await self._core.list_input_items(req))
+
+        return await self._unary(context, produce)
+
+    async def ListModels(self, request: http.HttpListModelsRequest, context: Context) -> HttpBody:
+        """GET /v1/models."""
+
+        async def produce() -> object:
+            data = [_model(name) for name in self._models.model_names()]
+            return {"object": "list", "data": data}
+
+        return await self._unary(context, produce)
+
+    async def GetModel(self, request: http.HttpGetModelRequest, context: Context) -> HttpBody:
+        """GET /v1/models/{model}."""
+
+        async def produce() -> object:
+            self._models.resolve(request.model)
+            return _model(request.model)
+
+        return await self._unary(context, produce)
+
+
+def _model(name: str) -> dict[str, object]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "rejoinder"}

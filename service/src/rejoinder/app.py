@@ -1,0 +1,93 @@
+"""The composition root: builds every collaborator from `Settings` and runs the gRPC server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rejoinder.api.grpc_servicer import ResponsesServicer
+from rejoinder.api.http_servicer import OpenAIHttpServicer
+from rejoinder.config import Settings
+from rejoinder.core.clock import Clock, SystemClock
+from rejoinder.core.ids import IdGenerator, RandomIds
+from rejoinder.core.orchestrator import Deps
+from rejoinder.core.responses import ResponsesCore
+from rejoinder.providers.base import Provider
+from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
+from rejoinder.providers.registry import ModelEntry, ProviderRegistry
+from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, responses_service_pb2
+from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
+from rejoinder.store.base import ResponseStore
+from rejoinder.store.sqlite import SqliteStore
+from rejoinder.wire.openai_json import OpenAIJson
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+SERVICE_NAMES = (
+    responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
+    openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
+)
+
+
+def build_registry(settings: Settings) -> ProviderRegistry:
+    """One adapter per configured upstream, plus the model routes."""
+    providers: dict[str, Provider] = {
+        name: OpenAICompatProvider(UpstreamConfig(base_url=u.base_url, api_key=u.api_key, timeout=u.timeout_s))
+        for name, u in settings.providers.items()
+    }
+    models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
+    return ProviderRegistry(providers, models, settings.default_provider)
+
+
+@dataclass
+class GrpcApp:
+    """A running gRPC server and what it owns."""
+
+    server: grpc.aio.Server
+    port: int
+    store: ResponseStore
+    registry: ProviderRegistry
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Finish in-flight calls (up to `grace_s`), then release everything."""
+        await self.server.stop(grace_s)
+        await self.registry.aclose()
+        await self.store.close()
+
+
+def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+    )
+    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core), server)
+    codec = OpenAIJson(strict=settings.strict_json)
+    openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(OpenAIHttpServicer(core, codec, registry), server)
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    return server
+
+
+async def start_grpc(
+    settings: Settings,
+    *,
+    store: ResponseStore | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+) -> GrpcApp:
+    """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port)."""
+    if store is None:
+        store = await SqliteStore.open(settings.data_dir / "rejoinder.db")
+    registry = build_registry(settings)
+    deps = Deps(store=store, providers=registry, clock=clock or SystemClock(), ids=ids or RandomIds())
+    server = _server(ResponsesCore(deps), settings, registry)
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    await server.start()
+    return GrpcApp(server=server, port=port, store=store, registry=registry)
+

@@ -1,0 +1,127 @@
+"""Settings: command-line flags over `REJOINDER_*` environment variables over a TOML file over
+defaults. The only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_PROVIDER = "default"
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    """One OpenAI-compatible upstream."""
+
+    base_url: str
+    api_key: str | None = None
+    timeout_s: float = 300.0
+    connect_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """A routable model name."""
+
+    provider: str
+    upstream_model: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server is configured with."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    data_dir: Path = Path("data")
+    envoy: bool = True
+    envoy_admin_port: int | None = None
+    max_request_body_bytes: int = 32 * 1024 * 1024
+    strict_json: bool = False
+    providers: Mapping[str, UpstreamSettings] = field(default_factory=dict)
+    models: Mapping[str, ModelSettings] = field(default_factory=dict)
+    default_provider: str | None = None
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message says why."""
+
+
+def _load_file(path: Path) -> Settings:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    server = doc.get("server", {})
+    providers = {
+        name: UpstreamSettings(
+            base_url=str(p["base_url"]),
+            api_key=p.get("api_key"),
+            timeout_s=float(p.get("timeout_s", 300.0)),
+            connect_timeout_s=float(p.get("connect_timeout_s", 5.0)),
+        )
+        for name, p in doc.get("providers", {}).items()
+    }
+    models = {
+        name: ModelSettings(provider=str(m["provider"]), upstream_model=str(m.get("model", name)))
+        for name, m in doc.get("models", {}).items()
+    }
+    settings = Settings(providers=providers, models=models, default_provider=doc.get("default_provider"))
+    return _apply(settings, server)
+
+
+_FIELDS = {
+    "http_host": str,
+    "http_port": int,
+    "grpc_host": str,
+    "grpc_port": int,
+    "data_dir": Path,
+    "envoy_admin_port": int,
+    "max_request_body_bytes": int,
+}
+
+
+def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
+    changes: dict[str, object] = {}
+    for key, convert in _FIELDS.items():
+        value = values.get(key)
+        if value is not None:
+            changes[key] = convert(value)
+    for key in ("envoy", "strict_json"):
+        value = values.get(key)
+        if value is not None:
+            changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, object]:
+    keys = [*_FIELDS, "envoy", "strict_json", "upstream", "upstream_api_key", "config"]
+    return {k: env[f"REJOINDER_{k.upper()}"] for k in keys if f"REJOINDER_{k.upper()}" in env}
+
+
+def _with_upstream(settings: Settings, url: str, api_key: str | None) -> Settings:
+    providers = dict(settings.providers)
+    providers[DEFAULT_PROVIDER] = UpstreamSettings(base_url=url.rstrip("/"), api_key=api_key)
+    return replace(settings, providers=providers, default_provider=DEFAULT_PROVIDER)
+
+
+def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> Settings:
+    """Merge the sources; `flags` holds only what was given on the command line."""
+    merged: dict[str, object] = _from_env(os.environ if env is None else env)
+    merged.update({k: v for k, v in flags.items() if v is not None})
+    config = merged.get("config")
+    settings = _load_file(Path(str(config))) if config else Settings()
+    settings = _apply(settings, merged)
+    upstream = merged.get("upstream")
+    if upstream:
+        key = merged.get("upstream_api_key")
+        settings = _with_upstream(settings, str(upstream), str(key) if key else None)
+    for name, model in settings.models.items():
+        if model.provider not in settings.providers:
+            raise ConfigError(f"model {name!r} names unknown provider {model.provider!r}")
+    return settings

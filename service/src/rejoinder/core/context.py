@@ -1,0 +1,149 @@
+"""The context of a response: the `previous_response_id` chain, then this request's input.
+
+Everything here is OpenAI-shaped items; turning them into provider messages is `chat_mapping`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rejoinder.core.ids import IdGenerator
+from rejoinder.core.validation import ValidatedRequest
+from rejoinder.errors import invalid
+from rejoinder.responses.v1.content_pb2 import Content, MessageContent
+from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
+from rejoinder.store.base import ChainLink, ResponseStore
+
+ID_PREFIX = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "reasoning": "rs",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the model sees: earlier items, then the new ones (with IDs), under `instructions`."""
+
+    history: tuple[InputItem, ...]
+    new_items: tuple[InputItem, ...]
+    instructions: str | None
+
+    @property
+    def items(self) -> tuple[InputItem, ...]:
+        """History and new items, in order."""
+        return self.history + self.new_items
+
+
+def output_as_input(item: OutputItem) -> InputItem:
+    """An output item as it is fed back to the model on a later turn."""
+    kind = item.WhichOneof("item")
+    if kind == "function_call":
+        return InputItem(function_call=item.function_call)
+    if kind == "reasoning":
+        return InputItem(reasoning=item.reasoning)
+    out = item.message
+    parts = MessageContent()
+    for part in out.content:
+        if part.WhichOneof("part") == "refusal":
+            parts.parts.items.append(Content(refusal=part.refusal))
+        else:
+            parts.parts.items.append(Content(output_text=part.output_text))
+    return InputItem(message=Message(id=out.id, role="assistant", content=parts, status=out.status))
+
+
+def item_id(item: InputItem) -> str:
+    """The ID an item carries, or ""."""
+    kind = item.WhichOneof("item")
+    if kind == "message":
+        return item.message.id
+    if kind == "function_call":
+        return item.function_call.id
+    if kind == "function_call_output":
+        return item.function_call_output.id
+    if kind == "reasoning":
+        return item.reasoning.id
+    if kind == "item_reference":
+        return item.item_reference.id
+    return ""
+
+
+def _with_id(item: InputItem, ids: IdGenerator) -> InputItem:
+    kind = item.WhichOneof("item")
+    if kind is None or item_id(item) or kind not in ID_PREFIX:
+        return item
+    copy = InputItem()
+    copy.CopyFrom(item)
+    new = ids.new(ID_PREFIX[kind])
+    if kind == "message":
+        copy.message.id = new
+        copy.message.status = copy.message.status or "completed"
+    elif kind == "function_call":
+        copy.function_call.id = new
+    elif kind == "function_call_output":
+        copy.function_call_output.id = new
+        copy.function_call_output.status = copy.function_call_output.status or "completed"
+    else:
+        copy.reasoning.id = new
+    return copy
+
+
+def _history(chain: Sequence[ChainLink]) -> list[InputItem]:
+    items: list[InputItem] = []
+    for link in chain:
+        items.extend(link.input_items)
+        items.extend(output_as_input(o) for o in link.response.output)
+    return items
+
+
+def _resolve(items: Sequence[InputItem], known: dict[str, InputItem]) -> list[InputItem]:
+    resolved: list[InputItem] = []
+    for i, item in enumerate(items):
+        if item.WhichOneof("item") != "item_reference":
+            resolved.append(item)
+            continue
+        target = known.get(item.item_reference.id)
+        if target is None:
+            raise invalid(
+                f"Item with id '{item.item_reference.id}' not found.",
+                param=f"input[{i}].id",
+                code="item_not_found",
+            )
+        resolved.append(target)
+    return resolved
+
+
+def _check_call_outputs(items: Sequence[InputItem]) -> None:
+    calls = {i.function_call.call_id for i in items if i.WhichOneof("item") == "function_call"}
+    for item in items:
+        if item.WhichOneof("item") != "function_call_output":
+            continue
+        call_id = item.function_call_output.call_id
+        if call_id not in calls:
+            raise invalid(
+                f"No tool call found for function call output with call_id {call_id}.",
+                param="input",
+                code="function_call_output_without_call",
+            )
+
+
+async def assemble(vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerator) -> Context:
+    """Load the chain, resolve item references, give new items IDs and check call outputs."""
+    history: list[InputItem] = []
+    prev = vreq.params.previous_response_id if vreq.params.HasField("previous_response_id") else None
+    if prev:
+        chain = await store.load_chain(prev)
+        if chain is None:
+            raise invalid(
+                f"Previous response with id '{prev}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        history = _history(chain)
+    known = {item_id(i): i for i in history if item_id(i)}
+    new_items = tuple(_with_id(i, ids) for i in _resolve(vreq.input_items, known))
+    _check_call_outputs([*history, *new_items])
+    instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
+    return Context(history=tuple(history), new_items=new_items, instructions=instructions)

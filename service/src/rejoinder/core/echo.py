@@ -1,0 +1,70 @@
+"""The response object as it starts: every request setting echoed the way OpenAI echoes it."""
+
+from __future__ import annotations
+
+from rejoinder.core.validation import ValidatedRequest
+from rejoinder.responses.v1.response_pb2 import Response, TextConfig, TextFormat, TextFormatText
+from rejoinder.responses.v1.tools_pb2 import Tool
+
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_P = 1.0
+ECHOED_AS_GIVEN = (
+    "instructions",
+    "previous_response_id",
+    "max_output_tokens",
+    "max_tool_calls",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "user",
+)
+
+
+def _redacted(tool: Tool) -> Tool:
+    """MCP credentials are never echoed or stored."""
+    copy = Tool()
+    copy.CopyFrom(tool)
+    if copy.WhichOneof("tool") == "mcp":
+        copy.mcp.ClearField("authorization")
+        copy.mcp.headers.clear()
+    return copy
+
+
+def _text_config(vreq: ValidatedRequest) -> TextConfig:
+    text = TextConfig()
+    text.CopyFrom(vreq.params.text)
+    if not text.HasField("format"):
+        text.format.CopyFrom(TextFormat(text=TextFormatText()))
+    if not text.HasField("verbosity"):
+        text.verbosity = "medium"
+    return text
+
+
+def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) -> Response:
+    """The in-progress response of a validated request."""
+    q = vreq.params
+    r = Response(
+        id=response_id,
+        object="response",
+        created_at=created_at,
+        status="in_progress",
+        model=q.model,
+        parallel_tool_calls=q.parallel_tool_calls if q.HasField("parallel_tool_calls") else True,
+        temperature=q.temperature if q.HasField("temperature") else DEFAULT_TEMPERATURE,
+        top_p=q.top_p if q.HasField("top_p") else DEFAULT_TOP_P,
+        presence_penalty=q.presence_penalty,
+        frequency_penalty=q.frequency_penalty,
+        top_logprobs=q.top_logprobs,
+        truncation=q.truncation if q.HasField("truncation") else "disabled",
+        store=vreq.store,
+        background=q.background,
+        service_tier=q.service_tier if q.HasField("service_tier") and q.service_tier != "auto" else "default",
+        metadata=dict(q.metadata),
+        tools=[_redacted(t) for t in q.tools],
+    )
+    r.tool_choice.CopyFrom(q.tool_choice)
+    r.reasoning.CopyFrom(q.reasoning)
+    r.text.CopyFrom(_text_config(vreq))
+    present = {fd.name: value for fd, value in q.ListFields()}
+    r.MergeFrom(Response(**{name: present[name] for name in ECHOED_AS_GIVEN if name in present}))
+    return r

@@ -1,0 +1,23 @@
+"""Numbers stream events as they are made: `sequence_number` from 0, strictly rising."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.message import Message
+
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+
+
+class EventEmitter:
+    """Makes the events of one response stream."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def emit(self, case: str, event: Message) -> ResponseStreamEvent:
+        """Wrap `event` (the message of oneof case `case`) with the next sequence number."""
+        fields: dict[str, Any] = {case: event}
+        out = ResponseStreamEvent(sequence_number=self._next, **fields)
+        self._next += 1
+        return out

@@ -1,0 +1,215 @@
+"""One response from start to terminal event: the upstream call(s), the events, the store write.
+
+`start` does everything that can fail before the first byte (validation, context, routing, the
+upstream's first delta), so that such failures are plain errors with an HTTP status. After that,
+`Run.events()` never raises: failures become an `error` event and `response.failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+
+from rejoinder.core.chat_mapping import chat_request
+from rejoinder.core.clock import Clock
+from rejoinder.core.context import Context, assemble
+from rejoinder.core.echo import initial_response
+from rejoinder.core.events import EventEmitter
+from rejoinder.core.ids import IdGenerator
+from rejoinder.core.output import OutputBuilder
+from rejoinder.core.upstream_errors import as_api_error
+from rejoinder.core.validation import ValidatedRequest
+from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.providers import base as p
+from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.responses.v1 import events_pb2 as ev
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.response_pb2 import (
+    IncompleteDetails,
+    InputTokensDetails,
+    OutputTokensDetails,
+    Response,
+    ResponseError,
+    Usage,
+)
+from rejoinder.store.base import ResponseStore
+
+log = logging.getLogger(__name__)
+
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything the core needs, injected; tests swap any field."""
+
+    store: ResponseStore
+    providers: ProviderRegistry
+    clock: Clock
+    ids: IdGenerator
+
+
+@dataclass
+class _Tally:
+    usage: Usage
+    finish: str | None = None
+
+    def add(self, delta: p.UsageDelta) -> None:
+        u = self.usage
+        u.input_tokens += delta.input_tokens
+        u.output_tokens += delta.output_tokens
+        u.total_tokens += delta.input_tokens + delta.output_tokens
+        u.input_tokens_details.cached_tokens += delta.cached_tokens
+        u.output_tokens_details.reasoning_tokens += delta.reasoning_tokens
+
+
+def _empty_usage() -> Usage:
+    return Usage(input_tokens_details=InputTokensDetails(), output_tokens_details=OutputTokensDetails())
+
+
+class Run:
+    """A started response. Iterate `events()` once."""
+
+    def __init__(  # noqa: PLR0913 - one value per stage of a run
+        self,
+        deps: Deps,
+        vreq: ValidatedRequest,
+        ctx: Context,
+        response: Response,
+        upstream: AsyncIterator[p.ChatDelta],
+        first: p.ChatDelta | None,
+    ) -> None:
+        self._deps = deps
+        self._vreq = vreq
+        self._ctx = ctx
+        self.response = response
+        self._upstream = upstream
+        self._first = first
+        self._emitter = EventEmitter()
+        self._builder = OutputBuilder(self._emitter, deps.ids)
+        self._tally = _Tally(usage=_empty_usage())
+        self._finished = False
+        self.failure: ApiError | None = None
+
+    def _lifecycle(self, case: str) -> ResponseStreamEvent:
+        snapshot = Response()
+        snapshot.CopyFrom(self.response)
+        messages = {
+            "response_created": ev.ResponseCreatedEvent,
+            "response_in_progress": ev.ResponseInProgressEvent,
+            "response_completed": ev.ResponseCompletedEvent,
+            "response_incomplete": ev.ResponseIncompleteEvent,
+            "response_failed": ev.ResponseFailedEvent,
+        }
+        return self._emitter.emit(case, messages[case](response=snapshot))
+
+    async def events(self) -> AsyncIterator[ResponseStreamEvent]:
+        """The response's events, ending with exactly one terminal event. Never raises."""
+        try:
+            yield self._lifecycle("response_created")
+            yield self._lifecycle("response_in_progress")
+            try:
+                async for event in self._consume():
+                    yield event
+                for event in self._builder.close(self._item_status()):
+                    yield event
+                self._complete()
+            except Exception as exc:  # noqa: BLE001 - after the first byte, failures go in-band
+                for event in self._fail(self._as_failure(exc)):
+                    yield event
+            try:
+                await self._save()
+            except Exception as exc:  # noqa: BLE001
+                for event in self._fail(self._as_failure(exc)):
+                    yield event
+            yield self._lifecycle(f"response_{self.response.status}")
+        finally:
+            await self._abandon()
+
+    def _as_failure(self, exc: Exception) -> ApiError:
+        if isinstance(exc, p.UpstreamError):
+            self.failure = as_api_error(exc)
+        else:
+            log.exception("response %s failed", self.response.id)
+            self.failure = ApiError(ErrorKind.INTERNAL, "The server had an error while processing the response.")
+        return self.failure
+
+    async def _consume(self) -> AsyncIterator[ResponseStreamEvent]:
+        delta = self._first
+        while delta is not None:
+            if isinstance(delta, p.UsageDelta):
+                self._tally.add(delta)
+            elif isinstance(delta, p.FinishDelta):
+                self._tally.finish = delta.reason
+            else:
+                for event in self._builder.on_delta(delta):
+                    yield event
+            delta = await anext(self._upstream, None)
+
+    def _item_status(self) -> str:
+        return "incomplete" if self._tally.finish in INCOMPLETE_REASONS else "completed"
+
+    def _fail(self, error: ApiError) -> list[ResponseStreamEvent]:
+        events = self._builder.close("incomplete")
+        code = "rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error"
+        events.append(
+            self._emitter.emit(
+                "error",
+                ev.ErrorEvent(
+                    code=code,
+                    message=error.message,
+                    error=ev.ErrorPayload(type="server_error", code=code, message=error.message),
+                ),
+            )
+        )
+        self._finalize("failed")
+        self.response.error.CopyFrom(ResponseError(code=code, message=error.message))
+        return events
+
+    def _finalize(self, status: str) -> None:
+        r = self.response
+        r.status = status
+        r.completed_at = int(self._deps.clock.now())
+        del r.output[:]
+        r.output.extend(self._builder.items)
+        r.usage.CopyFrom(self._tally.usage)
+
+    def _complete(self) -> None:
+        reason = INCOMPLETE_REASONS.get(self._tally.finish or "")
+        self._finalize("incomplete" if reason else "completed")
+        if reason:
+            self.response.incomplete_details.CopyFrom(IncompleteDetails(reason=reason))
+
+    async def _save(self) -> None:
+        self._finished = True
+        if self._vreq.store:
+            await self._deps.store.save(self.response, self._ctx.new_items)
+
+    async def _abandon(self) -> None:
+        """The consumer went away (or the run ended): stop upstream work, keep what was made."""
+        if isinstance(self._upstream, AsyncGenerator):
+            with contextlib.suppress(Exception):
+                await self._upstream.aclose()
+        if self._finished:
+            return
+        self._builder.close("incomplete")
+        self._finalize("cancelled")
+        if self._vreq.store:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._deps.store.save(self.response, self._ctx.new_items))
+
+
+async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
+    """Everything before the first byte. Raises `ApiError`."""
+    route = deps.providers.resolve(vreq.params.model)
+    ctx = await assemble(vreq, deps.store, deps.ids)
+    response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
+    upstream = route.provider.stream(chat_request(vreq, ctx, route.upstream_model))
+    try:
+        first = await anext(upstream, None)
+    except p.UpstreamError as exc:
+        raise as_api_error(exc) from exc
+    return Run(deps, vreq, ctx, response, upstream, first)

@@ -1,0 +1,234 @@
+"""Turns normalized provider deltas into output items and their stream events.
+
+One item is open at a time; a delta of another kind (or another tool call) closes it, so items are
+emitted in `output_index` order and never interleave. Text is kept as a list of fragments and
+joined once, when its part closes: no whole-response copies per delta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rejoinder.core.events import EventEmitter
+from rejoinder.core.ids import IdGenerator
+from rejoinder.providers import base as p
+from rejoinder.responses.v1 import events_pb2 as ev
+from rejoinder.responses.v1.content_pb2 import (
+    Logprob,
+    OutputContent,
+    OutputText,
+    ReasoningText,
+    Refusal,
+    StreamedContent,
+    TopLogprob,
+)
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem, OutputMessage, ReasoningItem
+
+Events = list[ResponseStreamEvent]
+
+
+def _logprob(lp: p.TokenLogprob) -> Logprob:
+    return Logprob(
+        token=lp.token,
+        logprob=lp.logprob,
+        bytes=list(lp.bytes or ()),
+        top_logprobs=[TopLogprob(token=t.token, logprob=t.logprob, bytes=list(t.bytes or ())) for t in lp.top_logprobs],
+    )
+
+
+@dataclass
+class _Part:
+    kind: str  # "output_text" | "refusal" | "reasoning_text"
+    pieces: list[str] = field(default_factory=list)
+    logprobs: list[Logprob] = field(default_factory=list)
+
+    def streamed(self, text: str) -> StreamedContent:
+        if self.kind == "refusal":
+            return StreamedContent(refusal=Refusal(refusal=text))
+        if self.kind == "reasoning_text":
+            return StreamedContent(reasoning_text=ReasoningText(text=text))
+        return StreamedContent(output_text=OutputText(text=text, logprobs=self.logprobs if text else []))
+
+
+@dataclass
+class _Open:
+    kind: str  # "message" | "reasoning" | "function_call"
+    index: int
+    item_id: str
+    parts: list[_Part] = field(default_factory=list)
+    call_index: int = -1
+    call_id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class OutputBuilder:
+    """Builds `Response.output` from deltas, emitting the events of each step."""
+
+    def __init__(self, emitter: EventEmitter, ids: IdGenerator) -> None:
+        self._emit = emitter.emit
+        self._ids = ids
+        self._open: _Open | None = None
+        self._closed_calls: set[int] = set()
+        self.items: list[OutputItem] = []
+        self.function_calls = 0
+
+    def on_delta(self, delta: p.ChatDelta) -> Events:
+        """The events one delta causes."""
+        if isinstance(delta, p.TextDelta):
+            return self._text("message", "output_text", delta.text, delta.logprobs)
+        if isinstance(delta, p.RefusalDelta):
+            return self._text("message", "refusal", delta.text, ())
+        if isinstance(delta, p.ReasoningDelta):
+            return self._text("reasoning", "reasoning_text", delta.text, ())
+        if isinstance(delta, p.ToolCallDelta):
+            return self._tool_call(delta)
+        return []
+
+    # ---- text-like content -----------------------------------------------------------------
+
+    def _text(self, item_kind: str, part_kind: str, text: str, lps: tuple[p.TokenLogprob, ...]) -> Events:
+        events: Events = []
+        if self._open is None or self._open.kind != item_kind:
+            events += self.close("completed")
+            events += self._open_item(item_kind)
+        assert self._open is not None
+        opened = self._open
+        if not opened.parts or opened.parts[-1].kind != part_kind:
+            if opened.parts:
+                events += self._close_part(opened, len(opened.parts) - 1)
+            events += self._open_part(opened, part_kind)
+        part = opened.parts[-1]
+        part.pieces.append(text)
+        part.logprobs.extend(_logprob(lp) for lp in lps)
+        events.append(self._delta_event(opened, part, text, lps))
+        return events
+
+    def _delta_event(self, opened: _Open, part: _Part, text: str, lps: tuple[p.TokenLogprob, ...]) -> ResponseStreamEvent:
+        ci = len(opened.parts) - 1
+        if part.kind == "output_text":
+            return self._emit(
+                "output_text_delta",
+                ev.OutputTextDeltaEvent(
+                    output_index=opened.index,
+                    item_id=opened.item_id,
+                    content_index=ci,
+                    delta=text,
+                    logprobs=[_logprob(lp) for lp in lps],
+                ),
+            )
+        if part.kind == "refusal":
+            return self._emit(
+                "refusal_delta",
+                ev.RefusalDeltaEvent(output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text),
+            )
+        return self._emit(
+            "reasoning_text_delta",
+            ev.ReasoningTextDeltaEvent(output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text),
+        )
+
+    def _open_item(self, kind: str) -> Events:
+        prefix = "msg" if kind == "message" else "rs"
+        self._open = _Open(kind=kind, index=len(self.items), item_id=self._ids.new(prefix))
+        return [self._emit("output_item_added", ev.OutputItemAddedEvent(output_index=self._open.index, item=self._item(self._open, "in_progress")))]
+
+    def _open_part(self, opened: _Open, kind: str) -> Events:
+        part = _Part(kind=kind)
+        opened.parts.append(part)
+        added = ev.ContentPartAddedEvent(
+            output_index=opened.index, item_id=opened.item_id, content_index=len(opened.parts) - 1, part=part.streamed("")
+        )
+        return [self._emit("content_part_added", added)]
+
+    def _close_part(self, opened: _Open, ci: int) -> Events:
+        part = opened.parts[ci]
+        text = "".join(part.pieces)
+        common: dict[str, Any] = {"output_index": opened.index, "item_id": opened.item_id, "content_index": ci}
+        if part.kind == "output_text":
+            done = self._emit("output_text_done", ev.OutputTextDoneEvent(text=text, logprobs=part.logprobs, **common))
+        elif part.kind == "refusal":
+            done = self._emit("refusal_done", ev.RefusalDoneEvent(refusal=text, **common))
+        else:
+            done = self._emit("reasoning_text_done", ev.ReasoningTextDoneEvent(text=text, **common))
+        return [done, self._emit("content_part_done", ev.ContentPartDoneEvent(part=part.streamed(text), **common))]
+
+    # ---- tool calls ------------------------------------------------------------------------
+
+    def _tool_call(self, delta: p.ToolCallDelta) -> Events:
+        events: Events = []
+        opened = self._open
+        if opened is None or opened.kind != "function_call" or opened.call_index != delta.index:
+            if delta.index in self._closed_calls:
+                raise p.UpstreamError("protocol", "the upstream interleaved the fragments of parallel tool calls")
+            events += self.close("completed")
+            opened = _Open(
+                kind="function_call",
+                index=len(self.items),
+                item_id=self._ids.new("fc"),
+                call_index=delta.index,
+                call_id=delta.id or self._ids.new("call"),
+                name=delta.name or "",
+            )
+            self._open = opened
+            self.function_calls += 1
+            events.append(self._emit("output_item_added", ev.OutputItemAddedEvent(output_index=opened.index, item=self._item(opened, "in_progress"))))
+        elif delta.name and not opened.name:
+            opened.name = delta.name
+        if delta.arguments:
+            opened.arguments.append(delta.arguments)
+            events.append(
+                self._emit(
+                    "function_call_arguments_delta",
+                    ev.FunctionCallArgumentsDeltaEvent(output_index=opened.index, item_id=opened.item_id, delta=delta.arguments),
+                )
+            )
+        return events
+
+    # ---- closing ---------------------------------------------------------------------------
+
+    def close(self, status: str) -> Events:
+        """Close the open item (if any) with `status` ("completed" or "incomplete")."""
+        opened = self._open
+        if opened is None:
+            return []
+        events: Events = []
+        if opened.kind == "function_call":
+            self._closed_calls.add(opened.call_index)
+            done = ev.FunctionCallArgumentsDoneEvent(
+                output_index=opened.index, item_id=opened.item_id, name=opened.name, arguments="".join(opened.arguments)
+            )
+            events.append(self._emit("function_call_arguments_done", done))
+        elif opened.parts:
+            events += self._close_part(opened, len(opened.parts) - 1)
+        item = self._item(opened, status)
+        self.items.append(item)
+        self._open = None
+        events.append(self._emit("output_item_done", ev.OutputItemDoneEvent(output_index=opened.index, item=item)))
+        return events
+
+    def _item(self, opened: _Open, status: str) -> OutputItem:
+        final = status != "in_progress"
+        if opened.kind == "function_call":
+            return OutputItem(
+                function_call=FunctionToolCall(
+                    id=opened.item_id,
+                    call_id=opened.call_id,
+                    name=opened.name,
+                    arguments="".join(opened.arguments) if final else "",
+                    status=status,
+                )
+            )
+        parts = opened.parts if final else []
+        if opened.kind == "reasoning":
+            content = [ReasoningText(text="".join(x.pieces)) for x in parts]
+            return OutputItem(reasoning=ReasoningItem(id=opened.item_id, summary=[], content=content, status=status))
+        message = OutputMessage(id=opened.item_id, role="assistant", status=status)
+        for x in parts:
+            text = "".join(x.pieces)
+            if x.kind == "refusal":
+                message.content.append(OutputContent(refusal=Refusal(refusal=text)))
+            else:
+                message.content.append(OutputContent(output_text=OutputText(text=text, logprobs=x.logprobs)))
+        return OutputItem(message=message)

@@ -1,0 +1,160 @@
+"""Validation and shorthand expansion of input items and tools."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rejoinder.errors import invalid
+from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent
+from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+
+ROLES = ("user", "assistant", "system", "developer")
+TOOL_CHOICE_MODES = ("none", "auto", "required")
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+IMAGE_DETAIL = ("auto", "low", "high", "original")
+
+
+def _missing(param: str) -> Exception:
+    return invalid(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+
+
+def _expand_content(content: MessageContent) -> MessageContent:
+    if content.WhichOneof("content") != "text":
+        return content
+    out = MessageContent()
+    out.parts.items.append(Content(input_text=InputText(text=content.text)))
+    return out
+
+
+def expand_input(value: Input) -> tuple[InputItem, ...]:
+    """`input` as a list of items; a string becomes one user message with one `input_text` part."""
+    kind = value.WhichOneof("input")
+    if kind is None:
+        return ()
+    if kind == "text":
+        content = _expand_content(MessageContent(text=value.text))
+        return (InputItem(message=Message(role="user", content=content)),)
+    items: list[InputItem] = []
+    for item in value.items.items:
+        if item.WhichOneof("item") == "message":
+            copy = InputItem()
+            copy.CopyFrom(item)
+            copy.message.content.CopyFrom(_expand_content(item.message.content))
+            items.append(copy)
+        else:
+            items.append(item)
+    return tuple(items)
+
+
+def _check_part(part: Content, param: str, role: str) -> None:
+    kind = part.WhichOneof("part")
+    if kind is None:
+        raise _missing(f"{param}.type")
+    if kind in ("output_text", "refusal") and role != "assistant":
+        raise invalid(
+            f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image', and 'input_file'.",
+            param=f"{param}.type",
+            code="invalid_value",
+        )
+    if kind == "input_image":
+        image = part.input_image
+        if not image.HasField("image_url") and not image.HasField("file_id"):
+            raise _missing(f"{param}.image_url")
+        if image.detail and image.detail not in IMAGE_DETAIL:
+            raise invalid(f"Invalid value: '{image.detail}'.", param=f"{param}.detail", code="invalid_value")
+    if kind == "input_file":
+        f = part.input_file
+        if not (f.HasField("file_data") or f.HasField("file_url") or f.HasField("file_id")):
+            raise _missing(f"{param}.file_data")
+
+
+def _check_message(msg: Message, param: str) -> None:
+    if msg.role not in ROLES:
+        listed = ", ".join(f"'{r}'" for r in ROLES)
+        raise invalid(
+            f"Invalid value: '{msg.role}'. Supported values are: {listed}.",
+            param=f"{param}.role",
+            code="invalid_value",
+        )
+    if msg.content.WhichOneof("content") is None:
+        raise _missing(f"{param}.content")
+    for j, part in enumerate(msg.content.parts.items):
+        _check_part(part, f"{param}.content[{j}]", msg.role)
+
+
+def check_input_items(items: Sequence[InputItem]) -> None:
+    """Each item has what its type requires."""
+    for i, item in enumerate(items):
+        param = f"input[{i}]"
+        kind = item.WhichOneof("item")
+        if kind is None:
+            raise _missing(f"{param}.type")
+        if kind == "message":
+            _check_message(item.message, param)
+        elif kind == "function_call":
+            call = item.function_call
+            for name, value in (("call_id", call.call_id), ("name", call.name)):
+                if not value:
+                    raise _missing(f"{param}.{name}")
+        elif kind == "function_call_output":
+            if not item.function_call_output.call_id:
+                raise _missing(f"{param}.call_id")
+            if item.function_call_output.output.WhichOneof("output") is None:
+                raise _missing(f"{param}.output")
+        elif kind == "item_reference" and not item.item_reference.id:
+            raise _missing(f"{param}.id")
+
+
+def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:
+    choice = req.tool_choice
+    kind = choice.WhichOneof("tool_choice")
+    if kind == "mode" and choice.mode not in TOOL_CHOICE_MODES:
+        raise invalid(
+            f"Invalid value: '{choice.mode}'. Supported values are: 'none', 'auto', and 'required'.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    if kind == "function" and choice.function.name not in function_names:
+        raise invalid(
+            f"Tool choice '{choice.function.name}' not found in 'tools' parameter.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    if kind in ("mcp", "custom", "allowed_tools"):
+        raise invalid(
+            f"tool_choice of type '{kind}' is not supported by this server yet.",
+            param="tool_choice",
+            code="unsupported_parameter",
+        )
+
+
+def check_tools(req: CreateRequest) -> None:
+    """Tools are well formed, supported, uniquely named, and `tool_choice` names one of them."""
+    names: set[str] = set()
+    for i, tool in enumerate(req.tools):
+        kind = tool.WhichOneof("tool")
+        param = f"tools[{i}]"
+        if kind is None:
+            raise _missing(f"{param}.type")
+        if kind != "function":
+            raise invalid(
+                f"Tools of type '{kind}' are not supported by this server yet.",
+                param=f"{param}.type",
+                code="unsupported_parameter",
+            )
+        name = tool.function.name
+        if not name:
+            raise _missing(f"{param}.name")
+        if not FUNCTION_NAME.match(name):
+            raise invalid(
+                f"Invalid '{param}.name': string does not match pattern. Expected a string that matches "
+                f"the pattern '{FUNCTION_NAME.pattern}'.",
+                param=f"{param}.name",
+                code="invalid_value",
+            )
+        if name in names:
+            raise invalid(f"Duplicate tool name: '{name}'.", param=f"{param}.name", code="invalid_value")
+        names.add(name)
+    _check_tool_choice(req, names)

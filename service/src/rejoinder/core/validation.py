@@ -1,0 +1,196 @@
+"""Every 400 about the shape of a create request is raised here, and shorthands are expanded once.
+
+`validate` returns a `ValidatedRequest`: the request with its defaults applied, `input` as a list
+of items and message `content` as lists of parts, so nothing downstream sees the string forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rejoinder.core.validate_items import check_input_items, check_tools, expand_input
+from rejoinder.errors import ApiError, invalid
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+
+TRUNCATION = ("auto", "disabled")
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+SUMMARIES = ("auto", "concise", "detailed")
+VERBOSITY = ("low", "medium", "high")
+INCLUDABLE = (
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "message.input_image.image_url",
+    "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs",
+    "reasoning.encrypted_content",
+    "message.output_text.logprobs",
+)
+METADATA_MAX_KEYS = 16
+METADATA_MAX_KEY = 64
+METADATA_MAX_VALUE = 512
+IDENTIFIER_MAX = 64
+MIN_OUTPUT_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class ValidatedRequest:
+    """A create request that passed validation, normalized (the original is never mutated)."""
+
+    params: CreateRequest
+    input_items: tuple[InputItem, ...]
+    store: bool
+    stream: bool
+
+
+def _one_of(value: str, allowed: tuple[str, ...], param: str) -> None:
+    if value not in allowed:
+        listed = ", ".join(f"'{a}'" for a in allowed)
+        raise invalid(
+            f"Invalid value: '{value}'. Supported values are: {listed}.", param=param, code="invalid_value"
+        )
+
+
+def _in_range(value: float, low: float, high: float, param: str) -> None:
+    if value < low:
+        raise invalid(
+            f"Invalid '{param}': decimal below minimum value. Expected a value >= {low}, "
+            f"but got {value} instead.",
+            param=param,
+            code="decimal_below_min_value",
+        )
+    if value > high:
+        raise invalid(
+            f"Invalid '{param}': decimal above maximum value. Expected a value <= {high}, "
+            f"but got {value} instead.",
+            param=param,
+            code="decimal_above_max_value",
+        )
+
+
+def _at_least(value: int, low: int, param: str) -> None:
+    if value < low:
+        raise invalid(
+            f"Invalid '{param}': integer below minimum value. Expected a value >= {low}, "
+            f"but got {value} instead.",
+            param=param,
+            code="integer_below_min_value",
+        )
+
+
+def _max_length(value: str, limit: int, param: str) -> None:
+    if len(value) > limit:
+        raise invalid(
+            f"Invalid '{param}': string too long. Expected a string with maximum length {limit}, "
+            f"but got a string with length {len(value)} instead.",
+            param=param,
+            code="string_above_max_length",
+        )
+
+
+def _check_sampling(req: CreateRequest) -> None:
+    if req.HasField("temperature"):
+        _in_range(req.temperature, 0, 2, "temperature")
+    if req.HasField("top_p"):
+        _in_range(req.top_p, 0, 1, "top_p")
+    if req.HasField("presence_penalty"):
+        _in_range(req.presence_penalty, -2, 2, "presence_penalty")
+    if req.HasField("frequency_penalty"):
+        _in_range(req.frequency_penalty, -2, 2, "frequency_penalty")
+    if req.HasField("top_logprobs"):
+        _at_least(req.top_logprobs, 0, "top_logprobs")
+        if req.top_logprobs > 20:
+            raise invalid(
+                "Invalid 'top_logprobs': integer above maximum value. Expected a value <= 20, "
+                f"but got {req.top_logprobs} instead.",
+                param="top_logprobs",
+                code="integer_above_max_value",
+            )
+    if req.HasField("max_output_tokens"):
+        _at_least(req.max_output_tokens, MIN_OUTPUT_TOKENS, "max_output_tokens")
+    if req.HasField("max_tool_calls"):
+        _at_least(req.max_tool_calls, 1, "max_tool_calls")
+
+
+def _check_metadata(req: CreateRequest) -> None:
+    if len(req.metadata) > METADATA_MAX_KEYS:
+        raise invalid(
+            "Invalid 'metadata': too many properties. Expected an object with at most "
+            f"{METADATA_MAX_KEYS} properties, but got an object with {len(req.metadata)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    for key, value in req.metadata.items():
+        _max_length(key, METADATA_MAX_KEY, "metadata")
+        _max_length(value, METADATA_MAX_VALUE, f"metadata.{key}")
+
+
+def _check_options(req: CreateRequest) -> None:
+    if req.HasField("truncation"):
+        _one_of(req.truncation, TRUNCATION, "truncation")
+    if req.HasField("service_tier"):
+        _one_of(req.service_tier, SERVICE_TIERS, "service_tier")
+    for i, inc in enumerate(req.include):
+        _one_of(inc, INCLUDABLE, f"include[{i}]")
+    if req.reasoning.HasField("effort"):
+        _one_of(req.reasoning.effort, EFFORTS, "reasoning.effort")
+    if req.reasoning.HasField("summary"):
+        _one_of(req.reasoning.summary, SUMMARIES, "reasoning.summary")
+    if req.text.HasField("verbosity"):
+        _one_of(req.text.verbosity, VERBOSITY, "text.verbosity")
+    fmt = req.text.format
+    if fmt.WhichOneof("format") == "json_schema" and not fmt.json_schema.name:
+        raise invalid(
+            "Missing required parameter: 'text.format.name'.",
+            param="text.format.name",
+            code="missing_required_parameter",
+        )
+    if req.HasField("safety_identifier"):
+        _max_length(req.safety_identifier, IDENTIFIER_MAX, "safety_identifier")
+    if req.HasField("prompt_cache_key"):
+        _max_length(req.prompt_cache_key, IDENTIFIER_MAX, "prompt_cache_key")
+
+
+def _unsupported(param: str, what: str) -> ApiError:
+    return invalid(f"{what} is not supported by this server yet.", param=param, code="unsupported_parameter")
+
+
+def _check_unsupported(req: CreateRequest) -> None:
+    if req.background:
+        raise _unsupported("background", "Background mode")
+    if req.HasField("conversation"):
+        raise _unsupported("conversation", "Conversations")
+    if req.HasField("prompt"):
+        raise _unsupported("prompt", "Stored prompt templates")
+    if len(req.context_management) > 0:
+        raise _unsupported("context_management", "Context management")
+
+
+def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
+    """Check a create request and normalize it. Raises `ApiError` (400) naming the parameter."""
+    if not req.model:
+        raise invalid(
+            "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
+        )
+    _check_sampling(req)
+    _check_metadata(req)
+    _check_options(req)
+    _check_unsupported(req)
+    check_tools(req)
+    items = expand_input(req.input)
+    check_input_items(items)
+    params = CreateRequest()
+    params.CopyFrom(req)
+    params.input.ClearField("text")
+    del params.input.items.items[:]
+    params.input.items.items.extend(items)
+    if not params.HasField("tool_choice"):
+        params.tool_choice.mode = "auto"
+    return ValidatedRequest(
+        params=params,
+        input_items=items,
+        store=req.store if req.HasField("store") else True,
+        stream=stream,
+    )

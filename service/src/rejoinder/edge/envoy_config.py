@@ -1,0 +1,290 @@
+"""The Envoy bootstrap for the REST/SSE edge (DESIGN.md sections 2 and 3), rendered as plain data.
+
+`render_envoy_config(settings)` returns a dict that `json.dumps` turns into an Envoy bootstrap file
+(Envoy reads `.json` bootstraps natively, so no YAML library is needed). The layout:
+
+- One listener, HTTP/1.1 and cleartext HTTP/2 (`codec_type: AUTO`), filters
+  `cors -> lua -> grpc_json_transcoder -> router`. Lua stands before the transcoder so that, on the
+  response path, it runs after it: it copies the server's `x-http-status` initial metadata into
+  `:status` and strips `grpc-*` headers.
+- The transcoder maps only `rejoinder.responses.v1.OpenAIHttpService`; requests with
+  `content-type: application/grpc` (the typed `ResponsesService`, health checks, reflection) pass
+  through untouched on the same listener. Unknown REST paths get a 404, bodies over
+  `max_request_body_bytes` a 413, both in OpenAI's error shape via `local_reply_config`.
+- Every request goes to one HTTP/2 cluster of gRPC replicas (`ROUND_ROBIN`, gRPC health checks),
+  with `timeout: 0s` so streams are never cut, and retries on connection-level failures.
+
+Metadata the server sees on a transcoded call: the transcoder rewrites `:path` to the gRPC method
+and keeps the client's original path *with its query string* in the header `x-envoy-original-path`,
+which reaches the gRPC server as the invocation metadata key ``x-envoy-original-path``
+(e.g. ``/v1/responses/resp_1?include[]=a&include[]=b``); the original HTTP method arrives as
+``x-envoy-original-method``. `x-request-id` is always present (Envoy generates one when the client
+sent none) and is echoed on every reply, `authorization`, `openai-organization` and
+`openai-project` pass through as sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TRANSCODED_SERVICE = "rejoinder.responses.v1.OpenAIHttpService"
+ORIGINAL_PATH_METADATA = "x-envoy-original-path"
+UPSTREAM_CLUSTER = "rejoinder_grpc"
+RETRY_ON = "connect-failure,refused-stream,reset-before-request"
+# Streams may stay silent this long between chunks (SSE keep-alive comments reset it).
+STREAM_IDLE_TIMEOUT = "300s"
+MAX_DOWNSTREAM_CONNECTIONS = 10_000
+
+# The filter of DESIGN.md section 3, plus its first line: a native gRPC reply (content-type
+# application/grpc; a transcoded reply never has it) keeps its headers, else a trailers-only error
+# such as UNIMPLEMENTED would lose `grpc-status` and reach the client as UNKNOWN "No status received".
+LUA_RESPONSE_FILTER = """\
+function envoy_on_response(h)
+  if string.sub(h:headers():get("content-type") or "", 1, 16) == "application/grpc" then return end
+  local s = h:headers():get("x-http-status")
+  if s ~= nil then h:headers():replace(":status", s) end
+  for _, k in ipairs({"x-http-status","grpc-status","grpc-message","grpc-accept-encoding"}) do
+    h:headers():remove(k)
+  end
+end
+"""
+
+_TYPE = "@type"
+_API = "type.googleapis.com/envoy.extensions"
+
+
+@dataclass(frozen=True)
+class EnvoySettings:
+    """Everything the bootstrap depends on; the launcher builds one from the service config."""
+
+    http_host: str
+    http_port: int
+    grpc_upstreams: tuple[tuple[str, int], ...]
+    descriptor_path: Path
+    admin_port: int | None = None
+    max_request_body_bytes: int = 32 * 1024 * 1024
+    access_log: bool = False
+    max_response_body_bytes: int = 64 * 1024 * 1024
+
+
+def render_envoy_config(settings: EnvoySettings) -> dict[str, Any]:
+    """The complete Envoy bootstrap for `settings`, as JSON-ready data."""
+    if not settings.grpc_upstreams:
+        raise ValueError("EnvoySettings.grpc_upstreams is empty: Envoy needs at least one gRPC replica")
+    bootstrap: dict[str, Any] = {
+        "static_resources": {
+            "listeners": [_listener(settings)],
+            "clusters": [_cluster(settings.grpc_upstreams)],
+        },
+        "overload_manager": {"resource_monitors": [_connection_limit()]},
+    }
+    if settings.admin_port is not None:
+        bootstrap["admin"] = {"address": _socket_address("127.0.0.1", settings.admin_port)}
+    return bootstrap
+
+
+def _connection_limit() -> dict[str, Any]:
+    """A cap on open downstream connections (Envoy warns at start-up when there is none)."""
+    return {
+        "name": "envoy.resource_monitors.global_downstream_max_connections",
+        "typed_config": {
+            _TYPE: f"{_API}.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+            "max_active_downstream_connections": MAX_DOWNSTREAM_CONNECTIONS,
+        },
+    }
+
+
+def _socket_address(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _listener(settings: EnvoySettings) -> dict[str, Any]:
+    return {
+        "name": "rejoinder_http",
+        "address": _socket_address(settings.http_host, settings.http_port),
+        # Fail to bind instead of silently sharing a port with another process.
+        "enable_reuse_port": False,
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": _http_connection_manager(settings),
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def _http_connection_manager(settings: EnvoySettings) -> dict[str, Any]:
+    manager: dict[str, Any] = {
+        _TYPE: f"{_API}.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "rejoinder_http",
+        "codec_type": "AUTO",
+        "generate_request_id": True,
+        "preserve_external_request_id": True,
+        "always_set_request_id_in_response": True,
+        "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
+        "route_config": _route_config(),
+        "http_filters": _http_filters(settings),
+        "local_reply_config": _local_reply_config(),
+    }
+    if settings.access_log:
+        manager["access_log"] = [_stderr_access_log()]
+    return manager
+
+
+def _http_filters(settings: EnvoySettings) -> list[dict[str, Any]]:
+    return [
+        {"name": "envoy.filters.http.cors", "typed_config": {_TYPE: f"{_API}.filters.http.cors.v3.Cors"}},
+        {
+            "name": "envoy.filters.http.lua",
+            "typed_config": {
+                _TYPE: f"{_API}.filters.http.lua.v3.Lua",
+                "default_source_code": {"inline_string": LUA_RESPONSE_FILTER},
+            },
+        },
+        {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": _transcoder(settings)},
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {_TYPE: f"{_API}.filters.http.router.v3.Router"},
+        },
+    ]
+
+
+def _transcoder(settings: EnvoySettings) -> dict[str, Any]:
+    return {
+        _TYPE: f"{_API}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        "proto_descriptor": str(settings.descriptor_path),
+        "services": [TRANSCODED_SERVICE],
+        "convert_grpc_status": True,
+        "max_request_body_size": settings.max_request_body_bytes,
+        "max_response_body_size": settings.max_response_body_bytes,
+        "ignore_unknown_query_parameters": True,
+        "request_validation_options": {"reject_unknown_method": True},
+        "print_options": {"preserve_proto_field_names": True},
+    }
+
+
+def _route_config() -> dict[str, Any]:
+    route = {
+        "match": {"prefix": "/"},
+        "route": {
+            "cluster": UPSTREAM_CLUSTER,
+            "timeout": "0s",
+            "retry_policy": {"retry_on": RETRY_ON, "num_retries": 2},
+        },
+    }
+    return {
+        "name": "rejoinder_routes",
+        "virtual_hosts": [
+            {
+                "name": "rejoinder",
+                "domains": ["*"],
+                "routes": [route],
+                "typed_per_filter_config": {"envoy.filters.http.cors": _cors_policy()},
+            }
+        ],
+    }
+
+
+def _cors_policy() -> dict[str, Any]:
+    return {
+        _TYPE: f"{_API}.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": [{"safe_regex": {"regex": ".*"}}],
+        "allow_methods": "GET, POST, DELETE, OPTIONS",
+        "allow_headers": "authorization, content-type, openai-organization, openai-project, x-request-id, *",
+        "expose_headers": "x-request-id, retry-after",
+        "max_age": "86400",
+    }
+
+
+def _error_body(error_type: str) -> dict[str, Any]:
+    """OpenAI's error object; JSON `null` in a bootstrap becomes a Struct null_value that Envoy prints."""
+    error = {"message": "%LOCAL_REPLY_BODY%", "type": error_type, "param": None, "code": None}
+    return {"json_format": {"error": error}, "content_type": "application/json"}
+
+
+def _local_reply_config() -> dict[str, Any]:
+    """Envoy's own HTTP errors in OpenAI's shape; native gRPC callers keep Envoy's plain grpc-message.
+
+    A request is REST when the transcoder took it (it then carries `x-envoy-original-path`, while its
+    content-type already says gRPC) or when its content-type is not gRPC.
+    """
+    transcoded = {"name": ORIGINAL_PATH_METADATA, "present_match": True}
+    not_grpc = {
+        "name": "content-type",
+        "string_match": {"prefix": "application/grpc"},
+        "invert_match": True,
+        "treat_missing_header_as_empty": True,
+    }
+    rest = {"or_filter": {"filters": [_header_filter(transcoded), _header_filter(not_grpc)]}}
+    server_error = {"status_code_filter": {"comparison": {"op": "GE", "value": _runtime_uint(500)}}}
+    return {
+        "mappers": [
+            {
+                "filter": {"and_filter": {"filters": [rest, server_error]}},
+                "body_format_override": _error_body("server_error"),
+            },
+            {"filter": rest, "body_format_override": _error_body("invalid_request_error")},
+        ]
+    }
+
+
+def _header_filter(matcher: dict[str, Any]) -> dict[str, Any]:
+    return {"header_filter": {"header": matcher}}
+
+
+def _runtime_uint(value: int) -> dict[str, Any]:
+    return {"default_value": value, "runtime_key": "rejoinder.local_reply.status_floor"}
+
+
+def _stderr_access_log() -> dict[str, Any]:
+    return {
+        "name": "envoy.access_loggers.stderr",
+        "typed_config": {_TYPE: f"{_API}.access_loggers.stream.v3.StderrAccessLog"},
+    }
+
+
+def _cluster(upstreams: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    all_ips = all(_is_ip(host) for host, _ in upstreams)
+    return {
+        "name": UPSTREAM_CLUSTER,
+        "type": "STATIC" if all_ips else "STRICT_DNS",
+        "connect_timeout": "1s",
+        "lb_policy": "ROUND_ROBIN",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                _TYPE: f"{_API}.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+        "load_assignment": {
+            "cluster_name": UPSTREAM_CLUSTER,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": _socket_address(h, p)}} for h, p in upstreams]}
+            ],
+        },
+        "health_checks": [
+            {
+                "timeout": "1s",
+                "interval": "2s",
+                "no_traffic_interval": "2s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "grpc_health_check": {},
+            }
+        ],
+    }
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,60 @@
+"""The one error type the service raises for a request it cannot serve.
+
+`api/errors.py` maps it to a `google.rpc.Status` on gRPC and to OpenAI's error body and HTTP status
+on REST; nothing else knows about either mapping.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorKind(Enum):
+    """What went wrong, as OpenAI classifies it."""
+
+    INVALID_REQUEST = "invalid_request_error"
+    AUTHENTICATION = "authentication_error"
+    PERMISSION = "permission_error"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    TOO_LARGE = "request_too_large"
+    RATE_LIMIT = "rate_limit_exceeded"
+    UNAVAILABLE = "service_unavailable"
+    UPSTREAM = "upstream_error"
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+    INTERNAL = "server_error"
+
+
+class ApiError(Exception):
+    """A request failed in a way the caller should be told about.
+
+    `reason` is the stable UPPER_SNAKE `ErrorInfo.reason` on gRPC; `code` and `param` are OpenAI's.
+    """
+
+    def __init__(  # noqa: PLR0913 - every field is part of the wire contract
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        reason: str | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+        self.code = code
+        self.reason = reason or (code or kind.name).upper()
+        self.retry_after = retry_after
+
+
+def invalid(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
+    """A 400: the request is malformed or asks for something unsupported."""
+    return ApiError(ErrorKind.INVALID_REQUEST, message, param=param, code=code)
+
+
+def not_found(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
+    """A 404: the named object does not exist (or is not the caller's)."""
+    return ApiError(ErrorKind.NOT_FOUND, message, param=param, code=code)

@@ -1,0 +1,295 @@
+"""`ResponseStore` on SQLite (WAL): the embedded default, one file under the data directory.
+
+Every sqlite call runs on one dedicated worker thread that owns the only connection, so the event
+loop never blocks and writes are serialized. Every multi-statement write is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Concatenate, Literal, ParamSpec, TypeVar
+
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.response_pb2 import Response
+from rejoinder.store.base import ChainLink, ItemPage, Order
+from rejoinder.store.items import require_item_id
+from rejoinder.store.sqlite_schema import migrate
+
+MEMORY = ":memory:"
+MAX_CHAIN_LINKS = 10_000
+"""`load_chain` returns at most this many links (the newest ones); it also guards against cycles."""
+
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+_ResponseRow = tuple[str, str | None, int, str, bytes]
+_ItemRow = tuple[str, int, str, bytes]
+
+_UPSERT_RESPONSE = """
+INSERT INTO responses (id, previous_response_id, created_at, status, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    previous_response_id = excluded.previous_response_id,
+    created_at = excluded.created_at,
+    status = excluded.status,
+    body = excluded.body
+"""
+_INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
+
+# `chain` walks previous_response_id from the newest link (depth 0) back; parameters: id, max links.
+_CHAIN_CTE = """
+WITH RECURSIVE chain (id, previous_response_id, depth) AS (
+    SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+    UNION ALL
+    SELECT r.id, r.previous_response_id, c.depth + 1
+    FROM responses AS r JOIN chain AS c ON r.id = c.previous_response_id
+    WHERE c.depth + 1 < ?
+)
+"""
+_CHAIN_RESPONSES = f"""{_CHAIN_CTE}
+SELECT c.id, r.body FROM chain AS c JOIN responses AS r ON r.id = c.id ORDER BY c.depth
+"""
+_CHAIN_ITEMS = f"""{_CHAIN_CTE}
+SELECT response_id, body FROM input_items WHERE response_id IN (SELECT id FROM chain)
+ORDER BY response_id, position
+"""
+
+
+class SqliteStore:
+    """Responses and their input items in one SQLite database; open it with `await SqliteStore.open(...)`."""
+
+    def __init__(
+        self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, *, max_chain_links: int
+    ) -> None:
+        """Use `open`; the connection must have been created on the executor's only thread."""
+        self._executor = executor
+        self._conn = conn
+        self._max_chain_links = max_chain_links
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        max_chain_links: int = MAX_CHAIN_LINKS,
+    ) -> SqliteStore:
+        """Open (creating the file, its directory and the schema as needed) a file path or ":memory:"."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejoinder-sqlite")
+        try:
+            loop = asyncio.get_running_loop()
+            conn = await loop.run_in_executor(executor, _connect, str(path), busy_timeout_s)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(executor, conn, max_chain_links=max_chain_links)
+
+    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+        """Insert or replace the response; its input items are written with the first save only."""
+        if not response.id:
+            raise ValueError("response has no id")
+        # Serialized here, before any write: a snapshot of what the caller passed at call time.
+        row: _ResponseRow = (
+            response.id,
+            response.previous_response_id or None,
+            response.created_at,
+            response.status,
+            response.SerializeToString(),
+        )
+        items = [
+            (response.id, position, require_item_id(item, position), item.SerializeToString())
+            for position, item in enumerate(input_items)
+        ]
+        await self._call(_save, row, items)
+
+    async def get(self, response_id: str) -> Response | None:
+        """The stored response, or None."""
+        return await self._call(_get, response_id)
+
+    async def delete(self, response_id: str) -> bool:
+        """Delete the response and its input items (never its descendants); False when there was none."""
+        return await self._call(_delete, response_id)
+
+    async def list_input_items(
+        self,
+        response_id: str,
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int,
+        order: Order,
+    ) -> ItemPage | None:
+        """A page of the response's input items in `order`; None when the response does not exist.
+
+        The page holds the items that follow `after` and precede `before` in the ordered list. With
+        `before` alone it is the `limit` items just before `before` (the previous page) and `has_more`
+        says more lie before it; otherwise it is the first `limit` items and `has_more` says more follow.
+        A cursor that is not in the list gives an empty page.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        return await self._call(_list_items, response_id, _Window(after, before, limit, order))
+
+    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+        """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
+        return await self._call(_load_chain, response_id, self._max_chain_links)
+
+    async def close(self) -> None:
+        """Close the connection on its thread and stop the thread; later calls raise RuntimeError."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._conn.close)
+        finally:
+            # The thread exits once the queue (everything submitted before close) has run.
+            self._executor.shutdown(wait=False)
+
+    async def _call(
+        self, fn: Callable[Concatenate[sqlite3.Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, self._conn, *args, **kwargs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What `list_input_items` asks for."""
+
+    after: str | None
+    before: str | None
+    limit: int
+    order: Order
+
+
+# Everything below runs on the store's worker thread.
+
+
+def _connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
+    if path != MEMORY:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # timeout: the busy timeout. isolation_level=None: autocommit; transactions are explicit (_transaction).
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def _transaction(
+    conn: sqlite3.Connection, mode: Literal["DEFERRED", "IMMEDIATE"] = "DEFERRED"
+) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it (or the commit) raises."""
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _save(conn: sqlite3.Connection, row: _ResponseRow, items: list[_ItemRow]) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        conn.execute(_UPSERT_RESPONSE, row)
+        existing = conn.execute("SELECT 1 FROM input_items WHERE response_id = ? LIMIT 1", (row[0],))
+        if existing.fetchone() is None:
+            conn.executemany(_INSERT_ITEM, items)
+
+
+def _get(conn: sqlite3.Connection, response_id: str) -> Response | None:
+    found = conn.execute("SELECT body FROM responses WHERE id = ?", (response_id,)).fetchone()
+    return None if found is None else Response.FromString(found[0])
+
+
+def _delete(conn: sqlite3.Connection, response_id: str) -> bool:
+    # One statement (the input items go by ON DELETE CASCADE), so it is atomic on its own.
+    return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+
+
+def _list_items(conn: sqlite3.Connection, response_id: str, window: _Window) -> ItemPage | None:
+    with _transaction(conn):
+        if conn.execute("SELECT 1 FROM responses WHERE id = ?", (response_id,)).fetchone() is None:
+            return None
+        after = _cursor_position(conn, response_id, window.after, window.order)
+        before = _cursor_position(conn, response_id, window.before, window.order)
+        if (window.after is not None and after is None) or (window.before is not None and before is None):
+            return ItemPage(items=(), has_more=False)
+        sql, params = _page_query(window, after, before)
+        rows = conn.execute(sql, (response_id, *params, window.limit + 1)).fetchall()
+    items = [InputItem.FromString(body) for (body,) in rows[: window.limit]]
+    if _backward(window):
+        items.reverse()
+    return ItemPage(items=tuple(items), has_more=len(rows) > window.limit)
+
+
+def _backward(window: _Window) -> bool:
+    """With `before` alone the page is the one just before the cursor, so the scan runs back from it."""
+    return window.before is not None and window.after is None
+
+
+def _page_query(window: _Window, after: int | None, before: int | None) -> tuple[str, list[int]]:
+    """The page's SELECT (parameters: response ID, the returned positions, limit + 1)."""
+    ascending = window.order == "asc"
+    clauses = ["response_id = ?"]
+    params: list[int] = []
+    if after is not None:
+        clauses.append("position > ?" if ascending else "position < ?")
+        params.append(after)
+    if before is not None:
+        clauses.append("position < ?" if ascending else "position > ?")
+        params.append(before)
+    direction = "ASC" if ascending != _backward(window) else "DESC"
+    where = " AND ".join(clauses)
+    return f"SELECT body FROM input_items WHERE {where} ORDER BY position {direction} LIMIT ?", params
+
+
+def _cursor_position(
+    conn: sqlite3.Connection, response_id: str, cursor: str | None, order: Order
+) -> int | None:
+    """Where the cursor item sits (its first occurrence in the ordered list); None when absent."""
+    if cursor is None:
+        return None
+    pick = "MIN" if order == "asc" else "MAX"
+    sql = f"SELECT {pick}(position) FROM input_items WHERE response_id = ? AND item_id = ?"
+    position: int | None = conn.execute(sql, (response_id, cursor)).fetchone()[0]
+    return position
+
+
+def _load_chain(conn: sqlite3.Connection, response_id: str, max_links: int) -> tuple[ChainLink, ...] | None:
+    with _transaction(conn):
+        responses = conn.execute(_CHAIN_RESPONSES, (response_id, max_links)).fetchall()
+        item_rows = conn.execute(_CHAIN_ITEMS, (response_id, max_links)).fetchall() if responses else []
+    if not responses:
+        return None
+    items: dict[str, list[InputItem]] = {}
+    for owner, body in item_rows:
+        items.setdefault(owner, []).append(InputItem.FromString(body))
+    links: list[ChainLink] = []
+    seen: set[str] = set()
+    for link_id, body in responses:  # newest first
+        if link_id in seen:  # a cycle: every response before the repeat is already in the chain
+            break
+        seen.add(link_id)
+        links.append(ChainLink(response=Response.FromString(body), input_items=tuple(items.get(link_id, ()))))
+    links.reverse()
+    return tuple(links)

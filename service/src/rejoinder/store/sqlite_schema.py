@@ -1,0 +1,54 @@
+"""The SQLite schema as ordered migrations, tracked in `PRAGMA user_version`.
+
+Migration N (1-based) brings the database from version N-1 to N. Never edit a released migration;
+append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: responses and the input items they were given.
+    (
+        """
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            previous_response_id TEXT,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            body BLOB NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE input_items (
+            response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (response_id, position)
+        )
+        """,
+        "CREATE INDEX responses_previous_response_id ON responses(previous_response_id)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations in one write transaction (the connection must be in autocommit mode)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"database schema {version} is newer than this build ({SCHEMA_VERSION})")
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

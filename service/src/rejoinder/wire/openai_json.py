@@ -1,0 +1,314 @@
+"""OpenAI JSON <-> proto messages, from the proto descriptors (DESIGN.md section 4).
+
+Writing follows OpenAI's habit of printing every key: an unset optional or message field is `null`
+(unless marked `openai_omit_unset`), repeated fields `[]`, maps `{}`, integers are JSON numbers.
+Reading accepts both forms of string-or-array unions, treats `null` as unset, ignores unknown keys
+(or rejects them in strict mode) and reports a wrong type as a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Struct
+
+from rejoinder.errors import ApiError, invalid
+from rejoinder.wire.plan import FieldPlan, Kind, MessagePlan, build_plan
+
+M = TypeVar("M", bound=Message)
+JsonValue = object
+
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+_INT32_TYPES = {5, 13, 15, 17}  # int32, uint32, sfixed32, sint32
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def type_error(param: str, expected: str, got: object) -> ApiError:
+    """OpenAI's message for a value of the wrong JSON type."""
+    return invalid(
+        f"Invalid type for '{param}': expected {expected}, but got {_describe(got)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _plain(value: object) -> object:
+    """Struct numbers are doubles; print whole ones as integers, as they were most likely sent."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class OpenAIJson:
+    """The codec. Plans are read from descriptors once per message type and kept here."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self._plans: dict[str, MessagePlan] = {}
+        self._strict = strict
+
+    def plan(self, desc: Descriptor | Any) -> MessagePlan:
+        """The cached plan of a message type."""
+        plan = self._plans.get(desc.full_name)
+        if plan is None:
+            plan = build_plan(desc)
+            self._plans[desc.full_name] = plan
+        return plan
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def encode(self, msg: Message) -> JsonValue:
+        """The OpenAI JSON value of a message (an object, or for a union possibly a string/array)."""
+        plan = self.plan(msg.DESCRIPTOR)
+        if plan.oneof is not None:
+            return self._encode_union(msg, plan)
+        return self._encode_object(msg, plan)
+
+    def _encode_object(self, msg: Message, plan: MessagePlan) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for fp in plan.fields.values():
+            if fp.repeated:
+                out[fp.name] = []
+            elif fp.is_map:
+                out[fp.name] = {}
+            elif fp.has_presence:
+                if not fp.omit_unset:
+                    out[fp.name] = None
+            else:
+                out[fp.name] = fp.descriptor.default_value
+        for fd, value in msg.ListFields():
+            out[fd.name] = self._encode_field(plan.fields[fd.name], value)
+        return out
+
+    def _encode_union(self, msg: Message, plan: MessagePlan) -> JsonValue:
+        case: FieldPlan | None = None
+        case_value: object = None
+        common: dict[str, object] = {}
+        for fd, value in msg.ListFields():
+            fp = plan.fields[fd.name]
+            if plan.oneof is not None and fd.containing_oneof == plan.oneof:
+                case, case_value = fp, value
+            else:
+                common[fd.name] = self._encode_field(fp, value)
+        if case is None:
+            return None
+        if case is plan.scalar_case:
+            return case_value
+        assert isinstance(case_value, Message)
+        if case is plan.list_case:
+            inner = self.plan(case_value.DESCRIPTOR).list_item
+            assert inner is not None
+            return self._encode_field(inner, self._list_value(case_value))
+        out: dict[str, object] = {}
+        if case.name not in plan.untyped_cases:
+            out["type"] = plan.type_by_case[case.name]
+        for fp in plan.common:
+            out[fp.name] = common.get(fp.name, fp.descriptor.default_value)
+        out.update(self._encode_object(case_value, self.plan(case_value.DESCRIPTOR)))
+        return out
+
+    @staticmethod
+    def _list_value(wrapper: Message) -> object:
+        for _fd, value in wrapper.ListFields():
+            return value
+        return []
+
+    def _encode_field(self, fp: FieldPlan, value: object) -> object:
+        if fp.is_map:
+            assert fp.map_value is not None
+            mv = fp.map_value
+            if mv.message_type is None:
+                return dict(value)  # type: ignore[call-overload]
+            return {k: self.encode(v) for k, v in value.items()}  # type: ignore[attr-defined]
+        if fp.repeated:
+            return [self._encode_one(fp, v) for v in value]  # type: ignore[attr-defined]
+        return self._encode_one(fp, value)
+
+    def _encode_one(self, fp: FieldPlan, value: object) -> object:
+        if fp.kind is Kind.STRUCT:
+            assert isinstance(value, Message)
+            return _plain(json_format.MessageToDict(value))
+        if fp.kind is Kind.MESSAGE:
+            assert isinstance(value, Message)
+            return self.encode(value)
+        return value
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def decode(self, data: object, cls: type[M], *, param: str = "") -> M:
+        """Read a message of type `cls` from parsed JSON. Raises `ApiError` (400) on bad input."""
+        msg = self._decode_message(data, self.plan(cls.DESCRIPTOR), param)
+        assert isinstance(msg, cls)
+        return msg
+
+    def _decode_message(self, data: object, plan: MessagePlan, path: str) -> Message:
+        if plan.oneof is not None:
+            return self._decode_union(data, plan, path)
+        if not isinstance(data, dict):
+            raise type_error(path or "body", "an object", data)
+        return plan.cls(**self._decode_fields(data, plan, path, ()))
+
+    def _decode_fields(
+        self, data: dict[str, object], plan: MessagePlan, path: str, skip: tuple[str, ...]
+    ) -> dict[str, object]:
+        kwargs: dict[str, object] = {}
+        for key, value in data.items():
+            if key in skip:
+                continue
+            fp = plan.fields.get(key)
+            if fp is None:
+                if self._strict:
+                    name = _join(path, key)
+                    raise invalid(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+                continue
+            if value is not None:
+                kwargs[key] = self._decode_field(fp, value, _join(path, key))
+        return kwargs
+
+    def _decode_union(self, data: object, plan: MessagePlan, path: str) -> Message:
+        if isinstance(data, str) and plan.scalar_case is not None:
+            return plan.cls(**{plan.scalar_case.name: data})
+        if isinstance(data, list) and plan.list_case is not None:
+            wrapper = self._decode_list_wrapper(data, plan.list_case, path)
+            return plan.cls(**{plan.list_case.name: wrapper})
+        if isinstance(data, dict) and plan.cases_by_type:
+            return self._decode_typed(data, plan, path)
+        raise type_error(path or "body", self._expected(plan), data)
+
+    def _decode_list_wrapper(self, data: list[object], case: FieldPlan, path: str) -> Message:
+        assert case.message is not None
+        wrapper_plan = self.plan(case.message)
+        item = wrapper_plan.list_item
+        assert item is not None
+        values = self._decode_field(item, data, path)
+        return wrapper_plan.cls(**{item.name: values})
+
+    def _decode_typed(self, data: dict[str, object], plan: MessagePlan, path: str) -> Message:
+        wire_type = data.get("type", plan.default_type)
+        type_param = _join(path, "type")
+        if wire_type is None:
+            raise invalid(
+                f"Missing required parameter: '{type_param}'.",
+                param=type_param,
+                code="missing_required_parameter",
+            )
+        if not isinstance(wire_type, str):
+            raise type_error(type_param, "a string", wire_type)
+        case = plan.cases_by_type.get(wire_type)
+        if case is None or case.message is None:
+            supported = ", ".join(f"'{t}'" for t in plan.cases_by_type)
+            raise invalid(
+                f"Invalid value: '{wire_type}'. Supported values are: {supported}.",
+                param=type_param,
+                code="invalid_value",
+            )
+        common_names = tuple(fp.name for fp in plan.common)
+        case_plan = self.plan(case.message)
+        case_msg = case_plan.cls(**self._decode_fields(data, case_plan, path, ("type", *common_names)))
+        common = {k: v for k, v in data.items() if k in common_names}
+        kwargs = self._decode_fields(common, plan, path, ())
+        return plan.cls(**{case.name: case_msg}, **kwargs)
+
+    @staticmethod
+    def _expected(plan: MessagePlan) -> str:
+        forms = []
+        if plan.scalar_case is not None:
+            forms.append("a string")
+        if plan.list_case is not None:
+            forms.append("an array")
+        if plan.cases_by_type:
+            forms.append("an object")
+        return " or ".join(forms) or "an object"
+
+    def _decode_field(self, fp: FieldPlan, value: object, path: str) -> object:
+        if fp.is_map:
+            return self._decode_map(fp, value, path)
+        if fp.repeated:
+            if not isinstance(value, list):
+                raise type_error(path, "an array", value)
+            return [self._decode_one(fp, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return self._decode_one(fp, value, path)
+
+    def _decode_map(self, fp: FieldPlan, value: object, path: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise type_error(path, "an object", value)
+        mv = fp.map_value
+        assert mv is not None
+        value_plan = self._map_value_plan(fp)
+        return {
+            str(k): self._decode_one(value_plan, v, _join(path, str(k)))
+            for k, v in value.items()
+            if v is not None
+        }
+
+    def _map_value_plan(self, fp: FieldPlan) -> FieldPlan:
+        assert fp.map_value is not None and fp.message is None
+        assert fp.descriptor.message_type is not None
+        entry = self.plan(fp.descriptor.message_type)
+        return entry.fields["value"]
+
+    def _decode_one(self, fp: FieldPlan, value: object, path: str) -> object:
+        kind = fp.kind
+        if kind is Kind.STRING:
+            if not isinstance(value, str):
+                raise type_error(path, "a string", value)
+            return value
+        if kind is Kind.BOOL:
+            if not isinstance(value, bool):
+                raise type_error(path, "a boolean", value)
+            return value
+        if kind is Kind.FLOAT:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise type_error(path, "a decimal", value)
+            return float(value)
+        if kind is Kind.INT:
+            return self._decode_int(fp, value, path)
+        if kind is Kind.STRUCT:
+            if not isinstance(value, dict):
+                raise type_error(path, "an object", value)
+            struct = Struct()
+            json_format.ParseDict(value, struct)
+            return struct
+        assert fp.message is not None
+        return self._decode_message(value, self.plan(fp.message), path)
+
+    @staticmethod
+    def _decode_int(fp: FieldPlan, value: object, path: str) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise type_error(path, "an integer", value)
+        low, high = _INT32 if fp.descriptor.type in _INT32_TYPES else _INT64
+        if not low <= value <= high:
+            raise invalid(
+                f"Invalid '{path}': integer out of range ({value}).",
+                param=path,
+                code="integer_out_of_range",
+            )
+        return value

@@ -1,0 +1,109 @@
+"""Test doubles for the service's interfaces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.response_pb2 import Response
+from rejoinder.store.base import ChainLink, ItemPage, Order
+from rejoinder.store.items import item_id, require_item_id
+from rejoinder.store.sqlite import MAX_CHAIN_LINKS
+
+
+def _copy_response(response: Response) -> Response:
+    copy = Response()
+    copy.CopyFrom(response)
+    return copy
+
+
+def _copy_item(item: InputItem) -> InputItem:
+    copy = InputItem()
+    copy.CopyFrom(item)
+    return copy
+
+
+class InMemoryStore:
+    """A `ResponseStore` in dicts with the same semantics as `SqliteStore`.
+
+    Protos are copied on the way in and out, so callers can never change what is stored.
+    """
+
+    def __init__(self, *, max_chain_links: int = MAX_CHAIN_LINKS) -> None:
+        self._responses: dict[str, Response] = {}
+        self._items: dict[str, tuple[InputItem, ...]] = {}
+        self._max_chain_links = max_chain_links
+        self._closed = False
+
+    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+        self._check_open()
+        if not response.id:
+            raise ValueError("response has no id")
+        stored = _copy_response(response)
+        # Everything is copied and checked before the first change, so a failure leaves the old state.
+        items = tuple(_copy_item(item) for item in input_items)
+        for position, item in enumerate(items):
+            require_item_id(item, position)
+        self._responses[response.id] = stored
+        if not self._items.get(response.id):
+            self._items[response.id] = items
+
+    async def get(self, response_id: str) -> Response | None:
+        self._check_open()
+        found = self._responses.get(response_id)
+        return None if found is None else _copy_response(found)
+
+    async def delete(self, response_id: str) -> bool:
+        self._check_open()
+        self._items.pop(response_id, None)
+        return self._responses.pop(response_id, None) is not None
+
+    async def list_input_items(
+        self,
+        response_id: str,
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int,
+        order: Order,
+    ) -> ItemPage | None:
+        self._check_open()
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if response_id not in self._responses:
+            return None
+        stored = self._items.get(response_id, ())
+        ordered = list(stored) if order == "asc" else list(reversed(stored))
+        ids = [item_id(item) for item in ordered]
+        if (after is not None and after not in ids) or (before is not None and before not in ids):
+            return ItemPage(items=(), has_more=False)
+        start = 0 if after is None else ids.index(after) + 1
+        end = len(ordered) if before is None else ids.index(before)
+        window = ordered[start:end]
+        page = window[-limit:] if before is not None and after is None else window[:limit]
+        return ItemPage(items=tuple(_copy_item(item) for item in page), has_more=len(window) > limit)
+
+    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+        self._check_open()
+        if response_id not in self._responses:
+            return None
+        links: list[ChainLink] = []
+        seen: set[str] = set()
+        current: str | None = response_id
+        while current and current in self._responses and current not in seen:
+            if len(links) == self._max_chain_links:
+                break
+            seen.add(current)
+            response = self._responses[current]
+            items = tuple(_copy_item(item) for item in self._items.get(current, ()))
+            links.append(ChainLink(response=_copy_response(response), input_items=items))
+            current = response.previous_response_id
+        links.reverse()
+        return tuple(links)
+
+    async def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")

@@ -1,0 +1,463 @@
+"""A real OpenAI chat completions server on 127.0.0.1, answering what tests script.
+
+The one stand-in of the project: it speaks HTTP/1.1 (keep-alive, chunked or close-delimited SSE) from a
+`ThreadingHTTPServer` in a daemon thread, so it works under any event loop and through any client.
+
+    with ScriptedUpstream() as upstream:
+        upstream.enqueue(Script(text=["Hel", "lo"], reasoning=["think"]))
+        ...  # point a client at upstream.base_url
+        assert upstream.requests[-1]["model"] == "m"
+
+An empty queue answers "You said: <last user text>". Every chat request is recorded, body and headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+
+UsageSpec = tuple[int, int, int, int]
+"""(prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens)."""
+
+Outcome = Literal["pending", "completed", "client_gone", "dropped", "aborted"]
+
+_SAMPLED_LOGPROB = -0.5
+
+
+@dataclass(frozen=True)
+class ScriptedToolCall:
+    """A tool call streamed like vLLM: a header chunk (id, name, "" arguments), then `chunks` fragments."""
+
+    id: str
+    name: str
+    arguments: str
+    chunks: int = 2
+
+
+@dataclass(frozen=True)
+class Script:
+    """What the upstream answers to one chat completions request.
+
+    `text`/`refusal` as a str are split into word chunks; a list is sent chunk by chunk.
+    `usage="auto"` computes usage from the script; None sends none. `usage_in_final_chunk=True` sends
+    usage in its own last chunk with `choices: []` (OpenAI, vLLM); False puts it in the chunk carrying
+    `finish_reason`. Streamed usage is only sent when the request asked for it
+    (`stream_options.include_usage`), as OpenAI does. `status != 200` answers `error_body` (default
+    OpenAI-shaped; a str is sent as text/plain) before any event. `drop_after_chunks=N` closes the
+    connection after N events, without [DONE]. `close_delimited` sends SSE with `Connection: close` and
+    no chunked framing, so a drop looks like a clean end of body. `raw_events` replaces the generated
+    events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
+    joined into the body.
+    """
+
+    text: str | list[str] = ""
+    reasoning: list[str] = field(default_factory=list)
+    reasoning_field: str = "reasoning_content"
+    tool_calls: list[ScriptedToolCall] = field(default_factory=list)
+    refusal: str | list[str] | None = None
+    finish_reason: str | None = None
+    usage: UsageSpec | Literal["auto"] | None = "auto"
+    usage_in_final_chunk: bool = True
+    logprobs: bool = False
+    status: int = 200
+    error_body: dict[str, Any] | str | None = None
+    retry_after: str | None = None
+    drop_after_chunks: int | None = None
+    delay_s: float = 0.0
+    first_byte_delay_s: float = 0.0
+    close_delimited: bool = False
+    raw_events: list[str] | None = None
+
+
+@dataclass
+class ReceivedRequest:
+    """One request as the upstream saw it; `outcome` says how its answer ended."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    outcome: Outcome = "pending"
+    _ended: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def end(self, outcome: Outcome) -> None:
+        """Record how the answer ended (first call wins)."""
+        if not self._ended.is_set():
+            self.outcome = outcome
+            self._ended.set()
+
+    def wait_ended(self, timeout: float = 5.0) -> Outcome:
+        """Block until the answer ended; returns the outcome ("pending" on timeout)."""
+        self._ended.wait(timeout)
+        return self.outcome
+
+
+def _words(text: str) -> list[str]:
+    return [piece for piece in re.split(r"(?<=\s)(?=\S)", text) if piece]
+
+
+def _fragments(text: str, count: int) -> list[str]:
+    count = max(1, count)
+    size = -(-len(text) // count) or 1
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _logprob(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
+class _Composer:
+    """Turns a Script plus the request into chat completion JSON (chunks or one body)."""
+
+    def __init__(self, script: Script, request: dict[str, Any], serial: int) -> None:
+        self.script = script
+        self.request = request
+        self.id = f"chatcmpl-scripted-{serial}"
+        self.model = str(request.get("model", "scripted-model"))
+        self.text = _words(script.text) if isinstance(script.text, str) else list(script.text)
+        refusal = script.refusal or []
+        self.refusal = _words(refusal) if isinstance(refusal, str) else list(refusal)
+        self.top_n = int(request.get("top_logprobs") or 0)
+
+    def finish_reason(self) -> str:
+        return self.script.finish_reason or ("tool_calls" if self.script.tool_calls else "stop")
+
+    def usage(self) -> dict[str, Any] | None:
+        spec = self.script.usage
+        if spec == "auto":
+            prompt = sum(len(_message_text(m).split()) for m in self.request.get("messages", []))
+            tool_chunks = sum(1 + c.chunks for c in self.script.tool_calls)
+            completion = len(self.text) + len(self.script.reasoning) + len(self.refusal) + tool_chunks
+            spec = (max(prompt, 1), completion, 0, len(self.script.reasoning))
+        if spec is None:
+            return None
+        prompt, completion, cached, reasoning = spec
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        }
+
+    def logprobs(self, pieces: list[str]) -> dict[str, Any] | None:
+        if not self.script.logprobs:
+            return None
+        return {"content": [self._token_logprob(piece) for piece in pieces]}
+
+    def _token_logprob(self, token: str) -> dict[str, Any]:
+        """The sampled token at -0.5, then alternatives `altK` at -(K+1), `top_logprobs` of them in all."""
+        top = [_logprob(token, _SAMPLED_LOGPROB)] + [_logprob(f"alt{k}", -(k + 1.0)) for k in range(1, 20)]
+        return _logprob(token, _SAMPLED_LOGPROB) | {"top_logprobs": top[: self.top_n]}
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [choice],
+        }
+
+    def events(self) -> list[str]:
+        """The `data:` payloads of the streamed answer, [DONE] included."""
+        if self.script.raw_events is not None:
+            return list(self.script.raw_events)
+        field_name = self.script.reasoning_field
+        chunks = [self.chunk({"role": "assistant", "content": ""})]
+        chunks += [self.chunk({field_name: r}) for r in self.script.reasoning]
+        chunks += [self.chunk({"content": t}, logprobs=self.logprobs([t])) for t in self.text]
+        chunks += [self.chunk({"refusal": r}) for r in self.refusal]
+        for index, call in enumerate(self.script.tool_calls):
+            function = {"name": call.name, "arguments": ""}
+            header = {"index": index, "id": call.id, "type": "function", "function": function}
+            chunks.append(self.chunk({"tool_calls": [header]}))
+            for fragment in _fragments(call.arguments, call.chunks):
+                chunks.append(
+                    self.chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+                )
+        chunks.append(self.chunk({}, finish=self.finish_reason()))
+        usage = self.usage() if (self.request.get("stream_options") or {}).get("include_usage") else None
+        if usage is not None and self.script.usage_in_final_chunk:
+            chunks.append({**self.chunk({}), "choices": [], "usage": usage})
+        elif usage is not None:
+            chunks[-1]["usage"] = usage
+        return [json.dumps(c) for c in chunks] + ["[DONE]"]
+
+    def body(self) -> bytes:
+        """The non-streamed answer."""
+        if self.script.raw_events is not None:
+            return "".join(self.script.raw_events).encode()
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
+        if self.script.reasoning:
+            message[self.script.reasoning_field] = "".join(self.script.reasoning)
+        if self.refusal:
+            message["refusal"] = "".join(self.refusal)
+        if self.script.tool_calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in self.script.tool_calls
+            ]
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": self.logprobs(self.text),
+            "finish_reason": self.finish_reason(),
+        }
+        body = {"id": self.id, "object": "chat.completion", "created": int(time.time()), "model": self.model}
+        body |= {"choices": [choice], "usage": self.usage()}
+        return json.dumps(body).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = True
+
+    def __init__(self, upstream: ScriptedUpstream) -> None:
+        self.upstream = upstream
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections cut by a client or by `stop()` are expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Abort(Exception):
+    """The upstream is stopping, or the script dropped the connection."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection is closed after this
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read `requests`, not logs."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.upstream._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        self.server.upstream._track(self.connection, add=False)
+        super().finish()
+
+    def do_GET(self) -> None:
+        if self.path == "/v1/models":
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "scripted"}
+                for m in self.server.upstream.models
+            ]
+            self._send_json(200, {"object": "list", "data": data})
+        else:
+            self._send_json(404, _error(f"Not found: GET {self.path}", "invalid_request_error", 404))
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path != "/v1/chat/completions":
+            self._send_json(404, _error(f"Not found: POST {self.path}", "invalid_request_error", 404))
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            self._send_json(
+                400, _error("body must be a JSON object with messages", "invalid_request_error", 400)
+            )
+            return
+        upstream = self.server.upstream
+        record, script, serial = upstream._receive(self, body)
+        try:
+            self._answer(_Composer(script, body, serial), record)
+        except _Abort:
+            self.close_connection = True
+            record.end("aborted")
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+            record.end("client_gone")
+
+    def _answer(self, composer: _Composer, record: ReceivedRequest) -> None:
+        script = composer.script
+        self._pause(script.first_byte_delay_s)
+        if script.status != 200:
+            self._send_error_reply(script)
+        elif composer.request.get("stream"):
+            self._stream(composer, record)
+        elif script.drop_after_chunks is not None:
+            self._send(200, composer.body(), truncate=True)
+            record.end("dropped")
+        else:
+            self._send(200, composer.body())
+        record.end("completed")
+
+    def _stream(self, composer: _Composer, record: ReceivedRequest) -> None:
+        script = composer.script
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        if script.close_delimited:
+            self.send_header("connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for count, data in enumerate(composer.events()):
+            if script.drop_after_chunks is not None and count >= script.drop_after_chunks:
+                self._drop(record)
+            if count:
+                self._pause(script.delay_s)
+            self._write(f"data: {data}\n\n".encode(), script.close_delimited)
+        if not script.close_delimited:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _write(self, data: bytes, close_delimited: bool) -> None:
+        self.wfile.write(data if close_delimited else f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _drop(self, record: ReceivedRequest) -> None:
+        record.end("dropped")
+        self.connection.shutdown(socket.SHUT_RDWR)
+        raise _Abort
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0 and self.server.upstream._stopping.wait(seconds):
+            raise _Abort
+
+    def _send_error_reply(self, script: Script) -> None:
+        headers = {"retry-after": script.retry_after} if script.retry_after else {}
+        if isinstance(script.error_body, str):
+            self._send(script.status, script.error_body.encode(), headers | {"content-type": "text/plain"})
+            return
+        kind = "rate_limit_error" if script.status == 429 else "server_error"
+        body = script.error_body or _error(f"scripted error {script.status}", kind, None)
+        self._send(script.status, json.dumps(body).encode(), headers)
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        self._send(status, json.dumps(body).encode())
+
+    def _send(
+        self, status: int, payload: bytes, headers: dict[str, str] | None = None, *, truncate: bool = False
+    ) -> None:
+        """Send a whole body; `truncate` sends half of it and cuts the connection."""
+        self.send_response(status)
+        for name, value in ({"content-type": "application/json"} | (headers or {})).items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload[: len(payload) // 2] if truncate else payload)
+        if truncate:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+
+def _error(message: str, kind: str, code: int | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+class ScriptedUpstream:
+    """A scripted OpenAI chat completions server; see the module docstring."""
+
+    def __init__(self, models: tuple[str, ...] = ("scripted-model",)) -> None:
+        self.models = models
+        self.received: list[ReceivedRequest] = []
+        self._scripts: deque[Script] = deque()
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/v1`."""
+        if self._server is None:
+            raise RuntimeError("ScriptedUpstream is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every chat completions JSON body received, oldest first."""
+        with self._lock:
+            return [r.body for r in self.received if r.body is not None]
+
+    def enqueue(self, *scripts: Script) -> None:
+        """Queue what the next chat requests answer, in order."""
+        with self._lock:
+            self._scripts.extend(scripts)
+
+    def start(self) -> ScriptedUpstream:
+        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
+        self._stopping.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="scripted-upstream",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and join every thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> ScriptedUpstream:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _receive(self, handler: _Handler, body: dict[str, Any]) -> tuple[ReceivedRequest, Script, int]:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        record = ReceivedRequest(handler.command, handler.path, headers, body)
+        with self._lock:
+            self.received.append(record)
+            script = self._scripts.popleft() if self._scripts else _echo(body)
+            return record, script, len(self.received)
+
+
+def _echo(body: dict[str, Any]) -> Script:
+    users = [m for m in body.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"]
+    return Script(text=f"You said: {_message_text(users[-1]) if users else ''}")

@@ -1,0 +1,398 @@
+"""One behaviour suite for every `ResponseStore`.
+
+To add a store (e.g. PostgreSQL), add its opener to `BACKENDS` (and to `PERSISTENT` when its data
+outlives `close`); every test then runs against it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import overload
+
+import pytest
+from rejoinder.responses.v1 import items_pb2 as pb
+from rejoinder.responses.v1.content_pb2 import FunctionOutput, MessageContent, OutputContent, OutputText
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.response_pb2 import Response
+from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore
+from rejoinder.store.items import item_id
+from rejoinder.store.sqlite import MAX_CHAIN_LINKS, SqliteStore
+from rejoinder.store.sqlite_schema import SCHEMA_VERSION
+
+from tests.fakes import InMemoryStore
+
+Opener = Callable[[Path, int], Awaitable[ResponseStore]]
+StoreOpener = Callable[..., Awaitable[ResponseStore]]
+
+
+def _sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "nested" / "rejoinder.db"  # the parent directories do not exist yet
+
+
+async def _open_inmemory(tmp_path: Path, max_chain_links: int) -> ResponseStore:
+    return InMemoryStore(max_chain_links=max_chain_links)
+
+
+BACKENDS: dict[str, Opener] = {
+    "sqlite-file": lambda tmp_path, links: SqliteStore.open(_sqlite_path(tmp_path), max_chain_links=links),
+    "sqlite-memory": lambda _, links: SqliteStore.open(":memory:", max_chain_links=links),
+    "inmemory": _open_inmemory,
+}
+PERSISTENT = ["sqlite-file"]
+
+
+@pytest.fixture(params=list(BACKENDS))
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreOpener]:
+    """Opens stores of one backend, all on the same data, and closes them after the test."""
+    opened: list[ResponseStore] = []
+
+    async def open_one(max_chain_links: int = MAX_CHAIN_LINKS) -> ResponseStore:
+        opened.append(await BACKENDS[request.param](tmp_path, max_chain_links))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(open_store: StoreOpener) -> ResponseStore:
+    return await open_store()
+
+
+def msg(id_: str, text: str = "hello") -> InputItem:
+    content = MessageContent(text=text)
+    return InputItem(message=pb.Message(id=id_, role="user", content=content, status="completed"))
+
+
+def resp(id_: str, prev: str | None = None, *, status: str = "completed", text: str = "answer") -> Response:
+    part = OutputContent(output_text=OutputText(text=text))
+    out = pb.OutputMessage(id=f"msg_{id_}", role="assistant", status="completed", content=[part])
+    response = Response(id=id_, object="response", created_at=1700000000, model="test-model", status=status)
+    response.output.add(message=out)
+    if prev is not None:
+        response.previous_response_id = prev
+    return response
+
+
+def ids(page: ItemPage | None) -> list[str]:
+    assert page is not None
+    return [item_id(item) for item in page.items]
+
+
+def links(chain: tuple[ChainLink, ...] | None) -> list[tuple[str, list[str]]]:
+    """Each link's response ID and input item IDs."""
+    assert chain is not None
+    return [(link.response.id, [item_id(item) for item in link.input_items]) for link in chain]
+
+
+async def page_of(
+    store: ResponseStore,
+    response_id: str = "r1",
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 10,
+    order: Order = "asc",
+) -> ItemPage | None:
+    return await store.list_input_items(response_id, after=after, before=before, limit=limit, order=order)
+
+
+class ExplodingItems(Sequence[InputItem]):
+    """An input item list that raises when its `explode_at`-th item is read."""
+
+    def __init__(self, items: list[InputItem], explode_at: int) -> None:
+        self._items, self._explode_at = items, explode_at
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> InputItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[InputItem]: ...
+    def __getitem__(self, index: int | slice) -> InputItem | Sequence[InputItem]:
+        if isinstance(index, int) and index == self._explode_at:
+            raise RuntimeError("boom")
+        return self._items[index]
+
+
+async def test_save_then_get_round_trips(store: ResponseStore) -> None:
+    response = resp("r1", text="round trip")
+    await store.save(response, [msg("i1")])
+    assert await store.get("r1") == response
+    assert await store.get("r_missing") is None
+
+
+async def test_save_twice_replaces_response_but_keeps_first_items(store: ResponseStore) -> None:
+    await store.save(resp("r1", status="in_progress"), [msg("i1"), msg("i2")])
+    await store.save(resp("r1", status="completed", text="final"), [msg("i_other")])
+    assert await store.get("r1") == resp("r1", status="completed", text="final")
+    assert ids(await page_of(store)) == ["i1", "i2"]
+    await store.save(resp("r2", status="queued"), [])  # no items yet: the next save writes them
+    await store.save(resp("r2"), [msg("i3")])
+    assert ids(await page_of(store, "r2")) == ["i3"]
+
+
+async def test_delete(store: ResponseStore) -> None:
+    await store.save(resp("r1"), [msg("i1")])
+    assert await store.delete("r1") is True
+    assert await store.get("r1") is None
+    assert await page_of(store) is None
+    assert await store.load_chain("r1") is None
+    assert await store.delete("r1") is False
+
+
+async def test_stored_state_is_isolated_from_callers(store: ResponseStore) -> None:
+    response, item = resp("r1"), msg("i1", text="original")
+    await store.save(response, [item])
+    response.status = "failed"
+    item.message.content.text = "changed"
+    got = await store.get("r1")
+    assert got is not None and got.status == "completed"
+    got.status = "cancelled"
+    page = await page_of(store)
+    assert page is not None and page.items[0].message.content.text == "original"
+    page.items[0].message.content.text = "changed again"
+    assert await store.get("r1") == resp("r1")
+    chain = await store.load_chain("r1")
+    assert chain is not None and chain[0].input_items[0].message.content.text == "original"
+
+
+async def _five_items(store: ResponseStore) -> None:
+    await store.save(resp("r1"), [msg(f"i{n}") for n in range(1, 6)])
+
+
+Pages = list[tuple[list[str], bool]]
+
+
+async def _walk(store: ResponseStore, order: Order, before: str | None) -> Pages:
+    """Every page of two, forward with `after` from the start or, given `before`, backward from it."""
+    pages: Pages = []
+    forward, after = before is None, None
+    while True:
+        page = await page_of(store, after=after, before=before, limit=2, order=order)
+        assert page is not None
+        pages.append((ids(page), page.has_more))
+        if not page.has_more:
+            return pages
+        after, before = (item_id(page.items[-1]), None) if forward else (None, item_id(page.items[0]))
+
+
+@pytest.mark.parametrize(
+    ("order", "start_before", "expected"),
+    [
+        ("asc", None, [(["i1", "i2"], True), (["i3", "i4"], True), (["i5"], False)]),
+        ("desc", None, [(["i5", "i4"], True), (["i3", "i2"], True), (["i1"], False)]),
+        ("asc", "i5", [(["i3", "i4"], True), (["i1", "i2"], False)]),
+        ("desc", "i1", [(["i3", "i2"], True), (["i5", "i4"], False)]),
+    ],
+)
+async def test_walking_all_pages(
+    store: ResponseStore, order: Order, start_before: str | None, expected: Pages
+) -> None:
+    await _five_items(store)
+    assert await _walk(store, order, start_before) == expected
+
+
+@pytest.mark.parametrize(
+    ("order", "after", "before", "limit", "expected"),
+    [
+        ("asc", "i1", "i5", 10, (["i2", "i3", "i4"], False)),
+        ("asc", "i1", "i5", 2, (["i2", "i3"], True)),
+        ("desc", "i5", "i1", 2, (["i4", "i3"], True)),
+        ("desc", "i4", None, 10, (["i3", "i2", "i1"], False)),
+        ("asc", "i4", "i2", 10, ([], False)),
+        ("asc", None, None, 5, (["i1", "i2", "i3", "i4", "i5"], False)),
+        ("asc", "i5", None, 3, ([], False)),
+        # A cursor that is not in the list gives an empty page.
+        ("asc", "nope", None, 2, ([], False)),
+        ("desc", None, "nope", 2, ([], False)),
+        ("asc", "i1", "nope", 2, ([], False)),
+        ("desc", "nope", "i1", 2, ([], False)),
+    ],
+)
+async def test_list_windows(
+    store: ResponseStore,
+    order: Order,
+    after: str | None,
+    before: str | None,
+    limit: int,
+    expected: tuple[list[str], bool],
+) -> None:
+    await _five_items(store)
+    page = await page_of(store, after=after, before=before, limit=limit, order=order)
+    assert page is not None and (ids(page), page.has_more) == expected
+
+
+async def test_list_edge_cases(store: ResponseStore) -> None:
+    await store.save(resp("r_empty"), [])
+    assert await page_of(store, "r_empty") == ItemPage(items=(), has_more=False)
+    assert await page_of(store, "r_none") is None
+    with pytest.raises(ValueError, match="limit"):
+        await page_of(store, "r_empty", limit=0)
+
+
+async def test_every_item_kind_is_stored_and_its_id_is_a_cursor(store: ResponseStore) -> None:
+    output = FunctionOutput(text="4")
+    items = [
+        msg("i1"),
+        InputItem(reasoning=pb.ReasoningItem(id="rs_1")),
+        InputItem(function_call=pb.FunctionToolCall(id="fc_1", call_id="call_1", name="f", arguments="{}")),
+        InputItem(function_call_output=pb.FunctionCallOutput(id="fco_1", call_id="call_1", output=output)),
+        InputItem(item_reference=pb.ItemReference(id="i0")),
+    ]
+    await store.save(resp("r1"), items)
+    page = await page_of(store, after="rs_1", before="i0")
+    assert page is not None and list(page.items) == items[2:4]
+    page = await page_of(store, after="fco_1", order="desc")
+    assert page is not None and list(page.items) == [items[2], items[1], items[0]]
+    # An ID that occurs twice (a reference to an item of the same list) is found first in the list as ordered.
+    items.append(InputItem(item_reference=pb.ItemReference(id="i1")))
+    await store.save(resp("r2"), items)
+    assert ids(await page_of(store, "r2", after="i1", limit=2)) == ["rs_1", "fc_1"]
+    assert ids(await page_of(store, "r2", after="i1", limit=2, order="desc")) == ["i0", "fco_1"]
+
+
+async def test_items_without_an_id_are_rejected_and_nothing_is_written(store: ResponseStore) -> None:
+    with pytest.raises(ValueError, match="position 1"):
+        await store.save(resp("r1"), [msg("i1"), msg("")])
+    assert await store.get("r1") is None
+
+
+async def test_a_save_that_fails_midway_leaves_the_previous_state(store: ResponseStore) -> None:
+    await store.save(resp("r_old"), [msg("i_old")])
+    await store.save(resp("r1", status="in_progress"), [])
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.save(resp("r_new"), ExplodingItems([msg("i1"), msg("i2"), msg("i3")], 2))
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.save(resp("r1", status="completed"), ExplodingItems([msg("i1"), msg("i2")], 1))
+    assert await store.get("r_new") is None
+    assert await store.get("r1") == resp("r1", status="in_progress")
+    assert ids(await page_of(store)) == []
+    assert await store.get("r_old") == resp("r_old")
+    assert ids(await page_of(store, "r_old")) == ["i_old"]
+
+
+async def _three_deep(store: ResponseStore) -> None:
+    await store.save(resp("r1"), [msg("i1a"), msg("i1b")])
+    await store.save(resp("r2", "r1"), [msg("i2")])
+    await store.save(resp("r3", "r2"), [msg("i3")])
+
+
+async def test_load_chain_is_oldest_first_with_its_input_items(store: ResponseStore) -> None:
+    await _three_deep(store)
+    chain = await store.load_chain("r3")
+    assert chain is not None
+    assert [link.response for link in chain] == [resp("r1"), resp("r2", "r1"), resp("r3", "r2")]
+    assert links(chain) == [("r1", ["i1a", "i1b"]), ("r2", ["i2"]), ("r3", ["i3"])]
+    assert links(await store.load_chain("r1")) == [("r1", ["i1a", "i1b"])]
+    assert await store.load_chain("r_missing") is None
+
+
+async def test_branches_see_only_their_own_chain(store: ResponseStore) -> None:
+    await store.save(resp("r_root"), [msg("i_root")])
+    await store.save(resp("r_left", "r_root"), [msg("i_left")])
+    await store.save(resp("r_right", "r_root"), [msg("i_right")])
+    for branch in ("left", "right"):
+        chain = await store.load_chain(f"r_{branch}")
+        assert links(chain) == [("r_root", ["i_root"]), (f"r_{branch}", [f"i_{branch}"])]
+
+
+async def test_load_chain_stops_at_a_deleted_link(store: ResponseStore) -> None:
+    await _three_deep(store)
+    assert await store.delete("r2") is True
+    assert links(await store.load_chain("r3")) == [("r3", ["i3"])]
+    assert links(await store.load_chain("r1")) == [("r1", ["i1a", "i1b"])]
+
+
+async def test_load_chain_survives_a_cycle(store: ResponseStore) -> None:
+    await store.save(resp("r_a", "r_b"), [msg("i_a")])
+    await store.save(resp("r_b", "r_a"), [msg("i_b")])
+    assert links(await store.load_chain("r_a")) == [("r_b", ["i_b"]), ("r_a", ["i_a"])]
+
+
+async def test_load_chain_keeps_the_newest_links_up_to_the_cap(open_store: StoreOpener) -> None:
+    store = await open_store(max_chain_links=3)
+    for n in range(1, 6):
+        await store.save(resp(f"r{n}", f"r{n - 1}" if n > 1 else None), [msg(f"i{n}")])
+    assert links(await store.load_chain("r5")) == [("r3", ["i3"]), ("r4", ["i4"]), ("r5", ["i5"])]
+
+
+async def test_concurrent_saves_all_land(store: ResponseStore) -> None:
+    await asyncio.gather(*(store.save(resp(f"r{n}"), [msg(f"i{n}")]) for n in range(50)))
+    got = await asyncio.gather(*(store.get(f"r{n}") for n in range(50)))
+    assert got == [resp(f"r{n}") for n in range(50)]
+    pages = await asyncio.gather(*(page_of(store, f"r{n}") for n in range(50)))
+    assert [ids(page) for page in pages] == [[f"i{n}"] for n in range(50)]
+
+
+async def test_a_closed_store_refuses_calls(store: ResponseStore) -> None:
+    await store.close()
+    await store.close()  # closing twice is harmless
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.save(resp("r1"), [])
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.get("r1")
+
+
+@pytest.mark.parametrize("open_store", PERSISTENT, indirect=True)
+async def test_data_survives_close_and_reopen(open_store: StoreOpener) -> None:
+    first = await open_store()
+    await _three_deep(first)
+    await first.save(resp("r_gone"), [msg("i_gone")])
+    assert await first.delete("r_gone") is True
+    await first.close()
+    with pytest.raises(RuntimeError):
+        await first.save(resp("r_late"), [])
+    second = await open_store()
+    assert links(await second.load_chain("r3")) == [("r1", ["i1a", "i1b"]), ("r2", ["i2"]), ("r3", ["i3"])]
+    assert await second.get("r3") == resp("r3", "r2")
+    assert await second.get("r_gone") is None
+    assert await second.get("r_late") is None
+
+
+# SQLite only: a failure inside the transaction, and the file's settings.
+
+
+async def test_sqlite_rolls_back_a_save_that_fails_inside_the_transaction(tmp_path: Path) -> None:
+    path = _sqlite_path(tmp_path)
+    store = await SqliteStore.open(path)
+    raw = sqlite3.connect(path)
+    try:
+        await store.save(resp("r1", status="in_progress"), [])
+        boom = "BEGIN SELECT RAISE(ABORT, 'boom'); END"  # fails the second insert, after the first ran
+        raw.execute(f"CREATE TRIGGER boom BEFORE INSERT ON input_items WHEN NEW.item_id = 'i_boom' {boom}")
+        raw.commit()
+        with pytest.raises(sqlite3.Error, match="boom"):
+            await store.save(resp("r_new"), [msg("i_ok"), msg("i_boom")])
+        with pytest.raises(sqlite3.Error, match="boom"):
+            await store.save(resp("r1", status="completed"), [msg("i_ok"), msg("i_boom")])
+        assert await store.get("r_new") is None
+        assert await store.get("r1") == resp("r1", status="in_progress")
+        assert raw.execute("SELECT count(*) FROM input_items").fetchone() == (0,)
+        await store.save(resp("r_after"), [msg("i_after")])  # the connection is still usable
+        assert await store.get("r_after") == resp("r_after")
+    finally:
+        raw.close()
+        await store.close()
+
+
+async def test_sqlite_file_settings(tmp_path: Path) -> None:
+    path = _sqlite_path(tmp_path)
+    await (await SqliteStore.open(path)).close()
+    await (await SqliteStore.open(path)).close()  # reopening an up-to-date schema changes nothing
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        indexes = {row[1] for row in raw.execute("PRAGMA index_list(responses)")}
+        assert "responses_previous_response_id" in indexes
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    finally:
+        raw.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await SqliteStore.open(path)
