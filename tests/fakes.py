@@ -107,3 +107,28 @@ class InMemoryStore:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
+
+
+class SequentialIds:
+    """An `IdGenerator` with predictable IDs: one counter per prefix, so `resp_0001`, `msg_0001`, `msg_0002`…"""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def new(self, prefix: str) -> str:
+        count = self._counts.get(prefix, 0) + 1
+        self._counts[prefix] = count
+        return f"{prefix}_{count:04d}"
+
+
+class FakeClock:
+    """A `Clock` that stands still until the test moves it."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds

@@ -400,6 +400,12 @@ class ScriptedUpstream:
         with self._lock:
             return [r.body for r in self.received if r.body is not None]
 
+    def reset(self) -> None:
+        """Forget received requests and queued scripts (between tests sharing one upstream)."""
+        with self._lock:
+            self.received.clear()
+            self._scripts.clear()
+
     def enqueue(self, *scripts: Script) -> None:
         """Queue what the next chat requests answer, in order."""
         with self._lock:

@@ -110,7 +110,7 @@ async def _admin_ready(port: int) -> bool:
     except OSError:
         return False
     try:
-        writer.write(b"GET /ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        writer.write(b"GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         await writer.drain()
         status_line = await reader.readline()
     except OSError:

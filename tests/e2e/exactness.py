@@ -1,0 +1,176 @@
+"""The exactness gate: every body and SSE event the REST surface sends is checked against the
+`openai` SDK's own pydantic types and the Open Responses models, and SSE frames against the format.
+
+`CapturingTransport` tees every response the SDK (or httpx) receives; `check(capture)` validates it.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import json
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import openresponses_types.types as ortypes
+import pydantic
+from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
+
+# Keys Open Responses requires that OpenAI's SDK types do not (yet) declare.
+OR_ONLY_KEYS = {"presence_penalty", "frequency_penalty", "store", "error"}
+FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
+RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
+ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
+
+_STREAM_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
+
+
+def _or_event_models() -> dict[str, type[pydantic.BaseModel]]:
+    models: dict[str, type[pydantic.BaseModel]] = {}
+    for _name, cls in inspect.getmembers(ortypes, inspect.isclass):
+        if not (issubclass(cls, pydantic.BaseModel) and cls.__name__.endswith("StreamingEvent")):
+            continue
+        field_info = cls.model_fields.get("type")
+        if field_info is None:
+            continue
+        annotation = field_info.annotation
+        for arg in typing.get_args(annotation) or (annotation,):
+            if isinstance(arg, type) and issubclass(arg, enum.Enum):
+                models.update({str(member.value): cls for member in arg})
+            elif isinstance(arg, str):
+                models[arg] = cls
+    return models
+
+
+OR_EVENTS = _or_event_models()
+
+
+@dataclass
+class Capture:
+    """One HTTP exchange as the client saw it."""
+
+    method: str
+    path: str
+    status: int
+    content_type: str
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class _Tee(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, capture: Capture) -> None:
+        self._inner = inner
+        self._capture = capture
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self._capture.chunks.append(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class CapturingTransport(httpx.HTTPTransport):
+    """An httpx transport that records every response it delivers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.captures: list[Capture] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        capture = Capture(
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+        )
+        self.captures.append(capture)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = _Tee(response.stream, capture)
+        return response
+
+
+def _no_unknown_keys(model: pydantic.BaseModel, where: str, allowed: set[str]) -> None:
+    """Every key we send is one the SDK type declares (or one Open Responses requires)."""
+    extra = set((model.model_extra or {}).keys()) - allowed
+    assert not extra, f"{where}: keys unknown to the openai SDK type {type(model).__name__}: {sorted(extra)}"
+    for name in type(model).model_fields:
+        value = model.__dict__.get(name)
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, pydantic.BaseModel):
+                _no_unknown_keys(v, f"{where}.{name}", allowed)
+
+
+def check_response(data: dict[str, object], where: str = "response") -> Response:
+    """A Response body passes both schemas."""
+    ortypes.ResponseResource.model_validate(data)
+    parsed = Response.model_validate(data)
+    _no_unknown_keys(parsed, where, OR_ONLY_KEYS)
+    assert isinstance(data["created_at"], int)
+    return parsed
+
+
+def check_event(data: dict[str, object]) -> None:
+    """One streamed event passes both schemas (Open Responses where it defines the type)."""
+    parsed = _STREAM_EVENT.validate_python(data)
+    _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_KEYS | {"logprobs"})
+    or_model = OR_EVENTS.get(str(data["type"]))
+    if or_model is not None:
+        or_model.model_validate(data)
+
+
+def check_sse(body: bytes) -> list[dict[str, object]]:
+    """Frames are exactly `event: <type>\\ndata: <json>\\n\\n`, `sequence_number` starts at 0 and rises
+    by one, and the stream ends with `data: [DONE]` (unless the client stopped reading at an `error`
+    event, as the openai SDK does: it raises there)."""
+    done = b"data: [DONE]\n\n"
+    complete = body.endswith(done)
+    rest = body[: -len(done)] if complete else body
+    events: list[dict[str, object]] = []
+    for raw in rest.split(b"\n\n"):
+        if not raw or raw.startswith(b":"):
+            continue
+        match = FRAME.fullmatch(raw + b"\n\n")
+        assert match is not None, f"bad SSE frame: {raw[:200]!r}"
+        assert b"\n" not in match.group(2), "data must be one line of JSON"
+        data = json.loads(match.group(2))
+        assert data["type"] == match.group(1).decode(), "event: must equal the body's type"
+        check_event(data)
+        events.append(data)
+    assert complete or (events and events[-1]["type"] == "error"), body[-200:]
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    return events
+
+
+def check_error(data: dict[str, object]) -> None:
+    """OpenAI's error shape, exactly."""
+    assert set(data) == {"error"}, data
+    error = data["error"]
+    assert isinstance(error, dict)
+    assert set(error) == {"message", "type", "param", "code"}, error
+    assert isinstance(error["message"], str) and error["message"]
+
+
+def check(capture: Capture) -> None:
+    """Validate whatever the capture holds, by route and status."""
+    if "text/event-stream" in capture.content_type:
+        check_sse(capture.body)
+        return
+    if "application/json" not in capture.content_type or not capture.body:
+        return
+    data = json.loads(capture.body)
+    if capture.status >= 400:
+        check_error(data)
+    elif ITEMS_PATH.match(capture.path):
+        ResponseItemList.model_validate(data)
+    elif RESPONSE_PATH.match(capture.path) and capture.method in ("GET", "POST"):
+        check_response(data)

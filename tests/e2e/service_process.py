@@ -1,0 +1,84 @@
+"""Runs `rejoinder serve` as a user would: a child process with real Envoy, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from rejoinder.edge.ports import free_port
+
+READY_TIMEOUT_S = 30.0
+
+
+@dataclass
+class ServiceProcess:
+    """One `rejoinder serve` child; `start()` returns once REST answers."""
+
+    data_dir: Path
+    extra_args: list[str] = field(default_factory=list)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL through Envoy."""
+        return f"http://127.0.0.1:{self.http_port}/v1"
+
+    @property
+    def grpc_target(self) -> str:
+        """The gRPC server, direct."""
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def envoy_target(self) -> str:
+        """The gRPC server through Envoy's listener."""
+        return f"127.0.0.1:{self.http_port}"
+
+    def start(self) -> ServiceProcess:
+        """Start and wait until `GET /v1/models` answers through Envoy."""
+        log = open(self.data_dir / "service.log", "wb")  # noqa: SIM115 - kept open for the child's life
+        args = [
+            sys.executable, "-m", "rejoinder", "serve",
+            "--http-port", str(self.http_port),
+            "--grpc-port", str(self.grpc_port),
+            "--data-dir", str(self.data_dir),
+            *self.extra_args,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rejoinder serve exited: {self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"rejoinder serve did not become ready: {self.log()}")
+
+    def log(self) -> str:
+        """What the service printed."""
+        return (self.data_dir / "service.log").read_text(errors="replace")
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode

@@ -1,0 +1,118 @@
+"""The typed gRPC surface through the generated betterproto2 client, direct and through Envoy."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2, status_pb2
+
+from rejoinder_client.rejoinder.responses.v1 import (
+    ContentList,
+    CreateRequest,
+    DeleteRequest,
+    GetRequest,
+    Input,
+    InputItem,
+    InputItemList,
+    ListInputItemsRequest,
+    Message,
+    MessageContent,
+    ResponsesServiceStub,
+    StreamCreateRequest,
+)
+from tests.scripted_upstream import Script, ScriptedUpstream
+
+
+def _details(err: grpc.RpcError) -> tuple[error_details_pb2.ErrorInfo, list[error_details_pb2.BadRequest]]:
+    trailers = dict(err.trailing_metadata() or ())  # type: ignore[attr-defined]
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    info = error_details_pb2.ErrorInfo()
+    bad: list[error_details_pb2.BadRequest] = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            br = error_details_pb2.BadRequest()
+            detail.Unpack(br)
+            bad.append(br)
+    return info, bad
+
+
+def test_create_get_list_delete(channel: grpc.Channel, upstream: ScriptedUpstream) -> None:
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text=["typed ", "hello"]))
+    created = stub.create(CreateRequest(model="m", input=Input(text="hi"), instructions="brief")).response
+    assert created is not None
+    assert created.status == "completed"
+    message = created.output[0].message
+    assert message is not None and message.content[0].output_text is not None
+    assert message.content[0].output_text.text == "typed hello"
+    got = stub.get(GetRequest(response_id=created.id)).response
+    assert got == created
+    items = stub.list_input_items(ListInputItemsRequest(response_id=created.id))
+    assert items.object == "list" and len(items.data) == 1
+    assert items.data[0].message is not None and items.data[0].message.role == "user"
+    deleted = stub.delete(DeleteRequest(response_id=created.id))
+    assert (deleted.id, deleted.object, deleted.deleted) == (created.id, "response.deleted", True)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.get(GetRequest(response_id=created.id))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_stream_create_sends_the_same_events_create_folds(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text=["a", "b"]))
+    items = InputItemList(items=[InputItem(message=Message(role="user", content=MessageContent(text="hi")))])
+    events = [r.event for r in stub.stream_create(StreamCreateRequest(params=CreateRequest(model="m", input=Input(items=items))))]
+    assert [e.sequence_number for e in events if e is not None] == list(range(len(events)))
+    first, last = events[0], events[-1]
+    assert first is not None and first.response_created is not None
+    assert last is not None and last.response_completed is not None
+    final = last.response_completed.response
+    assert final is not None and final.status == "completed"
+    deltas = [e.output_text_delta.delta for e in events if e is not None and e.output_text_delta is not None]
+    assert deltas == ["a", "b"]
+    stored = stub.get(GetRequest(response_id=final.id)).response
+    assert stored == final
+
+
+def test_errors_are_rich_statuses(channel: grpc.Channel) -> None:
+    stub = ResponsesServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.create(CreateRequest(model="m", input=Input(text="hi"), temperature=9.0))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    info, bad = _details(err.value)
+    assert info.domain == "responses.rejoinder.dev"
+    assert info.reason == "DECIMAL_ABOVE_MAX_VALUE"
+    assert info.metadata["param"] == "temperature"
+    assert bad and bad[0].field_violations[0].field == "temperature"
+
+
+def test_unknown_previous_response_is_invalid_argument(channel: grpc.Channel) -> None:
+    stub = ResponsesServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.create(CreateRequest(model="m", input=Input(text="hi"), previous_response_id="resp_gone"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    info, _ = _details(err.value)
+    assert info.reason == "PREVIOUS_RESPONSE_NOT_FOUND"
+    assert info.metadata["code"] == "previous_response_not_found"
+
+
+def test_create_refuses_stream_true(channel: grpc.Channel) -> None:
+    stub = ResponsesServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.create(CreateRequest(model="m", input=Input(text="hi"), stream=True))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+
+
+def test_parts_content_reaches_the_upstream(channel: grpc.Channel, upstream: ScriptedUpstream) -> None:
+    from rejoinder_client.rejoinder.responses.v1 import Content, InputText
+
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text="ok"))
+    parts = ContentList(items=[Content(input_text=InputText(text="part one")), Content(input_text=InputText(text=" two"))])
+    msg = Message(role="developer", content=MessageContent(parts=parts))
+    stub.create(CreateRequest(model="m", input=Input(items=InputItemList(items=[InputItem(message=msg)]))))
+    assert upstream.requests[-1]["messages"] == [{"role": "developer", "content": "part one two"}]
