@@ -110,7 +110,7 @@ class InMemoryStore:
 
 
 class SequentialIds:
-    """An `IdGenerator` with predictable IDs: one counter per prefix, so `resp_0001`, `msg_0001`, `msg_0002`…"""
+    """An `IdGenerator` with predictable IDs: one counter per prefix (`resp_0001`, `msg_0001`, ...)."""
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}

@@ -35,7 +35,9 @@ def _config(path: Path, upstream: ScriptedUpstream) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory, e2e_upstream: ScriptedUpstream) -> Iterator[ServiceProcess]:
+def service(
+    tmp_path_factory: pytest.TempPathFactory, e2e_upstream: ScriptedUpstream
+) -> Iterator[ServiceProcess]:
     """`rejoinder serve` configured with two model names routed to the scripted upstream."""
     data = tmp_path_factory.mktemp("service")
     config = _config(data / "rejoinder.toml", e2e_upstream)

@@ -21,7 +21,9 @@ def _error(reply: httpx.Response, status: int) -> dict[str, object]:
 
 
 def test_malformed_json_is_a_400(http: httpx.Client) -> None:
-    error = _error(http.post("/responses", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    error = _error(
+        http.post("/responses", content=b"{not json", headers={"content-type": "application/json"}), 400
+    )
     assert error["type"] == "invalid_request_error"
     assert "JSON" in str(error["message"])
 

@@ -65,7 +65,12 @@ def test_stream_create_sends_the_same_events_create_folds(
     stub = ResponsesServiceStub(channel)
     upstream.enqueue(Script(text=["a", "b"]))
     items = InputItemList(items=[InputItem(message=Message(role="user", content=MessageContent(text="hi")))])
-    events = [r.event for r in stub.stream_create(StreamCreateRequest(params=CreateRequest(model="m", input=Input(items=items))))]
+    events = [
+        r.event
+        for r in stub.stream_create(
+            StreamCreateRequest(params=CreateRequest(model="m", input=Input(items=items)))
+        )
+    ]
     assert [e.sequence_number for e in events if e is not None] == list(range(len(events)))
     first, last = events[0], events[-1]
     assert first is not None and first.response_created is not None
@@ -112,7 +117,9 @@ def test_parts_content_reaches_the_upstream(channel: grpc.Channel, upstream: Scr
 
     stub = ResponsesServiceStub(channel)
     upstream.enqueue(Script(text="ok"))
-    parts = ContentList(items=[Content(input_text=InputText(text="part one")), Content(input_text=InputText(text=" two"))])
+    parts = ContentList(
+        items=[Content(input_text=InputText(text="part one")), Content(input_text=InputText(text=" two"))]
+    )
     msg = Message(role="developer", content=MessageContent(parts=parts))
     stub.create(CreateRequest(model="m", input=Input(items=InputItemList(items=[InputItem(message=msg)]))))
     assert upstream.requests[-1]["messages"] == [{"role": "developer", "content": "part one two"}]

@@ -27,7 +27,11 @@ def test_create_returns_the_upstream_text_with_usage(client: OpenAI, upstream: S
     assert r.usage is not None
     assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.total_tokens) == (11, 2, 13)
     assert r.usage.input_tokens_details.cached_tokens == 3
-    assert isinstance(r.created_at, int | float) and r.completed_at is not None and r.completed_at >= r.created_at
+    assert (
+        isinstance(r.created_at, int | float)
+        and r.completed_at is not None
+        and r.completed_at >= r.created_at
+    )
     sent = upstream.requests[-1]
     assert sent["model"] == "scripted-model"
     assert sent["messages"] == [
@@ -72,7 +76,9 @@ def test_sdk_stream_helper_accumulates_the_final_response(client: OpenAI, upstre
     assert final.output_text == "xy"
 
 
-def test_stored_response_can_be_retrieved_listed_and_deleted(client: OpenAI, upstream: ScriptedUpstream) -> None:
+def test_stored_response_can_be_retrieved_listed_and_deleted(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
     upstream.enqueue(Script(text="stored"))
     r = client.responses.create(model="m", input="remember me", metadata={"k": "v"})
     got = client.responses.retrieve(r.id)
@@ -130,9 +136,7 @@ def test_two_responses_on_one_parent_are_independent_branches(
 def test_input_items_paginate_in_both_orders(client: OpenAI, upstream: ScriptedUpstream) -> None:
     upstream.enqueue(Script(text="ok"))
     words = ["one", "two", "three", "four", "five"]
-    r = client.responses.create(
-        model="m", input=[{"role": "user", "content": w} for w in words]
-    )
+    r = client.responses.create(model="m", input=[{"role": "user", "content": w} for w in words])
     desc = client.responses.input_items.list(r.id, limit=2)
     assert [i.content[0].text for i in desc.data] == ["five", "four"]
     assert desc.has_more is True
@@ -167,7 +171,13 @@ def test_every_setting_is_echoed_like_openai(client: OpenAI, upstream: ScriptedU
         tools=[{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}],
         tool_choice="none",
     )
-    assert (r.temperature, r.top_p, r.max_output_tokens, r.max_tool_calls, r.top_logprobs) == (0.3, 0.9, 64, 3, 2)
+    assert (r.temperature, r.top_p, r.max_output_tokens, r.max_tool_calls, r.top_logprobs) == (
+        0.3,
+        0.9,
+        64,
+        3,
+        2,
+    )
     assert r.metadata == {"team": "a"}
     assert (r.user, r.safety_identifier, r.prompt_cache_key, r.service_tier) == ("u-1", "s-1", "pck", "flex")
     assert (r.truncation, r.parallel_tool_calls, r.tool_choice) == ("auto", False, "none")

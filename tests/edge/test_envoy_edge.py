@@ -21,7 +21,7 @@ import pytest_asyncio
 from google.api import httpbody_pb2
 from google.protobuf import json_format
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyProcess
@@ -63,7 +63,7 @@ class Call:
 
 
 @dataclass
-class EchoHttpServicer(openai_http_pb2_grpc.OpenAIHttpServiceServicer):  # type: ignore[misc]
+class EchoHttpServicer(openai_http_pb2_grpc.OpenAIHttpServiceServicer):
     """Records every call; CreateResponse behaves as the request body's "mode" (or "stream") asks."""
 
     calls: list[Call] = field(default_factory=list)
@@ -246,10 +246,10 @@ async def test_slow_stream_is_not_cut_and_flows_chunk_by_chunk(edge: Edge) -> No
 
 
 async def test_openai_sdk_streams_events(edge: Edge) -> None:
-    async with httpx.AsyncClient(trust_env=False) as http_client:
-        client = AsyncOpenAI(
-            base_url=f"{edge.base_url}/v1", api_key="x", http_client=http_client, max_retries=0
-        )
+    http_client = DefaultAsyncHttpxClient(trust_env=False)
+    async with AsyncOpenAI(
+        base_url=f"{edge.base_url}/v1", api_key="x", http_client=http_client, max_retries=0
+    ) as client:
         stream = await client.responses.create(model="m", input="hi", stream=True)
         events = [event async for event in stream]
     assert [event.type for event in events] == ["response.created", "response.completed"]
@@ -344,7 +344,7 @@ async def test_native_grpc_passes_through_the_same_listener(edge: Edge) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=5)
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
-        unknown = channel.unary_unary("/rejoinder.responses.v1.ResponsesService/Get")
+        unknown = channel.unary_unary("/rejoinder.responses.v1.ResponsesService/Get", None, None)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await unknown(b"", timeout=5)
         assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED

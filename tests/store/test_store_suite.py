@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import overload
 
 import pytest
+
 from rejoinder.responses.v1 import items_pb2 as pb
 from rejoinder.responses.v1.content_pb2 import FunctionOutput, MessageContent, OutputContent, OutputText
 from rejoinder.responses.v1.items_pb2 import InputItem
@@ -21,7 +22,6 @@ from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore
 from rejoinder.store.items import item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS, SqliteStore
 from rejoinder.store.sqlite_schema import SCHEMA_VERSION
-
 from tests.fakes import InMemoryStore
 
 Opener = Callable[[Path, int], Awaitable[ResponseStore]]

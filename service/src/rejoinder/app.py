@@ -34,7 +34,9 @@ SERVICE_NAMES = (
 def build_registry(settings: Settings) -> ProviderRegistry:
     """One adapter per configured upstream, plus the model routes."""
     providers: dict[str, Provider] = {
-        name: OpenAICompatProvider(UpstreamConfig(base_url=u.base_url, api_key=u.api_key, timeout=u.timeout_s))
+        name: OpenAICompatProvider(
+            UpstreamConfig(base_url=u.base_url, api_key=u.api_key, timeout=u.timeout_s)
+        )
         for name, u in settings.providers.items()
     }
     models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
@@ -67,10 +69,14 @@ def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry)
     )
     responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core), server)
     codec = OpenAIJson(strict=settings.strict_json)
-    openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(OpenAIHttpServicer(core, codec, registry), server)
+    openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
+        OpenAIHttpServicer(core, codec, registry), server
+    )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     return server
 
 
@@ -90,4 +96,3 @@ async def start_grpc(
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     return GrpcApp(server=server, port=port, store=store, registry=registry)
-

@@ -31,7 +31,7 @@ class ApiError(Exception):
     `reason` is the stable UPPER_SNAKE `ErrorInfo.reason` on gRPC; `code` and `param` are OpenAI's.
     """
 
-    def __init__(  # noqa: PLR0913 - every field is part of the wire contract
+    def __init__(
         self,
         kind: ErrorKind,
         message: str,

@@ -30,7 +30,9 @@ def _check_ports(settings: Settings) -> None:
         wanted.append(("HTTP", settings.http_host, settings.http_port))
     for name, host, port in wanted:
         if port and not port_is_free(host, port):
-            raise ConfigError(f"{name} port {host}:{port} is already in use; choose another with --{name.lower()}-port")
+            raise ConfigError(
+                f"{name} port {host}:{port} is already in use; choose another with --{name.lower()}-port"
+            )
 
 
 def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
@@ -51,7 +53,10 @@ def _announce(settings: Settings, grpc_port: int) -> None:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
     if not settings.providers:
-        print("rejoinder: no upstream configured (--upstream URL); every model is 404 model_not_found", flush=True)
+        print(
+            "rejoinder: no upstream configured (--upstream URL); every model is 404 model_not_found",
+            flush=True,
+        )
     for name, upstream in settings.providers.items():
         print(f"rejoinder: provider {name!r} -> {upstream.base_url}", flush=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from rejoinder.providers.base import (
     Capabilities,
     ChatDelta,
@@ -32,7 +33,6 @@ from rejoinder.providers.base import (
     UsageDelta,
 )
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
-
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 USER = ChatMessage("user", "Hi there")

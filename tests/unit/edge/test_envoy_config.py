@@ -34,8 +34,9 @@ def _manager(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _filter(config: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(f for f in _manager(config)["http_filters"] if f["name"] == name)
-    return found["typed_config"]
+    found = next(f for f in _manager(config)["http_filters"] if f["name"] == name)
+    typed_config: dict[str, Any] = found["typed_config"]
+    return typed_config
 
 
 def _route(config: dict[str, Any]) -> dict[str, Any]:

@@ -76,7 +76,9 @@ def rpc_status(err: ApiError) -> status_pb2.Status:
         metadata["code"] = err.code
     if err.retry_after:
         metadata["retry_after"] = err.retry_after
-    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata))
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata)
+    )
     if err.kind is ErrorKind.INVALID_REQUEST and err.param:
         violation = error_details_pb2.BadRequest.FieldViolation(field=err.param, description=err.message)
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
@@ -96,5 +98,3 @@ async def abort(context: grpc.aio.ServicerContext[object, object], err: ApiError
 def internal_error() -> ApiError:
     """The error a bug of ours becomes: a 500 that says nothing about internals."""
     return ApiError(ErrorKind.INTERNAL, "The server had an error while processing your request.")
-
-

@@ -25,7 +25,9 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         """A finished response."""
         try:
             if request.stream:
-                raise invalid("Create does not stream; call StreamCreate.", param="stream", code="invalid_value")
+                raise invalid(
+                    "Create does not stream; call StreamCreate.", param="stream", code="invalid_value"
+                )
             return pb.CreateResponse(response=await self._core.create(request))
         except ApiError as err:
             await abort(context, err)

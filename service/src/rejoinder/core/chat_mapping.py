@@ -68,13 +68,17 @@ class _Builder:
         content = _content(msg.content.parts.items)
         if msg.role != "assistant":
             self.flush()
-            role: p.Role = "system" if msg.role == "system" else "developer" if msg.role == "developer" else "user"
+            role: p.Role = (
+                "system" if msg.role == "system" else "developer" if msg.role == "developer" else "user"
+            )
             self.messages.append(p.ChatMessage(role=role, content=content))
             return
         if self._text is not None or self._calls:
             self.flush()
-        self._text = content if isinstance(content, str) else "".join(
-            c.text for c in content if isinstance(c, p.TextPart)
+        self._text = (
+            content
+            if isinstance(content, str)
+            else "".join(c.text for c in content if isinstance(c, p.TextPart))
         )
 
     def add(self, item: InputItem) -> None:
@@ -150,7 +154,6 @@ def _response_format(params: CreateRequest) -> Mapping[str, object] | None:
     if js.HasField("strict"):
         schema["strict"] = js.strict
     return {"type": "json_schema", "json_schema": schema}
-
 
 
 def chat_request(vreq: ValidatedRequest, ctx: Context, upstream_model: str) -> p.ChatRequest:

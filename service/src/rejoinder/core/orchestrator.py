@@ -73,7 +73,7 @@ def _empty_usage() -> Usage:
 class Run:
     """A started response. Iterate `events()` once."""
 
-    def __init__(  # noqa: PLR0913 - one value per stage of a run
+    def __init__(
         self,
         deps: Deps,
         vreq: ValidatedRequest,
@@ -117,12 +117,12 @@ class Run:
                 for event in self._builder.close(self._item_status()):
                     yield event
                 self._complete()
-            except Exception as exc:  # noqa: BLE001 - after the first byte, failures go in-band
+            except Exception as exc:
                 for event in self._fail(self._as_failure(exc)):
                     yield event
             try:
                 await self._save()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 for event in self._fail(self._as_failure(exc)):
                     yield event
             yield self._lifecycle(f"response_{self.response.status}")
@@ -134,7 +134,9 @@ class Run:
             self.failure = as_api_error(exc)
         else:
             log.exception("response %s failed", self.response.id)
-            self.failure = ApiError(ErrorKind.INTERNAL, "The server had an error while processing the response.")
+            self.failure = ApiError(
+                ErrorKind.INTERNAL, "The server had an error while processing the response."
+            )
         return self.failure
 
     async def _consume(self) -> AsyncIterator[ResponseStreamEvent]:

@@ -34,7 +34,9 @@ def _logprob(lp: p.TokenLogprob) -> Logprob:
         token=lp.token,
         logprob=lp.logprob,
         bytes=list(lp.bytes or ()),
-        top_logprobs=[TopLogprob(token=t.token, logprob=t.logprob, bytes=list(t.bytes or ())) for t in lp.top_logprobs],
+        top_logprobs=[
+            TopLogprob(token=t.token, logprob=t.logprob, bytes=list(t.bytes or ())) for t in lp.top_logprobs
+        ],
     )
 
 
@@ -106,7 +108,9 @@ class OutputBuilder:
         events.append(self._delta_event(opened, part, text, lps))
         return events
 
-    def _delta_event(self, opened: _Open, part: _Part, text: str, lps: tuple[p.TokenLogprob, ...]) -> ResponseStreamEvent:
+    def _delta_event(
+        self, opened: _Open, part: _Part, text: str, lps: tuple[p.TokenLogprob, ...]
+    ) -> ResponseStreamEvent:
         ci = len(opened.parts) - 1
         if part.kind == "output_text":
             return self._emit(
@@ -122,37 +126,60 @@ class OutputBuilder:
         if part.kind == "refusal":
             return self._emit(
                 "refusal_delta",
-                ev.RefusalDeltaEvent(output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text),
+                ev.RefusalDeltaEvent(
+                    output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text
+                ),
             )
         return self._emit(
             "reasoning_text_delta",
-            ev.ReasoningTextDeltaEvent(output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text),
+            ev.ReasoningTextDeltaEvent(
+                output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text
+            ),
         )
 
     def _open_item(self, kind: str) -> Events:
         prefix = "msg" if kind == "message" else "rs"
         self._open = _Open(kind=kind, index=len(self.items), item_id=self._ids.new(prefix))
-        return [self._emit("output_item_added", ev.OutputItemAddedEvent(output_index=self._open.index, item=self._item(self._open, "in_progress")))]
+        return [
+            self._emit(
+                "output_item_added",
+                ev.OutputItemAddedEvent(
+                    output_index=self._open.index, item=self._item(self._open, "in_progress")
+                ),
+            )
+        ]
 
     def _open_part(self, opened: _Open, kind: str) -> Events:
         part = _Part(kind=kind)
         opened.parts.append(part)
         added = ev.ContentPartAddedEvent(
-            output_index=opened.index, item_id=opened.item_id, content_index=len(opened.parts) - 1, part=part.streamed("")
+            output_index=opened.index,
+            item_id=opened.item_id,
+            content_index=len(opened.parts) - 1,
+            part=part.streamed(""),
         )
         return [self._emit("content_part_added", added)]
 
     def _close_part(self, opened: _Open, ci: int) -> Events:
         part = opened.parts[ci]
         text = "".join(part.pieces)
-        common: dict[str, Any] = {"output_index": opened.index, "item_id": opened.item_id, "content_index": ci}
+        common: dict[str, Any] = {
+            "output_index": opened.index,
+            "item_id": opened.item_id,
+            "content_index": ci,
+        }
         if part.kind == "output_text":
-            done = self._emit("output_text_done", ev.OutputTextDoneEvent(text=text, logprobs=part.logprobs, **common))
+            done = self._emit(
+                "output_text_done", ev.OutputTextDoneEvent(text=text, logprobs=part.logprobs, **common)
+            )
         elif part.kind == "refusal":
             done = self._emit("refusal_done", ev.RefusalDoneEvent(refusal=text, **common))
         else:
             done = self._emit("reasoning_text_done", ev.ReasoningTextDoneEvent(text=text, **common))
-        return [done, self._emit("content_part_done", ev.ContentPartDoneEvent(part=part.streamed(text), **common))]
+        return [
+            done,
+            self._emit("content_part_done", ev.ContentPartDoneEvent(part=part.streamed(text), **common)),
+        ]
 
     # ---- tool calls ------------------------------------------------------------------------
 
@@ -161,7 +188,9 @@ class OutputBuilder:
         opened = self._open
         if opened is None or opened.kind != "function_call" or opened.call_index != delta.index:
             if delta.index in self._closed_calls:
-                raise p.UpstreamError("protocol", "the upstream interleaved the fragments of parallel tool calls")
+                raise p.UpstreamError(
+                    "protocol", "the upstream interleaved the fragments of parallel tool calls"
+                )
             events += self.close("completed")
             opened = _Open(
                 kind="function_call",
@@ -173,7 +202,14 @@ class OutputBuilder:
             )
             self._open = opened
             self.function_calls += 1
-            events.append(self._emit("output_item_added", ev.OutputItemAddedEvent(output_index=opened.index, item=self._item(opened, "in_progress"))))
+            events.append(
+                self._emit(
+                    "output_item_added",
+                    ev.OutputItemAddedEvent(
+                        output_index=opened.index, item=self._item(opened, "in_progress")
+                    ),
+                )
+            )
         elif delta.name and not opened.name:
             opened.name = delta.name
         if delta.arguments:
@@ -181,7 +217,9 @@ class OutputBuilder:
             events.append(
                 self._emit(
                     "function_call_arguments_delta",
-                    ev.FunctionCallArgumentsDeltaEvent(output_index=opened.index, item_id=opened.item_id, delta=delta.arguments),
+                    ev.FunctionCallArgumentsDeltaEvent(
+                        output_index=opened.index, item_id=opened.item_id, delta=delta.arguments
+                    ),
                 )
             )
         return events
@@ -197,7 +235,10 @@ class OutputBuilder:
         if opened.kind == "function_call":
             self._closed_calls.add(opened.call_index)
             done = ev.FunctionCallArgumentsDoneEvent(
-                output_index=opened.index, item_id=opened.item_id, name=opened.name, arguments="".join(opened.arguments)
+                output_index=opened.index,
+                item_id=opened.item_id,
+                name=opened.name,
+                arguments="".join(opened.arguments),
             )
             events.append(self._emit("function_call_arguments_done", done))
         elif opened.parts:
@@ -205,7 +246,9 @@ class OutputBuilder:
         item = self._item(opened, status)
         self.items.append(item)
         self._open = None
-        events.append(self._emit("output_item_done", ev.OutputItemDoneEvent(output_index=opened.index, item=item)))
+        events.append(
+            self._emit("output_item_done", ev.OutputItemDoneEvent(output_index=opened.index, item=item))
+        )
         return events
 
     def _item(self, opened: _Open, status: str) -> OutputItem:
@@ -223,7 +266,9 @@ class OutputBuilder:
         parts = opened.parts if final else []
         if opened.kind == "reasoning":
             content = [ReasoningText(text="".join(x.pieces)) for x in parts]
-            return OutputItem(reasoning=ReasoningItem(id=opened.item_id, summary=[], content=content, status=status))
+            return OutputItem(
+                reasoning=ReasoningItem(id=opened.item_id, summary=[], content=content, status=status)
+            )
         message = OutputMessage(id=opened.item_id, role="assistant", status=status)
         for x in parts:
             text = "".join(x.pieces)

@@ -12,8 +12,11 @@ def as_api_error(exc: UpstreamError) -> ApiError:
     """502 for a failing upstream, 504 for a slow one, 429 passed on; a 400 the upstream gave the
     request (e.g. a context that is too long) stays a 400 with the upstream's message."""
     if exc.kind == "timeout":
-        return ApiError(ErrorKind.UPSTREAM_TIMEOUT, f"The model did not answer in time: {exc.message}",
-                        code="upstream_timeout")
+        return ApiError(
+            ErrorKind.UPSTREAM_TIMEOUT,
+            f"The model did not answer in time: {exc.message}",
+            code="upstream_timeout",
+        )
     if exc.kind == "status" and exc.status == 429:
         return ApiError(
             ErrorKind.RATE_LIMIT,

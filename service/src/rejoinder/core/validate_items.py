@@ -84,27 +84,42 @@ def _check_message(msg: Message, param: str) -> None:
         _check_part(part, f"{param}.content[{j}]", msg.role)
 
 
+def _check_function_call(item: InputItem, param: str) -> None:
+    call = item.function_call
+    for name, value in (("call_id", call.call_id), ("name", call.name)):
+        if not value:
+            raise _missing(f"{param}.{name}")
+
+
+def _check_function_call_output(item: InputItem, param: str) -> None:
+    if not item.function_call_output.call_id:
+        raise _missing(f"{param}.call_id")
+    if item.function_call_output.output.WhichOneof("output") is None:
+        raise _missing(f"{param}.output")
+
+
+def _check_item_reference(item: InputItem, param: str) -> None:
+    if not item.item_reference.id:
+        raise _missing(f"{param}.id")
+
+
+_ITEM_CHECKS = {
+    "message": lambda item, param: _check_message(item.message, param),
+    "function_call": _check_function_call,
+    "function_call_output": _check_function_call_output,
+    "item_reference": _check_item_reference,
+}
+
+
 def check_input_items(items: Sequence[InputItem]) -> None:
     """Each item has what its type requires."""
     for i, item in enumerate(items):
-        param = f"input[{i}]"
         kind = item.WhichOneof("item")
         if kind is None:
-            raise _missing(f"{param}.type")
-        if kind == "message":
-            _check_message(item.message, param)
-        elif kind == "function_call":
-            call = item.function_call
-            for name, value in (("call_id", call.call_id), ("name", call.name)):
-                if not value:
-                    raise _missing(f"{param}.{name}")
-        elif kind == "function_call_output":
-            if not item.function_call_output.call_id:
-                raise _missing(f"{param}.call_id")
-            if item.function_call_output.output.WhichOneof("output") is None:
-                raise _missing(f"{param}.output")
-        elif kind == "item_reference" and not item.item_reference.id:
-            raise _missing(f"{param}.id")
+            raise _missing(f"input[{i}].type")
+        check = _ITEM_CHECKS.get(kind)
+        if check is not None:
+            check(item, f"input[{i}]")
 
 
 def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:

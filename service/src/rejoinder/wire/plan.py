@@ -86,7 +86,11 @@ def _option(options: Message, extension: FieldDescriptor) -> Any:
 
 def _kind(fd: FieldDescriptor) -> Kind:
     if fd.type == FieldDescriptor.TYPE_MESSAGE:
-        return Kind.STRUCT if fd.message_type is not None and fd.message_type.full_name == STRUCT else Kind.MESSAGE
+        return (
+            Kind.STRUCT
+            if fd.message_type is not None and fd.message_type.full_name == STRUCT
+            else Kind.MESSAGE
+        )
     return _SCALAR_KINDS.get(fd.type, Kind.INT)
 
 

@@ -1,7 +1,7 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from rejoinder.responses.v1 import events_pb2 as _events_pb2
 from rejoinder.responses.v1 import items_pb2 as _items_pb2
 from rejoinder.responses.v1 import response_pb2 as _response_pb2
-from rejoinder.responses.v1 import events_pb2 as _events_pb2
 from rejoinder.responses.v1 import tools_pb2 as _tools_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
