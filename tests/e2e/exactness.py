@@ -110,9 +110,20 @@ def _no_unknown_keys(model: pydantic.BaseModel, where: str, allowed: set[str]) -
                 _no_unknown_keys(v, f"{where}.{name}", allowed)
 
 
+def _for_open_responses(data: dict[str, object]) -> dict[str, object]:
+    """openresponses-types 2.4.0 generates `JsonSchemaResponseFormat.schema` as `None` (the spec's
+    unconstrained value lost in generation), so the echoed schema that OpenAI returns would fail it.
+    Only that one value is blanked for the Open Responses check; everything else is checked as sent."""
+    text = data.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if not (isinstance(fmt, dict) and fmt.get("type") == "json_schema"):
+        return data
+    return {**data, "text": {**text, "format": {**fmt, "schema": None}}}  # type: ignore[dict-item]
+
+
 def check_response(data: dict[str, object], where: str = "response") -> Response:
     """A Response body passes both schemas."""
-    ortypes.ResponseResource.model_validate(data)
+    ortypes.ResponseResource.model_validate(_for_open_responses(data))
     parsed = Response.model_validate(data)
     _no_unknown_keys(parsed, where, OR_ONLY_KEYS)
     assert isinstance(data["created_at"], int)
@@ -125,6 +136,9 @@ def check_event(data: dict[str, object]) -> None:
     _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_KEYS | {"logprobs"})
     or_model = OR_EVENTS.get(str(data["type"]))
     if or_model is not None:
+        response = data.get("response")
+        if isinstance(response, dict):
+            data = {**data, "response": _for_open_responses(response)}
         or_model.model_validate(data)
 
 

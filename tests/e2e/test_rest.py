@@ -242,3 +242,58 @@ def test_service_stops_cleanly(tmp_path: pytest.TempPathFactory, e2e_upstream: S
     finally:
         assert proc.stop() == 0
     assert "stopped" in proc.log()
+
+
+def test_schemas_keep_their_property_order(client: OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(text='{"zeta": 1, "alpha": 2}'))
+    schema = {
+        "type": "object",
+        "properties": {"zeta": {"type": "integer"}, "alpha": {"type": "integer"}, "mid": {"type": "string"}},
+        "required": ["zeta", "alpha", "mid"],
+    }
+    r = client.responses.create(
+        model="m",
+        input="hi",
+        tools=[{"type": "function", "name": "f", "parameters": schema, "strict": True}],
+        text={"format": {"type": "json_schema", "name": "out", "schema": schema, "strict": True}},
+    )
+    sent = upstream.requests[-1]
+    assert list(sent["tools"][0]["function"]["parameters"]["properties"]) == ["zeta", "alpha", "mid"]
+    assert list(sent["response_format"]["json_schema"]["schema"]["properties"]) == ["zeta", "alpha", "mid"]
+    assert r.tools[0].parameters == schema
+    assert list(r.tools[0].parameters["properties"]) == ["zeta", "alpha", "mid"]
+
+
+def test_input_items_page_backwards_with_before(http: httpx.Client, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(text="ok"))
+    words = ["one", "two", "three", "four"]
+    r = http.post("/responses", json={"model": "m", "input": [{"role": "user", "content": w} for w in words]})
+    rid = r.json()["id"]
+    asc = http.get(f"/responses/{rid}/input_items", params={"order": "asc"}).json()
+    ids = [i["id"] for i in asc["data"]]
+    page = http.get(f"/responses/{rid}/input_items", params={"order": "asc", "before": ids[3], "limit": 2}).json()
+    assert [i["content"][0]["text"] for i in page["data"]] == ["two", "three"]
+    assert page["has_more"] is True
+
+
+def test_a_client_that_goes_away_stops_the_upstream_and_keeps_the_response(
+    service: ServiceProcess, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(text=["tick "] * 40, delay_s=0.1))
+    with httpx.Client(timeout=10) as raw, raw.stream(
+        "POST", f"{service.base_url}/responses", json={"model": "m", "input": "hi", "stream": True}
+    ) as reply:
+        lines = reply.iter_lines()
+        response_id = ""
+        for line in lines:
+            if line.startswith("data: ") and '"response.created"' in line:
+                response_id = line.split('"id":"', 1)[1].split('"', 1)[0]
+            if "response.output_text.delta" in line:
+                break
+    assert upstream.received[-1].wait_ended(5.0) == "client_gone"
+    deadline = time.monotonic() + 5
+    status = ""
+    while time.monotonic() < deadline and status != "cancelled":
+        status = httpx.get(f"{service.base_url}/responses/{response_id}").json().get("status", "")
+        time.sleep(0.05)
+    assert status == "cancelled"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from google.protobuf import json_format
-
 from rejoinder.core.context import Context
+from rejoinder.core.json_text import json_object
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Content, FunctionOutput
@@ -121,7 +120,7 @@ def _tools(params: CreateRequest) -> tuple[p.FunctionTool, ...]:
             p.FunctionTool(
                 name=fn.name,
                 description=fn.description if fn.HasField("description") else None,
-                parameters=json_format.MessageToDict(fn.parameters) if fn.HasField("parameters") else None,
+                parameters=json_object(fn.parameters) if fn.HasField("parameters") else None,
                 strict=fn.strict if fn.HasField("strict") else None,
             )
         )
@@ -148,7 +147,7 @@ def _response_format(params: CreateRequest) -> Mapping[str, object] | None:
     if kind != "json_schema":
         return None
     js = fmt.json_schema
-    schema: dict[str, object] = {"name": js.name, "schema": json_format.MessageToDict(js.schema)}
+    schema: dict[str, object] = {"name": js.name, "schema": json_object(js.schema)}
     if js.HasField("description"):
         schema["description"] = js.description
     if js.HasField("strict"):

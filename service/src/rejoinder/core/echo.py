@@ -35,6 +35,8 @@ def _text_config(vreq: ValidatedRequest) -> TextConfig:
     text.CopyFrom(vreq.params.text)
     if not text.HasField("format"):
         text.format.CopyFrom(TextFormat(text=TextFormatText()))
+    if text.format.WhichOneof("format") == "json_schema" and not text.format.json_schema.HasField("strict"):
+        text.format.json_schema.strict = False
     if not text.HasField("verbosity"):
         text.verbosity = "medium"
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rejoinder.core.json_text import check_json_object
 from rejoinder.errors import invalid
 from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
@@ -171,5 +172,7 @@ def check_tools(req: CreateRequest) -> None:
             )
         if name in names:
             raise invalid(f"Duplicate tool name: '{name}'.", param=f"{param}.name", code="invalid_value")
+        if tool.function.HasField("parameters"):
+            check_json_object(tool.function.parameters, f"{param}.parameters")
         names.add(name)
     _check_tool_choice(req, names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rejoinder.core.json_text import check_json_object
 from rejoinder.core.validate_items import check_input_items, check_tools, expand_input
 from rejoinder.errors import ApiError, invalid
 from rejoinder.responses.v1.items_pb2 import InputItem
@@ -127,6 +128,18 @@ def _check_metadata(req: CreateRequest) -> None:
         _max_length(value, METADATA_MAX_VALUE, f"metadata.{key}")
 
 
+def _check_text_format(req: CreateRequest) -> None:
+    fmt = req.text.format
+    if fmt.WhichOneof("format") == "json_schema":
+        if not fmt.json_schema.name:
+            raise invalid(
+                "Missing required parameter: 'text.format.name'.",
+                param="text.format.name",
+                code="missing_required_parameter",
+            )
+        check_json_object(fmt.json_schema.schema or "null", "text.format.schema")
+
+
 def _check_options(req: CreateRequest) -> None:
     if req.HasField("truncation"):
         _one_of(req.truncation, TRUNCATION, "truncation")
@@ -140,13 +153,7 @@ def _check_options(req: CreateRequest) -> None:
         _one_of(req.reasoning.summary, SUMMARIES, "reasoning.summary")
     if req.text.HasField("verbosity"):
         _one_of(req.text.verbosity, VERBOSITY, "text.verbosity")
-    fmt = req.text.format
-    if fmt.WhichOneof("format") == "json_schema" and not fmt.json_schema.name:
-        raise invalid(
-            "Missing required parameter: 'text.format.name'.",
-            param="text.format.name",
-            code="missing_required_parameter",
-        )
+    _check_text_format(req)
     if req.HasField("safety_identifier"):
         _max_length(req.safety_identifier, IDENTIFIER_MAX, "safety_identifier")
     if req.HasField("prompt_cache_key"):
@@ -166,6 +173,8 @@ def _check_unsupported(req: CreateRequest) -> None:
         raise _unsupported("prompt", "Stored prompt templates")
     if len(req.context_management) > 0:
         raise _unsupported("context_management", "Context management")
+    if req.HasField("moderation"):
+        raise _unsupported("moderation", "Moderation")
 
 
 def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:

@@ -89,7 +89,8 @@ def _write_config(path: Path, config: dict[str, Any]) -> None:
 
 
 def _open_log(path: Path) -> IO[bytes]:
-    return path.open("ab")
+    """Truncated, so that a failure's log tail is this run's."""
+    return path.open("wb")
 
 
 async def _connects(host: str, port: int) -> bool:
@@ -123,7 +124,8 @@ async def _admin_ready(port: int) -> bool:
 
 
 class EnvoyProcess:
-    """One supervised Envoy. Use as `async with EnvoyProcess(...) as envoy:` or start()/stop()."""
+    """One supervised Envoy, started once. Use as `async with EnvoyProcess(...) as envoy:` or
+    start()/stop(); to restart after an unexpected exit, build a new one on the same run directory."""
 
     def __init__(
         self,
@@ -158,7 +160,7 @@ class EnvoyProcess:
         binary = self._options.binary or envoy_binary()
         envoy = [str(binary), "-c", str(self.config_path), "--disable-hot-restart"]
         envoy += ["--concurrency", str(self._options.concurrency), "--log-level", self._options.log_level]
-        if sys.platform.startswith("linux"):
+        if sys.platform.startswith("linux") and sys.executable:
             return [sys.executable, "-I", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *envoy]
         return envoy
 
@@ -199,7 +201,8 @@ class EnvoyProcess:
     async def _watch_exit(self, proc: asyncio.subprocess.Process) -> int:
         returncode = await proc.wait()
         if self._serving and not self._stopping and self._on_exit is not None:
-            self._on_exit(returncode)
+            # Scheduled, not called: an exception in the callback must not break stop()/wait().
+            asyncio.get_running_loop().call_soon(self._on_exit, returncode)
         return returncode
 
     async def _probe(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
@@ -64,6 +65,47 @@ def _plain(value: object) -> object:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _as_string(value: object, path: str) -> object:
+    if not isinstance(value, str):
+        raise type_error(path, "a string", value)
+    return value
+
+
+def _as_bool(value: object, path: str) -> object:
+    if not isinstance(value, bool):
+        raise type_error(path, "a boolean", value)
+    return value
+
+
+def _as_float(value: object, path: str) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise type_error(path, "a decimal", value)
+    return float(value)
+
+
+def _as_json_text(value: object, path: str) -> object:
+    if not isinstance(value, dict):
+        raise type_error(path, "an object", value)
+    return orjson.dumps(value).decode()
+
+
+def _as_struct(value: object, path: str) -> object:
+    if not isinstance(value, dict):
+        raise type_error(path, "an object", value)
+    struct = Struct()
+    json_format.ParseDict(value, struct)
+    return struct
+
+
+_SCALARS = {
+    Kind.STRING: _as_string,
+    Kind.BOOL: _as_bool,
+    Kind.FLOAT: _as_float,
+    Kind.JSON_TEXT: _as_json_text,
+    Kind.STRUCT: _as_struct,
+}
 
 
 class OpenAIJson:
@@ -151,6 +193,12 @@ class OpenAIJson:
         return self._encode_one(fp, value)
 
     def _encode_one(self, fp: FieldPlan, value: object) -> object:
+        if fp.kind is Kind.JSON_TEXT:
+            assert isinstance(value, str)
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return value
         if fp.kind is Kind.STRUCT:
             assert isinstance(value, Message)
             return _plain(json_format.MessageToDict(value))
@@ -275,26 +323,11 @@ class OpenAIJson:
 
     def _decode_one(self, fp: FieldPlan, value: object, path: str) -> object:
         kind = fp.kind
-        if kind is Kind.STRING:
-            if not isinstance(value, str):
-                raise type_error(path, "a string", value)
-            return value
-        if kind is Kind.BOOL:
-            if not isinstance(value, bool):
-                raise type_error(path, "a boolean", value)
-            return value
-        if kind is Kind.FLOAT:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise type_error(path, "a decimal", value)
-            return float(value)
         if kind is Kind.INT:
             return self._decode_int(fp, value, path)
-        if kind is Kind.STRUCT:
-            if not isinstance(value, dict):
-                raise type_error(path, "an object", value)
-            struct = Struct()
-            json_format.ParseDict(value, struct)
-            return struct
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+            return scalar(value, path)
         assert fp.message is not None
         return self._decode_message(value, self.plan(fp.message), path)
 

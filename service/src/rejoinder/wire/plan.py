@@ -34,6 +34,7 @@ class Kind(Enum):
     BYTES = auto()
     MESSAGE = auto()
     STRUCT = auto()
+    JSON_TEXT = auto()
 
 
 _SCALAR_KINDS = {
@@ -103,6 +104,8 @@ def field_plan(fd: FieldDescriptor) -> FieldPlan:
     """Read one field's JSON shape from its descriptor."""
     is_map = _is_map(fd)
     kind = _kind(fd)
+    if kind is Kind.STRING and _option(fd.GetOptions(), options_pb2.openai_json):
+        kind = Kind.JSON_TEXT
     return FieldPlan(
         name=fd.name,
         descriptor=fd,

@@ -9,5 +9,7 @@ OPENAI_UNTYPED_FIELD_NUMBER: _ClassVar[int]
 openai_untyped: _descriptor.FieldDescriptor
 OPENAI_OMIT_UNSET_FIELD_NUMBER: _ClassVar[int]
 openai_omit_unset: _descriptor.FieldDescriptor
+OPENAI_JSON_FIELD_NUMBER: _ClassVar[int]
+openai_json: _descriptor.FieldDescriptor
 OPENAI_DEFAULT_TYPE_FIELD_NUMBER: _ClassVar[int]
 openai_default_type: _descriptor.FieldDescriptor

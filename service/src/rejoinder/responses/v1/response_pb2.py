@@ -29,7 +29,7 @@ from rejoinder.responses.v1 import options_pb2 as rejoinder_dot_responses_dot_v1
 from rejoinder.responses.v1 import tools_pb2 as rejoinder_dot_responses_dot_v1_dot_tools__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%rejoinder/responses/v1/response.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\"rejoinder/responses/v1/items.proto\x1a$rejoinder/responses/v1/options.proto\x1a\"rejoinder/responses/v1/tools.proto\"\xd7\x0c\n\x08Response\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ncreated_at\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x0c\x63ompleted_at\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x14\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12:\n\x05\x65rror\x18\x06 \x01(\x0b\x32%.rejoinder.responses.v1.ResponseErrorB\x04\xe2\x41\x01\x03\x12K\n\x12incomplete_details\x18\x07 \x01(\x0b\x32).rejoinder.responses.v1.IncompleteDetailsB\x04\xe2\x41\x01\x03\x12\x13\n\x05model\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x38\n\x06output\x18\t \x03(\x0b\x32\".rejoinder.responses.v1.OutputItemB\x04\xe2\x41\x01\x03\x12\x1f\n\x0cinstructions\x18\n \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\'\n\x14previous_response_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03H\x02\x88\x01\x01\x12G\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\'.rejoinder.responses.v1.ConversationRefB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01\x12\x31\n\x05tools\x18\r \x03(\x0b\x32\x1c.rejoinder.responses.v1.ToolB\x04\xe2\x41\x01\x03\x12=\n\x0btool_choice\x18\x0e \x01(\x0b\x32\".rejoinder.responses.v1.ToolChoiceB\x04\xe2\x41\x01\x03\x12!\n\x13parallel_tool_calls\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0btemperature\x18\x10 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05top_p\x18\x11 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10presence_penalty\x18\x12 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x66requency_penalty\x18\x13 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctop_logprobs\x18\x14 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12$\n\x11max_output_tokens\x18\x15 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x03\x88\x01\x01\x12!\n\x0emax_tool_calls\x18\x16 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x04\x88\x01\x01\x12:\n\treasoning\x18\x17 \x01(\x0b\x32!.rejoinder.responses.v1.ReasoningB\x04\xe2\x41\x01\x03\x12\x36\n\x04text\x18\x18 \x01(\x0b\x32\".rejoinder.responses.v1.TextConfigB\x04\xe2\x41\x01\x03\x12\x18\n\ntruncation\x18\x19 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05store\x18\x1a \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x18\n\nbackground\x18\x1b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cservice_tier\x18\x1c \x01(\tB\x04\xe2\x41\x01\x03\x12\x46\n\x08metadata\x18\x1d \x03(\x0b\x32..rejoinder.responses.v1.Response.MetadataEntryB\x04\xe2\x41\x01\x03\x12$\n\x11safety_identifier\x18\x1e \x01(\tB\x04\xe2\x41\x01\x03H\x05\x88\x01\x01\x12#\n\x10prompt_cache_key\x18\x1f \x01(\tB\x04\xe2\x41\x01\x03H\x06\x88\x01\x01\x12)\n\x16prompt_cache_retention\x18  \x01(\tB\x04\xe2\x41\x01\x03H\x07\x88\x01\x01\x12\x34\n\x06prompt\x18! \x01(\x0b\x32\x1e.rejoinder.responses.v1.PromptB\x04\xe2\x41\x01\x03\x12\x32\n\x05usage\x18\" \x01(\x0b\x32\x1d.rejoinder.responses.v1.UsageB\x04\xe2\x41\x01\x03\x12\x17\n\x04user\x18# \x01(\tB\x04\xe2\x41\x01\x03H\x08\x88\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_completed_atB\x0f\n\r_instructionsB\x17\n\x15_previous_response_idB\x14\n\x12_max_output_tokensB\x11\n\x0f_max_tool_callsB\x14\n\x12_safety_identifierB\x13\n\x11_prompt_cache_keyB\x19\n\x17_prompt_cache_retentionB\x07\n\x05_user\":\n\rResponseError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\")\n\x11IncompleteDetails\x12\x14\n\x06reason\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"S\n\x12InputTokensDetails\x12\x1b\n\rcached_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12 \n\x12\x63\x61\x63he_write_tokens\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"5\n\x13OutputTokensDetails\x12\x1e\n\x10reasoning_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xfe\x01\n\x05Usage\x12\x1a\n\x0cinput_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12N\n\x14input_tokens_details\x18\x02 \x01(\x0b\x32*.rejoinder.responses.v1.InputTokensDetailsB\x04\xe2\x41\x01\x02\x12\x1b\n\routput_tokens\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12P\n\x15output_tokens_details\x18\x04 \x01(\x0b\x32+.rejoinder.responses.v1.OutputTokensDetailsB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctotal_tokens\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\x97\x01\n\tReasoning\x12\x19\n\x06\x65\x66\x66ort\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1a\n\x07summary\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\'\n\x10generate_summary\x18\x03 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\t\n\x07_effortB\n\n\x08_summaryB\x13\n\x11_generate_summary\"\x10\n\x0eTextFormatText\"\x16\n\x14TextFormatJsonObject\"\xaf\x01\n\x14TextFormatJsonSchema\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x06schema\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\x12\x1e\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x19\n\x06strict\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x0e\n\x0c_descriptionB\t\n\x07_strict\"\xd8\x01\n\nTextFormat\x12\x36\n\x04text\x18\x01 \x01(\x0b\x32&.rejoinder.responses.v1.TextFormatTextH\x00\x12\x43\n\x0bjson_object\x18\x02 \x01(\x0b\x32,.rejoinder.responses.v1.TextFormatJsonObjectH\x00\x12\x43\n\x0bjson_schema\x18\x03 \x01(\x0b\x32,.rejoinder.responses.v1.TextFormatJsonSchemaH\x00\x42\x08\n\x06\x66ormat\"r\n\nTextConfig\x12\x38\n\x06\x66ormat\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.TextFormatB\x04\xe2\x41\x01\x01\x12\x1c\n\tverbosity\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x0c\n\n_verbosity\"t\n\x06Prompt\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x30\n\tvariables\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x42\n\n\x08_version\"#\n\x0f\x43onversationRef\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x11\x43onversationParam\x12\x0c\n\x02id\x18\x01 \x01(\tH\x00\x12<\n\x03ref\x18\x02 \x01(\x0b\x32\'.rejoinder.responses.v1.ConversationRefB\x04\xd0\xf3\x18\x01H\x00\x42\x17\n\x0c\x63onversation\x12\x07\xca\xf3\x18\x03ref\"O\n\rStreamOptions\x12&\n\x13include_obfuscation\x18\x01 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x16\n\x14_include_obfuscation\"V\n\x12PromptCacheOptions\x12\x17\n\x04mode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x16\n\x03ttl\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x07\n\x05_modeB\x06\n\x04_ttl\"c\n\x11\x43ontextManagement\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x11\x63ompact_threshold\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x14\n\x12_compact_thresholdb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%rejoinder/responses/v1/response.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\"rejoinder/responses/v1/items.proto\x1a$rejoinder/responses/v1/options.proto\x1a\"rejoinder/responses/v1/tools.proto\"\xed\r\n\x08Response\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ncreated_at\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x0c\x63ompleted_at\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x14\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12:\n\x05\x65rror\x18\x06 \x01(\x0b\x32%.rejoinder.responses.v1.ResponseErrorB\x04\xe2\x41\x01\x03\x12K\n\x12incomplete_details\x18\x07 \x01(\x0b\x32).rejoinder.responses.v1.IncompleteDetailsB\x04\xe2\x41\x01\x03\x12\x13\n\x05model\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x38\n\x06output\x18\t \x03(\x0b\x32\".rejoinder.responses.v1.OutputItemB\x04\xe2\x41\x01\x03\x12\x1f\n\x0cinstructions\x18\n \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\'\n\x14previous_response_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03H\x02\x88\x01\x01\x12G\n\x0c\x63onversation\x18\x0c \x01(\x0b\x32\'.rejoinder.responses.v1.ConversationRefB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01\x12\x31\n\x05tools\x18\r \x03(\x0b\x32\x1c.rejoinder.responses.v1.ToolB\x04\xe2\x41\x01\x03\x12=\n\x0btool_choice\x18\x0e \x01(\x0b\x32\".rejoinder.responses.v1.ToolChoiceB\x04\xe2\x41\x01\x03\x12!\n\x13parallel_tool_calls\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0btemperature\x18\x10 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05top_p\x18\x11 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10presence_penalty\x18\x12 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x66requency_penalty\x18\x13 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctop_logprobs\x18\x14 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12$\n\x11max_output_tokens\x18\x15 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x03\x88\x01\x01\x12!\n\x0emax_tool_calls\x18\x16 \x01(\x03\x42\x04\xe2\x41\x01\x03H\x04\x88\x01\x01\x12:\n\treasoning\x18\x17 \x01(\x0b\x32!.rejoinder.responses.v1.ReasoningB\x04\xe2\x41\x01\x03\x12\x36\n\x04text\x18\x18 \x01(\x0b\x32\".rejoinder.responses.v1.TextConfigB\x04\xe2\x41\x01\x03\x12\x18\n\ntruncation\x18\x19 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05store\x18\x1a \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x18\n\nbackground\x18\x1b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cservice_tier\x18\x1c \x01(\tB\x04\xe2\x41\x01\x03\x12\x46\n\x08metadata\x18\x1d \x03(\x0b\x32..rejoinder.responses.v1.Response.MetadataEntryB\x04\xe2\x41\x01\x03\x12$\n\x11safety_identifier\x18\x1e \x01(\tB\x04\xe2\x41\x01\x03H\x05\x88\x01\x01\x12#\n\x10prompt_cache_key\x18\x1f \x01(\tB\x04\xe2\x41\x01\x03H\x06\x88\x01\x01\x12)\n\x16prompt_cache_retention\x18  \x01(\tB\x04\xe2\x41\x01\x03H\x07\x88\x01\x01\x12\x34\n\x06prompt\x18! \x01(\x0b\x32\x1e.rejoinder.responses.v1.PromptB\x04\xe2\x41\x01\x03\x12R\n\x14prompt_cache_options\x18$ \x01(\x0b\x32*.rejoinder.responses.v1.PromptCacheOptionsB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01\x12@\n\nmoderation\x18% \x01(\x0b\x32\".rejoinder.responses.v1.ModerationB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01\x12\x32\n\x05usage\x18\" \x01(\x0b\x32\x1d.rejoinder.responses.v1.UsageB\x04\xe2\x41\x01\x03\x12\x17\n\x04user\x18# \x01(\tB\x04\xe2\x41\x01\x03H\x08\x88\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_completed_atB\x0f\n\r_instructionsB\x17\n\x15_previous_response_idB\x14\n\x12_max_output_tokensB\x11\n\x0f_max_tool_callsB\x14\n\x12_safety_identifierB\x13\n\x11_prompt_cache_keyB\x19\n\x17_prompt_cache_retentionB\x07\n\x05_user\":\n\rResponseError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\")\n\x11IncompleteDetails\x12\x14\n\x06reason\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"S\n\x12InputTokensDetails\x12\x1b\n\rcached_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12 \n\x12\x63\x61\x63he_write_tokens\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"5\n\x13OutputTokensDetails\x12\x1e\n\x10reasoning_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xfe\x01\n\x05Usage\x12\x1a\n\x0cinput_tokens\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12N\n\x14input_tokens_details\x18\x02 \x01(\x0b\x32*.rejoinder.responses.v1.InputTokensDetailsB\x04\xe2\x41\x01\x02\x12\x1b\n\routput_tokens\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12P\n\x15output_tokens_details\x18\x04 \x01(\x0b\x32+.rejoinder.responses.v1.OutputTokensDetailsB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctotal_tokens\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\x97\x01\n\tReasoning\x12\x19\n\x06\x65\x66\x66ort\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1a\n\x07summary\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\'\n\x10generate_summary\x18\x03 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\t\n\x07_effortB\n\n\x08_summaryB\x13\n\x11_generate_summary\"\x10\n\x0eTextFormatText\"\x16\n\x14TextFormatJsonObject\"\x9a\x01\n\x14TextFormatJsonSchema\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\x06schema\x18\x02 \x01(\tB\x08\xe2\x41\x01\x02\xe0\xf3\x18\x01\x12\x1e\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x19\n\x06strict\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x0e\n\x0c_descriptionB\t\n\x07_strict\"\xd8\x01\n\nTextFormat\x12\x36\n\x04text\x18\x01 \x01(\x0b\x32&.rejoinder.responses.v1.TextFormatTextH\x00\x12\x43\n\x0bjson_object\x18\x02 \x01(\x0b\x32,.rejoinder.responses.v1.TextFormatJsonObjectH\x00\x12\x43\n\x0bjson_schema\x18\x03 \x01(\x0b\x32,.rejoinder.responses.v1.TextFormatJsonSchemaH\x00\x42\x08\n\x06\x66ormat\"r\n\nTextConfig\x12\x38\n\x06\x66ormat\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.TextFormatB\x04\xe2\x41\x01\x01\x12\x1c\n\tverbosity\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x0c\n\n_verbosity\"t\n\x06Prompt\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x30\n\tvariables\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x42\n\n\x08_version\"#\n\x0f\x43onversationRef\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x11\x43onversationParam\x12\x0c\n\x02id\x18\x01 \x01(\tH\x00\x12<\n\x03ref\x18\x02 \x01(\x0b\x32\'.rejoinder.responses.v1.ConversationRefB\x04\xd0\xf3\x18\x01H\x00\x42\x17\n\x0c\x63onversation\x12\x07\xca\xf3\x18\x03ref\"O\n\rStreamOptions\x12&\n\x13include_obfuscation\x18\x01 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x16\n\x14_include_obfuscation\"V\n\x12PromptCacheOptions\x12\x17\n\x04mode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x16\n\x03ttl\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x07\n\x05_modeB\x06\n\x04_ttl\"c\n\x11\x43ontextManagement\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x11\x63ompact_threshold\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x14\n\x12_compact_threshold\"*\n\x14ModerationPolicySide\x12\x12\n\x04mode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x99\x01\n\x10ModerationPolicy\x12\x41\n\x05input\x18\x01 \x01(\x0b\x32,.rejoinder.responses.v1.ModerationPolicySideB\x04\xe2\x41\x01\x01\x12\x42\n\x06output\x18\x02 \x01(\x0b\x32,.rejoinder.responses.v1.ModerationPolicySideB\x04\xe2\x41\x01\x01\"a\n\nModeration\x12\x13\n\x05model\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12>\n\x06policy\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.ModerationPolicyB\x04\xe2\x41\x01\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -104,6 +104,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESPONSE'].fields_by_name['prompt_cache_retention']._serialized_options = b'\342A\001\003'
   _globals['_RESPONSE'].fields_by_name['prompt']._loaded_options = None
   _globals['_RESPONSE'].fields_by_name['prompt']._serialized_options = b'\342A\001\003'
+  _globals['_RESPONSE'].fields_by_name['prompt_cache_options']._loaded_options = None
+  _globals['_RESPONSE'].fields_by_name['prompt_cache_options']._serialized_options = b'\342A\001\003\330\363\030\001'
+  _globals['_RESPONSE'].fields_by_name['moderation']._loaded_options = None
+  _globals['_RESPONSE'].fields_by_name['moderation']._serialized_options = b'\342A\001\003\330\363\030\001'
   _globals['_RESPONSE'].fields_by_name['usage']._loaded_options = None
   _globals['_RESPONSE'].fields_by_name['usage']._serialized_options = b'\342A\001\003'
   _globals['_RESPONSE'].fields_by_name['user']._loaded_options = None
@@ -139,7 +143,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['name']._loaded_options = None
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['schema']._loaded_options = None
-  _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['schema']._serialized_options = b'\342A\001\002'
+  _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['schema']._serialized_options = b'\342A\001\002\340\363\030\001'
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['description']._loaded_options = None
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['description']._serialized_options = b'\342A\001\001'
   _globals['_TEXTFORMATJSONSCHEMA'].fields_by_name['strict']._loaded_options = None
@@ -170,42 +174,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTEXTMANAGEMENT'].fields_by_name['type']._serialized_options = b'\342A\001\002'
   _globals['_CONTEXTMANAGEMENT'].fields_by_name['compact_threshold']._loaded_options = None
   _globals['_CONTEXTMANAGEMENT'].fields_by_name['compact_threshold']._serialized_options = b'\342A\001\001'
+  _globals['_MODERATIONPOLICYSIDE'].fields_by_name['mode']._loaded_options = None
+  _globals['_MODERATIONPOLICYSIDE'].fields_by_name['mode']._serialized_options = b'\342A\001\002'
+  _globals['_MODERATIONPOLICY'].fields_by_name['input']._loaded_options = None
+  _globals['_MODERATIONPOLICY'].fields_by_name['input']._serialized_options = b'\342A\001\001'
+  _globals['_MODERATIONPOLICY'].fields_by_name['output']._loaded_options = None
+  _globals['_MODERATIONPOLICY'].fields_by_name['output']._serialized_options = b'\342A\001\001'
+  _globals['_MODERATION'].fields_by_name['model']._loaded_options = None
+  _globals['_MODERATION'].fields_by_name['model']._serialized_options = b'\342A\001\002'
+  _globals['_MODERATION'].fields_by_name['policy']._loaded_options = None
+  _globals['_MODERATION'].fields_by_name['policy']._serialized_options = b'\342A\001\001'
   _globals['_RESPONSE']._serialized_start=239
-  _globals['_RESPONSE']._serialized_end=1862
-  _globals['_RESPONSE_METADATAENTRY']._serialized_start=1636
-  _globals['_RESPONSE_METADATAENTRY']._serialized_end=1683
-  _globals['_RESPONSEERROR']._serialized_start=1864
-  _globals['_RESPONSEERROR']._serialized_end=1922
-  _globals['_INCOMPLETEDETAILS']._serialized_start=1924
-  _globals['_INCOMPLETEDETAILS']._serialized_end=1965
-  _globals['_INPUTTOKENSDETAILS']._serialized_start=1967
-  _globals['_INPUTTOKENSDETAILS']._serialized_end=2050
-  _globals['_OUTPUTTOKENSDETAILS']._serialized_start=2052
-  _globals['_OUTPUTTOKENSDETAILS']._serialized_end=2105
-  _globals['_USAGE']._serialized_start=2108
-  _globals['_USAGE']._serialized_end=2362
-  _globals['_REASONING']._serialized_start=2365
-  _globals['_REASONING']._serialized_end=2516
-  _globals['_TEXTFORMATTEXT']._serialized_start=2518
-  _globals['_TEXTFORMATTEXT']._serialized_end=2534
-  _globals['_TEXTFORMATJSONOBJECT']._serialized_start=2536
-  _globals['_TEXTFORMATJSONOBJECT']._serialized_end=2558
-  _globals['_TEXTFORMATJSONSCHEMA']._serialized_start=2561
-  _globals['_TEXTFORMATJSONSCHEMA']._serialized_end=2736
-  _globals['_TEXTFORMAT']._serialized_start=2739
-  _globals['_TEXTFORMAT']._serialized_end=2955
-  _globals['_TEXTCONFIG']._serialized_start=2957
-  _globals['_TEXTCONFIG']._serialized_end=3071
-  _globals['_PROMPT']._serialized_start=3073
-  _globals['_PROMPT']._serialized_end=3189
-  _globals['_CONVERSATIONREF']._serialized_start=3191
-  _globals['_CONVERSATIONREF']._serialized_end=3226
-  _globals['_CONVERSATIONPARAM']._serialized_start=3228
-  _globals['_CONVERSATIONPARAM']._serialized_end=3348
-  _globals['_STREAMOPTIONS']._serialized_start=3350
-  _globals['_STREAMOPTIONS']._serialized_end=3429
-  _globals['_PROMPTCACHEOPTIONS']._serialized_start=3431
-  _globals['_PROMPTCACHEOPTIONS']._serialized_end=3517
-  _globals['_CONTEXTMANAGEMENT']._serialized_start=3519
-  _globals['_CONTEXTMANAGEMENT']._serialized_end=3618
+  _globals['_RESPONSE']._serialized_end=2012
+  _globals['_RESPONSE_METADATAENTRY']._serialized_start=1786
+  _globals['_RESPONSE_METADATAENTRY']._serialized_end=1833
+  _globals['_RESPONSEERROR']._serialized_start=2014
+  _globals['_RESPONSEERROR']._serialized_end=2072
+  _globals['_INCOMPLETEDETAILS']._serialized_start=2074
+  _globals['_INCOMPLETEDETAILS']._serialized_end=2115
+  _globals['_INPUTTOKENSDETAILS']._serialized_start=2117
+  _globals['_INPUTTOKENSDETAILS']._serialized_end=2200
+  _globals['_OUTPUTTOKENSDETAILS']._serialized_start=2202
+  _globals['_OUTPUTTOKENSDETAILS']._serialized_end=2255
+  _globals['_USAGE']._serialized_start=2258
+  _globals['_USAGE']._serialized_end=2512
+  _globals['_REASONING']._serialized_start=2515
+  _globals['_REASONING']._serialized_end=2666
+  _globals['_TEXTFORMATTEXT']._serialized_start=2668
+  _globals['_TEXTFORMATTEXT']._serialized_end=2684
+  _globals['_TEXTFORMATJSONOBJECT']._serialized_start=2686
+  _globals['_TEXTFORMATJSONOBJECT']._serialized_end=2708
+  _globals['_TEXTFORMATJSONSCHEMA']._serialized_start=2711
+  _globals['_TEXTFORMATJSONSCHEMA']._serialized_end=2865
+  _globals['_TEXTFORMAT']._serialized_start=2868
+  _globals['_TEXTFORMAT']._serialized_end=3084
+  _globals['_TEXTCONFIG']._serialized_start=3086
+  _globals['_TEXTCONFIG']._serialized_end=3200
+  _globals['_PROMPT']._serialized_start=3202
+  _globals['_PROMPT']._serialized_end=3318
+  _globals['_CONVERSATIONREF']._serialized_start=3320
+  _globals['_CONVERSATIONREF']._serialized_end=3355
+  _globals['_CONVERSATIONPARAM']._serialized_start=3357
+  _globals['_CONVERSATIONPARAM']._serialized_end=3477
+  _globals['_STREAMOPTIONS']._serialized_start=3479
+  _globals['_STREAMOPTIONS']._serialized_end=3558
+  _globals['_PROMPTCACHEOPTIONS']._serialized_start=3560
+  _globals['_PROMPTCACHEOPTIONS']._serialized_end=3646
+  _globals['_CONTEXTMANAGEMENT']._serialized_start=3648
+  _globals['_CONTEXTMANAGEMENT']._serialized_end=3747
+  _globals['_MODERATIONPOLICYSIDE']._serialized_start=3749
+  _globals['_MODERATIONPOLICYSIDE']._serialized_end=3791
+  _globals['_MODERATIONPOLICY']._serialized_start=3794
+  _globals['_MODERATIONPOLICY']._serialized_end=3947
+  _globals['_MODERATION']._serialized_start=3949
+  _globals['_MODERATION']._serialized_end=4046
 # @@protoc_insertion_point(module_scope)

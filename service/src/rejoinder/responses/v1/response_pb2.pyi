@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Response(_message.Message):
-    __slots__ = ("id", "object", "created_at", "completed_at", "status", "error", "incomplete_details", "model", "output", "instructions", "previous_response_id", "conversation", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "presence_penalty", "frequency_penalty", "top_logprobs", "max_output_tokens", "max_tool_calls", "reasoning", "text", "truncation", "store", "background", "service_tier", "metadata", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "prompt", "usage", "user")
+    __slots__ = ("id", "object", "created_at", "completed_at", "status", "error", "incomplete_details", "model", "output", "instructions", "previous_response_id", "conversation", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "presence_penalty", "frequency_penalty", "top_logprobs", "max_output_tokens", "max_tool_calls", "reasoning", "text", "truncation", "store", "background", "service_tier", "metadata", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "prompt", "prompt_cache_options", "moderation", "usage", "user")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,8 @@ class Response(_message.Message):
     PROMPT_CACHE_KEY_FIELD_NUMBER: _ClassVar[int]
     PROMPT_CACHE_RETENTION_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CACHE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MODERATION_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     id: str
@@ -88,9 +90,11 @@ class Response(_message.Message):
     prompt_cache_key: str
     prompt_cache_retention: str
     prompt: Prompt
+    prompt_cache_options: PromptCacheOptions
+    moderation: Moderation
     usage: Usage
     user: str
-    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., completed_at: _Optional[int] = ..., status: _Optional[str] = ..., error: _Optional[_Union[ResponseError, _Mapping]] = ..., incomplete_details: _Optional[_Union[IncompleteDetails, _Mapping]] = ..., model: _Optional[str] = ..., output: _Optional[_Iterable[_Union[_items_pb2.OutputItem, _Mapping]]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., conversation: _Optional[_Union[ConversationRef, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_tools_pb2.ToolChoice, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., top_logprobs: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., max_tool_calls: _Optional[int] = ..., reasoning: _Optional[_Union[Reasoning, _Mapping]] = ..., text: _Optional[_Union[TextConfig, _Mapping]] = ..., truncation: _Optional[str] = ..., store: _Optional[bool] = ..., background: _Optional[bool] = ..., service_tier: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., safety_identifier: _Optional[str] = ..., prompt_cache_key: _Optional[str] = ..., prompt_cache_retention: _Optional[str] = ..., prompt: _Optional[_Union[Prompt, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., user: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., completed_at: _Optional[int] = ..., status: _Optional[str] = ..., error: _Optional[_Union[ResponseError, _Mapping]] = ..., incomplete_details: _Optional[_Union[IncompleteDetails, _Mapping]] = ..., model: _Optional[str] = ..., output: _Optional[_Iterable[_Union[_items_pb2.OutputItem, _Mapping]]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., conversation: _Optional[_Union[ConversationRef, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_tools_pb2.ToolChoice, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., top_logprobs: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., max_tool_calls: _Optional[int] = ..., reasoning: _Optional[_Union[Reasoning, _Mapping]] = ..., text: _Optional[_Union[TextConfig, _Mapping]] = ..., truncation: _Optional[str] = ..., store: _Optional[bool] = ..., background: _Optional[bool] = ..., service_tier: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., safety_identifier: _Optional[str] = ..., prompt_cache_key: _Optional[str] = ..., prompt_cache_retention: _Optional[str] = ..., prompt: _Optional[_Union[Prompt, _Mapping]] = ..., prompt_cache_options: _Optional[_Union[PromptCacheOptions, _Mapping]] = ..., moderation: _Optional[_Union[Moderation, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., user: _Optional[str] = ...) -> None: ...
 
 class ResponseError(_message.Message):
     __slots__ = ("code", "message")
@@ -159,10 +163,10 @@ class TextFormatJsonSchema(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     STRICT_FIELD_NUMBER: _ClassVar[int]
     name: str
-    schema: _struct_pb2.Struct
+    schema: str
     description: str
     strict: bool
-    def __init__(self, name: _Optional[str] = ..., schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., description: _Optional[str] = ..., strict: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., schema: _Optional[str] = ..., description: _Optional[str] = ..., strict: _Optional[bool] = ...) -> None: ...
 
 class TextFormat(_message.Message):
     __slots__ = ("text", "json_object", "json_schema")
@@ -227,3 +231,25 @@ class ContextManagement(_message.Message):
     type: str
     compact_threshold: int
     def __init__(self, type: _Optional[str] = ..., compact_threshold: _Optional[int] = ...) -> None: ...
+
+class ModerationPolicySide(_message.Message):
+    __slots__ = ("mode",)
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    def __init__(self, mode: _Optional[str] = ...) -> None: ...
+
+class ModerationPolicy(_message.Message):
+    __slots__ = ("input", "output")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    input: ModerationPolicySide
+    output: ModerationPolicySide
+    def __init__(self, input: _Optional[_Union[ModerationPolicySide, _Mapping]] = ..., output: _Optional[_Union[ModerationPolicySide, _Mapping]] = ...) -> None: ...
+
+class Moderation(_message.Message):
+    __slots__ = ("model", "policy")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    policy: ModerationPolicy
+    def __init__(self, model: _Optional[str] = ..., policy: _Optional[_Union[ModerationPolicy, _Mapping]] = ...) -> None: ...

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateRequest(_message.Message):
-    __slots__ = ("model", "input", "instructions", "previous_response_id", "conversation", "store", "stream", "stream_options", "background", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "max_output_tokens", "temperature", "top_p", "presence_penalty", "frequency_penalty", "top_logprobs", "reasoning", "text", "include", "truncation", "metadata", "prompt", "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "safety_identifier", "service_tier", "user", "context_management")
+    __slots__ = ("model", "input", "instructions", "previous_response_id", "conversation", "store", "stream", "stream_options", "background", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "max_output_tokens", "temperature", "top_p", "presence_penalty", "frequency_penalty", "top_logprobs", "reasoning", "text", "include", "truncation", "metadata", "prompt", "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "safety_identifier", "service_tier", "user", "context_management", "moderation")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,7 @@ class CreateRequest(_message.Message):
     SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_MANAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    MODERATION_FIELD_NUMBER: _ClassVar[int]
     model: str
     input: _items_pb2.Input
     instructions: str
@@ -84,7 +85,8 @@ class CreateRequest(_message.Message):
     service_tier: str
     user: str
     context_management: _containers.RepeatedCompositeFieldContainer[_response_pb2.ContextManagement]
-    def __init__(self, model: _Optional[str] = ..., input: _Optional[_Union[_items_pb2.Input, _Mapping]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., conversation: _Optional[_Union[_response_pb2.ConversationParam, _Mapping]] = ..., store: _Optional[bool] = ..., stream: _Optional[bool] = ..., stream_options: _Optional[_Union[_response_pb2.StreamOptions, _Mapping]] = ..., background: _Optional[bool] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_tools_pb2.ToolChoice, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., max_tool_calls: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., top_logprobs: _Optional[int] = ..., reasoning: _Optional[_Union[_response_pb2.Reasoning, _Mapping]] = ..., text: _Optional[_Union[_response_pb2.TextConfig, _Mapping]] = ..., include: _Optional[_Iterable[str]] = ..., truncation: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., prompt: _Optional[_Union[_response_pb2.Prompt, _Mapping]] = ..., prompt_cache_key: _Optional[str] = ..., prompt_cache_retention: _Optional[str] = ..., prompt_cache_options: _Optional[_Union[_response_pb2.PromptCacheOptions, _Mapping]] = ..., safety_identifier: _Optional[str] = ..., service_tier: _Optional[str] = ..., user: _Optional[str] = ..., context_management: _Optional[_Iterable[_Union[_response_pb2.ContextManagement, _Mapping]]] = ...) -> None: ...
+    moderation: _response_pb2.Moderation
+    def __init__(self, model: _Optional[str] = ..., input: _Optional[_Union[_items_pb2.Input, _Mapping]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., conversation: _Optional[_Union[_response_pb2.ConversationParam, _Mapping]] = ..., store: _Optional[bool] = ..., stream: _Optional[bool] = ..., stream_options: _Optional[_Union[_response_pb2.StreamOptions, _Mapping]] = ..., background: _Optional[bool] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_tools_pb2.ToolChoice, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., max_tool_calls: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., top_logprobs: _Optional[int] = ..., reasoning: _Optional[_Union[_response_pb2.Reasoning, _Mapping]] = ..., text: _Optional[_Union[_response_pb2.TextConfig, _Mapping]] = ..., include: _Optional[_Iterable[str]] = ..., truncation: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., prompt: _Optional[_Union[_response_pb2.Prompt, _Mapping]] = ..., prompt_cache_key: _Optional[str] = ..., prompt_cache_retention: _Optional[str] = ..., prompt_cache_options: _Optional[_Union[_response_pb2.PromptCacheOptions, _Mapping]] = ..., safety_identifier: _Optional[str] = ..., service_tier: _Optional[str] = ..., user: _Optional[str] = ..., context_management: _Optional[_Iterable[_Union[_response_pb2.ContextManagement, _Mapping]]] = ..., moderation: _Optional[_Union[_response_pb2.Moderation, _Mapping]] = ...) -> None: ...
 
 class CreateResponse(_message.Message):
     __slots__ = ("response",)

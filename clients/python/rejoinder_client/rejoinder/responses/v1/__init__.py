@@ -62,6 +62,9 @@ __all__ = (
     "McpToolFilter",
     "Message",
     "MessageContent",
+    "Moderation",
+    "ModerationPolicy",
+    "ModerationPolicySide",
     "OpenAiHttpServiceAsyncStub",
     "OpenAiHttpServiceStub",
     "OutputContent",
@@ -605,6 +608,11 @@ class CreateRequest(betterproto2.Message):
     Automatic context management.
     """
 
+    moderation: "Moderation | None" = betterproto2.field(33, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Moderation of input and output.
+    """
+
 
 default_message_pool.register_message("rejoinder.responses.v1", "CreateRequest", CreateRequest)
 
@@ -1078,11 +1086,10 @@ class FunctionTool(betterproto2.Message):
     What the function does, for the model.
     """
 
-    parameters: "___google__protobuf__.Struct | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    parameters: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
     """
-    A JSON schema of the function's parameters.
+    A JSON schema of the function's parameters, as JSON text (an object on the REST wire); its
+    property order is kept.
     """
 
     strict: "bool | None" = betterproto2.field(4, betterproto2.TYPE_BOOL, optional=True)
@@ -1808,6 +1815,61 @@ class MessageContent(betterproto2.Message):
 
 
 default_message_pool.register_message("rejoinder.responses.v1", "MessageContent", MessageContent)
+
+
+@dataclass(eq=False, repr=False)
+class Moderation(betterproto2.Message):
+    """
+    OpenAI: ResponseCreateParams.Moderation. Moderation of a response's input and output.
+    """
+
+    model: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The moderation model.
+    """
+
+    policy: "ModerationPolicy | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    The policy.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "Moderation", Moderation)
+
+
+@dataclass(eq=False, repr=False)
+class ModerationPolicy(betterproto2.Message):
+    """
+    OpenAI: ResponseCreateParams.ModerationPolicy. Moderation of input and output.
+    """
+
+    input: "ModerationPolicySide | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Moderation of the input.
+    """
+
+    output: "ModerationPolicySide | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Moderation of the output.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "ModerationPolicy", ModerationPolicy)
+
+
+@dataclass(eq=False, repr=False)
+class ModerationPolicySide(betterproto2.Message):
+    """
+    OpenAI: ResponseCreateParams.ModerationPolicyInput. What moderation does with one side.
+    """
+
+    mode: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "score" (report only) or "block".
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "ModerationPolicySide", ModerationPolicySide)
 
 
 @dataclass(eq=False, repr=False)
@@ -2667,6 +2729,18 @@ class Response(betterproto2.Message):
     The prompt template reference given with the request.
     """
 
+    prompt_cache_options: "PromptCacheOptions | None" = betterproto2.field(
+        36, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The prompt cache options given with the request.
+    """
+
+    moderation: "Moderation | None" = betterproto2.field(37, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    The moderation configuration given with the request.
+    """
+
     usage: "Usage | None" = betterproto2.field(34, betterproto2.TYPE_MESSAGE, optional=True)
     """
     Token usage, summed over every upstream call of the response.
@@ -3153,11 +3227,9 @@ class TextFormatJsonSchema(betterproto2.Message):
     The name of the format.
     """
 
-    schema: "___google__protobuf__.Struct | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    schema: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The JSON schema.
+    The JSON schema, as JSON text (an object on the REST wire); its property order is kept.
     """
 
     description: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)

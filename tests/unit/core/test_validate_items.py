@@ -1,0 +1,256 @@
+"""Input items and tools: what each 400 names, and shorthand expansion."""
+
+from __future__ import annotations
+
+import pytest
+
+from rejoinder.core.validate_items import check_input_items, check_tools, expand_input
+from rejoinder.core.validation import validate
+from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.responses.v1.content_pb2 import MessageContent
+from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.wire.openai_json import OpenAIJson
+
+CODEC = OpenAIJson()
+
+WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+
+
+def reject(**body: object) -> ApiError:
+    req = CODEC.decode({"model": "m", "input": "hi", **body}, CreateRequest)
+    with pytest.raises(ApiError) as info:
+        validate(req, stream=False)
+    assert info.value.kind is ErrorKind.INVALID_REQUEST
+    return info.value
+
+
+def reject_input(*items: object) -> ApiError:
+    return reject(input=list(items))
+
+
+def accept(**body: object) -> None:
+    validate(CODEC.decode({"model": "m", "input": "hi", **body}, CreateRequest), stream=False)
+
+
+# ---- tools ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "web_search"},
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.test"},
+        {"type": "custom", "name": "grammar"},
+    ],
+)
+def test_tools_of_unsupported_type(tool: dict[str, object]) -> None:
+    err = reject(tools=[WEATHER, tool])
+
+    assert err.param == "tools[1].type"
+    assert err.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("name", ["has space", "dots.not.allowed", "x" * 65, "emoji😀"])
+def test_bad_function_names(name: str) -> None:
+    err = reject(tools=[{"type": "function", "name": name}])
+
+    assert err.param == "tools[0].name"
+    assert err.code == "invalid_value"
+
+
+@pytest.mark.parametrize("name", ["a", "get_weather", "Get-Weather-2", "x" * 64])
+def test_good_function_names(name: str) -> None:
+    accept(tools=[{"type": "function", "name": name}])
+
+
+def test_missing_function_name() -> None:
+    err = reject(tools=[{"type": "function"}])
+
+    assert err.param == "tools[0].name"
+    assert err.code == "missing_required_parameter"
+
+
+def test_duplicate_function_names() -> None:
+    err = reject(tools=[WEATHER, {"type": "function", "name": "other"}, WEATHER])
+
+    assert err.param == "tools[2].name"
+    assert err.code == "invalid_value"
+    assert "get_weather" in err.message
+
+
+def test_tool_choice_naming_an_unknown_function() -> None:
+    err = reject(tools=[WEATHER], tool_choice={"type": "function", "name": "get_time"})
+
+    assert err.param == "tool_choice"
+    assert err.code == "invalid_value"
+    assert "get_time" in err.message
+
+
+def test_tool_choice_naming_a_function_without_tools() -> None:
+    err = reject(tool_choice={"type": "function", "name": "get_weather"})
+
+    assert err.param == "tool_choice"
+
+
+def test_tool_choice_naming_a_known_function() -> None:
+    accept(tools=[WEATHER], tool_choice={"type": "function", "name": "get_weather"})
+
+
+def test_tool_choice_unknown_mode() -> None:
+    err = reject(tools=[WEATHER], tool_choice="sometimes")
+
+    assert err.param == "tool_choice"
+    assert err.code == "invalid_value"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"type": "mcp", "server_label": "docs"},
+        {"type": "custom", "name": "grammar"},
+        {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "get_weather"}]},
+    ],
+)
+def test_tool_choice_kinds_not_supported(choice: dict[str, object]) -> None:
+    err = reject(tools=[WEATHER], tool_choice=choice)
+
+    assert err.param == "tool_choice"
+    assert err.code == "unsupported_parameter"
+
+
+def test_check_tools_accepts_no_tools_and_no_choice() -> None:
+    check_tools(CreateRequest(model="m"))
+
+
+# ---- input items ------------------------------------------------------------------------------
+
+
+def test_bad_role() -> None:
+    err = reject_input({"role": "user", "content": "ok"}, {"role": "robot", "content": "beep"})
+
+    assert err.param == "input[1].role"
+    assert err.code == "invalid_value"
+
+
+@pytest.mark.parametrize("role", ["user", "assistant", "system", "developer"])
+def test_good_roles(role: str) -> None:
+    accept(input=[{"role": role, "content": "text"}])
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "output_text", "text": "I said this", "annotations": []},
+        {"type": "refusal", "refusal": "no"},
+    ],
+)
+def test_assistant_parts_in_a_user_message(part: dict[str, object]) -> None:
+    err = reject_input({"role": "user", "content": [{"type": "input_text", "text": "a"}, part]})
+
+    assert err.param == "input[0].content[1].type"
+    assert err.code == "invalid_value"
+
+
+def test_output_text_in_an_assistant_message_is_fine() -> None:
+    accept(
+        input=[
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "hello", "annotations": []}]},
+        ]
+    )
+
+
+def test_message_without_content() -> None:
+    err = reject_input({"role": "user"})
+
+    assert err.param == "input[0].content"
+    assert err.code == "missing_required_parameter"
+
+
+def test_image_without_url_or_file() -> None:
+    err = reject_input({"role": "user", "content": [{"type": "input_image", "detail": "auto"}]})
+
+    assert err.param == "input[0].content[0].image_url"
+    assert err.code == "missing_required_parameter"
+
+
+def test_image_with_bad_detail() -> None:
+    err = reject_input(
+        {"role": "user", "content": [{"type": "input_image", "image_url": "https://x.test/a.png", "detail": "ultra"}]}
+    )
+
+    assert err.param == "input[0].content[0].detail"
+    assert err.code == "invalid_value"
+
+
+def test_file_without_data_url_or_id() -> None:
+    err = reject_input({"role": "user", "content": [{"type": "input_file", "filename": "a.pdf"}]})
+
+    assert err.param == "input[0].content[0].file_data"
+    assert err.code == "missing_required_parameter"
+
+
+def test_function_call_output_without_call_id() -> None:
+    err = reject_input({"type": "function_call_output", "output": "42"})
+
+    assert err.param == "input[0].call_id"
+    assert err.code == "missing_required_parameter"
+
+
+def test_function_call_output_without_output() -> None:
+    err = reject_input({"type": "function_call_output", "call_id": "call_1"})
+
+    assert err.param == "input[0].output"
+    assert err.code == "missing_required_parameter"
+
+
+@pytest.mark.parametrize("missing", ["call_id", "name"])
+def test_function_call_without_required_field(missing: str) -> None:
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    del call[missing]
+
+    err = reject_input(call)
+
+    assert err.param == f"input[0].{missing}"
+    assert err.code == "missing_required_parameter"
+
+
+def test_item_reference_without_id() -> None:
+    err = reject_input({"type": "item_reference"})
+
+    assert err.param == "input[0].id"
+    assert err.code == "missing_required_parameter"
+
+
+def test_an_empty_item_is_missing_its_type() -> None:
+    with pytest.raises(ApiError) as info:
+        check_input_items([InputItem()])
+
+    assert info.value.param == "input[0].type"
+    assert info.value.code == "missing_required_parameter"
+
+
+# ---- expansion --------------------------------------------------------------------------------
+
+
+def test_expand_string_input() -> None:
+    (item,) = expand_input(Input(text="hello"))
+
+    assert item.message.role == "user"
+    assert [p.input_text.text for p in item.message.content.parts.items] == ["hello"]
+
+
+def test_expand_string_content_without_touching_the_original() -> None:
+    original = Input()
+    original.items.items.add(message=Message(role="assistant", content=MessageContent(text="earlier")))
+
+    (item,) = expand_input(original)
+
+    assert item.message.content.parts.items[0].input_text.text == "earlier"
+    assert original.items.items[0].message.content.text == "earlier"
+
+
+def test_expand_nothing() -> None:
+    assert expand_input(Input()) == ()
