@@ -62,19 +62,22 @@ def _announce(settings: Settings, grpc_port: int) -> None:
 
 
 async def _wait_for_stop(envoy: EnvoyProcess | None) -> None:
+    """Until SIGINT/SIGTERM; raises `EnvoyExitedError` if Envoy dies first."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+    stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    waiters: list[asyncio.Future[Any]] = [stopped]
     if envoy is not None:
         waiters.append(asyncio.ensure_future(envoy.wait()))
     done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
-    for task in done:
-        if task is not waiters[0] and task.exception() is None:
-            print("rejoinder: Envoy exited; shutting down", flush=True)
+    if stopped not in done:
+        died = done.pop()
+        died.result()  # raises EnvoyExitedError with Envoy's log tail
+        raise EnvoyError("Envoy exited")
 
 
 async def serve(settings: Settings) -> None:
@@ -92,7 +95,7 @@ async def serve(settings: Settings) -> None:
         _announce(settings, app.port)
         await _wait_for_stop(envoy)
     except EnvoyError as exc:
-        print(f"rejoinder: Envoy failed: {exc}\n{exc.log_tail}", flush=True)
+        print(f"rejoinder: Envoy failed: {exc}", flush=True)
         raise
     finally:
         if envoy is not None:

@@ -9,6 +9,7 @@ import pytest
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.output import OutputBuilder
 from rejoinder.providers import base as p
+from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from tests.fakes import SequentialIds
 
@@ -111,7 +112,7 @@ def test_sequence_numbers_continue_across_calls_of_the_same_emitter() -> None:
     emitter = EventEmitter()
     builder = OutputBuilder(emitter, SequentialIds())
     first = builder.on_delta(p.TextDelta("a"))
-    later = emitter.emit("response_completed", body(first[0]))  # any message; only numbering matters here
+    later = emitter.emit("response_completed", ev.ResponseCompletedEvent())
 
     assert [e.sequence_number for e in first] == [0, 1, 2]
     assert later.sequence_number == 3

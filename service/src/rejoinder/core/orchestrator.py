@@ -20,6 +20,8 @@ from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.output import OutputBuilder
+from rejoinder.core.tool_policy import tool_policy
+from rejoinder.core.turn import run_turn
 from rejoinder.core.upstream_errors import as_api_error
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import ApiError, ErrorKind
@@ -132,6 +134,8 @@ class Run:
     def _as_failure(self, exc: Exception) -> ApiError:
         if isinstance(exc, p.UpstreamError):
             self.failure = as_api_error(exc)
+        elif isinstance(exc, ApiError):
+            self.failure = exc
         else:
             log.exception("response %s failed", self.response.id)
             self.failure = ApiError(
@@ -209,7 +213,8 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
     route = deps.providers.resolve(vreq.params.model)
     ctx = await assemble(vreq, deps.store, deps.ids)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
-    upstream = route.provider.stream(chat_request(vreq, ctx, route.upstream_model))
+    policy = tool_policy(vreq.params)
+    upstream = run_turn(route.provider, chat_request(vreq, ctx, route.upstream_model), policy)
     try:
         first = await anext(upstream, None)
     except p.UpstreamError as exc:

@@ -123,6 +123,32 @@ def check_input_items(items: Sequence[InputItem]) -> None:
             check(item, f"input[{i}]")
 
 
+def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
+    allowed = req.tool_choice.allowed_tools
+    if allowed.mode not in ("auto", "required"):
+        raise invalid(
+            f"Invalid value: '{allowed.mode}'. Supported values are: 'auto' and 'required'.",
+            param="tool_choice.mode",
+            code="invalid_value",
+        )
+    for i, tool in enumerate(allowed.tools):
+        param = f"tool_choice.tools[{i}]"
+        kind = tool.fields["type"].string_value if "type" in tool.fields else ""
+        name = tool.fields["name"].string_value if "name" in tool.fields else ""
+        if kind != "function":
+            raise invalid(
+                f"Only function tools can be allowed by this server yet, not '{kind}'.",
+                param=f"{param}.type",
+                code="unsupported_parameter",
+            )
+        if name not in function_names:
+            raise invalid(
+                f"Tool '{name}' in 'tool_choice.tools' not found in 'tools' parameter.",
+                param=f"{param}.name",
+                code="invalid_value",
+            )
+
+
 def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:
     choice = req.tool_choice
     kind = choice.WhichOneof("tool_choice")
@@ -138,7 +164,9 @@ def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:
             param="tool_choice",
             code="invalid_value",
         )
-    if kind in ("mcp", "custom", "allowed_tools"):
+    if kind == "allowed_tools":
+        _check_allowed_tools(req, function_names)
+    if kind in ("mcp", "custom"):
         raise invalid(
             f"tool_choice of type '{kind}' is not supported by this server yet.",
             param="tool_choice",

@@ -1,0 +1,158 @@
+"""Settings: flags over REJOINDER_* environment variables over a TOML file over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rejoinder.config import DEFAULT_PROVIDER, ConfigError, ModelSettings, Settings, UpstreamSettings, load
+
+TOML = """
+default_provider = "local"
+
+[server]
+http_port = 9000
+grpc_port = 9001
+data_dir = "/var/lib/rejoinder"
+envoy = false
+
+[providers.local]
+base_url = "http://127.0.0.1:8000/v1"
+api_key = "sk-local"
+timeout_s = 60
+
+[providers.cloud]
+base_url = "https://api.example.com/v1"
+
+[models.fast]
+provider = "cloud"
+model = "small-2"
+
+[models.big]
+provider = "local"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rejoinder.toml"
+    path.write_text(TOML)
+    return path
+
+
+def test_defaults() -> None:
+    settings = load({}, env={})
+
+    assert settings == Settings()
+    assert settings.http_port == 8080
+    assert settings.grpc_port == 50051
+    assert settings.envoy is True
+    assert settings.strict_json is False
+    assert settings.providers == {}
+    assert settings.default_provider is None
+
+
+def test_file_values(config_file: Path) -> None:
+    settings = load({"config": str(config_file)}, env={})
+
+    assert settings.http_port == 9000
+    assert settings.grpc_port == 9001
+    assert settings.data_dir == Path("/var/lib/rejoinder")
+    assert settings.envoy is False
+    assert settings.default_provider == "local"
+    assert settings.providers["local"] == UpstreamSettings(
+        base_url="http://127.0.0.1:8000/v1", api_key="sk-local", timeout_s=60.0
+    )
+    assert settings.providers["cloud"].api_key is None
+    assert settings.models == {
+        "fast": ModelSettings(provider="cloud", upstream_model="small-2"),
+        "big": ModelSettings(provider="local", upstream_model="big"),
+    }
+    # what the file does not set keeps its default
+    assert settings.http_host == "127.0.0.1"
+
+
+def test_env_names_the_file(config_file: Path) -> None:
+    settings = load({}, env={"REJOINDER_CONFIG": str(config_file)})
+
+    assert settings.http_port == 9000
+
+
+def test_env_over_file(config_file: Path) -> None:
+    settings = load({}, env={"REJOINDER_CONFIG": str(config_file), "REJOINDER_HTTP_PORT": "9100"})
+
+    assert settings.http_port == 9100
+    assert settings.grpc_port == 9001
+
+
+def test_flags_over_env(config_file: Path) -> None:
+    env = {"REJOINDER_CONFIG": str(config_file), "REJOINDER_HTTP_PORT": "9100", "REJOINDER_GRPC_PORT": "9200"}
+
+    settings = load({"http_port": 9300}, env=env)
+
+    assert settings.http_port == 9300
+    assert settings.grpc_port == 9200
+
+
+def test_flags_that_were_not_given_do_not_override() -> None:
+    settings = load({"http_port": None}, env={"REJOINDER_HTTP_PORT": "9100"})
+
+    assert settings.http_port == 9100
+
+
+def test_env_booleans() -> None:
+    settings = load({}, env={"REJOINDER_ENVOY": "false", "REJOINDER_STRICT_JSON": "1"})
+
+    assert settings.envoy is False
+    assert settings.strict_json is True
+
+
+def test_env_is_read_from_the_mapping_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REJOINDER_HTTP_PORT", "9999")
+
+    assert load({}, env={}).http_port == 8080
+
+
+def test_upstream_flag_makes_a_default_provider() -> None:
+    settings = load({"upstream": "http://127.0.0.1:11434/v1/", "upstream_api_key": "sk-1"}, env={})
+
+    assert settings.default_provider == DEFAULT_PROVIDER == "default"
+    assert settings.providers[DEFAULT_PROVIDER] == UpstreamSettings(
+        base_url="http://127.0.0.1:11434/v1", api_key="sk-1"
+    )
+
+
+def test_upstream_from_env() -> None:
+    settings = load({}, env={"REJOINDER_UPSTREAM": "http://u.test/v1"})
+
+    assert settings.providers["default"].base_url == "http://u.test/v1"
+    assert settings.providers["default"].api_key is None
+
+
+def test_upstream_joins_the_file_providers(config_file: Path) -> None:
+    settings = load({"config": str(config_file), "upstream": "http://u.test/v1"}, env={})
+
+    assert set(settings.providers) == {"local", "cloud", "default"}
+    assert settings.default_provider == "default"
+
+
+def test_model_naming_an_unknown_provider(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[providers.a]\nbase_url = "http://a.test"\n\n[models.m]\nprovider = "b"\n')
+
+    with pytest.raises(ConfigError, match="'b'"):
+        load({"config": str(path)}, env={})
+
+
+def test_a_bad_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[server\nhttp_port = ")
+
+    with pytest.raises(ConfigError):
+        load({"config": str(path)}, env={})
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load({"config": str(tmp_path / "absent.toml")}, env={})
