@@ -22,3 +22,12 @@ def scripted_upstream() -> Iterator[ScriptedUpstream]:
     """A real chat completions server on 127.0.0.1, stopped (threads joined) after the test."""
     with ScriptedUpstream() as upstream:
         yield upstream
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.jsonl from this run",
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 
+from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import ChainLink, ItemPage, Order
@@ -132,3 +133,28 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self._now += seconds
+
+
+class ScriptedProvider:
+    """A `Provider` that answers each call with the next scripted list of deltas (or raises)."""
+
+    def __init__(self, *turns: Sequence[ChatDelta] | Exception) -> None:
+        self._turns: list[Sequence[ChatDelta] | Exception] = list(turns)
+        self.requests: list[ChatRequest] = []
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    async def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
+        self.requests.append(req)
+        turn = self._turns.pop(0)
+        if isinstance(turn, Exception):
+            raise turn
+        for delta in turn:
+            if isinstance(delta, UpstreamError):
+                raise delta
+            yield delta
+
+    async def aclose(self) -> None:
+        return None

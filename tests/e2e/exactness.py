@@ -19,8 +19,11 @@ import openresponses_types.types as ortypes
 import pydantic
 from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
 
-# Keys Open Responses requires that OpenAI's SDK types do not (yet) declare.
+# Keys Open Responses requires that OpenAI's SDK types do not (yet) declare: penalties and `store` on
+# the response, the nested `error` of the error event, `name` on function_call_arguments.done, and
+# `bytes` on the logprobs of delta events.
 OR_ONLY_KEYS = {"presence_penalty", "frequency_penalty", "store", "error"}
+OR_ONLY_EVENT_KEYS = OR_ONLY_KEYS | {"name", "bytes"}
 FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
 RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
 ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
@@ -133,7 +136,7 @@ def check_response(data: dict[str, object], where: str = "response") -> Response
 def check_event(data: dict[str, object]) -> None:
     """One streamed event passes both schemas (Open Responses where it defines the type)."""
     parsed = _STREAM_EVENT.validate_python(data)
-    _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_KEYS | {"logprobs"})
+    _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_EVENT_KEYS)
     or_model = OR_EVENTS.get(str(data["type"]))
     if or_model is not None:
         response = data.get("response")

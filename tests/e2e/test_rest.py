@@ -271,7 +271,9 @@ def test_input_items_page_backwards_with_before(http: httpx.Client, upstream: Sc
     rid = r.json()["id"]
     asc = http.get(f"/responses/{rid}/input_items", params={"order": "asc"}).json()
     ids = [i["id"] for i in asc["data"]]
-    page = http.get(f"/responses/{rid}/input_items", params={"order": "asc", "before": ids[3], "limit": 2}).json()
+    page = http.get(
+        f"/responses/{rid}/input_items", params={"order": "asc", "before": ids[3], "limit": 2}
+    ).json()
     assert [i["content"][0]["text"] for i in page["data"]] == ["two", "three"]
     assert page["has_more"] is True
 
@@ -280,9 +282,12 @@ def test_a_client_that_goes_away_stops_the_upstream_and_keeps_the_response(
     service: ServiceProcess, upstream: ScriptedUpstream
 ) -> None:
     upstream.enqueue(Script(text=["tick "] * 40, delay_s=0.1))
-    with httpx.Client(timeout=10) as raw, raw.stream(
-        "POST", f"{service.base_url}/responses", json={"model": "m", "input": "hi", "stream": True}
-    ) as reply:
+    with (
+        httpx.Client(timeout=10) as raw,
+        raw.stream(
+            "POST", f"{service.base_url}/responses", json={"model": "m", "input": "hi", "stream": True}
+        ) as reply,
+    ):
         lines = reply.iter_lines()
         response_id = ""
         for line in lines:

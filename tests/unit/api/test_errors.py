@@ -64,8 +64,11 @@ def test_body_prints_null_param_and_code() -> None:
 
 
 def test_invalid_request_body() -> None:
-    err = invalid("Invalid type for 'temperature': expected a decimal, but got a string instead.",
-                  param="temperature", code="invalid_type")
+    err = invalid(
+        "Invalid type for 'temperature': expected a decimal, but got a string instead.",
+        param="temperature",
+        code="invalid_type",
+    )
 
     assert http_status(err) == 400
     assert json.loads(http_body(err))["error"] == {
@@ -107,7 +110,11 @@ def test_rpc_status_carries_error_info() -> None:
     assert isinstance(info, error_details_pb2.ErrorInfo)
     assert info.domain == DOMAIN == "responses.rejoinder.dev"
     assert info.reason == "INVALID_TYPE"
-    assert dict(info.metadata) == {"type": "invalid_request_error", "param": "temperature", "code": "invalid_type"}
+    assert dict(info.metadata) == {
+        "type": "invalid_request_error",
+        "param": "temperature",
+        "code": "invalid_type",
+    }
 
 
 def test_rpc_status_carries_a_bad_request_violation_for_an_invalid_param() -> None:
@@ -133,7 +140,11 @@ def test_no_bad_request_for_a_not_found() -> None:
     (info,) = unpack(status.details, error_details_pb2.ErrorInfo)
     assert isinstance(info, error_details_pb2.ErrorInfo)
     assert info.reason == "MODEL_NOT_FOUND"
-    assert dict(info.metadata) == {"type": "invalid_request_error", "param": "model", "code": "model_not_found"}
+    assert dict(info.metadata) == {
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
 
 
 def test_error_info_reason_without_a_code_is_the_kind() -> None:

@@ -81,7 +81,12 @@ def test_roles_are_kept() -> None:
 
 def test_text_parts_are_joined_into_plain_content() -> None:
     out = messages(
-        [{"role": "user", "content": [{"type": "input_text", "text": "one "}, {"type": "input_text", "text": "two"}]}]
+        [
+            {
+                "role": "user",
+                "content": [{"type": "input_text", "text": "one "}, {"type": "input_text", "text": "two"}],
+            }
+        ]
     )
 
     assert out == (p.ChatMessage(role="user", content="one two"),)
@@ -184,7 +189,10 @@ def test_assistant_text_after_function_calls_starts_a_new_message() -> None:
 
 def test_assistant_refusal_is_carried_as_text() -> None:
     out = messages(
-        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]}]
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]},
+        ]
     )
 
     assert out[-1] == p.ChatMessage(role="assistant", content="No.")
@@ -200,7 +208,9 @@ def test_reasoning_is_attached_to_the_next_assistant_message() -> None:
 
 
 def test_reasoning_is_attached_to_a_function_call_turn() -> None:
-    out = messages([{"role": "user", "content": "go"}, reasoning("Need data."), call("call_1"), output("call_1", "x")])
+    out = messages(
+        [{"role": "user", "content": "go"}, reasoning("Need data."), call("call_1"), output("call_1", "x")]
+    )
 
     assert out[1].reasoning == "Need data."
     assert out[1].tool_calls[0].id == "call_1"
@@ -307,6 +317,24 @@ def test_function_tools() -> None:
     )
 
 
+def test_schemas_reach_the_model_in_their_given_order() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"zeta": {"type": "string"}, "alpha": {"type": "string"}, "mid": {"type": "integer"}},
+    }
+    req = request(
+        tools=[{"type": "function", "name": "f", "parameters": schema}],
+        text={"format": {"type": "json_schema", "name": "n", "schema": schema}},
+    )
+
+    tool_schema = req.tools[0].parameters
+    assert tool_schema is not None
+    assert list(tool_schema["properties"]) == ["zeta", "alpha", "mid"]  # type: ignore[call-overload]
+    assert req.response_format is not None
+    format_schema = req.response_format["json_schema"]["schema"]  # type: ignore[index]
+    assert list(format_schema["properties"]) == ["zeta", "alpha", "mid"]
+
+
 def test_tool_choice_defaults_to_auto_with_tools() -> None:
     assert request(tools=[WEATHER]).tool_choice == "auto"
 
@@ -330,7 +358,15 @@ def test_tool_choice_named_function() -> None:
 def test_json_schema_response_format() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     req = request(
-        text={"format": {"type": "json_schema", "name": "count", "schema": schema, "description": "A count.", "strict": True}}
+        text={
+            "format": {
+                "type": "json_schema",
+                "name": "count",
+                "schema": schema,
+                "description": "A count.",
+                "strict": True,
+            }
+        }
     )
 
     assert req.response_format == {
@@ -342,7 +378,10 @@ def test_json_schema_response_format() -> None:
 def test_json_schema_without_optional_fields() -> None:
     req = request(text={"format": {"type": "json_schema", "name": "count", "schema": {"type": "object"}}})
 
-    assert req.response_format == {"type": "json_schema", "json_schema": {"name": "count", "schema": {"type": "object"}}}
+    assert req.response_format == {
+        "type": "json_schema",
+        "json_schema": {"name": "count", "schema": {"type": "object"}},
+    }
 
 
 def test_json_object_response_format() -> None:
@@ -377,4 +416,8 @@ def test_messages_follow_the_context() -> None:
 
     req = chat_request(v, Context(history=history, new_items=v.input_items, instructions="Sys"), "x")
 
-    assert [(m.role, m.content) for m in req.messages] == [("system", "Sys"), ("user", "earlier"), ("user", "hi")]
+    assert [(m.role, m.content) for m in req.messages] == [
+        ("system", "Sys"),
+        ("user", "earlier"),
+        ("user", "hi"),
+    ]

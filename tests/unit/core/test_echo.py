@@ -146,12 +146,30 @@ def test_given_values_are_echoed() -> None:
 
 
 def test_json_schema_format_is_echoed_with_default_verbosity() -> None:
-    body = wire(start(text={"format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}, "strict": True}}))
+    body = wire(
+        start(
+            text={
+                "format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}, "strict": True}
+            }
+        )
+    )
 
     assert body["text"] == {
-        "format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}, "description": None, "strict": True},
+        "format": {
+            "type": "json_schema",
+            "name": "n",
+            "schema": {"type": "object"},
+            "description": None,
+            "strict": True,
+        },
         "verbosity": "medium",
     }
+
+
+def test_json_schema_strict_is_echoed_false_when_not_given() -> None:
+    body = wire(start(text={"format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}}}))
+
+    assert body["text"]["format"]["strict"] is False  # type: ignore[index]
 
 
 def test_zero_temperature_is_echoed_as_zero() -> None:

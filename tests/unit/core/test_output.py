@@ -14,7 +14,9 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from tests.fakes import SequentialIds
 
 
-def build(deltas: Sequence[p.ChatDelta], *, status: str = "completed") -> tuple[OutputBuilder, list[ResponseStreamEvent]]:
+def build(
+    deltas: Sequence[p.ChatDelta], *, status: str = "completed"
+) -> tuple[OutputBuilder, list[ResponseStreamEvent]]:
     builder = OutputBuilder(EventEmitter(), SequentialIds())
     events: list[ResponseStreamEvent] = []
     for delta in deltas:
@@ -64,7 +66,11 @@ def test_text_events_in_openais_order() -> None:
 def test_text_is_joined_in_done_events_and_the_item() -> None:
     builder, events = build([p.TextDelta("Hel"), p.TextDelta("lo, "), p.TextDelta("world")])
 
-    assert [e.output_text_delta.delta for e in events if e.HasField("output_text_delta")] == ["Hel", "lo, ", "world"]
+    assert [e.output_text_delta.delta for e in events if e.HasField("output_text_delta")] == [
+        "Hel",
+        "lo, ",
+        "world",
+    ]
     assert events[5].output_text_done.text == "Hello, world"
     assert events[6].content_part_done.part.output_text.text == "Hello, world"
     (item,) = builder.items
@@ -205,12 +211,14 @@ def test_tool_call_without_an_id_gets_one() -> None:
 
 
 def test_tool_call_name_arriving_later_is_used() -> None:
-    builder, events = build([p.ToolCallDelta(0, id="call_1"), p.ToolCallDelta(0, name="late", arguments="{}")])
+    builder, events = build(
+        [p.ToolCallDelta(0, id="call_1"), p.ToolCallDelta(0, name="late", arguments="{}")]
+    )
 
     assert builder.items[0].function_call.name == "late"
-    assert next(e for e in events if e.HasField("function_call_arguments_done")).function_call_arguments_done.name == (
-        "late"
-    )
+    assert next(
+        e for e in events if e.HasField("function_call_arguments_done")
+    ).function_call_arguments_done.name == ("late")
 
 
 def test_two_tool_calls_in_a_row() -> None:
@@ -253,7 +261,9 @@ def test_interleaved_tool_call_fragments_are_a_protocol_error() -> None:
 
 
 def test_text_then_tool_call() -> None:
-    builder, events = build([p.TextDelta("Let me check."), p.ToolCallDelta(0, id="call_1", name="f", arguments="{}")])
+    builder, events = build(
+        [p.TextDelta("Let me check."), p.ToolCallDelta(0, id="call_1", name="f", arguments="{}")]
+    )
 
     assert cases(events) == [
         *TEXT_ONLY[:3],

@@ -10,6 +10,7 @@ from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.content_pb2 import MessageContent
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.responses.v1.tools_pb2 import FunctionTool, Tool
 from rejoinder.wire.openai_json import OpenAIJson
 
 CODEC = OpenAIJson()
@@ -110,7 +111,6 @@ def test_tool_choice_unknown_mode() -> None:
     [
         {"type": "mcp", "server_label": "docs"},
         {"type": "custom", "name": "grammar"},
-        {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "get_weather"}]},
     ],
 )
 def test_tool_choice_kinds_not_supported(choice: dict[str, object]) -> None:
@@ -118,6 +118,75 @@ def test_tool_choice_kinds_not_supported(choice: dict[str, object]) -> None:
 
     assert err.param == "tool_choice"
     assert err.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("mode", ["auto", "required"])
+def test_allowed_tools_naming_known_functions(mode: str) -> None:
+    accept(
+        tools=[WEATHER, {"type": "function", "name": "now"}],
+        tool_choice={"type": "allowed_tools", "mode": mode, "tools": [{"type": "function", "name": "now"}]},
+    )
+
+
+def test_allowed_tools_with_a_bad_mode() -> None:
+    err = reject(
+        tools=[WEATHER],
+        tool_choice={
+            "type": "allowed_tools",
+            "mode": "none",
+            "tools": [{"type": "function", "name": "get_weather"}],
+        },
+    )
+
+    assert err.param == "tool_choice.mode"
+    assert err.code == "invalid_value"
+
+
+def test_allowed_tools_naming_an_unknown_function() -> None:
+    err = reject(
+        tools=[WEATHER],
+        tool_choice={
+            "type": "allowed_tools",
+            "mode": "auto",
+            "tools": [{"type": "function", "name": "get_weather"}, {"type": "function", "name": "ghost"}],
+        },
+    )
+
+    assert err.param == "tool_choice.tools[1].name"
+    assert err.code == "invalid_value"
+
+
+def test_allowed_tools_of_another_type() -> None:
+    err = reject(
+        tools=[WEATHER],
+        tool_choice={
+            "type": "allowed_tools",
+            "mode": "auto",
+            "tools": [{"type": "mcp", "server_label": "docs"}],
+        },
+    )
+
+    assert err.param == "tool_choice.tools[0].type"
+    assert err.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "not json", '"a string"'])
+def test_function_parameters_sent_over_grpc_must_be_a_json_object(text: str) -> None:
+    req = CreateRequest(model="m", tools=[Tool(function=FunctionTool(name="f", parameters=text))])
+
+    with pytest.raises(ApiError) as info:
+        check_tools(req)
+
+    assert info.value.param == "tools[0].parameters"
+    assert info.value.code == "invalid_value"
+
+
+def test_function_parameters_json_object_over_grpc() -> None:
+    check_tools(
+        CreateRequest(
+            model="m", tools=[Tool(function=FunctionTool(name="f", parameters='{"type":"object"}'))]
+        )
+    )
 
 
 def test_check_tools_accepts_no_tools_and_no_choice() -> None:
@@ -178,7 +247,10 @@ def test_image_without_url_or_file() -> None:
 
 def test_image_with_bad_detail() -> None:
     err = reject_input(
-        {"role": "user", "content": [{"type": "input_image", "image_url": "https://x.test/a.png", "detail": "ultra"}]}
+        {
+            "role": "user",
+            "content": [{"type": "input_image", "image_url": "https://x.test/a.png", "detail": "ultra"}],
+        }
     )
 
     assert err.param == "input[0].content[0].detail"

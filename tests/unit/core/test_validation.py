@@ -185,6 +185,24 @@ def test_json_schema_without_name() -> None:
     assert err.code == "missing_required_parameter"
 
 
+def test_json_schema_without_schema() -> None:
+    err = reject(text={"format": {"type": "json_schema", "name": "answer"}})
+
+    assert err.param == "text.format.schema"
+    assert err.code == "invalid_value"
+
+
+def test_json_schema_sent_over_grpc_must_be_a_json_object() -> None:
+    req = request(text={"format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}}})
+    req.text.format.json_schema.schema = "[]"
+
+    with pytest.raises(ApiError) as info:
+        validate(req, stream=False)
+
+    assert info.value.param == "text.format.schema"
+    assert info.value.code == "invalid_value"
+
+
 def test_json_schema_with_name_is_accepted() -> None:
     vreq = accept(text={"format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}}})
 
@@ -211,6 +229,7 @@ def test_identifiers_over_64_chars(param: str) -> None:
         ({"conversation": {"id": "conv_1"}}, "conversation"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt"),
         ({"context_management": [{"type": "compaction"}]}, "context_management"),
+        ({"moderation": {"model": "omni-moderation-latest"}}, "moderation"),
     ],
 )
 def test_unsupported_features(body: dict[str, object], param: str) -> None:

@@ -133,7 +133,11 @@ def test_function_call_output_accepts_string_or_parts() -> None:
             "model": "m",
             "input": [
                 {"type": "function_call_output", "call_id": "a", "output": "42"},
-                {"type": "function_call_output", "call_id": "b", "output": [{"type": "input_text", "text": "x"}]},
+                {
+                    "type": "function_call_output",
+                    "call_id": "b",
+                    "output": [{"type": "input_text", "text": "x"}],
+                },
             ],
         }
     )
@@ -202,7 +206,10 @@ def test_strict_mode_rejects_an_unknown_top_level_key() -> None:
 
 def test_strict_mode_names_a_nested_unknown_key_by_its_path() -> None:
     err = decode_error(
-        {"model": "m", "input": [{"role": "user", "content": "hi"}, {"role": "user", "content": "x", "extra": 1}]},
+        {
+            "model": "m",
+            "input": [{"role": "user", "content": "hi"}, {"role": "user", "content": "x", "extra": 1}],
+        },
         codec=STRICT,
     )
 
@@ -284,7 +291,12 @@ def test_wrong_type_deep_in_the_input_names_the_full_path() -> None:
         ({"input": 5}, "input", "a string or an array", "an integer"),
         ({"instructions": ["a"]}, "instructions", "a string", "an array"),
         ({"reasoning": "high"}, "reasoning", "an object", "a string"),
-        ({"tools": [{"type": "function", "name": "f", "parameters": "{}"}]}, "tools[0].parameters", "an object", "a string"),
+        (
+            {"tools": [{"type": "function", "name": "f", "parameters": "{}"}]},
+            "tools[0].parameters",
+            "an object",
+            "a string",
+        ),
     ],
 )
 def test_wrong_types(body: dict[str, object], param: str, expected: str, got: str) -> None:
@@ -360,7 +372,9 @@ def test_fractional_float_is_rejected_for_an_integer() -> None:
 
     assert err.param == "max_output_tokens"
     assert err.code == "invalid_type"
-    assert err.message == "Invalid type for 'max_output_tokens': expected an integer, but got a decimal instead."
+    assert (
+        err.message == "Invalid type for 'max_output_tokens': expected an integer, but got a decimal instead."
+    )
 
 
 def test_integer_is_accepted_for_a_decimal() -> None:
@@ -405,7 +419,14 @@ def test_every_key_is_printed() -> None:
 
     assert isinstance(body, dict)
     # unset optional scalars and messages are null
-    for key in ("completed_at", "error", "incomplete_details", "instructions", "previous_response_id", "usage"):
+    for key in (
+        "completed_at",
+        "error",
+        "incomplete_details",
+        "instructions",
+        "previous_response_id",
+        "usage",
+    ):
         assert key in body and body[key] is None, key
     # repeated fields are [], maps are {}
     assert body["output"] == []
@@ -465,7 +486,9 @@ def test_a_union_renders_flat_with_its_type() -> None:
 
 def test_function_call_item_renders_flat() -> None:
     item = OutputItem(
-        function_call=FunctionToolCall(id="fc_1", call_id="call_1", name="f", arguments="{}", status="completed")
+        function_call=FunctionToolCall(
+            id="fc_1", call_id="call_1", name="f", arguments="{}", status="completed"
+        )
     )
 
     assert CODEC.encode(item) == {
@@ -521,7 +544,9 @@ def test_reasoning_item_parts_carry_their_type() -> None:
 def test_event_carries_type_and_sequence_number_beside_its_fields() -> None:
     event = ev.ResponseStreamEvent(
         sequence_number=7,
-        output_text_delta=ev.OutputTextDeltaEvent(output_index=1, item_id="msg_1", content_index=0, delta="Hel"),
+        output_text_delta=ev.OutputTextDeltaEvent(
+            output_index=1, item_id="msg_1", content_index=0, delta="Hel"
+        ),
     )
 
     assert CODEC.encode(event) == {
@@ -549,7 +574,9 @@ def test_event_sequence_number_zero_is_printed() -> None:
 
 
 def test_error_event_type_is_the_case_name() -> None:
-    event = ev.ResponseStreamEvent(sequence_number=3, error=ev.ErrorEvent(code="server_error", message="boom"))
+    event = ev.ResponseStreamEvent(
+        sequence_number=3, error=ev.ErrorEvent(code="server_error", message="boom")
+    )
 
     body = CODEC.encode(event)
 
@@ -576,7 +603,10 @@ def test_struct_numbers_that_are_whole_print_as_ints() -> None:
 def test_json_schemas_keep_their_property_order_and_numbers() -> None:
     schema = {
         "type": "object",
-        "properties": {"zeta": {"type": "integer", "maximum": 10}, "alpha": {"type": "number", "minimum": 0.5}},
+        "properties": {
+            "zeta": {"type": "integer", "maximum": 10},
+            "alpha": {"type": "number", "minimum": 0.5},
+        },
         "required": ["zeta", "alpha"],
     }
     req = decode(
@@ -597,7 +627,9 @@ def test_json_schemas_keep_their_property_order_and_numbers() -> None:
 
 
 def test_json_schema_must_be_an_object() -> None:
-    err = decode_error({"model": "m", "text": {"format": {"type": "json_schema", "name": "n", "schema": [1]}}})
+    err = decode_error(
+        {"model": "m", "text": {"format": {"type": "json_schema", "name": "n", "schema": [1]}}}
+    )
 
     assert err.param == "text.format.schema"
     assert err.code == "invalid_type"
@@ -624,7 +656,12 @@ FULL_REQUEST: dict[str, object] = {
             "role": "user",
             "content": [
                 {"type": "input_text", "text": "What is the weather in Paris?"},
-                {"type": "input_image", "detail": "low", "file_id": None, "image_url": "https://x.test/p.png"},
+                {
+                    "type": "input_image",
+                    "detail": "low",
+                    "file_id": None,
+                    "image_url": "https://x.test/p.png",
+                },
             ],
             "status": None,
         },
@@ -718,7 +755,10 @@ FULL_REQUEST: dict[str, object] = {
     "service_tier": "flex",
     "user": "u",
     "context_management": [{"type": "compaction", "compact_threshold": 1000}],
-    "moderation": {"model": "omni-moderation-latest", "policy": {"input": {"mode": "score"}, "output": {"mode": "block"}}},
+    "moderation": {
+        "model": "omni-moderation-latest",
+        "policy": {"input": {"mode": "score"}, "output": {"mode": "block"}},
+    },
 }
 
 

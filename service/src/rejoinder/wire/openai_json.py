@@ -134,6 +134,8 @@ class OpenAIJson:
 
     def _encode_object(self, msg: Message, plan: MessagePlan) -> dict[str, object]:
         out: dict[str, object] = {}
+        if plan.object_type is not None:
+            out["type"] = plan.object_type
         for fp in plan.fields.values():
             if fp.repeated:
                 out[fp.name] = []
@@ -220,7 +222,8 @@ class OpenAIJson:
             return self._decode_union(data, plan, path)
         if not isinstance(data, dict):
             raise type_error(path or "body", "an object", data)
-        return plan.cls(**self._decode_fields(data, plan, path, ()))
+        skip = ("type",) if plan.object_type is not None else ()
+        return plan.cls(**self._decode_fields(data, plan, path, skip))
 
     def _decode_fields(
         self, data: dict[str, object], plan: MessagePlan, path: str, skip: tuple[str, ...]

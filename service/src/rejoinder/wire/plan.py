@@ -77,6 +77,7 @@ class MessagePlan:
     list_case: FieldPlan | None = None
     common: tuple[FieldPlan, ...] = ()
     list_item: FieldPlan | None = None
+    object_type: str | None = None
 
 
 def _option(options: Message, extension: FieldDescriptor) -> Any:
@@ -138,6 +139,7 @@ def list_item(desc: Descriptor) -> FieldDescriptor | None:
 def build_plan(desc: Descriptor) -> MessagePlan:
     """Everything the codec needs to read and write messages of this type."""
     plan = MessagePlan(descriptor=desc, cls=GetMessageClass(desc))
+    plan.object_type = str(_option(desc.GetOptions(), options_pb2.openai_object_type)) or None
     plan.fields = {fd.name: field_plan(fd) for fd in desc.fields}
     wrapped = list_item(desc)
     plan.list_item = field_plan(wrapped) if wrapped is not None else None

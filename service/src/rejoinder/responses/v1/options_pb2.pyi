@@ -13,3 +13,5 @@ OPENAI_JSON_FIELD_NUMBER: _ClassVar[int]
 openai_json: _descriptor.FieldDescriptor
 OPENAI_DEFAULT_TYPE_FIELD_NUMBER: _ClassVar[int]
 openai_default_type: _descriptor.FieldDescriptor
+OPENAI_OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
+openai_object_type: _descriptor.FieldDescriptor
