@@ -123,3 +123,93 @@ def test_parts_content_reaches_the_upstream(channel: grpc.Channel, upstream: Scr
     msg = Message(role="developer", content=MessageContent(parts=parts))
     stub.create(CreateRequest(model="m", input=Input(items=InputItemList(items=[InputItem(message=msg)]))))
     assert upstream.requests[-1]["messages"] == [{"role": "developer", "content": "part one two"}]
+
+
+def test_function_tools_round_trip_over_grpc(channel: grpc.Channel, upstream: ScriptedUpstream) -> None:
+    from rejoinder_client.rejoinder.responses.v1 import (
+        FunctionCallOutput,
+        FunctionOutput,
+        FunctionTool,
+        Tool,
+        ToolChoice,
+        ToolChoiceFunction,
+    )
+    from tests.scripted_upstream import ScriptedToolCall
+
+    stub = ResponsesServiceStub(channel)
+    tool = Tool(
+        function=FunctionTool(
+            name="lookup", parameters='{"type":"object","properties":{"q":{"type":"string"}}}'
+        )
+    )
+    upstream.enqueue(
+        Script(tool_calls=[ScriptedToolCall("call_9", "lookup", '{"q":"x"}')]), Script(text="found")
+    )
+    first = stub.create(
+        CreateRequest(
+            model="m",
+            input=Input(text="find x"),
+            tools=[tool],
+            tool_choice=ToolChoice(function=ToolChoiceFunction(name="lookup")),
+        )
+    ).response
+    assert first is not None
+    call = first.output[0].function_call
+    assert call is not None and (call.name, call.arguments, call.call_id) == ("lookup", '{"q":"x"}', "call_9")
+    output = InputItem(
+        function_call_output=FunctionCallOutput(call_id="call_9", output=FunctionOutput(text="42"))
+    )
+    second = stub.create(
+        CreateRequest(
+            model="m",
+            previous_response_id=first.id,
+            input=Input(items=InputItemList(items=[output])),
+            tools=[tool],
+        )
+    ).response
+    assert second is not None and second.status == "completed"
+    assert upstream.requests[-1]["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_9",
+        "content": "42",
+    }
+
+
+def test_incomplete_and_ignored_choice_over_grpc(channel: grpc.Channel, upstream: ScriptedUpstream) -> None:
+    from rejoinder_client.rejoinder.responses.v1 import FunctionTool, Tool, ToolChoice
+
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text="cut", finish_reason="length"))
+    r = stub.create(CreateRequest(model="m", input=Input(text="hi"), max_output_tokens=16)).response
+    assert r is not None and r.status == "incomplete"
+    assert r.incomplete_details is not None and r.incomplete_details.reason == "max_output_tokens"
+    upstream.enqueue(Script(text="no"), Script(text="no again"))
+    with pytest.raises(grpc.RpcError) as err:
+        stub.create(
+            CreateRequest(
+                model="m",
+                input=Input(text="hi"),
+                tools=[Tool(function=FunctionTool(name="f"))],
+                tool_choice=ToolChoice(mode="required"),
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    info, _ = _details(err.value)
+    assert info.metadata["code"] == "tool_choice_not_followed"
+
+
+def test_bad_schema_text_is_invalid_argument(channel: grpc.Channel) -> None:
+    from rejoinder_client.rejoinder.responses.v1 import FunctionTool, Tool
+
+    stub = ResponsesServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.create(
+            CreateRequest(
+                model="m",
+                input=Input(text="hi"),
+                tools=[Tool(function=FunctionTool(name="f", parameters="{oops"))],
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    info, _ = _details(err.value)
+    assert info.metadata["param"] == "tools[0].parameters"

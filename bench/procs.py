@@ -1,0 +1,199 @@
+"""The processes under test: the bench upstream and `rejoinder serve` (which runs Envoy), pinned to cores.
+
+Children are started in their own session (so Ctrl-C reaches only the bench, which then stops them in
+order) with PR_SET_PDEATHSIG, so even a bench killed with SIGKILL leaves nothing behind. CPU time and
+RSS are read from /proc: `utime + stime` of the whole process (every thread, also exited ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class BenchError(RuntimeError):
+    """Something the bench needs did not start or broke."""
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the service re-checks that it owns it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _child_setup(cpus: frozenset[int]) -> Callable[[], None]:
+    def setup() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return setup
+
+
+@dataclass
+class Child:
+    """A started child process and its log file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_for_line(self, needle: str, timeout_s: float) -> str:
+        """Block until the log holds a line containing `needle`; returns it."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(OSError):
+                for line in self.log_path.read_text(errors="replace").splitlines():
+                    if needle in line:
+                        return line
+            time.sleep(0.05)
+        raise BenchError(f"{self.name} did not print {needle!r} within {timeout_s} s:\n{self.log_tail()}")
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after `grace_s`; the process group goes too."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def start_child(
+    name: str, argv: list[str], log_path: Path, cpus: frozenset[int], env: Mapping[str, str] | None = None
+) -> Child:
+    """Start `argv` pinned to `cpus`, stdout and stderr into `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_child_setup(cpus),
+            env=dict(env) if env is not None else None,
+        )
+    return Child(name=name, proc=proc, log_path=log_path)
+
+
+def start_upstream(workdir: Path, cpus: frozenset[int], loop: str) -> tuple[Child, int]:
+    """The bench upstream on a free loopback port."""
+    argv = [sys.executable, "-m", "bench.upstream", "--port", "0", "--loop", loop]
+    child = start_child("bench upstream", argv, workdir / "upstream.log", cpus)
+    line = child.wait_for_line("ready ", 15)
+    return child, int(line.split()[1])
+
+
+@dataclass(frozen=True)
+class ServicePorts:
+    """Where the service listens."""
+
+    http: int
+    grpc: int
+
+
+def start_service(
+    upstream_url: str, workdir: Path, cpus: frozenset[int], python_prefix: list[str] | None = None
+) -> tuple[Child, ServicePorts]:
+    """`python -m rejoinder serve` exactly as a user runs it (plus free ports and a fresh data dir)."""
+    ports = ServicePorts(http=free_port(), grpc=free_port())
+    argv = [sys.executable, *(python_prefix or ["-m", "rejoinder"]), "serve", "--upstream", upstream_url]
+    argv += ["--http-port", str(ports.http), "--grpc-port", str(ports.grpc)]
+    argv += ["--data-dir", str(workdir / "data"), "--log-level", "WARNING"]
+    child = start_child("rejoinder serve", argv, workdir / "service.log", cpus)
+    child.wait_for_line("OpenAI REST on", 60)
+    return child, ports
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid` (scans /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the whole process so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size now."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+
+
+def thread_affinity(pid: int) -> list[int]:
+    """The union of the CPUs every thread of `pid` may run on."""
+    cpus: set[int] = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            cpus |= os.sched_getaffinity(int(tid))
+    return sorted(cpus)
+
+
+@dataclass
+class CpuProbe:
+    """CPU seconds of named processes between `start()` and `stop()`, with the wall time."""
+
+    pids: dict[str, int]
+    before: dict[str, float] = field(default_factory=dict)
+    wall: float = 0.0
+
+    def start(self) -> None:
+        self.before = {name: self._read(pid) for name, pid in self.pids.items()}
+        self.wall = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds used per name since `start()`, plus `wall` seconds."""
+        wall = time.perf_counter() - self.wall
+        used = {name: self._read(pid) - self.before[name] for name, pid in self.pids.items()}
+        return {**used, "wall": wall}
+
+    @staticmethod
+    def _read(pid: int) -> float:
+        try:
+            return cpu_seconds(pid)
+        except OSError:
+            return 0.0
