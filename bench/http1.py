@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from enum import Enum, auto
+from typing import cast
 
 OnBody = Callable[[bytes], None]
 
@@ -64,8 +65,7 @@ class Http1Connection(asyncio.Protocol):
         return not self._closed and self._state is _State.IDLE
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -189,8 +189,11 @@ class Http1Connection(asyncio.Protocol):
 class MarkerCounter:
     """Counts occurrences of `marker` in a byte stream fed in pieces, and when the first one came."""
 
-    def __init__(self, marker: bytes, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, marker: bytes, clock: Callable[[], float], on_first: Callable[[], None] | None = None
+    ) -> None:
         self._marker = marker
+        self._on_first = on_first
         self._keep = len(marker) - 1
         self._tail = b""
         self._clock = clock
@@ -206,5 +209,7 @@ class MarkerCounter:
         if found:
             if not self.count:
                 self.first_at = self._clock()
+                if self._on_first is not None:
+                    self._on_first()
             self.count += found
         self._tail = window[-self._keep :] if self._keep else b""

@@ -145,12 +145,31 @@ def test_model_naming_an_unknown_provider(tmp_path: Path) -> None:
         load({"config": str(path)}, env={})
 
 
-def test_a_bad_toml_file(tmp_path: Path) -> None:
-    path = tmp_path / "broken.toml"
-    path.write_text("[server\nhttp_port = ")
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[server\nhttp_port = ", id="not TOML"),
+        pytest.param('[server]\nhttp_port = "eighty"\n', id="port not a number"),
+        pytest.param('[providers.a]\napi_key = "k"\n', id="provider without base_url"),
+        pytest.param(
+            '[providers.a]\nbase_url = "http://a.test"\n[models.m]\nmodel = "x"\n',
+            id="model without provider",
+        ),
+        pytest.param("providers = 3\n", id="providers not a table"),
+    ],
+)
+def test_a_bad_toml_file(tmp_path: Path, text: str) -> None:
+    """Anything wrong with the file is a ConfigError that says why, never a traceback."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
 
     with pytest.raises(ConfigError):
         load({"config": str(path)}, env={})
+
+
+def test_a_bad_env_value() -> None:
+    with pytest.raises(ConfigError):
+        load({}, env={"REJOINDER_HTTP_PORT": "eighty"})
 
 
 def test_a_missing_file(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PROVIDER = "default"
 
@@ -52,11 +53,7 @@ class ConfigError(Exception):
     """The configuration is unusable; the message says why."""
 
 
-def _load_file(path: Path) -> Settings:
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+def _parse(doc: Mapping[str, Any]) -> Settings:
     server = doc.get("server", {})
     providers = {
         name: UpstreamSettings(
@@ -75,6 +72,19 @@ def _load_file(path: Path) -> Settings:
     return _apply(settings, server)
 
 
+def _load_file(path: Path) -> Settings:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        return _parse(doc)
+    except KeyError as exc:
+        raise ConfigError(f"config file {path}: missing key {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+
+
 _FIELDS = {
     "http_host": str,
     "http_port": int,
@@ -91,7 +101,10 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
     for key, convert in _FIELDS.items():
         value = values.get(key)
         if value is not None:
-            changes[key] = convert(value)
+            try:
+                changes[key] = convert(value)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{key}: {value!r} is not a valid {convert.__name__}") from exc
     for key in ("envoy", "strict_json"):
         value = values.get(key)
         if value is not None:

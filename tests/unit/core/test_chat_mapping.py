@@ -112,7 +112,7 @@ def test_images_become_image_parts() -> None:
             content=(
                 p.TextPart("What is this?"),
                 p.ImagePart("https://x.test/cat.png", "high"),
-                p.ImagePart("data:image/png;base64,AAAA", None),
+                p.ImagePart("data:image/png;base64,AAAA", "auto"),
             ),
         ),
     )

@@ -158,6 +158,15 @@ async def test_new_items_get_ids_with_openais_prefixes(store: InMemoryStore) -> 
     assert ctx.new_items[2].function_call_output.status == "completed"
 
 
+async def test_new_function_calls_are_stored_completed(store: InMemoryStore) -> None:
+    """Listed input items carry a status; the SDK's function call item requires one."""
+    request = vreq(input=[{"type": "function_call", "call_id": "call_9", "name": "f", "arguments": "{}"}])
+
+    ctx = await assemble(request, store, SequentialIds())
+
+    assert ctx.new_items[0].function_call.status == "completed"
+
+
 async def test_items_that_carry_an_id_keep_it(store: InMemoryStore) -> None:
     request = vreq(input=[{"id": "msg_mine", "role": "user", "content": "hi", "status": "completed"}])
 

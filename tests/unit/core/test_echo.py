@@ -145,6 +145,16 @@ def test_given_values_are_echoed() -> None:
     ]
 
 
+def test_prompt_cache_options_are_echoed() -> None:
+    body = wire(start(prompt_cache_options={"mode": "explicit", "ttl": "30m"}))
+
+    assert body.get("prompt_cache_options") == {"mode": "explicit", "ttl": "30m"}
+
+
+def test_prompt_cache_options_are_left_out_when_not_given() -> None:
+    assert "prompt_cache_options" not in wire(start())
+
+
 def test_json_schema_format_is_echoed_with_default_verbosity() -> None:
     body = wire(
         start(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,8 @@ def cases(events: Sequence[ResponseStreamEvent]) -> list[str]:
     return [str(e.WhichOneof("event")) for e in events]
 
 
-def body(event: ResponseStreamEvent):  # type: ignore[no-untyped-def]
+def body(event: ResponseStreamEvent) -> Any:
+    """The message of the event's case."""
     return getattr(event, str(event.WhichOneof("event")))
 
 
@@ -216,9 +218,8 @@ def test_tool_call_name_arriving_later_is_used() -> None:
     )
 
     assert builder.items[0].function_call.name == "late"
-    assert next(
-        e for e in events if e.HasField("function_call_arguments_done")
-    ).function_call_arguments_done.name == ("late")
+    (done,) = [e.function_call_arguments_done for e in events if e.HasField("function_call_arguments_done")]
+    assert done.name == "late"
 
 
 def test_two_tool_calls_in_a_row() -> None:

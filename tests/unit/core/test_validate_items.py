@@ -316,12 +316,26 @@ def test_expand_string_input() -> None:
 
 def test_expand_string_content_without_touching_the_original() -> None:
     original = Input()
-    original.items.items.add(message=Message(role="assistant", content=MessageContent(text="earlier")))
+    original.items.items.add(message=Message(role="user", content=MessageContent(text="earlier")))
 
     (item,) = expand_input(original)
 
     assert item.message.content.parts.items[0].input_text.text == "earlier"
     assert original.items.items[0].message.content.text == "earlier"
+
+
+def test_expand_assistant_string_content_as_output_text() -> None:
+    """An earlier assistant turn given as a string is stored as OpenAI lists it: one `output_text`
+    part (the SDK's item types have no assistant message with `input_text`)."""
+    original = Input()
+    original.items.items.add(message=Message(role="assistant", content=MessageContent(text="Earlier.")))
+
+    (item,) = expand_input(original)
+
+    parts = item.message.content.parts.items
+    assert [p.WhichOneof("part") for p in parts] == ["output_text"]
+    assert parts[0].output_text.text == "Earlier."
+    assert list(parts[0].output_text.annotations) == []
 
 
 def test_expand_nothing() -> None:

@@ -1,13 +1,15 @@
 """The exactness gate at unit level: what the service builds, once encoded, is what OpenAI sends.
 
-A finished response and every kind of stream event are built the way the service builds them
-(`initial_response` + `OutputBuilder`), encoded with `OpenAIJson`, and checked three ways:
+A finished response, responses echoing each kind of request setting, every kind of stream event
+and stored input items are built the way the service builds them (`validate`, `initial_response`,
+`OutputBuilder`, `assemble`), encoded with `OpenAIJson`, and checked three ways:
 
 - the `openai` SDK's own pydantic types parse them, and the parse keeps everything: dumping it
   again gives back exactly the JSON sent (no value coerced or dropped);
 - no key is unknown to the SDK type (pydantic keeps unknown keys as "extra"), except the few listed
   in `SDK_EXTRA_ALLOWED`, each of which DESIGN.md section 4 requires for Open Responses;
-- the Open Responses models (`openresponses_types`) validate them.
+- the Open Responses models (`openresponses_types`) validate them (where it has a model: it has
+  none for the input item list).
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ import openresponses_types.types as ortypes
 import pydantic
 import pytest
 from openai.types.responses import Response as SdkResponse
+from openai.types.responses import ResponseItemList as SdkItemList
 from openai.types.responses import ResponseStreamEvent as SdkStreamEvent
 
+from rejoinder.core.context import assemble
 from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.output import OutputBuilder
 from rejoinder.core.validation import validate
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
+from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem
 from rejoinder.responses.v1.response_pb2 import (
     IncompleteDetails,
     InputTokensDetails,
@@ -38,10 +43,10 @@ from rejoinder.responses.v1.response_pb2 import (
     ResponseError,
     Usage,
 )
-from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsResponse
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.sse import frame
-from tests.fakes import SequentialIds
+from tests.fakes import InMemoryStore, SequentialIds
 
 CODEC = OpenAIJson()
 CREATED_AT = 1_700_000_000
@@ -54,7 +59,7 @@ SDK_EXTRA_ALLOWED = {
     ("openai.types.responses.response.Response", "store"),
     # The streamed error carries Open Responses' nested `error` beside OpenAI's flat fields (DESIGN.md 4).
     ("openai.types.responses.response_error_event.ResponseErrorEvent", "error"),
-    # OpenAI's API reference lists `name` on this event; this SDK version does not declare it.
+    # `name` is sent with the finished arguments, as OpenAI's API does; this SDK version does not declare it.
     (
         "openai.types.responses.response_function_call_arguments_done_event.ResponseFunctionCallArgumentsDoneEvent",
         "name",
@@ -116,7 +121,7 @@ def _unknown_keys(value: object, path: str) -> Iterator[tuple[str, str, str]]:
 
 def check_sdk(model: type[pydantic.BaseModel], body: dict[str, object]) -> None:
     parsed = model.model_validate(body)
-    assert parsed.model_dump(mode="json", exclude_unset=True) == body
+    assert parsed.model_dump(mode="json", exclude_unset=True, by_alias=True) == body
     unknown = [where for cls, key, where in _unknown_keys(parsed, "$") if (cls, key) not in SDK_EXTRA_ALLOWED]
     assert unknown == [], f"keys unknown to the openai SDK: {unknown}"
 
@@ -312,6 +317,72 @@ def test_in_progress_response_passes_both() -> None:
     assert body["usage"] is None
 
 
+ECHOED_SETTINGS: dict[str, dict[str, object]] = {
+    "tool_choice required": {"tool_choice": "required"},
+    "tool_choice none": {"tool_choice": "none"},
+    "tool_choice function": {"tool_choice": {"type": "function", "name": "get_weather"}},
+    "tool_choice allowed_tools": {
+        "tool_choice": {
+            "type": "allowed_tools",
+            "mode": "required",
+            "tools": [{"type": "function", "name": "get_weather"}],
+        }
+    },
+    "json_object": {"text": {"format": {"type": "json_object"}, "verbosity": "low"}},
+    "json_schema": {
+        "text": {
+            "format": {
+                "type": "json_schema",
+                "name": "weather",
+                "schema": {"type": "object", "properties": {"c": {"type": "number"}}},
+                "description": "The weather.",
+            }
+        }
+    },
+    "reasoning": {"reasoning": {"effort": "high", "summary": "auto"}},
+    "sampling": {"temperature": 0.3, "top_p": 0.8, "presence_penalty": 0.5, "frequency_penalty": 0.25},
+    "options": {
+        "service_tier": "flex",
+        "truncation": "auto",
+        "top_logprobs": 3,
+        "include": ["message.output_text.logprobs"],
+        "store": False,
+        "parallel_tool_calls": False,
+        "max_tool_calls": 3,
+        "safety_identifier": "user-1",
+        "prompt_cache_key": "weather",
+        "prompt_cache_retention": "24h",
+        "user": "u",
+        "previous_response_id": None,
+    },
+}
+
+
+def _echoed(settings: dict[str, object]) -> dict[str, object]:
+    vreq = validate(CODEC.decode({**REQUEST, **settings}, CreateRequest), stream=False)
+    return _encode(initial_response(vreq, "resp_0001", CREATED_AT))
+
+
+def _for_open_responses(body: dict[str, object]) -> dict[str, object]:
+    """openresponses-types 2.4.0 generates `JsonSchemaResponseFormat.schema` as type `None` (the
+    spec's free-form value lost in generation), so only that one value is blanked for it."""
+    text = typing.cast(dict[str, object], body["text"])
+    fmt = typing.cast(dict[str, object], text["format"])
+    if fmt["type"] != "json_schema":
+        return body
+    return {**body, "text": {**text, "format": {**fmt, "schema": None}}}
+
+
+@pytest.mark.parametrize("settings", ECHOED_SETTINGS.values(), ids=ECHOED_SETTINGS.keys())
+def test_echoed_settings_pass_the_openai_sdk(settings: dict[str, object]) -> None:
+    check_sdk(SdkResponse, _echoed(settings))
+
+
+@pytest.mark.parametrize("settings", ECHOED_SETTINGS.values(), ids=ECHOED_SETTINGS.keys())
+def test_echoed_settings_pass_open_responses(settings: dict[str, object]) -> None:
+    ortypes.ResponseResource.model_validate(_for_open_responses(_echoed(settings)))
+
+
 # ---- the events -------------------------------------------------------------------------------
 
 
@@ -363,3 +434,68 @@ def test_event_frames_as_one_sse_frame(body: dict[str, object]) -> None:
     head, data = raw.removesuffix(b"\n\n").split(b"\n")
     assert head == b"event: " + str(body["type"]).encode()
     assert json.loads(data.removeprefix(b"data: ")) == body
+
+
+# ---- stored input items, as GET /v1/responses/{id}/input_items lists them ----------------------
+
+STORED_INPUTS: dict[str, dict[str, object]] = {
+    "user text": {"role": "user", "content": "What's the weather?"},
+    "user parts": {
+        "role": "user",
+        "content": [
+            {"type": "input_text", "text": "Look:"},
+            {"type": "input_image", "image_url": "https://x.test/a.png", "detail": "low"},
+            {"type": "input_file", "file_url": "https://x.test/a.pdf"},
+        ],
+    },
+    "image without detail": {
+        "role": "user",
+        "content": [{"type": "input_image", "image_url": "https://x.test/a.png"}],
+    },
+    "system": {"role": "system", "content": "You are terse."},
+    "developer": {"role": "developer", "content": [{"type": "input_text", "text": "Use metric units."}]},
+    "assistant parts": {
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": "Earlier answer.", "annotations": []}],
+    },
+    "assistant text": {"role": "assistant", "content": "Earlier answer."},
+    "function call": {
+        "type": "function_call",
+        "call_id": "call_new",
+        "name": "get_weather",
+        "arguments": "{}",
+    },
+    "function call output": {"type": "function_call_output", "call_id": "call_old", "output": "18C"},
+    "function call output parts": {
+        "type": "function_call_output",
+        "call_id": "call_old",
+        "output": [{"type": "input_text", "text": "18C"}],
+    },
+    "reasoning": {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Thinking."}]},
+}
+
+
+@pytest.mark.parametrize("item", STORED_INPUTS.values(), ids=STORED_INPUTS.keys())
+async def test_stored_input_item_passes_the_openai_sdk(item: dict[str, object]) -> None:
+    store = InMemoryStore()
+    earlier = Response(
+        id="resp_0",
+        object="response",
+        status="completed",
+        output=[
+            OutputItem(
+                function_call=FunctionToolCall(
+                    id="fc_0", call_id="call_old", name="get_weather", arguments="{}", status="completed"
+                )
+            )
+        ],
+    )
+    await store.save(earlier, [])
+    body = {"model": "gpt-4.1", "previous_response_id": "resp_0", "input": [item]}
+    vreq = validate(CODEC.decode(body, CreateRequest), stream=False)
+    ctx = await assemble(vreq, store, SequentialIds())
+    listed = ListInputItemsResponse(
+        object="list", data=ctx.new_items, first_id="x", last_id="x", has_more=False
+    )
+
+    check_sdk(SdkItemList, _encode(listed))

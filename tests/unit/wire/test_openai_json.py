@@ -335,6 +335,13 @@ def test_unknown_tool_type_is_an_invalid_value() -> None:
     assert err.param == "tools[0].type"
 
 
+def test_a_part_without_type_is_missing_its_type() -> None:
+    err = decode_error({"model": "m", "input": [{"role": "user", "content": [{"text": "hi"}]}]})
+
+    assert err.code == "missing_required_parameter"
+    assert err.param == "input[0].content[0].type"
+
+
 def test_non_string_type_is_a_type_error() -> None:
     err = decode_error({"model": "m", "input": [{"type": 7}]})
 

@@ -82,6 +82,7 @@ def _with_id(item: InputItem, ids: IdGenerator) -> InputItem:
         copy.message.status = copy.message.status or "completed"
     elif kind == "function_call":
         copy.function_call.id = new
+        copy.function_call.status = copy.function_call.status or "completed"
     elif kind == "function_call_output":
         copy.function_call_output.id = new
         copy.function_call_output.status = copy.function_call_output.status or "completed"

@@ -67,6 +67,8 @@ def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) 
     r.tool_choice.CopyFrom(q.tool_choice)
     r.reasoning.CopyFrom(q.reasoning)
     r.text.CopyFrom(_text_config(vreq))
+    if q.HasField("prompt_cache_options"):
+        r.prompt_cache_options.CopyFrom(q.prompt_cache_options)
     present = {fd.name: value for fd, value in q.ListFields()}
     r.MergeFrom(Response(**{name: present[name] for name in ECHOED_AS_GIVEN if name in present}))
     return r

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.message import Message
+
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.ids import IdGenerator
 from rejoinder.providers import base as p
@@ -223,6 +225,25 @@ class OutputBuilder:
                 )
             )
         return events
+
+    # ---- items made by the service (MCP listings and calls) -------------------------------
+
+    def emit(self, case: str, event: Message) -> ResponseStreamEvent:
+        """One event of the response's stream."""
+        return self._emit(case, event)
+
+    def open_item(self, item: OutputItem) -> tuple[int, Events]:
+        """Start an item the service makes itself; finish it with `done_item`."""
+        events = self.close("completed")
+        index = len(self.items)
+        events.append(self._emit("output_item_added", ev.OutputItemAddedEvent(output_index=index, item=item)))
+        return index, events
+
+    def done_item(self, index: int, item: OutputItem) -> ResponseStreamEvent:
+        """Finish the item started at `index`."""
+        assert index == len(self.items), "service items are finished in order"
+        self.items.append(item)
+        return self._emit("output_item_done", ev.OutputItemDoneEvent(output_index=index, item=item))
 
     # ---- closing ---------------------------------------------------------------------------
 

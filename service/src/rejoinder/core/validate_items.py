@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rejoinder.core.json_text import check_json_object
 from rejoinder.errors import invalid
-from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent
+from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent, OutputText
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
@@ -21,12 +21,22 @@ def _missing(param: str) -> Exception:
     return invalid(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
 
 
-def _expand_content(content: MessageContent) -> MessageContent:
+def _expand_content(content: MessageContent, role: str) -> MessageContent:
+    """String content becomes one part: `output_text` for the assistant, `input_text` otherwise."""
     if content.WhichOneof("content") != "text":
         return content
     out = MessageContent()
-    out.parts.items.append(Content(input_text=InputText(text=content.text)))
+    if role == "assistant":
+        out.parts.items.append(Content(output_text=OutputText(text=content.text)))
+    else:
+        out.parts.items.append(Content(input_text=InputText(text=content.text)))
     return out
+
+
+def _default_details(content: MessageContent) -> None:
+    for part in content.parts.items:
+        if part.WhichOneof("part") == "input_image" and not part.input_image.detail:
+            part.input_image.detail = "auto"
 
 
 def expand_input(value: Input) -> tuple[InputItem, ...]:
@@ -35,14 +45,15 @@ def expand_input(value: Input) -> tuple[InputItem, ...]:
     if kind is None:
         return ()
     if kind == "text":
-        content = _expand_content(MessageContent(text=value.text))
+        content = _expand_content(MessageContent(text=value.text), "user")
         return (InputItem(message=Message(role="user", content=content)),)
     items: list[InputItem] = []
     for item in value.items.items:
         if item.WhichOneof("item") == "message":
             copy = InputItem()
             copy.CopyFrom(item)
-            copy.message.content.CopyFrom(_expand_content(item.message.content))
+            copy.message.content.CopyFrom(_expand_content(item.message.content, item.message.role))
+            _default_details(copy.message.content)
             items.append(copy)
         else:
             items.append(item)

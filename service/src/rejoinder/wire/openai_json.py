@@ -91,6 +91,10 @@ def _as_json_text(value: object, path: str) -> object:
     return orjson.dumps(value).decode()
 
 
+def _as_json_value_text(value: object, path: str) -> object:
+    return orjson.dumps(value).decode()
+
+
 def _as_struct(value: object, path: str) -> object:
     if not isinstance(value, dict):
         raise type_error(path, "an object", value)
@@ -104,6 +108,7 @@ _SCALARS = {
     Kind.BOOL: _as_bool,
     Kind.FLOAT: _as_float,
     Kind.JSON_TEXT: _as_json_text,
+    Kind.JSON_VALUE_TEXT: _as_json_value_text,
     Kind.STRUCT: _as_struct,
 }
 
@@ -195,7 +200,7 @@ class OpenAIJson:
         return self._encode_one(fp, value)
 
     def _encode_one(self, fp: FieldPlan, value: object) -> object:
-        if fp.kind is Kind.JSON_TEXT:
+        if fp.kind in (Kind.JSON_TEXT, Kind.JSON_VALUE_TEXT):
             assert isinstance(value, str)
             try:
                 return orjson.loads(value)

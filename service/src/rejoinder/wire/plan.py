@@ -35,6 +35,7 @@ class Kind(Enum):
     MESSAGE = auto()
     STRUCT = auto()
     JSON_TEXT = auto()
+    JSON_VALUE_TEXT = auto()
 
 
 _SCALAR_KINDS = {
@@ -107,6 +108,8 @@ def field_plan(fd: FieldDescriptor) -> FieldPlan:
     kind = _kind(fd)
     if kind is Kind.STRING and _option(fd.GetOptions(), options_pb2.openai_json):
         kind = Kind.JSON_TEXT
+    elif kind is Kind.STRING and _option(fd.GetOptions(), options_pb2.openai_json_value):
+        kind = Kind.JSON_VALUE_TEXT
     return FieldPlan(
         name=fd.name,
         descriptor=fd,

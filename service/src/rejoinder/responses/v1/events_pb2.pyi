@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ResponseStreamEvent(_message.Message):
-    __slots__ = ("sequence_number", "response_created", "response_queued", "response_in_progress", "response_completed", "response_incomplete", "response_failed", "output_item_added", "output_item_done", "content_part_added", "content_part_done", "output_text_delta", "output_text_done", "output_text_annotation_added", "refusal_delta", "refusal_done", "function_call_arguments_delta", "function_call_arguments_done", "reasoning_text_delta", "reasoning_text_done", "reasoning_summary_part_added", "reasoning_summary_part_done", "reasoning_summary_text_delta", "reasoning_summary_text_done", "error")
+    __slots__ = ("sequence_number", "response_created", "response_queued", "response_in_progress", "response_completed", "response_incomplete", "response_failed", "output_item_added", "output_item_done", "content_part_added", "content_part_done", "output_text_delta", "output_text_done", "output_text_annotation_added", "refusal_delta", "refusal_done", "function_call_arguments_delta", "function_call_arguments_done", "reasoning_text_delta", "reasoning_text_done", "reasoning_summary_part_added", "reasoning_summary_part_done", "reasoning_summary_text_delta", "reasoning_summary_text_done", "error", "mcp_list_tools_in_progress", "mcp_list_tools_completed", "mcp_list_tools_failed", "mcp_call_in_progress", "mcp_call_completed", "mcp_call_failed", "mcp_call_arguments_delta", "mcp_call_arguments_done")
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_CREATED_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,14 @@ class ResponseStreamEvent(_message.Message):
     REASONING_SUMMARY_TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
     REASONING_SUMMARY_TEXT_DONE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    MCP_LIST_TOOLS_IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MCP_LIST_TOOLS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    MCP_LIST_TOOLS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_FAILED_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_ARGUMENTS_DELTA_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_ARGUMENTS_DONE_FIELD_NUMBER: _ClassVar[int]
     sequence_number: int
     response_created: ResponseCreatedEvent
     response_queued: ResponseQueuedEvent
@@ -63,7 +71,15 @@ class ResponseStreamEvent(_message.Message):
     reasoning_summary_text_delta: ReasoningSummaryTextDeltaEvent
     reasoning_summary_text_done: ReasoningSummaryTextDoneEvent
     error: ErrorEvent
-    def __init__(self, sequence_number: _Optional[int] = ..., response_created: _Optional[_Union[ResponseCreatedEvent, _Mapping]] = ..., response_queued: _Optional[_Union[ResponseQueuedEvent, _Mapping]] = ..., response_in_progress: _Optional[_Union[ResponseInProgressEvent, _Mapping]] = ..., response_completed: _Optional[_Union[ResponseCompletedEvent, _Mapping]] = ..., response_incomplete: _Optional[_Union[ResponseIncompleteEvent, _Mapping]] = ..., response_failed: _Optional[_Union[ResponseFailedEvent, _Mapping]] = ..., output_item_added: _Optional[_Union[OutputItemAddedEvent, _Mapping]] = ..., output_item_done: _Optional[_Union[OutputItemDoneEvent, _Mapping]] = ..., content_part_added: _Optional[_Union[ContentPartAddedEvent, _Mapping]] = ..., content_part_done: _Optional[_Union[ContentPartDoneEvent, _Mapping]] = ..., output_text_delta: _Optional[_Union[OutputTextDeltaEvent, _Mapping]] = ..., output_text_done: _Optional[_Union[OutputTextDoneEvent, _Mapping]] = ..., output_text_annotation_added: _Optional[_Union[OutputTextAnnotationAddedEvent, _Mapping]] = ..., refusal_delta: _Optional[_Union[RefusalDeltaEvent, _Mapping]] = ..., refusal_done: _Optional[_Union[RefusalDoneEvent, _Mapping]] = ..., function_call_arguments_delta: _Optional[_Union[FunctionCallArgumentsDeltaEvent, _Mapping]] = ..., function_call_arguments_done: _Optional[_Union[FunctionCallArgumentsDoneEvent, _Mapping]] = ..., reasoning_text_delta: _Optional[_Union[ReasoningTextDeltaEvent, _Mapping]] = ..., reasoning_text_done: _Optional[_Union[ReasoningTextDoneEvent, _Mapping]] = ..., reasoning_summary_part_added: _Optional[_Union[ReasoningSummaryPartAddedEvent, _Mapping]] = ..., reasoning_summary_part_done: _Optional[_Union[ReasoningSummaryPartDoneEvent, _Mapping]] = ..., reasoning_summary_text_delta: _Optional[_Union[ReasoningSummaryTextDeltaEvent, _Mapping]] = ..., reasoning_summary_text_done: _Optional[_Union[ReasoningSummaryTextDoneEvent, _Mapping]] = ..., error: _Optional[_Union[ErrorEvent, _Mapping]] = ...) -> None: ...
+    mcp_list_tools_in_progress: McpListToolsInProgressEvent
+    mcp_list_tools_completed: McpListToolsCompletedEvent
+    mcp_list_tools_failed: McpListToolsFailedEvent
+    mcp_call_in_progress: McpCallInProgressEvent
+    mcp_call_completed: McpCallCompletedEvent
+    mcp_call_failed: McpCallFailedEvent
+    mcp_call_arguments_delta: McpCallArgumentsDeltaEvent
+    mcp_call_arguments_done: McpCallArgumentsDoneEvent
+    def __init__(self, sequence_number: _Optional[int] = ..., response_created: _Optional[_Union[ResponseCreatedEvent, _Mapping]] = ..., response_queued: _Optional[_Union[ResponseQueuedEvent, _Mapping]] = ..., response_in_progress: _Optional[_Union[ResponseInProgressEvent, _Mapping]] = ..., response_completed: _Optional[_Union[ResponseCompletedEvent, _Mapping]] = ..., response_incomplete: _Optional[_Union[ResponseIncompleteEvent, _Mapping]] = ..., response_failed: _Optional[_Union[ResponseFailedEvent, _Mapping]] = ..., output_item_added: _Optional[_Union[OutputItemAddedEvent, _Mapping]] = ..., output_item_done: _Optional[_Union[OutputItemDoneEvent, _Mapping]] = ..., content_part_added: _Optional[_Union[ContentPartAddedEvent, _Mapping]] = ..., content_part_done: _Optional[_Union[ContentPartDoneEvent, _Mapping]] = ..., output_text_delta: _Optional[_Union[OutputTextDeltaEvent, _Mapping]] = ..., output_text_done: _Optional[_Union[OutputTextDoneEvent, _Mapping]] = ..., output_text_annotation_added: _Optional[_Union[OutputTextAnnotationAddedEvent, _Mapping]] = ..., refusal_delta: _Optional[_Union[RefusalDeltaEvent, _Mapping]] = ..., refusal_done: _Optional[_Union[RefusalDoneEvent, _Mapping]] = ..., function_call_arguments_delta: _Optional[_Union[FunctionCallArgumentsDeltaEvent, _Mapping]] = ..., function_call_arguments_done: _Optional[_Union[FunctionCallArgumentsDoneEvent, _Mapping]] = ..., reasoning_text_delta: _Optional[_Union[ReasoningTextDeltaEvent, _Mapping]] = ..., reasoning_text_done: _Optional[_Union[ReasoningTextDoneEvent, _Mapping]] = ..., reasoning_summary_part_added: _Optional[_Union[ReasoningSummaryPartAddedEvent, _Mapping]] = ..., reasoning_summary_part_done: _Optional[_Union[ReasoningSummaryPartDoneEvent, _Mapping]] = ..., reasoning_summary_text_delta: _Optional[_Union[ReasoningSummaryTextDeltaEvent, _Mapping]] = ..., reasoning_summary_text_done: _Optional[_Union[ReasoningSummaryTextDoneEvent, _Mapping]] = ..., error: _Optional[_Union[ErrorEvent, _Mapping]] = ..., mcp_list_tools_in_progress: _Optional[_Union[McpListToolsInProgressEvent, _Mapping]] = ..., mcp_list_tools_completed: _Optional[_Union[McpListToolsCompletedEvent, _Mapping]] = ..., mcp_list_tools_failed: _Optional[_Union[McpListToolsFailedEvent, _Mapping]] = ..., mcp_call_in_progress: _Optional[_Union[McpCallInProgressEvent, _Mapping]] = ..., mcp_call_completed: _Optional[_Union[McpCallCompletedEvent, _Mapping]] = ..., mcp_call_failed: _Optional[_Union[McpCallFailedEvent, _Mapping]] = ..., mcp_call_arguments_delta: _Optional[_Union[McpCallArgumentsDeltaEvent, _Mapping]] = ..., mcp_call_arguments_done: _Optional[_Union[McpCallArgumentsDoneEvent, _Mapping]] = ...) -> None: ...
 
 class ResponseCreatedEvent(_message.Message):
     __slots__ = ("response",)
@@ -330,3 +346,71 @@ class ErrorEvent(_message.Message):
     param: str
     error: ErrorPayload
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ..., error: _Optional[_Union[ErrorPayload, _Mapping]] = ...) -> None: ...
+
+class McpListToolsInProgressEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpListToolsCompletedEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpListToolsFailedEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpCallInProgressEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpCallCompletedEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpCallFailedEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class McpCallArgumentsDeltaEvent(_message.Message):
+    __slots__ = ("output_index", "item_id", "delta")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    delta: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ..., delta: _Optional[str] = ...) -> None: ...
+
+class McpCallArgumentsDoneEvent(_message.Message):
+    __slots__ = ("output_index", "item_id", "arguments")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    arguments: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...

@@ -27,7 +27,7 @@ from rejoinder.responses.v1 import content_pb2 as rejoinder_dot_responses_dot_v1
 from rejoinder.responses.v1 import options_pb2 as rejoinder_dot_responses_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/items.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a$rejoinder/responses/v1/content.proto\x1a$rejoinder/responses/v1/options.proto\"\xc8\x01\n\x07Message\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x12\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\x07\x63ontent\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.MessageContentB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\x1c\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x08\n\x06_phase\"\xb1\x01\n\rOutputMessage\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06status\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12<\n\x07\x63ontent\x18\x04 \x03(\x0b\x32%.rejoinder.responses.v1.OutputContentB\x04\xe2\x41\x01\x03\x12\x1c\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01H\x00\x88\x01\x01\x42\x08\n\x06_phase\"\xca\x01\n\x10\x46unctionToolCall\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x15\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12 \n\tnamespace\x18\x06 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x0c\n\n_namespace\"\xad\x01\n\x12\x46unctionCallOutput\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x15\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12<\n\x06output\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.FunctionOutputB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_status\"\xfd\x01\n\rReasoningItem\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x07summary\x18\x02 \x03(\x0b\x32#.rejoinder.responses.v1.SummaryTextB\x04\xe2\x41\x01\x02\x12<\n\x07\x63ontent\x18\x03 \x03(\x0b\x32%.rejoinder.responses.v1.ReasoningTextB\x04\xe2\x41\x01\x01\x12$\n\x11\x65ncrypted_content\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x19\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x14\n\x12_encrypted_contentB\t\n\x07_status\"!\n\rItemReference\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xe0\x02\n\tInputItem\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x1f.rejoinder.responses.v1.MessageH\x00\x12\x41\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00\x12J\n\x14\x66unction_call_output\x18\x03 \x01(\x0b\x32*.rejoinder.responses.v1.FunctionCallOutputH\x00\x12:\n\treasoning\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00\x12?\n\x0eitem_reference\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.ItemReferenceH\x00\x42\x13\n\x04item\x12\x0b\xca\xf3\x18\x07message\"G\n\rInputItemList\x12\x36\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02\"X\n\x05Input\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x36\n\x05items\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.InputItemListH\x00\x42\x07\n\x05input\"\xcd\x01\n\nOutputItem\x12\x38\n\x07message\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.OutputMessageH\x00\x12\x41\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00\x12:\n\treasoning\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00\x42\x06\n\x04itemb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/items.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a$rejoinder/responses/v1/content.proto\x1a$rejoinder/responses/v1/options.proto\"\xc8\x01\n\x07Message\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x12\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\x07\x63ontent\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.MessageContentB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\x1c\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x08\n\x06_phase\"\xb1\x01\n\rOutputMessage\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06status\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12<\n\x07\x63ontent\x18\x04 \x03(\x0b\x32%.rejoinder.responses.v1.OutputContentB\x04\xe2\x41\x01\x03\x12\x1c\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01H\x00\x88\x01\x01\x42\x08\n\x06_phase\"\xca\x01\n\x10\x46unctionToolCall\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x15\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12 \n\tnamespace\x18\x06 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x0c\n\n_namespace\"\xad\x01\n\x12\x46unctionCallOutput\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x15\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12<\n\x06output\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.FunctionOutputB\x04\xe2\x41\x01\x02\x12\x19\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_status\"\xfd\x01\n\rReasoningItem\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x07summary\x18\x02 \x03(\x0b\x32#.rejoinder.responses.v1.SummaryTextB\x04\xe2\x41\x01\x02\x12<\n\x07\x63ontent\x18\x03 \x03(\x0b\x32%.rejoinder.responses.v1.ReasoningTextB\x04\xe2\x41\x01\x01\x12$\n\x11\x65ncrypted_content\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x19\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x14\n\x12_encrypted_contentB\t\n\x07_status\"!\n\rItemReference\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xa5\x01\n\x0bMcpToolInfo\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1e\n\x0cinput_schema\x18\x03 \x01(\tB\x08\xe2\x41\x01\x02\xe0\xf3\x18\x01\x12\"\n\x0b\x61nnotations\x18\x04 \x01(\tB\x08\xe2\x41\x01\x01\xe0\xf3\x18\x01H\x01\x88\x01\x01\x42\x0e\n\x0c_descriptionB\x0e\n\x0c_annotations\"\x9a\x01\n\x0cMcpListTools\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x38\n\x05tools\x18\x03 \x03(\x0b\x32#.rejoinder.responses.v1.McpToolInfoB\x04\xe2\x41\x01\x02\x12\x18\n\x05\x65rror\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x08\n\x06_error\"=\n\x10McpProtocolError\x12\x12\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"2\n\x15McpToolExecutionError\x12\x19\n\x07\x63ontent\x18\x01 \x01(\tB\x08\xe2\x41\x01\x02\xe8\xf3\x18\x01\"6\n\tHttpError\x12\x12\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xeb\x01\n\x0cMcpCallError\x12\x46\n\x12mcp_protocol_error\x18\x01 \x01(\x0b\x32(.rejoinder.responses.v1.McpProtocolErrorH\x00\x12Q\n\x18mcp_tool_execution_error\x18\x02 \x01(\x0b\x32-.rejoinder.responses.v1.McpToolExecutionErrorH\x00\x12\x37\n\nhttp_error\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.HttpErrorH\x00\x42\x07\n\x05\x65rror\"\xab\x02\n\x07McpCall\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x06output\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x39\n\x05\x65rror\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpCallErrorB\x04\xe2\x41\x01\x01\x12&\n\x13\x61pproval_request_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\x19\n\x06status\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01H\x02\x88\x01\x01\x42\t\n\x07_outputB\x16\n\x14_approval_request_idB\t\n\x07_status\"o\n\x12McpApprovalRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"\x93\x01\n\x13McpApprovalResponse\x12\x15\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12!\n\x13\x61pproval_request_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x61pprove\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x02\x12\x19\n\x06reason\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_reason\"\xef\x04\n\tInputItem\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x1f.rejoinder.responses.v1.MessageH\x00\x12\x41\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00\x12J\n\x14\x66unction_call_output\x18\x03 \x01(\x0b\x32*.rejoinder.responses.v1.FunctionCallOutputH\x00\x12:\n\treasoning\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00\x12?\n\x0eitem_reference\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.ItemReferenceH\x00\x12>\n\x0emcp_list_tools\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00\x12\x33\n\x08mcp_call\x18\x07 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00\x12J\n\x14mcp_approval_request\x18\x08 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00\x12L\n\x15mcp_approval_response\x18\t \x01(\x0b\x32+.rejoinder.responses.v1.McpApprovalResponseH\x00\x42\x13\n\x04item\x12\x0b\xca\xf3\x18\x07message\"G\n\rInputItemList\x12\x36\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02\"X\n\x05Input\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x36\n\x05items\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.InputItemListH\x00\x42\x07\n\x05input\"\x8e\x03\n\nOutputItem\x12\x38\n\x07message\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.OutputMessageH\x00\x12\x41\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00\x12:\n\treasoning\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00\x12>\n\x0emcp_list_tools\x18\x04 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00\x12\x33\n\x08mcp_call\x18\x05 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00\x12J\n\x14mcp_approval_request\x18\x06 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00\x42\x06\n\x04itemb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -86,6 +86,64 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REASONINGITEM'].fields_by_name['status']._serialized_options = b'\342A\001\001'
   _globals['_ITEMREFERENCE'].fields_by_name['id']._loaded_options = None
   _globals['_ITEMREFERENCE'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_MCPTOOLINFO'].fields_by_name['name']._loaded_options = None
+  _globals['_MCPTOOLINFO'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_MCPTOOLINFO'].fields_by_name['description']._loaded_options = None
+  _globals['_MCPTOOLINFO'].fields_by_name['description']._serialized_options = b'\342A\001\001'
+  _globals['_MCPTOOLINFO'].fields_by_name['input_schema']._loaded_options = None
+  _globals['_MCPTOOLINFO'].fields_by_name['input_schema']._serialized_options = b'\342A\001\002\340\363\030\001'
+  _globals['_MCPTOOLINFO'].fields_by_name['annotations']._loaded_options = None
+  _globals['_MCPTOOLINFO'].fields_by_name['annotations']._serialized_options = b'\342A\001\001\340\363\030\001'
+  _globals['_MCPLISTTOOLS'].fields_by_name['id']._loaded_options = None
+  _globals['_MCPLISTTOOLS'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_MCPLISTTOOLS'].fields_by_name['server_label']._loaded_options = None
+  _globals['_MCPLISTTOOLS'].fields_by_name['server_label']._serialized_options = b'\342A\001\002'
+  _globals['_MCPLISTTOOLS'].fields_by_name['tools']._loaded_options = None
+  _globals['_MCPLISTTOOLS'].fields_by_name['tools']._serialized_options = b'\342A\001\002'
+  _globals['_MCPLISTTOOLS'].fields_by_name['error']._loaded_options = None
+  _globals['_MCPLISTTOOLS'].fields_by_name['error']._serialized_options = b'\342A\001\001'
+  _globals['_MCPPROTOCOLERROR'].fields_by_name['code']._loaded_options = None
+  _globals['_MCPPROTOCOLERROR'].fields_by_name['code']._serialized_options = b'\342A\001\002'
+  _globals['_MCPPROTOCOLERROR'].fields_by_name['message']._loaded_options = None
+  _globals['_MCPPROTOCOLERROR'].fields_by_name['message']._serialized_options = b'\342A\001\002'
+  _globals['_MCPTOOLEXECUTIONERROR'].fields_by_name['content']._loaded_options = None
+  _globals['_MCPTOOLEXECUTIONERROR'].fields_by_name['content']._serialized_options = b'\342A\001\002\350\363\030\001'
+  _globals['_HTTPERROR'].fields_by_name['code']._loaded_options = None
+  _globals['_HTTPERROR'].fields_by_name['code']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPERROR'].fields_by_name['message']._loaded_options = None
+  _globals['_HTTPERROR'].fields_by_name['message']._serialized_options = b'\342A\001\002'
+  _globals['_MCPCALL'].fields_by_name['id']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_MCPCALL'].fields_by_name['server_label']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['server_label']._serialized_options = b'\342A\001\002'
+  _globals['_MCPCALL'].fields_by_name['name']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_MCPCALL'].fields_by_name['arguments']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['arguments']._serialized_options = b'\342A\001\002'
+  _globals['_MCPCALL'].fields_by_name['output']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['output']._serialized_options = b'\342A\001\001'
+  _globals['_MCPCALL'].fields_by_name['error']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['error']._serialized_options = b'\342A\001\001'
+  _globals['_MCPCALL'].fields_by_name['approval_request_id']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['approval_request_id']._serialized_options = b'\342A\001\001'
+  _globals['_MCPCALL'].fields_by_name['status']._loaded_options = None
+  _globals['_MCPCALL'].fields_by_name['status']._serialized_options = b'\342A\001\001'
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['server_label']._loaded_options = None
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['server_label']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['arguments']._loaded_options = None
+  _globals['_MCPAPPROVALREQUEST'].fields_by_name['arguments']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['id']._loaded_options = None
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['id']._serialized_options = b'\342A\001\001'
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['approval_request_id']._loaded_options = None
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['approval_request_id']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['approve']._loaded_options = None
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['approve']._serialized_options = b'\342A\001\002'
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['reason']._loaded_options = None
+  _globals['_MCPAPPROVALRESPONSE'].fields_by_name['reason']._serialized_options = b'\342A\001\001'
   _globals['_INPUTITEM'].oneofs_by_name['item']._loaded_options = None
   _globals['_INPUTITEM'].oneofs_by_name['item']._serialized_options = b'\312\363\030\007message'
   _globals['_INPUTITEMLIST'].fields_by_name['items']._loaded_options = None
@@ -102,12 +160,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REASONINGITEM']._serialized_end=1189
   _globals['_ITEMREFERENCE']._serialized_start=1191
   _globals['_ITEMREFERENCE']._serialized_end=1224
-  _globals['_INPUTITEM']._serialized_start=1227
-  _globals['_INPUTITEM']._serialized_end=1579
-  _globals['_INPUTITEMLIST']._serialized_start=1581
-  _globals['_INPUTITEMLIST']._serialized_end=1652
-  _globals['_INPUT']._serialized_start=1654
-  _globals['_INPUT']._serialized_end=1742
-  _globals['_OUTPUTITEM']._serialized_start=1745
-  _globals['_OUTPUTITEM']._serialized_end=1950
+  _globals['_MCPTOOLINFO']._serialized_start=1227
+  _globals['_MCPTOOLINFO']._serialized_end=1392
+  _globals['_MCPLISTTOOLS']._serialized_start=1395
+  _globals['_MCPLISTTOOLS']._serialized_end=1549
+  _globals['_MCPPROTOCOLERROR']._serialized_start=1551
+  _globals['_MCPPROTOCOLERROR']._serialized_end=1612
+  _globals['_MCPTOOLEXECUTIONERROR']._serialized_start=1614
+  _globals['_MCPTOOLEXECUTIONERROR']._serialized_end=1664
+  _globals['_HTTPERROR']._serialized_start=1666
+  _globals['_HTTPERROR']._serialized_end=1720
+  _globals['_MCPCALLERROR']._serialized_start=1723
+  _globals['_MCPCALLERROR']._serialized_end=1958
+  _globals['_MCPCALL']._serialized_start=1961
+  _globals['_MCPCALL']._serialized_end=2260
+  _globals['_MCPAPPROVALREQUEST']._serialized_start=2262
+  _globals['_MCPAPPROVALREQUEST']._serialized_end=2373
+  _globals['_MCPAPPROVALRESPONSE']._serialized_start=2376
+  _globals['_MCPAPPROVALRESPONSE']._serialized_end=2523
+  _globals['_INPUTITEM']._serialized_start=2526
+  _globals['_INPUTITEM']._serialized_end=3149
+  _globals['_INPUTITEMLIST']._serialized_start=3151
+  _globals['_INPUTITEMLIST']._serialized_end=3222
+  _globals['_INPUT']._serialized_start=3224
+  _globals['_INPUT']._serialized_end=3312
+  _globals['_OUTPUTITEM']._serialized_start=3315
+  _globals['_OUTPUTITEM']._serialized_end=3713
 # @@protoc_insertion_point(module_scope)

@@ -85,19 +85,127 @@ class ItemReference(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class McpToolInfo(_message.Message):
+    __slots__ = ("name", "description", "input_schema", "annotations")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    input_schema: str
+    annotations: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., input_schema: _Optional[str] = ..., annotations: _Optional[str] = ...) -> None: ...
+
+class McpListTools(_message.Message):
+    __slots__ = ("id", "server_label", "tools", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_LABEL_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    server_label: str
+    tools: _containers.RepeatedCompositeFieldContainer[McpToolInfo]
+    error: str
+    def __init__(self, id: _Optional[str] = ..., server_label: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[McpToolInfo, _Mapping]]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class McpProtocolError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class McpToolExecutionError(_message.Message):
+    __slots__ = ("content",)
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    content: str
+    def __init__(self, content: _Optional[str] = ...) -> None: ...
+
+class HttpError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class McpCallError(_message.Message):
+    __slots__ = ("mcp_protocol_error", "mcp_tool_execution_error", "http_error")
+    MCP_PROTOCOL_ERROR_FIELD_NUMBER: _ClassVar[int]
+    MCP_TOOL_EXECUTION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ERROR_FIELD_NUMBER: _ClassVar[int]
+    mcp_protocol_error: McpProtocolError
+    mcp_tool_execution_error: McpToolExecutionError
+    http_error: HttpError
+    def __init__(self, mcp_protocol_error: _Optional[_Union[McpProtocolError, _Mapping]] = ..., mcp_tool_execution_error: _Optional[_Union[McpToolExecutionError, _Mapping]] = ..., http_error: _Optional[_Union[HttpError, _Mapping]] = ...) -> None: ...
+
+class McpCall(_message.Message):
+    __slots__ = ("id", "server_label", "name", "arguments", "output", "error", "approval_request_id", "status")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_LABEL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    server_label: str
+    name: str
+    arguments: str
+    output: str
+    error: McpCallError
+    approval_request_id: str
+    status: str
+    def __init__(self, id: _Optional[str] = ..., server_label: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ..., output: _Optional[str] = ..., error: _Optional[_Union[McpCallError, _Mapping]] = ..., approval_request_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class McpApprovalRequest(_message.Message):
+    __slots__ = ("id", "server_label", "name", "arguments")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_LABEL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    server_label: str
+    name: str
+    arguments: str
+    def __init__(self, id: _Optional[str] = ..., server_label: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
+
+class McpApprovalResponse(_message.Message):
+    __slots__ = ("id", "approval_request_id", "approve", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    approval_request_id: str
+    approve: bool
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., approval_request_id: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class InputItem(_message.Message):
-    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference")
+    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     ITEM_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    MCP_LIST_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_FIELD_NUMBER: _ClassVar[int]
+    MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    MCP_APPROVAL_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     message: Message
     function_call: FunctionToolCall
     function_call_output: FunctionCallOutput
     reasoning: ReasoningItem
     item_reference: ItemReference
-    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ...) -> None: ...
+    mcp_list_tools: McpListTools
+    mcp_call: McpCall
+    mcp_approval_request: McpApprovalRequest
+    mcp_approval_response: McpApprovalResponse
+    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., mcp_approval_response: _Optional[_Union[McpApprovalResponse, _Mapping]] = ...) -> None: ...
 
 class InputItemList(_message.Message):
     __slots__ = ("items",)
@@ -114,11 +222,17 @@ class Input(_message.Message):
     def __init__(self, text: _Optional[str] = ..., items: _Optional[_Union[InputItemList, _Mapping]] = ...) -> None: ...
 
 class OutputItem(_message.Message):
-    __slots__ = ("message", "function_call", "reasoning")
+    __slots__ = ("message", "function_call", "reasoning", "mcp_list_tools", "mcp_call", "mcp_approval_request")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    MCP_LIST_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    MCP_CALL_FIELD_NUMBER: _ClassVar[int]
+    MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
     message: OutputMessage
     function_call: FunctionToolCall
     reasoning: ReasoningItem
-    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ...) -> None: ...
+    mcp_list_tools: McpListTools
+    mcp_call: McpCall
+    mcp_approval_request: McpApprovalRequest
+    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ...) -> None: ...

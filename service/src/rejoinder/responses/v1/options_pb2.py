@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rejoinder/responses/v1/options.proto\x12\x16rejoinder.responses.v1\x1a google/protobuf/descriptor.proto:4\n\x0bopenai_type\x12\x1d.google.protobuf.FieldOptions\x18\xb9\x8e\x03 \x01(\t:7\n\x0eopenai_untyped\x12\x1d.google.protobuf.FieldOptions\x18\xba\x8e\x03 \x01(\x08::\n\x11openai_omit_unset\x12\x1d.google.protobuf.FieldOptions\x18\xbb\x8e\x03 \x01(\x08:4\n\x0bopenai_json\x12\x1d.google.protobuf.FieldOptions\x18\xbc\x8e\x03 \x01(\x08:<\n\x13openai_default_type\x12\x1d.google.protobuf.OneofOptions\x18\xb9\x8e\x03 \x01(\t:=\n\x12openai_object_type\x12\x1f.google.protobuf.MessageOptions\x18\xb9\x8e\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rejoinder/responses/v1/options.proto\x12\x16rejoinder.responses.v1\x1a google/protobuf/descriptor.proto:4\n\x0bopenai_type\x12\x1d.google.protobuf.FieldOptions\x18\xb9\x8e\x03 \x01(\t:7\n\x0eopenai_untyped\x12\x1d.google.protobuf.FieldOptions\x18\xba\x8e\x03 \x01(\x08::\n\x11openai_omit_unset\x12\x1d.google.protobuf.FieldOptions\x18\xbb\x8e\x03 \x01(\x08:4\n\x0bopenai_json\x12\x1d.google.protobuf.FieldOptions\x18\xbc\x8e\x03 \x01(\x08::\n\x11openai_json_value\x12\x1d.google.protobuf.FieldOptions\x18\xbd\x8e\x03 \x01(\x08:<\n\x13openai_default_type\x12\x1d.google.protobuf.OneofOptions\x18\xb9\x8e\x03 \x01(\t:=\n\x12openai_object_type\x12\x1f.google.protobuf.MessageOptions\x18\xb9\x8e\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

@@ -38,6 +38,7 @@ __all__ = (
     "FunctionToolCall",
     "GetRequest",
     "GetResponse",
+    "HttpError",
     "HttpGetModelRequest",
     "HttpGetResponseRequest",
     "HttpListInputItemsRequest",
@@ -57,9 +58,25 @@ __all__ = (
     "Logprob",
     "McpAllowedTools",
     "McpApprovalFilter",
+    "McpApprovalRequest",
+    "McpApprovalResponse",
+    "McpCall",
+    "McpCallArgumentsDeltaEvent",
+    "McpCallArgumentsDoneEvent",
+    "McpCallCompletedEvent",
+    "McpCallError",
+    "McpCallFailedEvent",
+    "McpCallInProgressEvent",
+    "McpListTools",
+    "McpListToolsCompletedEvent",
+    "McpListToolsFailedEvent",
+    "McpListToolsInProgressEvent",
+    "McpProtocolError",
     "McpRequireApproval",
     "McpTool",
+    "McpToolExecutionError",
     "McpToolFilter",
+    "McpToolInfo",
     "Message",
     "MessageContent",
     "Moderation",
@@ -1177,6 +1194,26 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetResponse", G
 
 
 @dataclass(eq=False, repr=False)
+class HttpError(betterproto2.Message):
+    """
+    OpenAI: HTTPError. The MCP server could not be reached or answered with an HTTP error.
+    """
+
+    code: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The HTTP status, or 0 when there was none (timeout, connection failure).
+    """
+
+    message: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The error message.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "HttpError", HttpError)
+
+
+@dataclass(eq=False, repr=False)
 class HttpGetModelRequest(betterproto2.Message):
     """
     GET /v1/models/{model}.
@@ -1428,6 +1465,32 @@ class InputItem(betterproto2.Message):
     A reference to a stored item.
     """
 
+    mcp_list_tools: "McpListTools | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, optional=True, group="item"
+    )
+    """
+    An MCP server's tool list from an earlier turn.
+    """
+
+    mcp_call: "McpCall | None" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, optional=True, group="item")
+    """
+    An MCP call from an earlier turn.
+    """
+
+    mcp_approval_request: "McpApprovalRequest | None" = betterproto2.field(
+        8, betterproto2.TYPE_MESSAGE, optional=True, group="item"
+    )
+    """
+    An approval request from an earlier turn.
+    """
+
+    mcp_approval_response: "McpApprovalResponse | None" = betterproto2.field(
+        9, betterproto2.TYPE_MESSAGE, optional=True, group="item"
+    )
+    """
+    The client's answer to an approval request.
+    """
+
 
 default_message_pool.register_message("rejoinder.responses.v1", "InputItem", InputItem)
 
@@ -1654,6 +1717,384 @@ default_message_pool.register_message("rejoinder.responses.v1", "McpApprovalFilt
 
 
 @dataclass(eq=False, repr=False)
+class McpApprovalRequest(betterproto2.Message):
+    """
+    OpenAI: McpApprovalRequest. The model wants to call an MCP tool that needs the client's approval.
+    """
+
+    id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The ID of the item; the client's `mcp_approval_response` names it.
+    """
+
+    server_label: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The label of the server.
+    """
+
+    name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The name of the tool.
+    """
+
+    arguments: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The arguments, a JSON string.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpApprovalRequest", McpApprovalRequest)
+
+
+@dataclass(eq=False, repr=False)
+class McpApprovalResponse(betterproto2.Message):
+    """
+    OpenAI: McpApprovalResponse. The client's answer to an approval request.
+    """
+
+    id: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    """
+    The ID of the item; set on stored items.
+    """
+
+    approval_request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the approval request answered.
+    """
+
+    approve: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
+    """
+    Whether the call is approved.
+    """
+
+    reason: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
+    """
+    Why, optionally.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpApprovalResponse", McpApprovalResponse)
+
+
+@dataclass(eq=False, repr=False)
+class McpCall(betterproto2.Message):
+    """
+    OpenAI: McpCall. A call of an MCP tool, run by the service.
+    """
+
+    id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+    server_label: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The label of the server.
+    """
+
+    name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The name of the tool.
+    """
+
+    arguments: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The arguments, a JSON string.
+    """
+
+    output: "str | None" = betterproto2.field(5, betterproto2.TYPE_STRING, optional=True)
+    """
+    The tool's output, when it succeeded.
+    """
+
+    error: "McpCallError | None" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Why the call failed, when it did.
+    """
+
+    approval_request_id: "str | None" = betterproto2.field(7, betterproto2.TYPE_STRING, optional=True)
+    """
+    The approval request this call was approved through, if any.
+    """
+
+    status: "str | None" = betterproto2.field(8, betterproto2.TYPE_STRING, optional=True)
+    """
+    "in_progress", "completed", "incomplete", "calling" or "failed".
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpCall", McpCall)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallArgumentsDeltaEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpCallArgumentsDeltaEvent. A fragment of an MCP call's arguments.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+    delta: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The arguments fragment.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpCallArgumentsDeltaEvent", McpCallArgumentsDeltaEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallArgumentsDoneEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpCallArgumentsDoneEvent. An MCP call's arguments are complete.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+    arguments: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The full arguments, a JSON string.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpCallArgumentsDoneEvent", McpCallArgumentsDoneEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallCompletedEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpCallCompletedEvent. An MCP call completed.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpCallCompletedEvent", McpCallCompletedEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallError(betterproto2.Message):
+    """
+    OpenAI: McpToolCallError. Why an MCP call failed, by `type`.
+
+    Oneofs:
+        - error: The error.
+    """
+
+    mcp_protocol_error: "McpProtocolError | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True, group="error"
+    )
+    """
+    A JSON-RPC error.
+    """
+
+    mcp_tool_execution_error: "McpToolExecutionError | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True, group="error"
+    )
+    """
+    The tool reported failure.
+    """
+
+    http_error: "HttpError | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True, group="error"
+    )
+    """
+    Transport failure.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpCallError", McpCallError)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallFailedEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpCallFailedEvent. An MCP call failed.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpCallFailedEvent", McpCallFailedEvent)
+
+
+@dataclass(eq=False, repr=False)
+class McpCallInProgressEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpCallInProgressEvent. An MCP call is running.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpCallInProgressEvent", McpCallInProgressEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpListTools(betterproto2.Message):
+    """
+    OpenAI: McpListTools. The tools an MCP server offers, as listed for this conversation.
+    """
+
+    id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+    server_label: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The label of the server.
+    """
+
+    tools: "list[McpToolInfo]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    The tools the server offers.
+    """
+
+    error: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
+    """
+    Why listing failed, when it did.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpListTools", McpListTools)
+
+
+@dataclass(eq=False, repr=False)
+class McpListToolsCompletedEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpListToolsCompletedEvent. An MCP tool listing completed.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpListToolsCompletedEvent", McpListToolsCompletedEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpListToolsFailedEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpListToolsFailedEvent. An MCP tool listing failed.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpListToolsFailedEvent", McpListToolsFailedEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpListToolsInProgressEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseMcpListToolsInProgressEvent. An MCP tool listing started.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpListToolsInProgressEvent", McpListToolsInProgressEvent
+)
+
+
+@dataclass(eq=False, repr=False)
+class McpProtocolError(betterproto2.Message):
+    """
+    OpenAI: McpProtocolError. The MCP server answered with a JSON-RPC error.
+    """
+
+    code: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The JSON-RPC error code.
+    """
+
+    message: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The error message.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpProtocolError", McpProtocolError)
+
+
+@dataclass(eq=False, repr=False)
 class McpRequireApproval(betterproto2.Message):
     """
     OpenAI: Mcp.require_approval. "always", "never" or a filter.
@@ -1737,6 +2178,23 @@ default_message_pool.register_message("rejoinder.responses.v1", "McpTool", McpTo
 
 
 @dataclass(eq=False, repr=False)
+class McpToolExecutionError(betterproto2.Message):
+    """
+    OpenAI: McpToolExecutionError. The tool ran and reported failure.
+    """
+
+    content: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The tool's result content, as JSON text (the MCP content list on the REST wire).
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "McpToolExecutionError", McpToolExecutionError
+)
+
+
+@dataclass(eq=False, repr=False)
 class McpToolFilter(betterproto2.Message):
     """
     OpenAI: McpToolFilter. Selects MCP tools by name or by the read-only hint.
@@ -1754,6 +2212,36 @@ class McpToolFilter(betterproto2.Message):
 
 
 default_message_pool.register_message("rejoinder.responses.v1", "McpToolFilter", McpToolFilter)
+
+
+@dataclass(eq=False, repr=False)
+class McpToolInfo(betterproto2.Message):
+    """
+    OpenAI: McpListTools.Tool. One tool of an MCP server.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The name of the tool.
+    """
+
+    description: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    """
+    What the tool does.
+    """
+
+    input_schema: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The JSON schema of the tool's input, as JSON text (an object on the REST wire).
+    """
+
+    annotations: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
+    """
+    The tool's MCP annotations, as JSON text (an object on the REST wire).
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "McpToolInfo", McpToolInfo)
 
 
 @dataclass(eq=False, repr=False)
@@ -1925,6 +2413,25 @@ class OutputItem(betterproto2.Message):
     )
     """
     The model's reasoning.
+    """
+
+    mcp_list_tools: "McpListTools | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, optional=True, group="item"
+    )
+    """
+    An MCP server's tool list.
+    """
+
+    mcp_call: "McpCall | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True, group="item")
+    """
+    An MCP call run by the service.
+    """
+
+    mcp_approval_request: "McpApprovalRequest | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, optional=True, group="item"
+    )
+    """
+    A call waiting for the client's approval.
     """
 
 
@@ -3052,6 +3559,62 @@ class ResponseStreamEvent(betterproto2.Message):
     )
     """
     An error occurred; `response.failed` follows.
+    """
+
+    mcp_list_tools_in_progress: "McpListToolsInProgressEvent | None" = betterproto2.field(
+        26, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP tool listing started.
+    """
+
+    mcp_list_tools_completed: "McpListToolsCompletedEvent | None" = betterproto2.field(
+        27, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP tool listing completed.
+    """
+
+    mcp_list_tools_failed: "McpListToolsFailedEvent | None" = betterproto2.field(
+        28, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP tool listing failed.
+    """
+
+    mcp_call_in_progress: "McpCallInProgressEvent | None" = betterproto2.field(
+        29, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP call is running.
+    """
+
+    mcp_call_completed: "McpCallCompletedEvent | None" = betterproto2.field(
+        30, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP call completed.
+    """
+
+    mcp_call_failed: "McpCallFailedEvent | None" = betterproto2.field(
+        31, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP call failed.
+    """
+
+    mcp_call_arguments_delta: "McpCallArgumentsDeltaEvent | None" = betterproto2.field(
+        32, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    A fragment of an MCP call's arguments.
+    """
+
+    mcp_call_arguments_done: "McpCallArgumentsDoneEvent | None" = betterproto2.field(
+        33, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    An MCP call's arguments are complete.
     """
 
 

@@ -1,0 +1,136 @@
+"""Sampling profiles of the service process under load, with py-spy, summarized into hot spots.
+
+Profiles run *after* the measured scenarios (py-spy pauses the process to sample it, which would
+skew the figures). Each one records collapsed stacks (`--format raw`, which speedscope.app and
+flamegraph.pl read) while the load generator drives one scenario, then ranks functions by self
+samples (the frame on top of the stack) and by inclusive samples (anywhere on the stack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load import LoopSpec, closed_loop
+from bench.scenarios import Bench
+from bench.targets import Shape
+
+_LINE = re.compile(r":\d+\)$")
+_PREFIXES = (
+    str(Path(sys.prefix) / "lib"),
+    "/work/main/service/src/",
+    "/root/.pyenv/versions/",
+)
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One profiled scenario."""
+
+    name: str
+    path: str
+    shape: Shape
+
+
+RUNS = (
+    ProfileRun("nonstream_c1_rest", "rest", Shape(tokens=16, stream=False)),
+    ProfileRun("nonstream_c1_grpc", "grpc", Shape(tokens=16, stream=False)),
+    ProfileRun("stream_512_rest", "rest", Shape(tokens=512, stream=True)),
+)
+
+
+def find_py_spy() -> str | None:
+    """py-spy next to this interpreter, or on PATH."""
+    local = Path(sys.executable).with_name("py-spy")
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def _frame(raw: str) -> str:
+    """`func (path/to/file.py:12)` -> `func (file path, shortened)`, without the line."""
+    frame = _LINE.sub(")", raw.strip())
+    for prefix in _PREFIXES:
+        frame = frame.replace(prefix, "")
+    return re.sub(r"python3\.\d+/(site-packages/)?", "", frame)
+
+
+def summarize(stacks: Iterable[str], top: int = 15) -> dict[str, object]:
+    """Self and inclusive sample shares of the hottest functions in collapsed-stack lines."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in stacks:
+        stack, _, count_text = line.rstrip().rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame(f) for f in stack.split(";") if f]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+
+    def ranked(counter: Counter[str]) -> list[dict[str, object]]:
+        return [
+            {"function": f, "samples": n, "pct": round(100 * n / total, 1)}
+            for f, n in counter.most_common(top)
+        ]
+
+    return {"samples": total, "self": ranked(own), "inclusive": ranked(inclusive)}
+
+
+async def _record(py_spy: str, pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
+    argv = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--duration", str(int(seconds))]
+    argv += ["--format", "raw", "--output", str(out)]
+    return await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+
+
+async def profile_one(
+    bench: Bench, py_spy: str, run: ProfileRun, seconds: float, out: Path
+) -> dict[str, object]:
+    """Record `run` for `seconds` and summarize it."""
+    recorder = await _record(py_spy, bench.svc_pid, seconds, out)
+    target = bench.endpoints.target(run.path, run.shape)
+    spec = LoopSpec(concurrency=1, warmup_s=0.3, duration_s=seconds + 1.0, max_requests=10**6)
+    try:
+        await closed_loop(target, spec, bench.probe)
+    finally:
+        await target.aclose()
+    _, err = await asyncio.wait_for(recorder.communicate(), timeout=seconds + 30)
+    if recorder.returncode != 0 or not out.exists():
+        return {"error": f"py-spy exited {recorder.returncode}: {err.decode(errors='replace')[-400:]}"}
+    summary = summarize(out.read_text().splitlines())
+    summary["file"] = str(out)
+    return summary
+
+
+async def profile_all(bench: Bench, py_spy: str, seconds: float, stem: Path) -> dict[str, object]:
+    """Every profiled run; files are `<stem>-<run>.txt`."""
+    found: dict[str, object] = {}
+    for run in RUNS:
+        bench.log(f"profiling {run.name} for {seconds:.0f} s (py-spy)")
+        out = stem.with_name(f"{stem.name}-{run.name}.txt")
+        found[run.name] = await profile_one(bench, py_spy, run, seconds, out)
+    return found
+
+
+def render_profiles(profiles: dict[str, object], top: int = 8) -> str:
+    """The top self-time functions of each profile, as text."""
+    lines: list[str] = []
+    for name, summary in profiles.items():
+        if not isinstance(summary, dict) or "self" not in summary:
+            lines.append(f"{name}: {summary}")
+            continue
+        lines.append(f"{name}: {summary['samples']} samples, top self time:")
+        for entry in summary["self"][:top]:
+            lines.append(f"  {entry['pct']:5.1f}%  {entry['function']}")
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""The one table (per scenario: direct, REST through Envoy, typed gRPC, their ratios, targets) and the verdicts.
+
+Targets (issue 6, point 3) are judged on the REST path ("through Envoy"); the gRPC verdict is
+shown beside it for information. Added latency is `rejoinder - direct`; throughput ratios are
+`rejoinder / direct`; CPU and RSS targets are absolute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from bench.scenarios import Metrics, Plan, Results
+
+Ratio = Literal["x", "pct", ""]
+Check = Literal["added_max", "abs_max", "ratio_min"]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target on one row."""
+
+    check: Check
+    limit: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: one metric of one scenario on the three paths."""
+
+    scenario: str
+    label: str
+    metric: str
+    unit: str
+    ratio: Ratio = ""
+    goal: Goal | None = None
+    direct_from: str | None = None  # scenario whose direct figure is the baseline
+    has_direct: bool = True
+
+
+P50_ADDED = Goal("added_max", 2.0, "+<=2 ms over direct")
+CPU_REQ = Goal("abs_max", 1.0, "<=1 ms svc CPU/req")
+CPU_DELTA = Goal("abs_max", 25.0, "<=25 us svc CPU/delta")
+
+
+def rows(plan: Plan) -> list[Row]:
+    """Every row, in table order."""
+    out = [
+        Row("nonstream_c1", "non-stream c=1", "p50_ms", "p50 ms", "x", P50_ADDED),
+        Row("nonstream_c1", "non-stream c=1", "p95_ms", "p95 ms", "x"),
+        Row("nonstream_c1", "non-stream c=1", "p99_ms", "p99 ms", "x"),
+        Row(
+            "nonstream_c1", "non-stream c=1", "svc_cpu_ms_per_req", "svc CPU ms/req", "", CPU_REQ, None, False
+        ),
+        Row(
+            "nonstream_c1",
+            "non-stream c=1",
+            "envoy_cpu_ms_per_req",
+            "Envoy CPU ms/req",
+            "",
+            None,
+            None,
+            False,
+        ),
+    ]
+    for c in plan.concurrencies:
+        name, label = f"nonstream_c{c}", f"non-stream c={c}"
+        goal = Goal("ratio_min", 0.20, ">=20% of direct rps") if c == 64 else None
+        out += [
+            Row(name, label, "throughput_rps", "throughput rps", "pct", goal),
+            Row(name, label, "p50_ms", "p50 ms", "x"),
+            Row(name, label, "p99_ms", "p99 ms", "x"),
+        ]
+    for tokens in plan.stream_tokens:
+        name, label = f"stream_{tokens}", f"stream {tokens} tok c=1"
+        out += [
+            Row(name, label, "ttft_p50_ms", "first delta p50 ms", "x", P50_ADDED),
+            Row(name, label, "p50_ms", "total p50 ms", "x"),
+            Row(name, label, "svc_cpu_us_per_delta", "svc CPU us/delta", "", CPU_DELTA, None, False),
+            Row(name, label, "envoy_cpu_us_per_delta", "Envoy CPU us/delta", "", None, None, False),
+        ]
+    idle = f"{plan.idle_streams} open streams"
+    out += [
+        Row("idle_streams", idle, "held", "streams held", "pct"),
+        Row("idle_streams", idle, "errors", "errors", "", Goal("abs_max", 0, "no errors")),
+        Row(
+            "idle_streams",
+            idle,
+            "rss_mb",
+            "svc+Envoy RSS MB",
+            "",
+            Goal("abs_max", 400, "<=400 MB"),
+            None,
+            False,
+        ),
+        Row("idle_streams", idle, "svc_rss_mb", "svc RSS MB", "", None, None, False),
+        Row("store_c1", "store:true c=1", "p50_ms", "p50 ms", "x", None, "nonstream_c1"),
+        Row("store_c1", "store:true c=1", "svc_cpu_ms_per_req", "svc CPU ms/req", "", None, None, False),
+        Row("store_c64", "store:true c=64", "throughput_rps", "throughput rps", "pct", None, "nonstream_c64"),
+    ]
+    harness = "harness c=64"
+    out += [
+        Row("nonstream_c64", harness, "core0_busy_pct", "core0 busy % (svc+Envoy)", "", None, None, False),
+        Row("nonstream_c64", harness, "core1_busy_pct", "core1 busy % (load+upstr)", ""),
+        Row("nonstream_c64", harness, "loadgen_cpu_us_per_req", "load-gen CPU us/req", ""),
+        Row("nonstream_c64", harness, "upstream_cpu_us_per_req", "upstream CPU us/req", ""),
+    ]
+    return out
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def fmt(value: float | None) -> str:
+    """Three significant-ish digits."""
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _ratio(kind: Ratio, value: float | None, base: float | None) -> str:
+    if not kind or value is None or not base:
+        return ""
+    if kind == "pct":
+        return f"{100 * value / base:.1f}%"
+    return f"x{value / base:.2f}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target judged on one path."""
+
+    row: Row
+    path: str
+    value: float | None
+    baseline: float | None
+    passed: bool
+    shown: str
+
+
+def judge(row: Row, path: str, value: float | None, base: float | None) -> Verdict | None:
+    """The verdict of `row`'s goal on `path`, or None when the row has no goal."""
+    goal = row.goal
+    if goal is None:
+        return None
+    if value is None or (goal.check != "abs_max" and base is None):
+        return Verdict(row, path, value, base, False, "FAIL (no data)")
+    if goal.check == "added_max":
+        assert base is not None
+        added = value - base
+        return Verdict(row, path, value, base, added <= goal.limit, f"{added:+.2f} ms")
+    if goal.check == "ratio_min":
+        assert base is not None
+        share = value / base if base else 0.0
+        return Verdict(row, path, value, base, share >= goal.limit, f"{100 * share:.1f}%")
+    return Verdict(row, path, value, base, value <= goal.limit, fmt(value))
+
+
+def _metric(results: Results, scenario: str, path: str, metric: str) -> float | None:
+    cell: Metrics = results.get(scenario, {}).get(path, {})
+    return _num(cell.get(metric))
+
+
+def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
+    """The table as text, and every verdict."""
+    header = (
+        f"{'scenario':<19} {'metric':<26} {'direct':>8} {'REST':>8} {'gRPC':>8} "
+        f"{'REST/dir':>9} {'gRPC/dir':>9}  {'target':<22} {'REST':<15} {'gRPC':<15}"
+    )
+    lines = [header, "-" * len(header)]
+    verdicts: list[Verdict] = []
+    for row in rows(plan):
+        if row.scenario not in results:
+            continue
+        base = _metric(results, row.direct_from or row.scenario, "direct", row.metric)
+        base = base if row.has_direct else None
+        rest = _metric(results, row.scenario, "rest", row.metric)
+        grpc = _metric(results, row.scenario, "grpc", row.metric)
+        judged = [judge(row, path, v, base) for path, v in (("rest", rest), ("grpc", grpc))]
+        verdicts += [v for v in judged if v is not None]
+        cells = [_verdict_text(v) for v in judged]
+        lines.append(
+            f"{row.label:<19} {row.unit:<26} {fmt(base) if row.has_direct else '-':>8} {fmt(rest):>8} "
+            f"{fmt(grpc):>8} {_ratio(row.ratio, rest, base):>9} {_ratio(row.ratio, grpc, base):>9}  "
+            f"{row.goal.text if row.goal else '':<22} {cells[0]:<15} {cells[1]:<15}"
+        )
+    return "\n".join(lines), verdicts
+
+
+def _verdict_text(verdict: Verdict | None) -> str:
+    if verdict is None:
+        return ""
+    return f"{'PASS' if verdict.passed else 'FAIL'} {verdict.shown}"
+
+
+def verdicts_json(verdicts: list[Verdict]) -> list[Mapping[str, object]]:
+    """The verdicts as JSON-ready dicts."""
+    return [
+        {
+            "scenario": v.row.scenario,
+            "metric": v.row.metric,
+            "target": v.row.goal.text if v.row.goal else "",
+            "path": v.path,
+            "value": v.value,
+            "direct": v.baseline,
+            "passed": v.passed,
+            "shown": v.shown,
+        }
+        for v in verdicts
+    ]

@@ -1,0 +1,282 @@
+"""The scenarios of issue 6, each run on the three paths, reduced to flat metrics per (scenario, path).
+
+Metric names end in their unit (`_ms`, `_us`, `_mb`, `_rps`, `_pct`). CPU figures come from
+/proc (`utime + stime`) of the service process (`svc`), its Envoy child (`envoy`), the bench
+upstream (`upstream`) and the load generator itself (`loadgen`) over the measured window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bench.load import GrpcSession, HttpSession, LoopResult, LoopSpec, Sample, Target, clock, closed_loop
+from bench.procs import CpuProbe, rss_bytes
+from bench.targets import PATHS, Endpoints, Shape
+
+Metrics = dict[str, float | int | str | None]
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each part runs; `FULL` and `QUICK` below."""
+
+    warmup_s: float
+    duration_s: float
+    max_requests: int
+    stream_duration_s: float
+    concurrencies: tuple[int, ...]
+    stream_tokens: tuple[int, ...]
+    nonstream_tokens: int
+    idle_streams: int
+    idle_open_timeout_s: float
+    idle_hold_s: float
+    idle_delay_ms: int
+
+
+FULL = Plan(
+    warmup_s=1.0,
+    duration_s=5.0,
+    max_requests=100_000,
+    stream_duration_s=5.0,
+    concurrencies=(8, 64, 256),
+    stream_tokens=(64, 512),
+    nonstream_tokens=16,
+    idle_streams=1000,
+    idle_open_timeout_s=20.0,
+    idle_hold_s=5.0,
+    idle_delay_ms=10_000,
+)
+QUICK = Plan(
+    warmup_s=0.4,
+    duration_s=1.5,
+    max_requests=30_000,
+    stream_duration_s=1.5,
+    concurrencies=(8, 64, 256),
+    stream_tokens=(64, 512),
+    nonstream_tokens=16,
+    idle_streams=1000,
+    idle_open_timeout_s=8.0,
+    idle_hold_s=2.0,
+    idle_delay_ms=10_000,
+)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of unsorted values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else value * 1000
+
+
+def _per(cpu_s: float, count: int, scale: float) -> float | None:
+    return cpu_s / count * scale if count else None
+
+
+def loop_metrics(result: LoopResult) -> Metrics:
+    """Latency, throughput and CPU figures of one closed-loop run."""
+    ok = [s for s in result.samples if s.ok]
+    latencies = [s.latency for s in ok]
+    ttfts = [s.ttft for s in ok if s.ttft is not None]
+    deltas = sum(s.deltas for s in ok)
+    cpu, n = result.cpu, len(ok)
+    wall = cpu["wall"]
+    return {
+        "count": n,
+        "errors": result.errors,
+        "first_error": result.first_error,
+        "window_s": result.window_s,
+        "throughput_rps": n / result.window_s,
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p95_ms": _ms(percentile(latencies, 95)),
+        "p99_ms": _ms(percentile(latencies, 99)),
+        "ttft_p50_ms": _ms(percentile(ttfts, 50)),
+        "ttft_p99_ms": _ms(percentile(ttfts, 99)),
+        "deltas": deltas,
+        "svc_cpu_ms_per_req": _per(cpu.get("svc", 0.0), n, 1e3),
+        "envoy_cpu_ms_per_req": _per(cpu.get("envoy", 0.0), n, 1e3),
+        "upstream_cpu_us_per_req": _per(cpu["upstream"], n, 1e6),
+        "loadgen_cpu_us_per_req": _per(cpu["loadgen"], n, 1e6),
+        "svc_cpu_us_per_delta": _per(cpu.get("svc", 0.0), deltas, 1e6),
+        "envoy_cpu_us_per_delta": _per(cpu.get("envoy", 0.0), deltas, 1e6),
+        "core0_busy_pct": 100 * (cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)) / wall,
+        "core1_busy_pct": 100 * (cpu["upstream"] + cpu["loadgen"]) / wall,
+    }
+
+
+@dataclass
+class Bench:
+    """What every scenario needs: where to send, what to read, how long."""
+
+    endpoints: Endpoints
+    probe: CpuProbe
+    plan: Plan
+    svc_pid: int
+    envoy_pid: int
+    log: Callable[[str], None]
+
+    async def loop(self, path: str, shape: Shape, concurrency: int, duration_s: float) -> Metrics:
+        """One closed-loop cell."""
+        target = self.endpoints.target(path, shape)
+        spec = LoopSpec(concurrency, self.plan.warmup_s, duration_s, self.plan.max_requests)
+        try:
+            metrics = loop_metrics(await closed_loop(target, spec, self.probe))
+        finally:
+            await target.aclose()
+        self.log(
+            f"  {path:6} c={concurrency:<4} {metrics['count']:>6} ok, {metrics['errors']} errors, "
+            f"{metrics['throughput_rps']:.0f} rps, p50 {metrics['p50_ms']} ms"
+        )
+        return metrics
+
+
+Results = dict[str, dict[str, Metrics]]
+
+
+async def _each_path(
+    results: Results, name: str, run: Callable[[str], Awaitable[Metrics]], paths: Sequence[str] = PATHS
+) -> None:
+    results[name] = {}
+    for path in paths:
+        results[name][path] = await run(path)
+
+
+async def nonstream(bench: Bench, results: Results) -> None:
+    """Latency at c=1, then throughput and latency at each concurrency (store: false)."""
+    shape = Shape(tokens=bench.plan.nonstream_tokens, stream=False)
+    for c in (1, *bench.plan.concurrencies):
+        bench.log(f"non-stream, {shape.tokens} tokens, c={c}")
+        await _each_path(
+            results, f"nonstream_c{c}", lambda p, c=c: bench.loop(p, shape, c, bench.plan.duration_s)
+        )
+
+
+async def streaming(bench: Bench, results: Results) -> None:
+    """Time to first text delta, total time and CPU per delta at c=1 (store: false)."""
+    for tokens in bench.plan.stream_tokens:
+        shape = Shape(tokens=tokens, stream=True)
+        bench.log(f"stream, {tokens} tokens, c=1")
+        await _each_path(
+            results, f"stream_{tokens}", lambda p, s=shape: bench.loop(p, s, 1, bench.plan.stream_duration_s)
+        )
+
+
+async def store(bench: Bench, results: Results) -> None:
+    """`store: true` at c=1 and c=64 (the `store: false` figures are the non-stream rows)."""
+    shape = Shape(tokens=bench.plan.nonstream_tokens, stream=False, store=True)
+    for c in (1, 64):
+        bench.log(f"non-stream, store: true, c={c}")
+        await _each_path(
+            results,
+            f"store_c{c}",
+            lambda p, c=c: bench.loop(p, shape, c, bench.plan.duration_s),
+            paths=("rest", "grpc"),
+        )
+
+
+# ---- idle open streams --------------------------------------------------------------------------
+
+
+class _Streams:
+    """Streams being opened and held; every one is closed by `close_all()`."""
+
+    def __init__(self, gate: int, deadline: float) -> None:
+        self._gate = asyncio.Semaphore(gate)
+        self._deadline = deadline
+        self.held: list[tuple[HttpSession | GrpcSession, asyncio.Task[Sample]]] = []
+
+    async def open_one(self, session: HttpSession | GrpcSession) -> bool:
+        """Start a stream and wait (bounded) for its first text delta; the call keeps running."""
+        first = asyncio.Event()
+        session.on_first = first.set
+        async with self._gate:
+            task = asyncio.create_task(session.call())
+            self.held.append((session, task))
+            waiter = asyncio.create_task(first.wait())
+            timeout = max(0.0, self._deadline - clock())
+            await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        return first.is_set() and not task.done()
+
+    def alive(self) -> int:
+        return sum(1 for _, task in self.held if not task.done())
+
+    async def close_all(self) -> None:
+        for session, _ in self.held:
+            session.close()
+        tasks = [task for _, task in self.held]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        self.held.clear()
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        return rss_bytes(pid) / MB
+    except OSError:
+        return 0.0
+
+
+def _session(target: Target) -> HttpSession | GrpcSession:
+    session = target.session()
+    assert isinstance(session, HttpSession | GrpcSession)
+    return session
+
+
+async def hold_streams(bench: Bench, path: str) -> Metrics:
+    """Open `plan.idle_streams` slow streams, hold them, read RSS and CPU, then close them all."""
+    plan = bench.plan
+    target = bench.endpoints.target(path, Shape(tokens=1000, stream=True, delay_ms=plan.idle_delay_ms))
+    svc_before, envoy_before = _rss_mb(bench.svc_pid), _rss_mb(bench.envoy_pid)
+    streams = _Streams(gate=100, deadline=clock() + plan.idle_open_timeout_s)
+    started = clock()
+    try:
+        opened = await asyncio.gather(*(streams.open_one(_session(target)) for _ in range(plan.idle_streams)))
+        open_s = clock() - started
+        bench.probe.start()
+        await asyncio.sleep(plan.idle_hold_s)
+        cpu = bench.probe.stop()
+        svc_rss, envoy_rss = _rss_mb(bench.svc_pid), _rss_mb(bench.envoy_pid)
+        held = min(sum(opened), streams.alive())
+    finally:
+        await streams.close_all()
+        await target.aclose()
+    return {
+        "streams": plan.idle_streams,
+        "opened": sum(opened),
+        "held": held,
+        "errors": plan.idle_streams - held,
+        "open_s": open_s,
+        "svc_rss_mb": svc_rss,
+        "envoy_rss_mb": envoy_rss,
+        "rss_mb": svc_rss + envoy_rss,
+        "svc_rss_before_mb": svc_before,
+        "envoy_rss_before_mb": envoy_before,
+        "svc_kb_per_stream": (svc_rss - svc_before) * 1024 / held if held else None,
+        "idle_core0_busy_pct": 100 * (cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)) / cpu["wall"],
+    }
+
+
+async def idle(bench: Bench, results: Results) -> None:
+    """RSS with many concurrent open (slow, mostly idle) streams, on every path."""
+    bench.log(f"{bench.plan.idle_streams} open idle streams")
+
+    async def run(path: str) -> Metrics:
+        metrics = await hold_streams(bench, path)
+        bench.log(
+            f"  {path:6} held {metrics['held']}/{metrics['streams']} in {metrics['open_s']:.1f} s, "
+            f"service RSS {metrics['svc_rss_mb']:.0f} MB, Envoy RSS {metrics['envoy_rss_mb']:.0f} MB"
+        )
+        await asyncio.sleep(1.0)  # let the service wind the closed streams down
+        return metrics
+
+    await _each_path(results, "idle_streams", run)

@@ -1,0 +1,236 @@
+"""Real MCP servers, built with the `mcp` SDK, that tests start on 127.0.0.1.
+
+Each server runs under uvicorn in a daemon thread with its own event loop, over streamable HTTP
+(`http://127.0.0.1:<port>/mcp`) or SSE (`http://127.0.0.1:<port>/sse`), and is stopped (thread joined)
+when its context exits:
+
+    with McpTestServer(toolbox_server(), "sse") as server:
+        ...  # connect to server.url
+        assert server.open_requests == 0
+
+`toolbox_server()` offers `add`, `search` (array parameter), `plan_trip` ($ref/$defs), `ping` (no
+arguments), `fail` (a tool error), `sleep` (hangs), `lookup` (read-only) and `echo_headers`.
+`paged_server()` is a low-level server whose `tools/list` answers two tools a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Literal
+
+import mcp.types as mt
+import pytest
+import uvicorn
+from mcp.server import Server, ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+Transport = Literal["streamable_http", "sse"]
+TRANSPORTS: tuple[Transport, ...] = ("streamable_http", "sse")
+
+
+class Place(BaseModel):
+    """A city and its country."""
+
+    city: str
+    country: str = "FR"
+
+
+class Trip(BaseModel):
+    """A trip between two places (a nested model: the schema gets `$defs` and `$ref`)."""
+
+    origin: Place
+    destination: Place
+    travellers: int = Field(default=1, ge=1)
+
+
+def toolbox_server() -> MCPServer:
+    """The toolbox: one tool per schema shape and failure mode the client must handle."""
+    server = MCPServer("toolbox", log_level="WARNING")
+
+    @server.tool(description="Add two integers.")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @server.tool(description="Search with filters.")
+    def search(query: str, filters: list[str]) -> str:
+        return f"{query}: {', '.join(filters)}"
+
+    @server.tool(description="Plan a trip.")
+    def plan_trip(trip: Trip) -> str:
+        return f"{trip.origin.city} -> {trip.destination.city} x{trip.travellers}"
+
+    @server.tool(description="Answer pong.")
+    def ping() -> str:
+        return "pong"
+
+    @server.tool(description="Always fails.")
+    def fail() -> str:
+        raise ValueError("the tool failed on purpose")
+
+    @server.tool(description="Sleep, then answer.")
+    async def sleep(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "slept"
+
+    @server.tool(description="Read a value.", annotations=mt.ToolAnnotations(read_only_hint=True))
+    def lookup(key: str) -> str:
+        return f"value of {key}"
+
+    @server.tool(description="Echo the request's Authorization and X-Custom headers.")
+    def echo_headers(ctx: Context) -> str:
+        headers = ctx.headers or {}
+        return json.dumps({name: headers.get(name) for name in ("authorization", "x-custom")})
+
+    return server
+
+
+_PAGED_TOOLS = [
+    mt.Tool(name=f"tool_{i}", description=f"Tool {i}.", input_schema={"type": "object", "properties": {}})
+    for i in range(5)
+]
+
+
+async def _paged_list(
+    ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
+) -> mt.ListToolsResult:
+    start = int(params.cursor) if params is not None and params.cursor else 0
+    end = start + 2
+    cursor = str(end) if end < len(_PAGED_TOOLS) else None
+    return mt.ListToolsResult(tools=_PAGED_TOOLS[start:end], next_cursor=cursor)
+
+
+async def _paged_call(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
+    return mt.CallToolResult(content=[mt.TextContent(type="text", text=params.name)])
+
+
+def paged_server() -> Server[Any]:
+    """A low-level server listing five tools, two per `tools/list` page (streamable HTTP only)."""
+    return Server("paged", on_list_tools=_paged_list, on_call_tool=_paged_call)
+
+
+class _RequestCounter:
+    """ASGI middleware counting HTTP requests in flight (an open SSE stream is one)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.open = 0
+        self.total = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self._lock:
+            self.open += 1
+            self.total += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.open -= 1
+
+
+def _app(server: MCPServer | Server[Any], transport: Transport) -> ASGIApp:
+    if transport == "sse":
+        if not isinstance(server, MCPServer):
+            raise TypeError("the SSE transport is served by MCPServer only")
+        return server.sse_app()
+    return server.streamable_http_app()
+
+
+class McpTestServer:
+    """One MCP server on 127.0.0.1 over one transport, in a daemon thread."""
+
+    def __init__(self, server: MCPServer | Server[Any], transport: Transport) -> None:
+        self.transport = transport
+        self._counter = _RequestCounter(_app(server, transport))
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(self._counter, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    @property
+    def port(self) -> int:
+        port: int = self._sock.getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        path = "/sse" if self.transport == "sse" else "/mcp"
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def open_requests(self) -> int:
+        """HTTP requests the server is still answering (0 once every client stream closed)."""
+        return self._counter.open
+
+    @property
+    def total_requests(self) -> int:
+        return self._counter.total
+
+    async def wait_idle(self, timeout: float = 2.0) -> int:
+        """Wait until no request is in flight; the count left when `timeout` ran out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.open_requests and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        return self.open_requests
+
+    def start(self) -> McpTestServer:
+        self._thread.start()
+        for _ in range(500):
+            if self._server.started or not self._thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not self._server.started:
+            raise RuntimeError("the MCP test server did not start")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> McpTestServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+McpServerFactory = Callable[[Transport], McpTestServer]
+
+
+@pytest.fixture
+def mcp_server_factory() -> Iterator[McpServerFactory]:
+    """Start toolbox servers on demand: `factory("sse").url`; all are stopped after the test."""
+    started: list[McpTestServer] = []
+
+    def start(transport: Transport) -> McpTestServer:
+        server = McpTestServer(toolbox_server(), transport).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def free_port() -> int:
+    """A port with nothing listening on 127.0.0.1 (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
