@@ -28,7 +28,18 @@ FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
 RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
 ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
 
-_STREAM_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
+def _sdk_event_models() -> dict[str, type[pydantic.BaseModel]]:
+    """The SDK's event union by `type` (its discriminator is the SDK's own annotation, which pydantic
+    does not see, so validating against the bare union could match the wrong member)."""
+    union = typing.get_args(ResponseStreamEvent)[0]
+    models: dict[str, type[pydantic.BaseModel]] = {}
+    for member in typing.get_args(union):
+        for literal in typing.get_args(member.model_fields["type"].annotation):
+            models[literal] = member
+    return models
+
+
+SDK_EVENTS = _sdk_event_models()
 
 
 def _or_event_models() -> dict[str, type[pydantic.BaseModel]]:
@@ -135,7 +146,7 @@ def check_response(data: dict[str, object], where: str = "response") -> Response
 
 def check_event(data: dict[str, object]) -> None:
     """One streamed event passes both schemas (Open Responses where it defines the type)."""
-    parsed = _STREAM_EVENT.validate_python(data)
+    parsed = SDK_EVENTS[str(data["type"])].model_validate(data)
     _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_EVENT_KEYS)
     or_model = OR_EVENTS.get(str(data["type"]))
     if or_model is not None:
