@@ -13,6 +13,8 @@ from collections.abc import Callable
 from enum import Enum, auto
 from typing import cast
 
+import orjson
+
 OnBody = Callable[[bytes], None]
 
 
@@ -27,6 +29,21 @@ def build_request(host_port: str, path: str, body: bytes, extra_headers: str = "
         f"content-length: {len(body)}\r\n{extra_headers}\r\n"
     )
     return head.encode() + body
+
+
+async def get_json(host: str, port: int, path: str) -> object:
+    """`GET path` on a fresh connection, the body parsed as JSON."""
+    conn = await Http1Connection.open(host, port)
+    body = bytearray()
+    try:
+        status = await conn.request(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode(), body.extend
+        )
+    finally:
+        conn.close()
+    if status != 200:
+        raise HttpError(f"GET {path}: HTTP {status}")
+    return orjson.loads(body)
 
 
 class _State(Enum):

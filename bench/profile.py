@@ -86,8 +86,15 @@ def summarize(stacks: Iterable[str], top: int = 15) -> dict[str, object]:
     return {"samples": total, "self": ranked(own), "inclusive": ranked(inclusive)}
 
 
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
 async def _record(py_spy: str, pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
-    argv = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--duration", str(int(seconds))]
+    argv = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--gil", "--duration", str(int(seconds))]
     argv += ["--format", "raw", "--output", str(out)]
     return await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -106,9 +113,10 @@ async def profile_one(
     finally:
         await target.aclose()
     _, err = await asyncio.wait_for(recorder.communicate(), timeout=seconds + 30)
-    if recorder.returncode != 0 or not out.exists():
+    text = await asyncio.to_thread(_read, out)
+    if recorder.returncode != 0 or text is None:
         return {"error": f"py-spy exited {recorder.returncode}: {err.decode(errors='replace')[-400:]}"}
-    summary = summarize(out.read_text().splitlines())
+    summary = summarize(text.splitlines())
     summary["file"] = str(out)
     return summary
 

@@ -1,4 +1,4 @@
-"""The one table (per scenario: direct, REST through Envoy, typed gRPC, their ratios, targets) and the verdicts.
+"""The one table (per scenario: direct, REST through Envoy, typed gRPC, ratios, targets) and the verdicts.
 
 Targets (issue 6, point 3) are judged on the REST path ("through Envoy"); the gRPC verdict is
 shown beside it for information. Added latency is `rejoinder - direct`; throughput ratios are
@@ -106,6 +106,7 @@ def rows(plan: Plan) -> list[Row]:
         Row("nonstream_c64", harness, "core1_busy_pct", "core1 busy % (load+upstr)", ""),
         Row("nonstream_c64", harness, "loadgen_cpu_us_per_req", "load-gen CPU us/req", ""),
         Row("nonstream_c64", harness, "upstream_cpu_us_per_req", "upstream CPU us/req", ""),
+        Row("nonstream_c64", harness, "upstream_conns_per_100_req", "upstream new conns/100 req", ""),
     ]
     return out
 

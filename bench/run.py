@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         default="asyncio",
         help="experiment: run the service on uvloop (default: exactly as `rejoinder serve`)",
     )
+    parser.add_argument(
+        "--at-commit",
+        metavar="REV",
+        help="run the service from `git archive REV service/src` (default: the working tree)",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the SQLite file")
     return parser
@@ -73,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
+    """Without REV, the working tree (the editable install); with it, an export of that commit."""
+    if rev is None:
+        return None
+    src = workdir / "src"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", rev, "service/src"], capture_output=True, check=False, cwd=Path(__file__).parent
+    )
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {rev}: {archive.stderr.decode(errors='replace')}")
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    return {**os.environ, "PYTHONPATH": str(src / "service" / "src")}
 
 
 def _envoy_pid(service: Child) -> int:
@@ -111,6 +131,7 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
 
 
 async def _scenarios(bench: Bench, args: argparse.Namespace, stem: Path) -> tuple[Results, dict[str, object]]:
+    await scenarios.preflight(bench)
     results: Results = {}
     for name in args.only or list(PARTS):
         await PARTS[name](bench, results)
@@ -124,74 +145,66 @@ async def _scenarios(bench: Bench, args: argparse.Namespace, stem: Path) -> tupl
     return results, profiles
 
 
-def _run_loop(
-    coro: Awaitable[tuple[Results, dict[str, object]]], loop: str
-) -> tuple[Results, dict[str, object]]:
-    async def wrapped() -> tuple[Results, dict[str, object]]:
-        return await coro
-
-    with asyncio.Runner(loop_factory=new_loop_factory(loop)) as runner:
-        return runner.run(wrapped())
-
-
 def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace, workdir: Path) -> int:
-    """Start everything, measure, report; stop everything whatever happens."""
+def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Bench:
+    """Start the upstream and the service (appending them to `children` at once) and pin them."""
+    upstream, upstream_port = start_upstream(workdir, frozenset({args.load_core}), args.loop)
+    children.append(upstream)
+    prefix = ["-c", UVLOOP_SERVICE] if args.service_loop == "uvloop" else None
+    url = f"http://127.0.0.1:{upstream_port}/v1"
+    env = _service_env(args.at_commit, workdir)
+    service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env)
+    children.insert(0, service)
+    pids = {
+        "svc": service.pid,
+        "envoy": _envoy_pid(service),
+        "upstream": upstream.pid,
+        "loadgen": os.getpid(),
+    }
     plan: Plan = scenarios.QUICK if args.quick else scenarios.FULL
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.results_dir / stamp
+    endpoints = Endpoints(upstream_port, ports.http, ports.grpc)
+    return Bench(endpoints, CpuProbe(pids), plan, pids["svc"], pids["envoy"], _log)
+
+
+def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, object]:
+    """Everything that needs the processes; they are stopped before this returns or raises."""
     children: list[Child] = []
     try:
-        upstream, upstream_port = start_upstream(workdir, frozenset({args.load_core}), args.loop)
-        children.append(upstream)
-        prefix = ["-c", UVLOOP_SERVICE] if args.service_loop == "uvloop" else None
-        url = f"http://127.0.0.1:{upstream_port}/v1"
-        service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix)
-        children.insert(0, service)
-        pids = {
-            "svc": service.pid,
-            "envoy": _envoy_pid(service),
-            "upstream": upstream.pid,
-            "loadgen": os.getpid(),
-        }
-        meta = _meta(args, pids)
-        _log(f"pinned: {meta['affinity']}")
-        bench = Bench(
-            Endpoints(upstream_port, ports.http, ports.grpc),
-            CpuProbe(pids),
-            plan,
-            pids["svc"],
-            pids["envoy"],
-            _log,
-        )
-        results, profiles = _run_loop(_scenarios(bench, args, stem), args.loop)
-    except KeyboardInterrupt:
-        _log("interrupted: stopping everything")
-        return 130
+        bench = _start(args, workdir, children)
+        meta = _meta(args, bench.probe.pids)
+        _log(f"service from {args.at_commit or 'the working tree'}; pinned: {meta['affinity']}")
+        with asyncio.Runner(loop_factory=new_loop_factory(args.loop)) as runner:
+            results, profiles = runner.run(_scenarios(bench, args, stem))
+    except scenarios.PreflightError as exc:
+        tail = children[0].log_tail() if children else ""
+        raise BenchError(f"{exc}\n--- service log (tail) ---\n{tail}") from exc
     finally:
         for child in children:
             child.stop()
+    return {"meta": meta, "plan": asdict(bench.plan), "results": results, "profiles": profiles}
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
+    """Start everything, measure, report; stop everything whatever happens."""
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.results_dir / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    doc = _measure(args, workdir, stem)
+    plan = scenarios.QUICK if args.quick else scenarios.FULL
+    results = doc["results"]
+    profiles = doc["profiles"]
+    assert isinstance(results, dict) and isinstance(profiles, dict)
     table, verdicts = render(results, plan)
-    doc = {
-        "meta": meta,
-        "plan": asdict(plan),
-        "results": results,
-        "targets": verdicts_json(verdicts),
-        "profiles": profiles,
-        "table": table,
-    }
+    doc |= {"targets": verdicts_json(verdicts), "table": table}
     out = stem.with_suffix(".json")
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(table)
     if profiles:
         print("\n" + profile.render_profiles(profiles))
-    passed = sum(v.passed for v in verdicts if v.path == "rest")
-    total = sum(1 for v in verdicts if v.path == "rest")
-    print(f"\ntargets through Envoy: {passed}/{total} pass; results: {out}")
+    rest = [v for v in verdicts if v.path == "rest"]
+    print(f"\ntargets through Envoy: {sum(v.passed for v in rest)}/{len(rest)} pass; results: {out}")
     return 0
 
 
@@ -199,15 +212,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m bench`."""
     args = _parser().parse_args(argv)
     if max(args.service_core, args.load_core) >= (os.cpu_count() or 1):
-        _log(
-            f"this machine has {os.cpu_count()} cores: pinning needs cores {args.service_core} and {args.load_core}"
-        )
+        cores = f"{args.service_core} and {args.load_core}"
+        _log(f"this machine has {os.cpu_count()} cores: pinning needs cores {cores}")
         return 2
     os.sched_setaffinity(0, {args.load_core})
     signal.signal(signal.SIGTERM, _sigterm)
     workdir = Path(tempfile.mkdtemp(prefix="rejoinder-bench-"))
     try:
         return run(args, workdir)
+    except KeyboardInterrupt:
+        _log("interrupted: everything started was stopped")
+        return 130
     except BenchError as exc:
         _log(f"bench failed: {exc}")
         return 1

@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from bench.http1 import get_json
 from bench.load import GrpcSession, HttpSession, LoopResult, LoopSpec, Sample, Target, clock, closed_loop
-from bench.procs import CpuProbe, rss_bytes
+from bench.procs import LOOPBACK, CpuProbe, rss_bytes
 from bench.targets import PATHS, Endpoints, Shape
 
 Metrics = dict[str, float | int | str | None]
@@ -74,6 +75,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank]
 
 
+def _num(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else value * 1000
 
@@ -124,22 +129,53 @@ class Bench:
     envoy_pid: int
     log: Callable[[str], None]
 
+    async def upstream_stats(self) -> tuple[int, int]:
+        """(requests, connections) the upstream has seen so far."""
+        stats = await get_json(LOOPBACK, self.endpoints.upstream, "/stats")
+        assert isinstance(stats, dict)
+        return int(stats["requests"]), int(stats["connections"])
+
     async def loop(self, path: str, shape: Shape, concurrency: int, duration_s: float) -> Metrics:
         """One closed-loop cell."""
         target = self.endpoints.target(path, shape)
         spec = LoopSpec(concurrency, self.plan.warmup_s, duration_s, self.plan.max_requests)
+        requests, connections = await self.upstream_stats()
         try:
             metrics = loop_metrics(await closed_loop(target, spec, self.probe))
         finally:
             await target.aclose()
+        requests_after, connections_after = await self.upstream_stats()
+        # Counted over warm-up and window alike; the bench's own /stats requests are excluded.
+        served = requests_after - requests
+        metrics["upstream_conns_per_100_req"] = 100 * (connections_after - connections - 1) / max(served, 1)
         self.log(
             f"  {path:6} c={concurrency:<4} {metrics['count']:>6} ok, {metrics['errors']} errors, "
-            f"{metrics['throughput_rps']:.0f} rps, p50 {metrics['p50_ms']} ms"
+            f"{metrics['throughput_rps']:.0f} rps, p50 {_num(metrics['p50_ms']):.2f} ms"
         )
         return metrics
 
 
 Results = dict[str, dict[str, Metrics]]
+
+
+async def preflight(bench: Bench) -> None:
+    """One request of each kind on each path must succeed before anything is measured."""
+    for shape in (Shape(tokens=4, stream=False), Shape(tokens=4, stream=True)):
+        for path in PATHS:
+            target = bench.endpoints.target(path, shape)
+            session = target.session()
+            try:
+                sample = await asyncio.wait_for(session.call(), 30)
+            finally:
+                session.close()
+                await target.aclose()
+            if not sample.ok:
+                kind = "stream" if shape.stream else "non-stream"
+                raise PreflightError(f"{kind} request on {path} failed: {sample.error}")
+
+
+class PreflightError(Exception):
+    """The service does not answer correctly; nothing would be worth measuring."""
 
 
 async def _each_path(
@@ -199,6 +235,8 @@ class _Streams:
         first = asyncio.Event()
         session.on_first = first.set
         async with self._gate:
+            if clock() >= self._deadline:
+                return False  # never start a stream after the opening deadline
             task = asyncio.create_task(session.call())
             self.held.append((session, task))
             waiter = asyncio.create_task(first.wait())
@@ -262,7 +300,8 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
         "svc_rss_before_mb": svc_before,
         "envoy_rss_before_mb": envoy_before,
         "svc_kb_per_stream": (svc_rss - svc_before) * 1024 / held if held else None,
-        "idle_core0_busy_pct": 100 * (cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)) / cpu["wall"],
+        "idle_svc_busy_pct": 100 * cpu.get("svc", 0.0) / cpu["wall"],
+        "idle_envoy_busy_pct": 100 * cpu.get("envoy", 0.0) / cpu["wall"],
     }
 
 

@@ -2,7 +2,8 @@
 
     python -m bench.upstream --port 8123        # prints "ready <port>" once it listens
 
-It answers `POST /v1/chat/completions` (also `/chat/completions`), streamed (chunked SSE) or not, and
+It answers `POST /v1/chat/completions` (also `/chat/completions`), streamed (chunked SSE) or not
+(`GET /stats` says how many requests and connections it has seen), and
 the *model name* scripts the answer, so the same upstream serves every scenario with no control API:
 
     bench-<tokens>-<delay_ms>   e.g. bench-64-0: 64 tokens at once; bench-100-10000: the first token
@@ -33,7 +34,10 @@ CREATED = 1_700_000_000
 DEFAULT_TOKENS = 16
 _MAX_CACHE = 256
 _NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nnot found"
-_BAD = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nbad"
+_BAD = (
+    b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n"
+    b"connection: close\r\n\r\nbad"
+)
 _OK = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"
 _STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
@@ -124,6 +128,11 @@ class Replies:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, bool, bool], bytes] = {}
         self.served = 0
+        self.connections = 0
+
+    def stats(self) -> bytes:
+        """`GET /stats`: requests answered and connections accepted so far."""
+        return _json_reply(orjson.dumps({"requests": self.served, "connections": self.connections}))
 
     def whole(self, model: str, stream: bool, usage: bool) -> bytes:
         """The complete reply bytes (no per-token delay)."""
@@ -152,6 +161,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self._replies.connections += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -186,6 +196,9 @@ class _Connection(asyncio.Protocol):
         line = head.split(b"\r\n", 1)[0]
         if line.startswith(b"get /health"):
             self._transport.write(_OK)
+            return
+        if line.startswith(b"get /stats"):
+            self._transport.write(self._replies.stats())
             return
         if not line.startswith(b"post ") or b"/chat/completions" not in line:
             self._transport.write(_NOT_FOUND)

@@ -19,15 +19,16 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import mcp.types as mt
 import pytest
 import uvicorn
 from mcp.server import Server, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -72,7 +73,7 @@ def toolbox_server() -> MCPServer:
 
     @server.tool(description="Always fails.")
     def fail() -> str:
-        raise ValueError("the tool failed on purpose")
+        raise ToolError("the tool failed on purpose")
 
     @server.tool(description="Sleep, then answer.")
     async def sleep(seconds: float) -> str:
@@ -138,26 +139,32 @@ class _RequestCounter:
                 self.open -= 1
 
 
-def _app(server: MCPServer | Server[Any], transport: Transport) -> ASGIApp:
+def _app(server: MCPServer | Server[Any], transport: Transport, path: str | None) -> ASGIApp:
     if transport == "sse":
         if not isinstance(server, MCPServer):
             raise TypeError("the SSE transport is served by MCPServer only")
-        return server.sse_app()
-    return server.streamable_http_app()
+        return server.sse_app(sse_path=path or "/sse")
+    return server.streamable_http_app(streamable_http_path=path or "/mcp")
 
 
 class McpTestServer:
-    """One MCP server on 127.0.0.1 over one transport, in a daemon thread."""
+    """One MCP server on 127.0.0.1 over one transport, in a daemon thread. `path` is the endpoint
+    (default `/mcp`, or `/sse` for SSE)."""
 
-    def __init__(self, server: MCPServer | Server[Any], transport: Transport) -> None:
+    def __init__(self, server: MCPServer | Server[Any], transport: Transport, path: str | None = None) -> None:
         self.transport = transport
-        self._counter = _RequestCounter(_app(server, transport))
+        self.path = path or ("/sse" if transport == "sse" else "/mcp")
+        self._counter = _RequestCounter(_app(server, transport, self.path))
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self._counter, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self._counter, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -166,8 +173,7 @@ class McpTestServer:
 
     @property
     def url(self) -> str:
-        path = "/sse" if self.transport == "sse" else "/mcp"
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
     @property
     def open_requests(self) -> int:
@@ -201,6 +207,11 @@ class McpTestServer:
         self._thread.join(timeout=5)
         self._sock.close()
 
+    def kill(self) -> None:
+        """Stop at once, dropping open connections and requests in flight (a crashing server)."""
+        self._server.force_exit = True
+        self.stop()
+
     def __enter__(self) -> McpTestServer:
         return self.start()
 
@@ -210,22 +221,29 @@ class McpTestServer:
         self.stop()
 
 
-McpServerFactory = Callable[[Transport], McpTestServer]
+class McpServerFactory(Protocol):
+    """Starts a server (the toolbox unless `server` is given) and returns it, started."""
+
+    def __call__(
+        self, transport: Transport, *, server: MCPServer | Server[Any] | None = None, path: str | None = None
+    ) -> McpTestServer: ...
 
 
 @pytest.fixture
 def mcp_server_factory() -> Iterator[McpServerFactory]:
-    """Start toolbox servers on demand: `factory("sse").url`; all are stopped after the test."""
+    """Start servers on demand, `factory("sse").url`; every one is stopped after the test."""
     started: list[McpTestServer] = []
 
-    def start(transport: Transport) -> McpTestServer:
-        server = McpTestServer(toolbox_server(), transport).start()
-        started.append(server)
-        return server
+    def start(
+        transport: Transport, *, server: MCPServer | Server[Any] | None = None, path: str | None = None
+    ) -> McpTestServer:
+        running = McpTestServer(server or toolbox_server(), transport, path).start()
+        started.append(running)
+        return running
 
     yield start
-    for server in started:
-        server.stop()
+    for running in started:
+        running.stop()
 
 
 def free_port() -> int:

@@ -28,6 +28,7 @@ FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
 RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
 ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
 
+
 def _sdk_event_models() -> dict[str, type[pydantic.BaseModel]]:
     """The SDK's event union by `type` (its discriminator is the SDK's own annotation, which pydantic
     does not see, so validating against the bare union could match the wrong member)."""

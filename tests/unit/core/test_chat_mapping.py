@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rejoinder.core.chat_mapping import chat_messages, chat_request
+from rejoinder.core.chat_mapping import TurnInput, chat_messages, chat_request
 from rejoinder.core.context import Context
+from rejoinder.core.tool_policy import tool_policy
 from rejoinder.core.validation import ValidatedRequest, validate
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import InputItem
@@ -32,7 +33,8 @@ def context(items: list[object], instructions: str | None = None) -> Context:
 
 
 def messages(items: list[object], instructions: str | None = None) -> tuple[p.ChatMessage, ...]:
-    return chat_messages(context(items, instructions))
+    ctx = context(items, instructions)
+    return chat_messages(ctx.items, ctx.instructions)
 
 
 def call(call_id: str, name: str = "get_weather", arguments: str = '{"city":"Paris"}') -> dict[str, object]:
@@ -231,7 +233,7 @@ def test_history_comes_before_new_items() -> None:
     new = vreq(input="new").input_items
     ctx = Context(history=history, new_items=new, instructions="I")
 
-    assert [(m.role, m.content) for m in chat_messages(ctx)] == [
+    assert [(m.role, m.content) for m in chat_messages(ctx.items, ctx.instructions)] == [
         ("system", "I"),
         ("user", "old"),
         ("assistant", "reply"),
@@ -244,7 +246,7 @@ def test_history_comes_before_new_items() -> None:
 
 def request(**body: object) -> p.ChatRequest:
     v = vreq(input="hi", **body)
-    return chat_request(v, Context(history=(), new_items=v.input_items, instructions=None), "upstream-model")
+    return chat_request(v, TurnInput(v.input_items, None, "upstream-model"))
 
 
 def test_plain_request() -> None:
@@ -266,7 +268,7 @@ def test_plain_request() -> None:
 def test_stream_follows_the_request() -> None:
     v = vreq(stream=True, input="hi")
 
-    assert chat_request(v, Context((), v.input_items, None), "x").stream is True
+    assert chat_request(v, TurnInput(v.input_items, None, "x")).stream is True
 
 
 def test_sampling_parameters() -> None:
@@ -335,24 +337,30 @@ def test_schemas_reach_the_model_in_their_given_order() -> None:
     assert list(format_schema["properties"]) == ["zeta", "alpha", "mid"]
 
 
+def choice(**body: object) -> p.ToolChoice | None:
+    """The tool choice sent upstream: set by the tool policy, not by the chat mapping."""
+    return tool_policy(vreq(input="hi", **body).params).choice
+
+
 def test_tool_choice_defaults_to_auto_with_tools() -> None:
-    assert request(tools=[WEATHER]).tool_choice == "auto"
+    assert request(tools=[WEATHER]).tool_choice is None
+    assert choice(tools=[WEATHER]) == "auto"
 
 
 def test_without_tools_no_tool_choice_is_sent() -> None:
-    assert request(tool_choice="required").tool_choice is None
+    assert choice(tool_choice="required") is None
 
 
 def test_tool_choice_modes() -> None:
-    assert request(tools=[WEATHER], tool_choice="none").tool_choice == "none"
-    assert request(tools=[WEATHER], tool_choice="required").tool_choice == "required"
-    assert request(tools=[WEATHER], tool_choice="auto").tool_choice == "auto"
+    assert choice(tools=[WEATHER], tool_choice="none") == "none"
+    assert choice(tools=[WEATHER], tool_choice="required") == "required"
+    assert choice(tools=[WEATHER], tool_choice="auto") == "auto"
 
 
 def test_tool_choice_named_function() -> None:
-    req = request(tools=[WEATHER], tool_choice={"type": "function", "name": "get_weather"})
-
-    assert req.tool_choice == p.NamedToolChoice("get_weather")
+    assert choice(
+        tools=[WEATHER], tool_choice={"type": "function", "name": "get_weather"}
+    ) == p.NamedToolChoice("get_weather")
 
 
 def test_json_schema_response_format() -> None:
@@ -414,7 +422,7 @@ def test_messages_follow_the_context() -> None:
     v = vreq(input="hi")
     history: tuple[InputItem, ...] = vreq(input=[{"role": "user", "content": "earlier"}]).input_items
 
-    req = chat_request(v, Context(history=history, new_items=v.input_items, instructions="Sys"), "x")
+    req = chat_request(v, TurnInput([*history, *v.input_items], "Sys", "x"))
 
     assert [(m.role, m.content) for m in req.messages] == [
         ("system", "Sys"),

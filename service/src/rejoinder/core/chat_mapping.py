@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from rejoinder.core.context import Context
 from rejoinder.core.json_text import json_object
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Content, FunctionOutput
-from rejoinder.responses.v1.items_pb2 import InputItem, Message
+from rejoinder.responses.v1.items_pb2 import InputItem, McpCall, Message
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
@@ -41,13 +41,32 @@ def _function_output(output: FunctionOutput) -> str:
     return "".join(part.input_text.text for part in output.parts.items if part.HasField("input_text"))
 
 
+NameFor = Callable[[str, str], str]
+
+
+def _mcp_output(call: McpCall) -> str:
+    if call.HasField("output"):
+        return call.output
+    kind = call.error.WhichOneof("error")
+    if kind == "mcp_tool_execution_error":
+        return f"Error: {call.error.mcp_tool_execution_error.content}"
+    if kind == "mcp_protocol_error":
+        return f"Error: {call.error.mcp_protocol_error.message}"
+    if kind == "http_error":
+        return f"Error: {call.error.http_error.message}"
+    return "Error: the call did not finish."
+
+
 class _Builder:
     """Folds items into chat messages: function calls and reasoning join the assistant turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, name_for: NameFor, denied: Mapping[str, str]) -> None:
         self.messages: list[p.ChatMessage] = []
+        self._name_for = name_for
+        self._denied = denied
         self._text: str | None = None
         self._calls: list[p.ToolCall] = []
+        self._results: list[p.ChatMessage] = []
         self._reasoning: list[str] = []
 
     def flush(self) -> None:
@@ -61,7 +80,8 @@ class _Builder:
                 reasoning="".join(self._reasoning) or None,
             )
         )
-        self._text, self._calls, self._reasoning = None, [], []
+        self.messages.extend(self._results)
+        self._text, self._calls, self._results, self._reasoning = None, [], [], []
 
     def message(self, msg: Message) -> None:
         content = _content(msg.content.parts.items)
@@ -80,6 +100,12 @@ class _Builder:
             else "".join(c.text for c in content if isinstance(c, p.TextPart))
         )
 
+    def _served_call(self, call_id: str, label: str, name: str, arguments: str, output: str) -> None:
+        if self._results and not self._calls:
+            self.flush()
+        self._calls.append(p.ToolCall(id=call_id, name=self._name_for(label, name), arguments=arguments))
+        self._results.append(p.ChatMessage(role="tool", content=output, tool_call_id=call_id))
+
     def add(self, item: InputItem) -> None:
         kind = item.WhichOneof("item")
         if kind == "message":
@@ -97,14 +123,37 @@ class _Builder:
             self.messages.append(
                 p.ChatMessage(role="tool", content=_function_output(out.output), tool_call_id=out.call_id)
             )
+        elif kind == "mcp_call":
+            c = item.mcp_call
+            self._served_call(c.id, c.server_label, c.name, c.arguments, _mcp_output(c))
+        elif kind == "mcp_approval_request" and item.mcp_approval_request.id in self._denied:
+            r = item.mcp_approval_request
+            self._served_call(r.id, r.server_label, r.name, r.arguments, self._denied[r.id])
 
 
-def chat_messages(ctx: Context) -> tuple[p.ChatMessage, ...]:
-    """The context as chat messages, `instructions` first as the system message."""
-    builder = _Builder()
-    if ctx.instructions:
-        builder.messages.append(p.ChatMessage(role="system", content=ctx.instructions))
-    for item in ctx.items:
+def _denials(items: Sequence[InputItem]) -> dict[str, str]:
+    denied = {}
+    for item in items:
+        if item.WhichOneof("item") == "mcp_approval_response" and not item.mcp_approval_response.approve:
+            answer = item.mcp_approval_response
+            reason = f" Reason: {answer.reason}" if answer.HasField("reason") else ""
+            denied[answer.approval_request_id] = f"The user declined to run this tool call.{reason}"
+    return denied
+
+
+def plain_name(label: str, name: str) -> str:
+    """A tool's own name (no MCP toolset to rename it)."""
+    return name
+
+
+def chat_messages(
+    items: Sequence[InputItem], instructions: str | None, name_for: NameFor = plain_name
+) -> tuple[p.ChatMessage, ...]:
+    """The items as chat messages, `instructions` first as the system message."""
+    builder = _Builder(name_for, _denials(items))
+    if instructions:
+        builder.messages.append(p.ChatMessage(role="system", content=instructions))
+    for item in items:
         builder.add(item)
     builder.flush()
     return tuple(builder.messages)
@@ -127,18 +176,6 @@ def _tools(params: CreateRequest) -> tuple[p.FunctionTool, ...]:
     return tuple(tools)
 
 
-def _tool_choice(params: CreateRequest) -> p.ToolChoice | None:
-    if len(params.tools) == 0:
-        return None
-    choice = params.tool_choice
-    if choice.WhichOneof("tool_choice") == "function":
-        return p.NamedToolChoice(choice.function.name)
-    mode = choice.mode
-    if mode in ("none", "required"):
-        return "none" if mode == "none" else "required"
-    return "auto"
-
-
 def _response_format(params: CreateRequest) -> Mapping[str, object] | None:
     fmt = params.text.format
     kind = fmt.WhichOneof("format")
@@ -155,21 +192,32 @@ def _response_format(params: CreateRequest) -> Mapping[str, object] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
-def chat_request(vreq: ValidatedRequest, ctx: Context, upstream_model: str) -> p.ChatRequest:
+@dataclass(frozen=True)
+class TurnInput:
+    """What one upstream call is made of, beyond the request's own settings."""
+
+    items: Sequence[InputItem]
+    instructions: str | None
+    upstream_model: str
+    extra_tools: tuple[p.FunctionTool, ...] = ()
+    name_for: NameFor = plain_name
+
+
+def chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
     """The chat completions request for one turn of this response."""
     params = vreq.params
     logprobs = LOGPROBS_INCLUDE in params.include or params.HasField("top_logprobs")
     return p.ChatRequest(
-        model=upstream_model,
-        messages=chat_messages(ctx),
+        model=turn.upstream_model,
+        messages=chat_messages(turn.items, turn.instructions, turn.name_for),
         stream=vreq.stream,
         temperature=params.temperature if params.HasField("temperature") else None,
         top_p=params.top_p if params.HasField("top_p") else None,
         presence_penalty=params.presence_penalty if params.HasField("presence_penalty") else None,
         frequency_penalty=params.frequency_penalty if params.HasField("frequency_penalty") else None,
         max_output_tokens=params.max_output_tokens if params.HasField("max_output_tokens") else None,
-        tools=_tools(params),
-        tool_choice=_tool_choice(params),
+        tools=_tools(params) + turn.extra_tools,
+        tool_choice=None,
         parallel_tool_calls=params.parallel_tool_calls if params.HasField("parallel_tool_calls") else None,
         response_format=_response_format(params),
         logprobs=logprobs,

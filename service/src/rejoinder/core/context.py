@@ -20,6 +20,7 @@ ID_PREFIX = {
     "function_call": "fc",
     "function_call_output": "fco",
     "reasoning": "rs",
+    "mcp_approval_response": "mcpa",
 }
 
 
@@ -44,6 +45,12 @@ def output_as_input(item: OutputItem) -> InputItem:
         return InputItem(function_call=item.function_call)
     if kind == "reasoning":
         return InputItem(reasoning=item.reasoning)
+    if kind == "mcp_list_tools":
+        return InputItem(mcp_list_tools=item.mcp_list_tools)
+    if kind == "mcp_call":
+        return InputItem(mcp_call=item.mcp_call)
+    if kind == "mcp_approval_request":
+        return InputItem(mcp_approval_request=item.mcp_approval_request)
     out = item.message
     parts = MessageContent()
     for part in out.content:
@@ -67,6 +74,14 @@ def item_id(item: InputItem) -> str:
         return item.reasoning.id
     if kind == "item_reference":
         return item.item_reference.id
+    if kind == "mcp_list_tools":
+        return item.mcp_list_tools.id
+    if kind == "mcp_call":
+        return item.mcp_call.id
+    if kind == "mcp_approval_request":
+        return item.mcp_approval_request.id
+    if kind == "mcp_approval_response":
+        return item.mcp_approval_response.id
     return ""
 
 
@@ -86,8 +101,10 @@ def _with_id(item: InputItem, ids: IdGenerator) -> InputItem:
     elif kind == "function_call_output":
         copy.function_call_output.id = new
         copy.function_call_output.status = copy.function_call_output.status or "completed"
-    else:
+    elif kind == "reasoning":
         copy.reasoning.id = new
+    else:
+        copy.mcp_approval_response.id = new
     return copy
 
 
@@ -130,6 +147,29 @@ def _check_call_outputs(items: Sequence[InputItem]) -> None:
             )
 
 
+def _check_approvals(history: Sequence[InputItem], new_items: Sequence[InputItem]) -> None:
+    everything = [*history, *new_items]
+    requests = {
+        i.mcp_approval_request.id for i in everything if i.WhichOneof("item") == "mcp_approval_request"
+    }
+    answered = {
+        i.mcp_approval_response.approval_request_id
+        for i in history
+        if i.WhichOneof("item") == "mcp_approval_response"
+    }
+    for n, item in enumerate(new_items):
+        if item.WhichOneof("item") != "mcp_approval_response":
+            continue
+        request_id = item.mcp_approval_response.approval_request_id
+        if request_id not in requests or request_id in answered:
+            raise invalid(
+                f"No pending MCP approval request with id '{request_id}'.",
+                param=f"input[{n}].approval_request_id",
+                code="approval_request_not_found",
+            )
+        answered.add(request_id)
+
+
 async def assemble(vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerator) -> Context:
     """Load the chain, resolve item references, give new items IDs and check call outputs."""
     history: list[InputItem] = []
@@ -146,5 +186,6 @@ async def assemble(vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerato
     known = {item_id(i): i for i in history if item_id(i)}
     new_items = tuple(_with_id(i, ids) for i in _resolve(vreq.input_items, known))
     _check_call_outputs([*history, *new_items])
+    _check_approvals(history, new_items)
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
     return Context(history=tuple(history), new_items=new_items, instructions=instructions)

@@ -194,9 +194,17 @@ class McpToolset:
             for e in self.exposed.values()
         )
 
-    async def call(self, exposed: Exposed, arguments: str) -> p.ChatDelta | object:
-        """Run one call (see `execute` in core/mcp_calls.py)."""
-        raise NotImplementedError
+    def names(self) -> frozenset[str]:
+        """The names of every MCP tool offered to the model."""
+        return frozenset(self.exposed)
+
+    def names_of_server(self, label: str, tool: str | None = None) -> frozenset[str]:
+        """The exposed names of one server's tools (or of one of them)."""
+        return frozenset(
+            e.name
+            for e in self.exposed.values()
+            if e.server.spec.label == label and (tool is None or e.tool.name == tool)
+        )
 
 
 __all__ = ["Exposed", "McpError", "McpServer", "McpToolset", "listed_from", "listing_item", "servers_of"]

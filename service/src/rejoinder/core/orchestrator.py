@@ -10,34 +10,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from rejoinder.core.chat_mapping import chat_request
+from rejoinder.core.chat_mapping import TurnInput, chat_request
 from rejoinder.core.clock import Clock
 from rejoinder.core.context import Context, assemble
 from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.loop import AgentLoop, FirstTurn, LoopParts, Tally
+from rejoinder.core.mcp_toolset import servers_of
 from rejoinder.core.output import OutputBuilder
 from rejoinder.core.tool_policy import tool_policy
 from rejoinder.core.turn import run_turn
 from rejoinder.core.upstream_errors import as_api_error
 from rejoinder.core.validation import ValidatedRequest
-from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.errors import ApiError, ErrorKind, invalid
 from rejoinder.providers import base as p
-from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.providers.registry import ProviderRegistry, Route
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.response_pb2 import (
-    IncompleteDetails,
-    InputTokensDetails,
-    OutputTokensDetails,
-    Response,
-    ResponseError,
-    Usage,
-)
+from rejoinder.responses.v1.response_pb2 import IncompleteDetails, Response, ResponseError
 from rejoinder.store.base import ResponseStore
+from rejoinder.tools.base import McpConnector
 
 log = logging.getLogger(__name__)
 
@@ -52,49 +48,41 @@ class Deps:
     providers: ProviderRegistry
     clock: Clock
     ids: IdGenerator
-
-
-@dataclass
-class _Tally:
-    usage: Usage
-    finish: str | None = None
-
-    def add(self, delta: p.UsageDelta) -> None:
-        u = self.usage
-        u.input_tokens += delta.input_tokens
-        u.output_tokens += delta.output_tokens
-        u.total_tokens += delta.input_tokens + delta.output_tokens
-        u.input_tokens_details.cached_tokens += delta.cached_tokens
-        u.output_tokens_details.reasoning_tokens += delta.reasoning_tokens
-
-
-def _empty_usage() -> Usage:
-    return Usage(input_tokens_details=InputTokensDetails(), output_tokens_details=OutputTokensDetails())
+    mcp: McpConnector | None = None
 
 
 class Run:
     """A started response. Iterate `events()` once."""
 
     def __init__(
-        self,
-        deps: Deps,
-        vreq: ValidatedRequest,
-        ctx: Context,
-        response: Response,
-        upstream: AsyncIterator[p.ChatDelta],
-        first: p.ChatDelta | None,
+        self, deps: Deps, vreq: ValidatedRequest, ctx: Context, response: Response, route: Route
     ) -> None:
         self._deps = deps
         self._vreq = vreq
         self._ctx = ctx
         self.response = response
-        self._upstream = upstream
-        self._first = first
         self._emitter = EventEmitter()
         self._builder = OutputBuilder(self._emitter, deps.ids)
-        self._tally = _Tally(usage=_empty_usage())
+        self._tally = Tally()
+        self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids)
+        self._first: FirstTurn | None = None
         self._finished = False
         self.failure: ApiError | None = None
+
+    async def prefetch(self) -> None:
+        """Without MCP servers, await the upstream's first delta now, before the first byte."""
+        if servers_of(self._vreq.params.tools):
+            return
+        parts = self._parts
+        turn = TurnInput(self._ctx.items, self._ctx.instructions, parts.route.upstream_model)
+        upstream = run_turn(
+            parts.route.provider, chat_request(self._vreq, turn), tool_policy(self._vreq.params)
+        )
+        try:
+            first = await anext(upstream, None)
+        except p.UpstreamError as exc:
+            raise as_api_error(exc) from exc
+        self._first = FirstTurn(upstream, first)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
         snapshot = Response()
@@ -114,9 +102,10 @@ class Run:
             yield self._lifecycle("response_created")
             yield self._lifecycle("response_in_progress")
             try:
-                async for event in self._consume():
-                    yield event
-                for event in self._builder.close(self._item_status()):
+                loop = AgentLoop(
+                    self._parts, servers_of(self._vreq.params.tools), self._deps.mcp, self._first
+                )
+                async for event in loop.run():
                     yield event
                 self._complete()
             except Exception as exc:
@@ -142,21 +131,6 @@ class Run:
                 ErrorKind.INTERNAL, "The server had an error while processing the response."
             )
         return self.failure
-
-    async def _consume(self) -> AsyncIterator[ResponseStreamEvent]:
-        delta = self._first
-        while delta is not None:
-            if isinstance(delta, p.UsageDelta):
-                self._tally.add(delta)
-            elif isinstance(delta, p.FinishDelta):
-                self._tally.finish = delta.reason
-            else:
-                for event in self._builder.on_delta(delta):
-                    yield event
-            delta = await anext(self._upstream, None)
-
-    def _item_status(self) -> str:
-        return "incomplete" if self._tally.finish in INCOMPLETE_REASONS else "completed"
 
     def _fail(self, error: ApiError) -> list[ResponseStreamEvent]:
         events = self._builder.close("incomplete")
@@ -196,9 +170,9 @@ class Run:
 
     async def _abandon(self) -> None:
         """The consumer went away (or the run ended): stop upstream work, keep what was made."""
-        if isinstance(self._upstream, AsyncGenerator):
+        if self._first is not None:
             with contextlib.suppress(Exception):
-                await self._upstream.aclose()
+                await self._first.upstream.aclose()
         if self._finished:
             return
         self._builder.close("incomplete")
@@ -211,12 +185,12 @@ class Run:
 async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
     """Everything before the first byte. Raises `ApiError`."""
     route = deps.providers.resolve(vreq.params.model)
+    if servers_of(vreq.params.tools) and deps.mcp is None:
+        raise invalid(
+            "MCP tools are not enabled on this server.", param="tools", code="unsupported_parameter"
+        )
     ctx = await assemble(vreq, deps.store, deps.ids)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
-    policy = tool_policy(vreq.params)
-    upstream = run_turn(route.provider, chat_request(vreq, ctx, route.upstream_model), policy)
-    try:
-        first = await anext(upstream, None)
-    except p.UpstreamError as exc:
-        raise as_api_error(exc) from exc
-    return Run(deps, vreq, ctx, response, upstream, first)
+    run = Run(deps, vreq, ctx, response, route)
+    await run.prefetch()
+    return run

@@ -4,9 +4,22 @@ on what the upstream sends back rather than merely forwarded to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+
+
+class McpNames(Protocol):
+    """The MCP tools offered to the model, by the names it knows them by."""
+
+    def names(self) -> frozenset[str]:
+        """Every MCP tool's name."""
+        ...
+
+    def names_of_server(self, label: str, tool: str | None = None) -> frozenset[str]:
+        """The names of one server's tools (or of one of them)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -42,9 +55,11 @@ def _allowed_names(req: CreateRequest) -> frozenset[str]:
     return frozenset(names)
 
 
-def tool_policy(req: CreateRequest) -> ToolPolicy:
-    """The policy of a validated request."""
-    names = frozenset(t.function.name for t in req.tools if t.WhichOneof("tool") == "function")
+def tool_policy(req: CreateRequest, mcp: McpNames | None = None) -> ToolPolicy:
+    """The policy of a validated request; `mcp` names the MCP tools offered beside the functions."""
+    functions = frozenset(t.function.name for t in req.tools if t.WhichOneof("tool") == "function")
+    served = mcp.names() if mcp is not None else frozenset()
+    names = functions | served
     parallel = req.parallel_tool_calls if req.HasField("parallel_tool_calls") else True
     max_calls = req.max_tool_calls if req.HasField("max_tool_calls") else None
 
@@ -62,8 +77,13 @@ def tool_policy(req: CreateRequest) -> ToolPolicy:
         return make(names, None, None)
     if kind == "function":
         return make(names, p.NamedToolChoice(choice.function.name), frozenset({choice.function.name}))
+    if kind == "mcp" and mcp is not None:
+        label = choice.mcp.server_label
+        forced = mcp.names_of_server(label, choice.mcp.name if choice.mcp.HasField("name") else None)
+        only = next(iter(forced)) if len(forced) == 1 else None
+        return make(names, p.NamedToolChoice(only) if only else "required", forced)
     if kind == "allowed_tools":
-        allowed = _allowed_names(req) & names
+        allowed = (_allowed_names(req) & functions) | served
         if choice.allowed_tools.mode == "required":
             return make(allowed, "required", allowed)
         return make(allowed, "auto", None)

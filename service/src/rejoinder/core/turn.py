@@ -8,7 +8,7 @@ retry fails before the first byte.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from rejoinder.core.tool_policy import CallFilter, ToolPolicy
@@ -49,7 +49,7 @@ async def _filtered(
 
 async def run_turn(
     provider: p.Provider, req: p.ChatRequest, policy: ToolPolicy, used_calls: int = 0
-) -> AsyncIterator[p.ChatDelta]:
+) -> AsyncGenerator[p.ChatDelta, None]:
     """The turn's deltas. Raises `UpstreamError`, or `ApiError` (before yielding anything) when a
     forced choice is ignored twice."""
     if policy.forced is None:

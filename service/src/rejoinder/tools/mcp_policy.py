@@ -1,0 +1,128 @@
+"""Outbound MCP policy: settings, URL and host checks, transport choice, secret scrubbing.
+
+Pure functions, no I/O and no `mcp` import; `tools/mcp.py` applies them before it opens anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import SplitResult, urlsplit
+
+from rejoinder.tools.base import McpError, McpServerSpec
+
+TransportChoice = Literal["auto", "streamable_http", "sse"]
+Transport = Literal["streamable_http", "sse"]
+
+_REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class McpSettings:
+    """Limits for outbound MCP connections (built by `config.py`).
+
+    Host patterns are an exact host (`mcp.example.com`, `127.0.0.1`) or a suffix wildcard
+    (`*.example.com`, which matches subdomains, not `example.com` itself). An empty `allow_hosts`
+    allows every host; `deny_hosts` wins over `allow_hosts`. `transport="auto"` picks SSE for a URL
+    path ending in `/sse` and streamable HTTP otherwise, falling back to SSE when the streamable HTTP
+    endpoint answers 404/405; the other values force one transport.
+    """
+
+    connect_timeout_s: float = 10.0
+    call_timeout_s: float = 60.0
+    list_timeout_s: float = 30.0
+    allow_hosts: tuple[str, ...] = ()
+    deny_hosts: tuple[str, ...] = ()
+    transport: TransportChoice = "auto"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked server URL: where it goes and which transport to try first."""
+
+    url: str
+    host: str
+    transport: Transport
+    sse_fallback: bool
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case, without a trailing dot or IPv6 brackets."""
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+def host_matches(host: str, pattern: str) -> bool:
+    """Whether `host` matches one pattern: exact, or `*.suffix` for any subdomain of suffix."""
+    host = normalize_host(host)
+    pattern = normalize_host(pattern)
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+def host_allowed(host: str, settings: McpSettings) -> bool:
+    """Deny wins; an empty allow list allows everything not denied."""
+    if any(host_matches(host, pattern) for pattern in settings.deny_hosts):
+        return False
+    return not settings.allow_hosts or any(host_matches(host, p) for p in settings.allow_hosts)
+
+
+def _split(server: McpServerSpec) -> SplitResult:
+    try:
+        parts = urlsplit(server.url.strip())
+        _ = parts.port  # raises ValueError for a malformed or out-of-range port
+    except ValueError:
+        raise McpError("connect", f"MCP server {server.label!r}: malformed server_url") from None
+    return parts
+
+
+def check_target(server: McpServerSpec, settings: McpSettings) -> Target:
+    """Validate `server.url` against the policy. Raises `McpError("connect")` for a malformed URL and
+    `McpError("blocked")` for a scheme other than http(s) or a host the policy refuses."""
+    parts = _split(server)
+    host = normalize_host(parts.hostname or "")
+    if not parts.scheme or not host:
+        raise McpError(
+            "connect", f"MCP server {server.label!r}: malformed server_url (scheme and host needed)"
+        )
+    if parts.scheme not in ("http", "https"):
+        raise McpError("blocked", f"MCP server {server.label!r}: only http and https URLs are allowed")
+    if parts.username is not None or parts.password is not None:
+        raise McpError("blocked", f"MCP server {server.label!r}: credentials in server_url are not allowed")
+    if not host_allowed(host, settings):
+        raise McpError("blocked", f"MCP server {server.label!r}: host {host!r} is not allowed")
+    transport = choose_transport(parts.path, settings.transport)
+    fallback = settings.transport == "auto" and transport == "streamable_http"
+    return Target(url=server.url.strip(), host=host, transport=transport, sse_fallback=fallback)
+
+
+def choose_transport(path: str, choice: TransportChoice) -> Transport:
+    """SSE for a path ending in `/sse` (under "auto"), else streamable HTTP; a forced choice wins."""
+    if choice != "auto":
+        return choice
+    return "sse" if path.rstrip("/").endswith("/sse") else "streamable_http"
+
+
+def request_headers(server: McpServerSpec) -> dict[str, str]:
+    """The headers sent with every request: `server.headers`, plus the bearer token when given."""
+    headers = dict(server.headers)
+    if server.authorization:
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {server.authorization}"
+    return headers
+
+
+def secrets_of(server: McpServerSpec) -> tuple[str, ...]:
+    """Every credential-like value of `server`, longest first, for `scrub`."""
+    values: list[str] = [v for v in server.headers.values() if len(v) >= 4]
+    if server.authorization:
+        values.append(server.authorization)
+    return tuple(sorted(set(values), key=len, reverse=True))
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    """`message` with every secret replaced, so no credential reaches an error or a log."""
+    for secret in secrets:
+        message = message.replace(secret, _REDACTED)
+    return message
