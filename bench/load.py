@@ -48,7 +48,8 @@ class Session(Protocol):
 class Target(Protocol):
     """One way of sending one request shape."""
 
-    label: str
+    @property
+    def label(self) -> str: ...
 
     def session(self) -> Session: ...
 
@@ -117,14 +118,14 @@ class GrpcTarget:
         self.params = params
         self.expect = expect
         self.channel = grpc.aio.insecure_channel(f"{LOOPBACK}:{port}")
-        self.stub = ResponsesServiceStub(self.channel)
+        self.stub = ResponsesServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.stream_request = pb.StreamCreateRequest(params=params)
 
     def session(self) -> GrpcSession:
         return GrpcSession(self)
 
     async def aclose(self) -> None:
-        await self.channel.close()
+        await self.channel.close(grace=None)
 
 
 class GrpcSession:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.http1 import get_json
@@ -178,12 +178,20 @@ class PreflightError(Exception):
     """The service does not answer correctly; nothing would be worth measuring."""
 
 
-async def _each_path(
-    results: Results, name: str, run: Callable[[str], Awaitable[Metrics]], paths: Sequence[str] = PATHS
-) -> None:
-    results[name] = {}
+@dataclass(frozen=True)
+class Cell:
+    """One scenario: a request shape at a concurrency, for a while."""
+
+    name: str
+    shape: Shape
+    concurrency: int
+    duration_s: float
+
+
+async def _each_path(bench: Bench, results: Results, cell: Cell, paths: Sequence[str] = PATHS) -> None:
+    results[cell.name] = {}
     for path in paths:
-        results[name][path] = await run(path)
+        results[cell.name][path] = await bench.loop(path, cell.shape, cell.concurrency, cell.duration_s)
 
 
 async def nonstream(bench: Bench, results: Results) -> None:
@@ -191,19 +199,15 @@ async def nonstream(bench: Bench, results: Results) -> None:
     shape = Shape(tokens=bench.plan.nonstream_tokens, stream=False)
     for c in (1, *bench.plan.concurrencies):
         bench.log(f"non-stream, {shape.tokens} tokens, c={c}")
-        await _each_path(
-            results, f"nonstream_c{c}", lambda p, c=c: bench.loop(p, shape, c, bench.plan.duration_s)
-        )
+        await _each_path(bench, results, Cell(f"nonstream_c{c}", shape, c, bench.plan.duration_s))
 
 
 async def streaming(bench: Bench, results: Results) -> None:
     """Time to first text delta, total time and CPU per delta at c=1 (store: false)."""
     for tokens in bench.plan.stream_tokens:
-        shape = Shape(tokens=tokens, stream=True)
         bench.log(f"stream, {tokens} tokens, c=1")
-        await _each_path(
-            results, f"stream_{tokens}", lambda p, s=shape: bench.loop(p, s, 1, bench.plan.stream_duration_s)
-        )
+        shape = Shape(tokens=tokens, stream=True)
+        await _each_path(bench, results, Cell(f"stream_{tokens}", shape, 1, bench.plan.stream_duration_s))
 
 
 async def store(bench: Bench, results: Results) -> None:
@@ -211,12 +215,8 @@ async def store(bench: Bench, results: Results) -> None:
     shape = Shape(tokens=bench.plan.nonstream_tokens, stream=False, store=True)
     for c in (1, 64):
         bench.log(f"non-stream, store: true, c={c}")
-        await _each_path(
-            results,
-            f"store_c{c}",
-            lambda p, c=c: bench.loop(p, shape, c, bench.plan.duration_s),
-            paths=("rest", "grpc"),
-        )
+        cell = Cell(f"store_c{c}", shape, c, bench.plan.duration_s)
+        await _each_path(bench, results, cell, paths=("rest", "grpc"))
 
 
 # ---- idle open streams --------------------------------------------------------------------------
@@ -308,14 +308,13 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
 async def idle(bench: Bench, results: Results) -> None:
     """RSS with many concurrent open (slow, mostly idle) streams, on every path."""
     bench.log(f"{bench.plan.idle_streams} open idle streams")
-
-    async def run(path: str) -> Metrics:
+    results["idle_streams"] = {}
+    for path in PATHS:
         metrics = await hold_streams(bench, path)
         bench.log(
-            f"  {path:6} held {metrics['held']}/{metrics['streams']} in {metrics['open_s']:.1f} s, "
-            f"service RSS {metrics['svc_rss_mb']:.0f} MB, Envoy RSS {metrics['envoy_rss_mb']:.0f} MB"
+            f"  {path:6} held {metrics['held']}/{metrics['streams']} in {_num(metrics['open_s']):.1f} s, "
+            f"service RSS {_num(metrics['svc_rss_mb']):.0f} MB, "
+            f"Envoy RSS {_num(metrics['envoy_rss_mb']):.0f} MB"
         )
+        results["idle_streams"][path] = metrics
         await asyncio.sleep(1.0)  # let the service wind the closed streams down
-        return metrics
-
-    await _each_path(results, "idle_streams", run)

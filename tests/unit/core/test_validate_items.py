@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rejoinder.core.validate_items import check_input_items, check_tools, expand_input
+from rejoinder.core.validate_items import check_input_items, expand_input
+from rejoinder.core.validate_tools import check_tools
 from rejoinder.core.validation import validate
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.content_pb2 import MessageContent
@@ -42,7 +43,6 @@ def accept(**body: object) -> None:
     [
         {"type": "web_search"},
         {"type": "file_search", "vector_store_ids": ["vs_1"]},
-        {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.test"},
         {"type": "custom", "name": "grammar"},
     ],
 )
@@ -51,6 +51,55 @@ def test_tools_of_unsupported_type(tool: dict[str, object]) -> None:
 
     assert err.param == "tools[1].type"
     assert err.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize(
+    ("tool", "param", "code"),
+    [
+        (
+            {"type": "mcp", "server_url": "https://mcp.test"},
+            "tools[1].server_label",
+            "missing_required_parameter",
+        ),
+        (
+            {"type": "mcp", "server_label": "a b", "server_url": "https://x.test"},
+            "tools[1].server_label",
+            "invalid_value",
+        ),
+        ({"type": "mcp", "server_label": "docs"}, "tools[1].server_url", "invalid_value"),
+        (
+            {"type": "mcp", "server_label": "docs", "server_url": "ftp://x.test"},
+            "tools[1].server_url",
+            "invalid_value",
+        ),
+        (
+            {"type": "mcp", "server_label": "docs", "connector_id": "connector_gmail"},
+            "tools[1].connector_id",
+            "unsupported_parameter",
+        ),
+        (
+            {
+                "type": "mcp",
+                "server_label": "docs",
+                "server_url": "https://x.test",
+                "require_approval": "sometimes",
+            },
+            "tools[1].require_approval",
+            "invalid_value",
+        ),
+    ],
+)
+def test_bad_mcp_tools(tool: dict[str, object], param: str, code: str) -> None:
+    err = reject(tools=[WEATHER, tool])
+
+    assert (err.param, err.code) == (param, code)
+
+
+def test_duplicate_mcp_labels_and_unknown_mcp_tool_choice() -> None:
+    docs = {"type": "mcp", "server_label": "docs", "server_url": "https://x.test"}
+    assert reject(tools=[docs, docs]).param == "tools[1].server_label"
+    err = reject(tools=[docs], tool_choice={"type": "mcp", "server_label": "other"})
+    assert err.param == "tool_choice.server_label"
 
 
 @pytest.mark.parametrize("name", ["has space", "dots.not.allowed", "x" * 65, "emoji😀"])
@@ -106,15 +155,8 @@ def test_tool_choice_unknown_mode() -> None:
     assert err.code == "invalid_value"
 
 
-@pytest.mark.parametrize(
-    "choice",
-    [
-        {"type": "mcp", "server_label": "docs"},
-        {"type": "custom", "name": "grammar"},
-    ],
-)
-def test_tool_choice_kinds_not_supported(choice: dict[str, object]) -> None:
-    err = reject(tools=[WEATHER], tool_choice=choice)
+def test_tool_choice_kinds_not_supported() -> None:
+    err = reject(tools=[WEATHER], tool_choice={"type": "custom", "name": "grammar"})
 
     assert err.param == "tool_choice"
     assert err.code == "unsupported_parameter"

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from rejoinder.core.json_text import check_json_object
 from rejoinder.errors import invalid
 from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent, OutputText
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
-from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
 ROLES = ("user", "assistant", "system", "developer")
-TOOL_CHOICE_MODES = ("none", "auto", "required")
-FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 IMAGE_DETAIL = ("auto", "low", "high", "original")
 
 
-def _missing(param: str) -> Exception:
+def missing(param: str) -> Exception:
     return invalid(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
 
 
@@ -63,7 +58,7 @@ def expand_input(value: Input) -> tuple[InputItem, ...]:
 def _check_part(part: Content, param: str, role: str) -> None:
     kind = part.WhichOneof("part")
     if kind is None:
-        raise _missing(f"{param}.type")
+        raise missing(f"{param}.type")
     if kind in ("output_text", "refusal") and role != "assistant":
         raise invalid(
             f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image', and 'input_file'.",
@@ -73,13 +68,13 @@ def _check_part(part: Content, param: str, role: str) -> None:
     if kind == "input_image":
         image = part.input_image
         if not image.HasField("image_url") and not image.HasField("file_id"):
-            raise _missing(f"{param}.image_url")
+            raise missing(f"{param}.image_url")
         if image.detail and image.detail not in IMAGE_DETAIL:
             raise invalid(f"Invalid value: '{image.detail}'.", param=f"{param}.detail", code="invalid_value")
     if kind == "input_file":
         f = part.input_file
         if not (f.HasField("file_data") or f.HasField("file_url") or f.HasField("file_id")):
-            raise _missing(f"{param}.file_data")
+            raise missing(f"{param}.file_data")
 
 
 def _check_message(msg: Message, param: str) -> None:
@@ -91,7 +86,7 @@ def _check_message(msg: Message, param: str) -> None:
             code="invalid_value",
         )
     if msg.content.WhichOneof("content") is None:
-        raise _missing(f"{param}.content")
+        raise missing(f"{param}.content")
     for j, part in enumerate(msg.content.parts.items):
         _check_part(part, f"{param}.content[{j}]", msg.role)
 
@@ -100,19 +95,19 @@ def _check_function_call(item: InputItem, param: str) -> None:
     call = item.function_call
     for name, value in (("call_id", call.call_id), ("name", call.name)):
         if not value:
-            raise _missing(f"{param}.{name}")
+            raise missing(f"{param}.{name}")
 
 
 def _check_function_call_output(item: InputItem, param: str) -> None:
     if not item.function_call_output.call_id:
-        raise _missing(f"{param}.call_id")
+        raise missing(f"{param}.call_id")
     if item.function_call_output.output.WhichOneof("output") is None:
-        raise _missing(f"{param}.output")
+        raise missing(f"{param}.output")
 
 
 def _check_item_reference(item: InputItem, param: str) -> None:
     if not item.item_reference.id:
-        raise _missing(f"{param}.id")
+        raise missing(f"{param}.id")
 
 
 _ITEM_CHECKS = {
@@ -128,90 +123,7 @@ def check_input_items(items: Sequence[InputItem]) -> None:
     for i, item in enumerate(items):
         kind = item.WhichOneof("item")
         if kind is None:
-            raise _missing(f"input[{i}].type")
+            raise missing(f"input[{i}].type")
         check = _ITEM_CHECKS.get(kind)
         if check is not None:
             check(item, f"input[{i}]")
-
-
-def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
-    allowed = req.tool_choice.allowed_tools
-    if allowed.mode not in ("auto", "required"):
-        raise invalid(
-            f"Invalid value: '{allowed.mode}'. Supported values are: 'auto' and 'required'.",
-            param="tool_choice.mode",
-            code="invalid_value",
-        )
-    for i, tool in enumerate(allowed.tools):
-        param = f"tool_choice.tools[{i}]"
-        kind = tool.fields["type"].string_value if "type" in tool.fields else ""
-        name = tool.fields["name"].string_value if "name" in tool.fields else ""
-        if kind != "function":
-            raise invalid(
-                f"Only function tools can be allowed by this server yet, not '{kind}'.",
-                param=f"{param}.type",
-                code="unsupported_parameter",
-            )
-        if name not in function_names:
-            raise invalid(
-                f"Tool '{name}' in 'tool_choice.tools' not found in 'tools' parameter.",
-                param=f"{param}.name",
-                code="invalid_value",
-            )
-
-
-def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:
-    choice = req.tool_choice
-    kind = choice.WhichOneof("tool_choice")
-    if kind == "mode" and choice.mode not in TOOL_CHOICE_MODES:
-        raise invalid(
-            f"Invalid value: '{choice.mode}'. Supported values are: 'none', 'auto', and 'required'.",
-            param="tool_choice",
-            code="invalid_value",
-        )
-    if kind == "function" and choice.function.name not in function_names:
-        raise invalid(
-            f"Tool choice '{choice.function.name}' not found in 'tools' parameter.",
-            param="tool_choice",
-            code="invalid_value",
-        )
-    if kind == "allowed_tools":
-        _check_allowed_tools(req, function_names)
-    if kind in ("mcp", "custom"):
-        raise invalid(
-            f"tool_choice of type '{kind}' is not supported by this server yet.",
-            param="tool_choice",
-            code="unsupported_parameter",
-        )
-
-
-def check_tools(req: CreateRequest) -> None:
-    """Tools are well formed, supported, uniquely named, and `tool_choice` names one of them."""
-    names: set[str] = set()
-    for i, tool in enumerate(req.tools):
-        kind = tool.WhichOneof("tool")
-        param = f"tools[{i}]"
-        if kind is None:
-            raise _missing(f"{param}.type")
-        if kind != "function":
-            raise invalid(
-                f"Tools of type '{kind}' are not supported by this server yet.",
-                param=f"{param}.type",
-                code="unsupported_parameter",
-            )
-        name = tool.function.name
-        if not name:
-            raise _missing(f"{param}.name")
-        if not FUNCTION_NAME.match(name):
-            raise invalid(
-                f"Invalid '{param}.name': string does not match pattern. Expected a string that matches "
-                f"the pattern '{FUNCTION_NAME.pattern}'.",
-                param=f"{param}.name",
-                code="invalid_value",
-            )
-        if name in names:
-            raise invalid(f"Duplicate tool name: '{name}'.", param=f"{param}.name", code="invalid_value")
-        if tool.function.HasField("parameters"):
-            check_json_object(tool.function.parameters, f"{param}.parameters")
-        names.add(name)
-    _check_tool_choice(req, names)

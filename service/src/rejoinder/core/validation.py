@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rejoinder.core.json_text import check_json_object
-from rejoinder.core.validate_items import check_input_items, check_tools, expand_input
+from rejoinder.core.validate_items import check_input_items, expand_input
+from rejoinder.core.validate_tools import check_tools
 from rejoinder.errors import ApiError, invalid
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest

@@ -1,0 +1,147 @@
+"""Validation of `tools` and `tool_choice`."""
+
+from __future__ import annotations
+
+import re
+
+from rejoinder.core.json_text import check_json_object
+from rejoinder.core.validate_items import missing
+from rejoinder.errors import invalid
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool
+
+TOOL_CHOICE_MODES = ("none", "auto", "required")
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+LABEL = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
+    allowed = req.tool_choice.allowed_tools
+    if allowed.mode not in ("auto", "required"):
+        raise invalid(
+            f"Invalid value: '{allowed.mode}'. Supported values are: 'auto' and 'required'.",
+            param="tool_choice.mode",
+            code="invalid_value",
+        )
+    for i, tool in enumerate(allowed.tools):
+        param = f"tool_choice.tools[{i}]"
+        kind = tool.fields["type"].string_value if "type" in tool.fields else ""
+        name = tool.fields["name"].string_value if "name" in tool.fields else ""
+        if kind != "function":
+            raise invalid(
+                f"Only function tools can be allowed by this server yet, not '{kind}'.",
+                param=f"{param}.type",
+                code="unsupported_parameter",
+            )
+        if name not in function_names:
+            raise invalid(
+                f"Tool '{name}' in 'tool_choice.tools' not found in 'tools' parameter.",
+                param=f"{param}.name",
+                code="invalid_value",
+            )
+
+
+def _check_tool_choice(req: CreateRequest, function_names: set[str], labels: set[str]) -> None:
+    choice = req.tool_choice
+    kind = choice.WhichOneof("tool_choice")
+    if kind == "mode" and choice.mode not in TOOL_CHOICE_MODES:
+        raise invalid(
+            f"Invalid value: '{choice.mode}'. Supported values are: 'none', 'auto', and 'required'.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    if kind == "function" and choice.function.name not in function_names:
+        raise invalid(
+            f"Tool choice '{choice.function.name}' not found in 'tools' parameter.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    if kind == "allowed_tools":
+        _check_allowed_tools(req, function_names)
+    if kind == "mcp" and choice.mcp.server_label not in labels:
+        raise invalid(
+            f"Tool choice MCP server '{choice.mcp.server_label}' not found in 'tools' parameter.",
+            param="tool_choice.server_label",
+            code="invalid_value",
+        )
+    if kind == "custom":
+        raise invalid(
+            "tool_choice of type 'custom' is not supported by this server yet.",
+            param="tool_choice",
+            code="unsupported_parameter",
+        )
+
+
+def _check_function(tool: FunctionTool, param: str, names: set[str]) -> None:
+    name = tool.name
+    if not name:
+        raise missing(f"{param}.name")
+    if not FUNCTION_NAME.match(name):
+        raise invalid(
+            f"Invalid '{param}.name': string does not match pattern. Expected a string that matches "
+            f"the pattern '{FUNCTION_NAME.pattern}'.",
+            param=f"{param}.name",
+            code="invalid_value",
+        )
+    if name in names:
+        raise invalid(f"Duplicate tool name: '{name}'.", param=f"{param}.name", code="invalid_value")
+    if tool.HasField("parameters"):
+        check_json_object(tool.parameters, f"{param}.parameters")
+    names.add(name)
+
+
+def _check_mcp(tool: McpTool, param: str, labels: set[str]) -> None:
+    if not tool.server_label:
+        raise missing(f"{param}.server_label")
+    if not LABEL.match(tool.server_label):
+        raise invalid(
+            f"Invalid '{param}.server_label': use letters, digits, '_' and '-' (at most 64).",
+            param=f"{param}.server_label",
+            code="invalid_value",
+        )
+    if tool.server_label in labels:
+        raise invalid(
+            f"Duplicate MCP server_label: '{tool.server_label}'.",
+            param=f"{param}.server_label",
+            code="invalid_value",
+        )
+    if tool.HasField("connector_id"):
+        raise invalid(
+            "MCP connectors are not supported by this server; give a server_url.",
+            param=f"{param}.connector_id",
+            code="unsupported_parameter",
+        )
+    if not tool.HasField("server_url") or not tool.server_url.startswith(("http://", "https://")):
+        raise invalid(
+            "An MCP tool needs an http(s) server_url.", param=f"{param}.server_url", code="invalid_value"
+        )
+    approval = tool.require_approval
+    if approval.WhichOneof("require_approval") == "mode" and approval.mode not in ("always", "never"):
+        raise invalid(
+            f"Invalid value: '{approval.mode}'. Supported values are: 'always' and 'never'.",
+            param=f"{param}.require_approval",
+            code="invalid_value",
+        )
+    labels.add(tool.server_label)
+
+
+def check_tools(req: CreateRequest) -> None:
+    """Tools are well formed, supported, uniquely named, and `tool_choice` names one of them."""
+    names: set[str] = set()
+    labels: set[str] = set()
+    for i, tool in enumerate(req.tools):
+        kind = tool.WhichOneof("tool")
+        param = f"tools[{i}]"
+        if kind is None:
+            raise missing(f"{param}.type")
+        if kind == "function":
+            _check_function(tool.function, param, names)
+        elif kind == "mcp":
+            _check_mcp(tool.mcp, param, labels)
+        else:
+            raise invalid(
+                f"Tools of type '{kind}' are not supported by this server yet.",
+                param=f"{param}.type",
+                code="unsupported_parameter",
+            )
+    _check_tool_choice(req, names, labels)
