@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
 from rejoinder.responses.v1.items_pb2 import InputItem
@@ -10,6 +11,7 @@ from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import ChainLink, ItemPage, Order
 from rejoinder.store.items import item_id, require_item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS
+from rejoinder.tools.base import CallResult, ListedTool, McpError, McpServerSpec
 
 
 def _copy_response(response: Response) -> Response:
@@ -158,3 +160,52 @@ class ScriptedProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class FakeMcpSession:
+    """An in-memory MCP server: tools and what calling them does."""
+
+    def __init__(
+        self,
+        tools: Sequence[ListedTool],
+        handlers: dict[str, Callable[[Mapping[str, object]], Awaitable[CallResult]]],
+        list_error: McpError | None = None,
+    ) -> None:
+        self.tools = list(tools)
+        self.handlers = handlers
+        self.list_error = list_error
+        self.lists = 0
+        self.calls: list[tuple[str, Mapping[str, object]]] = []
+
+    async def list_tools(self) -> list[ListedTool]:
+        self.lists += 1
+        if self.list_error is not None:
+            raise self.list_error
+        return list(self.tools)
+
+    async def call_tool(self, name: str, arguments: Mapping[str, object]) -> CallResult:
+        self.calls.append((name, dict(arguments)))
+        return await self.handlers[name](arguments)
+
+
+class FakeMcpConnector:
+    """An `McpConnector` over `FakeMcpSession`s by server label; records opens and closes."""
+
+    def __init__(self, sessions: dict[str, FakeMcpSession]) -> None:
+        self.sessions = sessions
+        self.opened: list[McpServerSpec] = []
+        self.closed = 0
+
+    @asynccontextmanager
+    async def _connect(self, server: McpServerSpec) -> AsyncIterator[FakeMcpSession]:
+        session = self.sessions.get(server.label)
+        if session is None:
+            raise McpError("connect", f"cannot reach {server.url}")
+        self.opened.append(server)
+        try:
+            yield session
+        finally:
+            self.closed += 1
+
+    def connect(self, server: McpServerSpec) -> AbstractAsyncContextManager[FakeMcpSession]:
+        return self._connect(server)

@@ -92,10 +92,14 @@ def toolbox_server() -> MCPServer:
     return server
 
 
-_PAGED_TOOLS = [
-    mt.Tool(name=f"tool_{i}", description=f"Tool {i}.", input_schema={"type": "object", "properties": {}})
-    for i in range(5)
-]
+PAGED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}},
+    "required": ["zeta"],
+}
+"""Deliberately unsorted: a client must hand it on in this order."""
+
+_PAGED_TOOLS = [mt.Tool(name=f"tool_{i}", description=f"Tool {i}.", input_schema=PAGED_SCHEMA) for i in range(5)]
 
 
 async def _paged_list(

@@ -7,7 +7,7 @@ Update with `pytest tests/golden --update-golden` and review the diff.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,19 @@ from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.tools.base import CallResult, ListedTool
 from rejoinder.wire.openai_json import OpenAIJson
-from tests.fakes import FakeClock, InMemoryStore, ScriptedProvider, SequentialIds
+from tests.fakes import (
+    FakeClock,
+    FakeMcpConnector,
+    FakeMcpSession,
+    InMemoryStore,
+    ScriptedProvider,
+    SequentialIds,
+)
 
 HERE = Path(__file__).parent
+KB = {"type": "mcp", "server_label": "kb", "server_url": "https://kb.test/mcp"}
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 
 
@@ -75,11 +84,39 @@ SCENARIOS: dict[str, tuple[dict[str, object], list[Sequence[p.ChatDelta] | Excep
             ]
         ],
     ),
+    "mcp_loop": (
+        {"input": "look it up", "tools": [{**KB, "require_approval": "never"}]},
+        [
+            [
+                p.ToolCallDelta(0, "call_k", "lookup", '{"q":'),
+                p.ToolCallDelta(0, arguments='"x"}'),
+                p.FinishDelta("tool_calls"),
+            ],
+            [p.TextDelta("It is x."), p.FinishDelta("stop")],
+        ],
+    ),
+    "mcp_approval_request": (
+        {"input": "look it up", "tools": [KB]},
+        [[p.ToolCallDelta(0, "call_k", "lookup", '{"q":"y"}'), p.FinishDelta("tool_calls")]],
+    ),
     "upstream_fails_mid_stream": (
         {"input": "hi"},
         [[p.TextDelta("partial"), p.UpstreamError("protocol", "connection dropped")]],
     ),
 }
+
+
+async def _lookup(args: Mapping[str, object]) -> CallResult:
+    return CallResult(text=f"found {args.get('q')}", content='[{"type":"text","text":"found"}]')
+
+
+def _mcp() -> FakeMcpConnector:
+    tool = ListedTool(
+        name="lookup",
+        description="Look up",
+        input_schema='{"type":"object","properties":{"q":{"type":"string"}}}',
+    )
+    return FakeMcpConnector({"kb": FakeMcpSession([tool], {"lookup": _lookup})})
 
 
 async def _events(body: dict[str, object], turns: list[Sequence[p.ChatDelta] | Exception]) -> list[object]:
@@ -90,6 +127,7 @@ async def _events(body: dict[str, object], turns: list[Sequence[p.ChatDelta] | E
         providers=ProviderRegistry({"scripted": provider}, {}, "scripted"),
         clock=FakeClock(),
         ids=SequentialIds(),
+        mcp=_mcp(),
     )
     from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 

@@ -22,8 +22,8 @@ _REDACTED = "[redacted]"
 class McpSettings:
     """Limits for outbound MCP connections (built by `config.py`).
 
-    Host patterns are an exact host (`mcp.example.com`, `127.0.0.1`) or a suffix wildcard
-    (`*.example.com`, which matches subdomains, not `example.com` itself). An empty `allow_hosts`
+    Host patterns are an exact host (`mcp.example.com`, `127.0.0.1`), a suffix wildcard
+    (`*.example.com`, which matches subdomains, not `example.com` itself) or `*` (every host). An empty `allow_hosts`
     allows every host; `deny_hosts` wins over `allow_hosts`. `transport="auto"` picks SSE for a URL
     path ending in `/sse` and streamable HTTP otherwise, falling back to SSE when the streamable HTTP
     endpoint answers 404/405; the other values force one transport.
@@ -53,9 +53,11 @@ def normalize_host(host: str) -> str:
 
 
 def host_matches(host: str, pattern: str) -> bool:
-    """Whether `host` matches one pattern: exact, or `*.suffix` for any subdomain of suffix."""
+    """Whether `host` matches one pattern: exact, `*.suffix` for any subdomain of suffix, `*` for all."""
     host = normalize_host(host)
     pattern = normalize_host(pattern)
+    if pattern == "*":
+        return True
     if pattern.startswith("*."):
         return host.endswith(pattern[1:])
     return host == pattern
@@ -81,13 +83,13 @@ def check_target(server: McpServerSpec, settings: McpSettings) -> Target:
     """Validate `server.url` against the policy. Raises `McpError("connect")` for a malformed URL and
     `McpError("blocked")` for a scheme other than http(s) or a host the policy refuses."""
     parts = _split(server)
-    host = normalize_host(parts.hostname or "")
-    if not parts.scheme or not host:
-        raise McpError(
-            "connect", f"MCP server {server.label!r}: malformed server_url (scheme and host needed)"
-        )
+    if not parts.scheme:
+        raise McpError("connect", f"MCP server {server.label!r}: malformed server_url (no scheme)")
     if parts.scheme not in ("http", "https"):
         raise McpError("blocked", f"MCP server {server.label!r}: only http and https URLs are allowed")
+    host = normalize_host(parts.hostname or "")
+    if not host:
+        raise McpError("connect", f"MCP server {server.label!r}: malformed server_url (no host)")
     if parts.username is not None or parts.password is not None:
         raise McpError("blocked", f"MCP server {server.label!r}: credentials in server_url are not allowed")
     if not host_allowed(host, settings):
