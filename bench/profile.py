@@ -93,19 +93,31 @@ def _read(path: Path) -> str | None:
         return None
 
 
-async def _record(py_spy: str, pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
+async def _record(
+    py_spy: str, pid: int, seconds: float, out: Path, native: bool
+) -> asyncio.subprocess.Process:
+    # --gil: only the thread holding the GIL, i.e. Python work (idle threads blocked in C would
+    # otherwise show as busy); --native: C frames too (protobuf/upb, grpc's Cython, orjson).
     argv = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--gil", "--duration", str(int(seconds))]
-    argv += ["--format", "raw", "--output", str(out)]
+    argv += ["--format", "raw", "--output", str(out), *(["--native"] if native else [])]
     return await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
 
 
-async def profile_one(
-    bench: Bench, py_spy: str, run: ProfileRun, seconds: float, out: Path
-) -> dict[str, object]:
-    """Record `run` for `seconds` and summarize it."""
-    recorder = await _record(py_spy, bench.svc_pid, seconds, out)
+@dataclass(frozen=True)
+class ProfileOptions:
+    """Where py-spy is, how long each profile runs, whether to sample C frames."""
+
+    py_spy: str
+    seconds: float
+    native: bool = False
+
+
+async def profile_one(bench: Bench, opts: ProfileOptions, run: ProfileRun, out: Path) -> dict[str, object]:
+    """Record `run` for `opts.seconds` and summarize it."""
+    seconds = opts.seconds
+    recorder = await _record(opts.py_spy, bench.svc_pid, seconds, out, opts.native)
     target = bench.endpoints.target(run.path, run.shape)
     spec = LoopSpec(concurrency=1, warmup_s=0.3, duration_s=seconds + 1.0, max_requests=10**6)
     try:
@@ -121,13 +133,13 @@ async def profile_one(
     return summary
 
 
-async def profile_all(bench: Bench, py_spy: str, seconds: float, stem: Path) -> dict[str, object]:
+async def profile_all(bench: Bench, opts: ProfileOptions, stem: Path) -> dict[str, object]:
     """Every profiled run; files are `<stem>-<run>.txt`."""
     found: dict[str, object] = {}
     for run in RUNS:
-        bench.log(f"profiling {run.name} for {seconds:.0f} s (py-spy)")
+        bench.log(f"profiling {run.name} for {opts.seconds:.0f} s (py-spy)")
         out = stem.with_name(f"{stem.name}-{run.name}.txt")
-        found[run.name] = await profile_one(bench, py_spy, run, seconds, out)
+        found[run.name] = await profile_one(bench, opts, run, out)
     return found
 
 

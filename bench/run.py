@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", choices=sorted(PARTS), help="run only these scenario groups")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy profiles")
     parser.add_argument("--profile-seconds", type=float, default=None, help="length of each profile")
+    parser.add_argument("--profile-native", action="store_true", help="profiles include C frames")
     parser.add_argument("--service-core", type=int, default=0, help="core of the service and Envoy")
     parser.add_argument("--load-core", type=int, default=1, help="core of the load generator and upstream")
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="bench loops")
@@ -140,8 +141,9 @@ async def _scenarios(bench: Bench, args: argparse.Namespace, stem: Path) -> tupl
     if args.profile and py_spy is None:
         _log("py-spy not found (pip install py-spy): skipping profiles")
     elif args.profile and py_spy is not None:
-        seconds = args.profile_seconds or (4.0 if args.quick else 8.0)
-        profiles = await profile.profile_all(bench, py_spy, seconds, stem)
+        seconds = args.profile_seconds or (3.0 if args.quick else 8.0)
+        opts = profile.ProfileOptions(py_spy, seconds, args.profile_native)
+        profiles = await profile.profile_all(bench, opts, stem)
     return results, profiles
 
 

@@ -99,7 +99,9 @@ PAGED_SCHEMA: dict[str, Any] = {
 }
 """Deliberately unsorted: a client must hand it on in this order."""
 
-_PAGED_TOOLS = [mt.Tool(name=f"tool_{i}", description=f"Tool {i}.", input_schema=PAGED_SCHEMA) for i in range(5)]
+_PAGED_TOOLS = [
+    mt.Tool(name=f"tool_{i}", description=f"Tool {i}.", input_schema=PAGED_SCHEMA) for i in range(5)
+]
 
 
 async def _paged_list(
@@ -155,7 +157,9 @@ class McpTestServer:
     """One MCP server on 127.0.0.1 over one transport, in a daemon thread. `path` is the endpoint
     (default `/mcp`, or `/sse` for SSE)."""
 
-    def __init__(self, server: MCPServer | Server[Any], transport: Transport, path: str | None = None) -> None:
+    def __init__(
+        self, server: MCPServer | Server[Any], transport: Transport, path: str | None = None
+    ) -> None:
         self.transport = transport
         self.path = path or ("/sse" if transport == "sse" else "/mcp")
         self._counter = _RequestCounter(_app(server, transport, self.path))
@@ -188,11 +192,11 @@ class McpTestServer:
     def total_requests(self) -> int:
         return self._counter.total
 
-    async def wait_idle(self, timeout: float = 2.0) -> int:
-        """Wait until no request is in flight; the count left when `timeout` ran out."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.open_requests and loop.time() < deadline:
+    async def wait_idle(self, limit_s: float = 2.0) -> int:
+        """Wait until no request is in flight; the count left when `limit_s` ran out."""
+        for _ in range(int(limit_s / 0.02)):
+            if not self.open_requests:
+                break
             await asyncio.sleep(0.02)
         return self.open_requests
 
@@ -214,6 +218,7 @@ class McpTestServer:
     def kill(self) -> None:
         """Stop at once, dropping open connections and requests in flight (a crashing server)."""
         self._server.force_exit = True
+        self._server.config.timeout_graceful_shutdown = 0
         self.stop()
 
     def __enter__(self) -> McpTestServer:

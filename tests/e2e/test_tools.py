@@ -349,3 +349,47 @@ def test_reasoning_deltas_become_a_reasoning_item_before_the_answer(
     types = [e["type"] for e in events]
     assert types.count("response.reasoning_text.delta") == 2
     assert types.index("response.reasoning_text.done") < types.index("response.output_text.delta")
+
+
+def test_stateless_reasoning_round_trips_through_encrypted_content(
+    http: httpx.Client, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(reasoning=["secret ", "plan"], text="step one"), Script(text="step two"))
+    body = {"model": "m", "input": "go", "store": False, "include": ["reasoning.encrypted_content"]}
+    first = http.post("/responses", json=body).json()
+    reasoning = first["output"][0]
+    assert reasoning["type"] == "reasoning" and reasoning["encrypted_content"].startswith("rj1.")
+    assert "secret" not in reasoning["encrypted_content"]
+    assert http.get(f"/responses/{first['id']}").status_code == 404
+    history = [{"role": "user", "content": "go"}, {**reasoning, "content": []}, first["output"][1]]
+    history.append({"role": "user", "content": "next"})
+    second = http.post("/responses", json={**body, "input": history})
+    assert second.status_code == 200, second.text
+    assert second.json()["output"][-1]["content"][0]["text"] == "step two"
+
+
+def test_tampered_encrypted_reasoning_is_a_400(http: httpx.Client, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(reasoning=["r"], text="t"))
+    first = http.post(
+        "/responses",
+        json={"model": "m", "input": "go", "store": False, "include": ["reasoning.encrypted_content"]},
+    ).json()
+    reasoning = first["output"][0]
+    token = reasoning["encrypted_content"]
+    forged = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
+    reply = http.post(
+        "/responses", json={"model": "m", "input": [{**reasoning, "encrypted_content": forged}]}
+    )
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["param"] == "input[0].encrypted_content" and error["code"] == "invalid_encrypted_content"
+    foreign = http.post(
+        "/responses", json={"model": "m", "input": [{**reasoning, "encrypted_content": "gAAAA-other"}]}
+    )
+    assert foreign.status_code == 400
+
+
+def test_reasoning_effort_none_hides_reasoning(http: httpx.Client, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(reasoning=["hidden"], text="answer"))
+    body = http.post("/responses", json={"model": "m", "input": "q", "reasoning": {"effort": "none"}}).json()
+    assert [o["type"] for o in body["output"]] == ["message"]

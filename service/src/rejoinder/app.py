@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
 from dataclasses import dataclass
 
 import grpc
@@ -10,11 +13,12 @@ from grpc_reflection.v1alpha import reflection
 
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
-from rejoinder.config import Settings
+from rejoinder.config import ConfigError, Settings
 from rejoinder.core.clock import Clock, SystemClock
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.sealing import ReasoningSealer, new_key
 from rejoinder.providers.base import Provider
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
@@ -29,6 +33,22 @@ SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
+
+
+def reasoning_sealer(settings: Settings) -> ReasoningSealer:
+    """Configured keys (first seals), or a key kept in the data directory, made on first start."""
+    if settings.reasoning_keys:
+        try:
+            return ReasoningSealer([base64.b64decode(k, validate=True) for k in settings.reasoning_keys])
+        except (binascii.Error, ValueError) as exc:
+            raise ConfigError(f"reasoning keys must be base64 of 32 bytes: {exc}") from exc
+    path = settings.data_dir / "reasoning.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(new_key())
+    return ReasoningSealer([path.read_bytes()])
 
 
 def build_registry(settings: Settings) -> ProviderRegistry:
@@ -91,7 +111,13 @@ async def start_grpc(
     if store is None:
         store = await SqliteStore.open(settings.data_dir / "rejoinder.db")
     registry = build_registry(settings)
-    deps = Deps(store=store, providers=registry, clock=clock or SystemClock(), ids=ids or RandomIds())
+    deps = Deps(
+        store=store,
+        providers=registry,
+        clock=clock or SystemClock(),
+        ids=ids or RandomIds(),
+        sealer=reasoning_sealer(settings),
+    )
     server = _server(ResponsesCore(deps), settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()

@@ -47,6 +47,7 @@ class Settings:
     providers: Mapping[str, UpstreamSettings] = field(default_factory=dict)
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
     default_provider: str | None = None
+    reasoning_keys: tuple[str, ...] = ()
 
 
 class ConfigError(Exception):
@@ -68,7 +69,10 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         name: ModelSettings(provider=str(m["provider"]), upstream_model=str(m.get("model", name)))
         for name, m in doc.get("models", {}).items()
     }
-    settings = Settings(providers=providers, models=models, default_provider=doc.get("default_provider"))
+    keys = tuple(str(k) for k in doc.get("reasoning", {}).get("keys", ()))
+    settings = Settings(
+        providers=providers, models=models, default_provider=doc.get("default_provider"), reasoning_keys=keys
+    )
     return _apply(settings, server)
 
 
@@ -113,7 +117,7 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, object]:
-    keys = [*_FIELDS, "envoy", "strict_json", "upstream", "upstream_api_key", "config"]
+    keys = [*_FIELDS, "envoy", "strict_json", "upstream", "upstream_api_key", "config", "reasoning_keys"]
     return {k: env[f"REJOINDER_{k.upper()}"] for k in keys if f"REJOINDER_{k.upper()}" in env}
 
 
@@ -130,6 +134,11 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
     config = merged.get("config")
     settings = _load_file(Path(str(config))) if config else Settings()
     settings = _apply(settings, merged)
+    env_keys = merged.get("reasoning_keys")
+    if env_keys:
+        settings = replace(
+            settings, reasoning_keys=tuple(k.strip() for k in str(env_keys).split(",") if k.strip())
+        )
     upstream = merged.get("upstream")
     if upstream:
         key = merged.get("upstream_api_key")

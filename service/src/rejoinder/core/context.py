@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.sealing import ReasoningSealer, SealError
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import invalid
-from rejoinder.responses.v1.content_pb2 import Content, MessageContent
+from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
 from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
 from rejoinder.store.base import ChainLink, ResponseStore
 
@@ -170,7 +171,35 @@ def _check_approvals(history: Sequence[InputItem], new_items: Sequence[InputItem
         answered.add(request_id)
 
 
-async def assemble(vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerator) -> Context:
+def _unseal(items: Sequence[InputItem], sealer: ReasoningSealer | None) -> list[InputItem]:
+    """Reasoning sent back encrypted gets its text again (for the model; the token stays)."""
+    out: list[InputItem] = []
+    for i, item in enumerate(items):
+        if item.WhichOneof("item") != "reasoning" or not item.reasoning.HasField("encrypted_content"):
+            out.append(item)
+            continue
+        param = f"input[{i}].encrypted_content"
+        if sealer is None:
+            raise invalid("Encrypted reasoning is not configured on this server.", param=param)
+        try:
+            parts = sealer.open(item.reasoning.encrypted_content)
+        except SealError as exc:
+            raise invalid(
+                f"The encrypted content could not be verified: {exc}.",
+                param=param,
+                code="invalid_encrypted_content",
+            ) from exc
+        copy = InputItem()
+        copy.CopyFrom(item)
+        del copy.reasoning.content[:]
+        copy.reasoning.content.extend(ReasoningText(text=t) for t in parts)
+        out.append(copy)
+    return out
+
+
+async def assemble(
+    vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerator, sealer: ReasoningSealer | None = None
+) -> Context:
     """Load the chain, resolve item references, give new items IDs and check call outputs."""
     history: list[InputItem] = []
     prev = vreq.params.previous_response_id if vreq.params.HasField("previous_response_id") else None
@@ -184,7 +213,7 @@ async def assemble(vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerato
             )
         history = _history(chain)
     known = {item_id(i): i for i in history if item_id(i)}
-    new_items = tuple(_with_id(i, ids) for i in _resolve(vreq.input_items, known))
+    new_items = tuple(_with_id(i, ids) for i in _unseal(_resolve(vreq.input_items, known), sealer))
     _check_call_outputs([*history, *new_items])
     _check_approvals(history, new_items)
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None

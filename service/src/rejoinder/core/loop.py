@@ -94,6 +94,8 @@ class AgentLoop:
         self._connector = connector
         self._first = first
         self._calls = 0
+        reasoning = parts.vreq.params.reasoning
+        self._hide_reasoning = reasoning.HasField("effort") and reasoning.effort == "none"
 
     async def run(self) -> Events:
         """Every event between `response.in_progress` and the terminal event."""
@@ -182,27 +184,38 @@ class AgentLoop:
         policy = tool_policy(parts.vreq.params, toolset)
         return run_turn(parts.route.provider, chat_request(parts.vreq, turn_input), policy, self._calls)
 
+    def _absorbed(
+        self,
+        delta: p.ChatDelta,
+        runner: McpRunner | None,
+        by_index: dict[int, PendingCall],
+        pending: list[PendingCall],
+    ) -> bool:
+        """Whether the delta is taken here rather than turned into output: usage, the finish reason,
+        reasoning the client asked not to see, and fragments of MCP calls."""
+        tally = self._parts.tally
+        if isinstance(delta, p.UsageDelta):
+            tally.add(delta)
+            return True
+        if isinstance(delta, p.FinishDelta):
+            tally.finish = delta.reason
+            return True
+        if isinstance(delta, p.ReasoningDelta):
+            return self._hide_reasoning
+        if isinstance(delta, p.ToolCallDelta) and runner is not None:
+            return self._mcp(delta, runner, by_index, pending)
+        return False
+
     async def _turn(self, turn: int, runner: McpRunner | None, pending: list[PendingCall]) -> Events:
         builder, tally = self._parts.builder, self._parts.tally
         by_index: dict[int, PendingCall] = {}
         functions_before = builder.function_calls
         async for delta in self._deltas(turn, runner):
-            if isinstance(delta, p.UsageDelta):
-                tally.add(delta)
-            elif isinstance(delta, p.FinishDelta):
-                tally.finish = delta.reason
-            elif (
-                isinstance(delta, p.ToolCallDelta)
-                and runner is not None
-                and self._mcp(delta, runner, by_index, pending)
-            ):
-                continue
-            else:
+            if not self._absorbed(delta, runner, by_index, pending):
                 for event in builder.on_delta(delta):
                     yield event
-        for event in builder.close(
-            "incomplete" if tally.finish in ("length", "content_filter") else "completed"
-        ):
+        status = "incomplete" if tally.finish in ("length", "content_filter") else "completed"
+        for event in builder.close(status):
             yield event
         self._calls += len(pending) + builder.function_calls - functions_before
 

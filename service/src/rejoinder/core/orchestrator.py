@@ -22,6 +22,7 @@ from rejoinder.core.ids import IdGenerator
 from rejoinder.core.loop import AgentLoop, FirstTurn, LoopParts, Tally
 from rejoinder.core.mcp_toolset import servers_of
 from rejoinder.core.output import OutputBuilder
+from rejoinder.core.sealing import ReasoningSealer
 from rejoinder.core.tool_policy import tool_policy
 from rejoinder.core.turn import run_turn
 from rejoinder.core.upstream_errors import as_api_error
@@ -37,6 +38,7 @@ from rejoinder.tools.base import McpConnector
 
 log = logging.getLogger(__name__)
 
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
@@ -49,6 +51,7 @@ class Deps:
     clock: Clock
     ids: IdGenerator
     mcp: McpConnector | None = None
+    sealer: ReasoningSealer | None = None
 
 
 class Run:
@@ -62,7 +65,12 @@ class Run:
         self._ctx = ctx
         self.response = response
         self._emitter = EventEmitter()
-        self._builder = OutputBuilder(self._emitter, deps.ids)
+        seal = (
+            deps.sealer.seal
+            if deps.sealer is not None and ENCRYPTED_REASONING in vreq.params.include
+            else None
+        )
+        self._builder = OutputBuilder(self._emitter, deps.ids, seal)
         self._tally = Tally()
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids)
         self._first: FirstTurn | None = None
@@ -189,7 +197,9 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
         raise invalid(
             "MCP tools are not enabled on this server.", param="tools", code="unsupported_parameter"
         )
-    ctx = await assemble(vreq, deps.store, deps.ids)
+    if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
+        raise invalid("Encrypted reasoning is not configured on this server.", param="include")
+    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
     run = Run(deps, vreq, ctx, response, route)
     await run.prefetch()

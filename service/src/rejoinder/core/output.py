@@ -7,6 +7,7 @@ joined once, when its part closes: no whole-response copies per delta.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,12 @@ class _Open:
 class OutputBuilder:
     """Builds `Response.output` from deltas, emitting the events of each step."""
 
-    def __init__(self, emitter: EventEmitter, ids: IdGenerator) -> None:
+    def __init__(
+        self, emitter: EventEmitter, ids: IdGenerator, seal: Callable[[list[str]], str] | None = None
+    ) -> None:
         self._emit = emitter.emit
         self._ids = ids
+        self._seal = seal
         self._open: _Open | None = None
         self._closed_calls: set[int] = set()
         self.items: list[OutputItem] = []
@@ -287,9 +291,10 @@ class OutputBuilder:
         parts = opened.parts if final else []
         if opened.kind == "reasoning":
             content = [ReasoningText(text="".join(x.pieces)) for x in parts]
-            return OutputItem(
-                reasoning=ReasoningItem(id=opened.item_id, summary=[], content=content, status=status)
-            )
+            item = ReasoningItem(id=opened.item_id, summary=[], content=content, status=status)
+            if final and self._seal is not None:
+                item.encrypted_content = self._seal([c.text for c in content])
+            return OutputItem(reasoning=item)
         message = OutputMessage(id=opened.item_id, role="assistant", status=status)
         for x in parts:
             text = "".join(x.pieces)

@@ -218,43 +218,50 @@ class _Owner:
             event_hooks={"response": [self.http.hook]},
         )
 
-    async def wait_ready(self, timeout: float) -> ClientSession:
-        """The initialized session. Raises `McpError` if opening failed or took over `timeout`."""
+    async def wait_ready(self, limit_s: float) -> ClientSession:
+        """The initialized session. Raises `McpError` if opening failed or took over `limit_s`."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 await self.ready.wait()
         except TimeoutError:
-            raise self.speaker.error("timeout", "initialize", f"timed out after {timeout:g}s") from None
+            raise self.speaker.error("timeout", "initialize", f"timed out after {limit_s:g}s") from None
         if self.error is not None:
             raise self.error
         if self.session is None:
             raise self.speaker.error("connect", "initialize", "the session ended")
         return self.session
 
-    async def bounded(self, op: Callable[[], Awaitable[_T]], timeout: float, what: str) -> _T:
-        """Run one request on the session within `timeout`; every failure becomes an `McpError`."""
+    async def bounded(self, op: Callable[[], Awaitable[_T]], limit_s: float, what: str) -> _T:
+        """Run one request on the session within `limit_s`; every failure becomes an `McpError`."""
         if self.error is not None:
             raise self.error
         seen = self.http.errors
         try:
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(limit_s):
                 return await op()
         except TimeoutError:
-            err = self.speaker.error("timeout", what, f"timed out after {timeout:g}s")
+            err = self.speaker.error("timeout", what, f"timed out after {limit_s:g}s")
             if self.http.errors > seen:
                 err = self.speaker.error("http", what, f"HTTP {self.http.last}", self.http.last)
             raise err from None
         except Exception as exc:
             raise self.speaker.explain(exc, what, self.http, seen) from None
 
-    async def close(self, task: asyncio.Task[None], timeout: float) -> None:
-        """Ask the owner task to close the session; cancel it if that takes over `timeout`."""
+    async def close(self, task: asyncio.Task[None], limit_s: float) -> None:
+        """Ask the owner task to close the session; cancel it if that takes over `limit_s`, or at once
+        when the session never opened (it may still be stuck connecting)."""
         self._stop.set()
-        with anyio.CancelScope(shield=True):
-            done, _ = await asyncio.wait({task}, timeout=timeout)
-            if not done:
-                task.cancel()
-                await asyncio.wait({task}, timeout=timeout)
+        if self.session is None:
+            task.cancel()
+        try:
+            with anyio.CancelScope(shield=True):
+                done, _ = await asyncio.wait({task}, timeout=limit_s)
+                if not done:
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=limit_s)
+        except asyncio.CancelledError:
+            task.cancel()  # the caller is cancelled again while closing: the owner ends on its own
+            raise
         if task.done() and not task.cancelled():
             task.exception()  # retrieved, so asyncio never reports it (run() catches everything anyway)
 

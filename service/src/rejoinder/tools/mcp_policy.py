@@ -23,10 +23,11 @@ class McpSettings:
     """Limits for outbound MCP connections (built by `config.py`).
 
     Host patterns are an exact host (`mcp.example.com`, `127.0.0.1`), a suffix wildcard
-    (`*.example.com`, which matches subdomains, not `example.com` itself) or `*` (every host). An empty `allow_hosts`
-    allows every host; `deny_hosts` wins over `allow_hosts`. `transport="auto"` picks SSE for a URL
-    path ending in `/sse` and streamable HTTP otherwise, falling back to SSE when the streamable HTTP
-    endpoint answers 404/405; the other values force one transport.
+    (`*.example.com`, which matches subdomains, not `example.com` itself) or `*` (every host).
+    An empty `allow_hosts` allows every host; `deny_hosts` wins over `allow_hosts`.
+    `transport="auto"` picks SSE for a URL path ending in `/sse` and streamable HTTP otherwise,
+    falling back to SSE when the streamable HTTP endpoint answers 404/405; the other values force
+    one transport.
     """
 
     connect_timeout_s: float = 10.0
