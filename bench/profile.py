@@ -59,31 +59,71 @@ def _frame(raw: str) -> str:
     return re.sub(r"python3\.\d+/(site-packages/)?", "", frame)
 
 
+# Where a sample's time goes, by the innermost Python frame's file (C work done by an extension,
+# e.g. upb or orjson, counts for the Python function that called it). First match wins.
+COMPONENTS = (
+    ("codec (rejoinder/wire)", ("rejoinder/wire/",)),
+    ("core (rejoinder/core)", ("rejoinder/core/",)),
+    ("servicers (rejoinder/api)", ("rejoinder/api/",)),
+    ("provider adapter (rejoinder/providers)", ("rejoinder/providers/",)),
+    ("store (rejoinder/store)", ("rejoinder/store/", "sqlite3/")),
+    ("httpx/httpcore/anyio/h11", ("httpx/", "httpcore/", "anyio/", "sniffio/", "h11/")),
+    ("grpc (Python part)", ("grpc/", "grpc_")),
+    ("protobuf (Python part)", ("google/protobuf/",)),
+)
+LOOP = "event loop + C callbacks (grpc Cython, task steps)"
+# Helpers that count for their caller: asyncio called from anyio is anyio's cost.
+_GENERIC = ("asyncio/", "contextlib.py", "<frozen abc>", "<string>", "enum.py", "typing.py", "functools.py")
+_LOOP_FRAMES = ("Handle._run", "BaseEventLoop._run_once", "selectors.py")
+_SKIP_INCLUSIVE = ("asyncio/", "selectors.py", "<frozen runpy>", "threading.py", "rejoinder/__main__.py")
+
+
+def _component(frames: list[str]) -> str:
+    """The innermost known component on the stack; stdlib helpers count for their caller."""
+    other = False
+    for frame in reversed(frames):
+        if ".py" not in frame and "<" not in frame:
+            continue  # a native frame (with --native): keep walking up to Python
+        if any(f in frame for f in _LOOP_FRAMES):
+            break
+        for name, needles in COMPONENTS:
+            if any(n in frame for n in needles):
+                return name
+        other = other or not any(g in frame for g in _GENERIC)
+    return "other Python" if other else LOOP
+
+
 def summarize(stacks: Iterable[str], top: int = 15) -> dict[str, object]:
-    """Self and inclusive sample shares of the hottest functions in collapsed-stack lines."""
+    """Self, inclusive and per-component sample shares in collapsed-stack lines."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    components: Counter[str] = Counter()
     total = 0
     for line in stacks:
         stack, _, count_text = line.rstrip().rpartition(" ")
-        if not stack or not count_text.isdigit():
+        frames = [_frame(f) for f in stack.split(";") if f]
+        if not frames or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_frame(f) for f in stack.split(";") if f]
-        if not frames:
-            continue
         total += count
         own[frames[-1]] += count
+        components[_component(frames)] += count
         for frame in set(frames):
-            inclusive[frame] += count
+            if not any(skip in frame for skip in _SKIP_INCLUSIVE):
+                inclusive[frame] += count
 
-    def ranked(counter: Counter[str]) -> list[dict[str, object]]:
+    def ranked(counter: Counter[str], limit: int) -> list[dict[str, object]]:
         return [
-            {"function": f, "samples": n, "pct": round(100 * n / total, 1)}
-            for f, n in counter.most_common(top)
+            {"function": f, "samples": n, "pct": round(100 * n / max(total, 1), 1)}
+            for f, n in counter.most_common(limit)
         ]
 
-    return {"samples": total, "self": ranked(own), "inclusive": ranked(inclusive)}
+    return {
+        "samples": total,
+        "components": ranked(components, len(COMPONENTS) + 2),
+        "self": ranked(own, top),
+        "inclusive": ranked(inclusive, top),
+    }
 
 
 def _read(path: Path) -> str | None:
@@ -150,7 +190,8 @@ def render_profiles(profiles: dict[str, object], top: int = 8) -> str:
         if not isinstance(summary, dict) or "self" not in summary:
             lines.append(f"{name}: {summary}")
             continue
-        lines.append(f"{name}: {summary['samples']} samples, top self time:")
-        for entry in summary["self"][:top]:
-            lines.append(f"  {entry['pct']:5.1f}%  {entry['function']}")
+        lines.append(f"{name}: {summary['samples']} samples (GIL held); by component:")
+        lines += [f"  {e['pct']:5.1f}%  {e['function']}" for e in summary["components"]]
+        lines.append("  top self time:")
+        lines += [f"  {e['pct']:5.1f}%  {e['function']}" for e in summary["self"][:top]]
     return "\n".join(lines)

@@ -141,7 +141,7 @@ async def _scenarios(bench: Bench, args: argparse.Namespace, stem: Path) -> tupl
     if args.profile and py_spy is None:
         _log("py-spy not found (pip install py-spy): skipping profiles")
     elif args.profile and py_spy is not None:
-        seconds = args.profile_seconds or (3.0 if args.quick else 8.0)
+        seconds = args.profile_seconds or (2.0 if args.quick else 6.0)
         opts = profile.ProfileOptions(py_spy, seconds, args.profile_native)
         profiles = await profile.profile_all(bench, opts, stem)
     return results, profiles

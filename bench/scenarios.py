@@ -47,21 +47,21 @@ FULL = Plan(
     stream_tokens=(64, 512),
     nonstream_tokens=16,
     idle_streams=1000,
-    idle_open_timeout_s=20.0,
+    idle_open_timeout_s=10.0,
     idle_hold_s=5.0,
     idle_delay_ms=10_000,
 )
 QUICK = Plan(
-    warmup_s=0.4,
-    duration_s=1.5,
+    warmup_s=0.3,
+    duration_s=1.0,
     max_requests=30_000,
-    stream_duration_s=1.5,
+    stream_duration_s=1.0,
     concurrencies=(8, 64, 256),
     stream_tokens=(64, 512),
     nonstream_tokens=16,
     idle_streams=1000,
-    idle_open_timeout_s=8.0,
-    idle_hold_s=2.0,
+    idle_open_timeout_s=4.0,
+    idle_hold_s=1.5,
     idle_delay_ms=10_000,
 )
 

@@ -140,13 +140,16 @@ class FakeClock:
 class ScriptedProvider:
     """A `Provider` that answers each call with the next scripted list of deltas (or raises)."""
 
-    def __init__(self, *turns: Sequence[ChatDelta] | Exception) -> None:
+    def __init__(
+        self, *turns: Sequence[ChatDelta] | Exception, capabilities: Capabilities | None = None
+    ) -> None:
         self._turns: list[Sequence[ChatDelta] | Exception] = list(turns)
         self.requests: list[ChatRequest] = []
+        self._capabilities = capabilities or Capabilities()
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities()
+        return self._capabilities
 
     async def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
         self.requests.append(req)

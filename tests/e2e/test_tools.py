@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from openai import OpenAI
 
 from tests.e2e.exactness import check_sse
+from tests.pdf_fixture import pdf_with_text
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 WEATHER = {
@@ -393,3 +395,72 @@ def test_reasoning_effort_none_hides_reasoning(http: httpx.Client, upstream: Scr
     upstream.enqueue(Script(reasoning=["hidden"], text="answer"))
     body = http.post("/responses", json={"model": "m", "input": "q", "reasoning": {"effort": "none"}}).json()
     assert [o["type"] for o in body["output"]] == ["message"]
+
+
+def _data_url(mime: str, raw: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(raw).decode()}"
+
+
+def test_a_pdf_file_reaches_the_model_as_text(client: OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(text="It says hello."))
+    pdf = _data_url("application/pdf", pdf_with_text("Quarterly revenue was 42 million"))
+    client.responses.create(
+        model="m",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_file", "filename": "report.pdf", "file_data": pdf},
+                    {"type": "input_text", "text": "What does it say?"},
+                ],
+            }
+        ],
+    )
+    content = upstream.requests[-1]["messages"][-1]["content"]
+    assert "Quarterly revenue was 42 million" in content and "[file: report.pdf]" in content
+    assert content.endswith("What does it say?")
+
+
+def test_a_text_file_and_an_image_reach_the_model(client: OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.enqueue(Script(text="ok"))
+    image = _data_url("image/png", b"\x89PNG\r\n\x1a\nfake")
+    client.responses.create(
+        model="m",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "input_file",
+                        "filename": "notes.md",
+                        "file_data": _data_url("text/markdown", b"# Notes"),
+                    },
+                    {"type": "input_image", "image_url": image, "detail": "low"},
+                ],
+            }
+        ],
+    )
+    parts = upstream.requests[-1]["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "[file: notes.md]\n# Notes"}
+    assert parts[1] == {"type": "image_url", "image_url": {"url": image, "detail": "low"}}
+
+
+def test_unreadable_files_are_400s(http: httpx.Client) -> None:
+    def post(part: dict[str, object]) -> dict[str, object]:
+        reply = http.post("/responses", json={"model": "m", "input": [{"role": "user", "content": [part]}]})
+        assert reply.status_code == 400, reply.text
+        return reply.json()["error"]  # type: ignore[no-any-return]
+
+    bad_pdf = post(
+        {"type": "input_file", "filename": "x.pdf", "file_data": _data_url("application/pdf", b"%PDF-nope")}
+    )
+    assert bad_pdf["code"] == "invalid_file" and bad_pdf["param"] == "input[0].content[0]"
+    assert (
+        post({"type": "input_file", "file_data": "data:application/pdf;base64,@@@"})["code"]
+        == "invalid_value"
+    )
+    assert post({"type": "input_file", "file_id": "file_123"})["code"] == "unsupported_parameter"
+    zipped = post(
+        {"type": "input_file", "filename": "a.zip", "file_data": _data_url("application/zip", b"PK")}
+    )
+    assert zipped["code"] == "unsupported_file_type"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rejoinder.core.files import file_key
 from rejoinder.core.json_text import json_object
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.providers import base as p
@@ -15,8 +16,11 @@ from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
-def _part(part: Content) -> p.ContentPart | None:
+def _part(part: Content, files: Mapping[str, str]) -> p.ContentPart | None:
     kind = part.WhichOneof("part")
+    if kind == "input_file":
+        text = files.get(file_key(part.input_file))
+        return p.TextPart(text) if text is not None else None
     if kind == "input_text":
         return p.TextPart(part.input_text.text)
     if kind == "output_text":
@@ -28,8 +32,8 @@ def _part(part: Content) -> p.ContentPart | None:
     return None
 
 
-def _content(parts: Sequence[Content]) -> str | tuple[p.ContentPart, ...]:
-    mapped = [m for m in (_part(x) for x in parts) if m is not None]
+def _content(parts: Sequence[Content], files: Mapping[str, str]) -> str | tuple[p.ContentPart, ...]:
+    mapped = [m for m in (_part(x, files) for x in parts) if m is not None]
     if all(isinstance(m, p.TextPart) for m in mapped):
         return "".join(m.text for m in mapped if isinstance(m, p.TextPart))
     return tuple(mapped)
@@ -60,8 +64,9 @@ def _mcp_output(call: McpCall) -> str:
 class _Builder:
     """Folds items into chat messages: function calls and reasoning join the assistant turn."""
 
-    def __init__(self, name_for: NameFor, denied: Mapping[str, str]) -> None:
+    def __init__(self, name_for: NameFor, denied: Mapping[str, str], files: Mapping[str, str]) -> None:
         self.messages: list[p.ChatMessage] = []
+        self._files = files
         self._name_for = name_for
         self._denied = denied
         self._text: str | None = None
@@ -84,7 +89,7 @@ class _Builder:
         self._text, self._calls, self._results, self._reasoning = None, [], [], []
 
     def message(self, msg: Message) -> None:
-        content = _content(msg.content.parts.items)
+        content = _content(msg.content.parts.items, self._files)
         if msg.role != "assistant":
             self.flush()
             role: p.Role = (
@@ -147,10 +152,14 @@ def plain_name(label: str, name: str) -> str:
 
 
 def chat_messages(
-    items: Sequence[InputItem], instructions: str | None, name_for: NameFor = plain_name
+    items: Sequence[InputItem],
+    instructions: str | None,
+    name_for: NameFor = plain_name,
+    files: Mapping[str, str] | None = None,
 ) -> tuple[p.ChatMessage, ...]:
-    """The items as chat messages, `instructions` first as the system message."""
-    builder = _Builder(name_for, _denials(items))
+    """The items as chat messages, `instructions` first as the system message; `input_file` parts
+    become the text in `files` (see core/files.py)."""
+    builder = _Builder(name_for, _denials(items), files or {})
     if instructions:
         builder.messages.append(p.ChatMessage(role="system", content=instructions))
     for item in items:
@@ -201,6 +210,7 @@ class TurnInput:
     upstream_model: str
     extra_tools: tuple[p.FunctionTool, ...] = ()
     name_for: NameFor = plain_name
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 def chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
@@ -209,7 +219,7 @@ def chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
     logprobs = LOGPROBS_INCLUDE in params.include or params.HasField("top_logprobs")
     return p.ChatRequest(
         model=turn.upstream_model,
-        messages=chat_messages(turn.items, turn.instructions, turn.name_for),
+        messages=chat_messages(turn.items, turn.instructions, turn.name_for, turn.files),
         stream=vreq.stream,
         temperature=params.temperature if params.HasField("temperature") else None,
         top_p=params.top_p if params.HasField("top_p") else None,

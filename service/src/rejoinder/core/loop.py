@@ -7,7 +7,7 @@ calls of that turn still finish first), when a call needs the client's approval,
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -77,6 +77,7 @@ class LoopParts:
     builder: OutputBuilder
     tally: Tally
     ids: IdGenerator
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 class AgentLoop:
@@ -180,6 +181,7 @@ class AgentLoop:
             upstream_model=parts.route.upstream_model,
             extra_tools=toolset.functions() if toolset is not None else (),
             name_for=toolset.name_for if toolset is not None else plain_name,
+            files=parts.files,
         )
         policy = tool_policy(parts.vreq.params, toolset)
         return run_turn(parts.route.provider, chat_request(parts.vreq, turn_input), policy, self._calls)

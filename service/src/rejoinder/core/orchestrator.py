@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 
 from rejoinder.core.chat_mapping import TurnInput, chat_request
 from rejoinder.core.clock import Clock
 from rejoinder.core.context import Context, assemble
 from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
+from rejoinder.core.files import Fetch, file_texts, has_images
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.loop import AgentLoop, FirstTurn, LoopParts, Tally
 from rejoinder.core.mcp_toolset import servers_of
@@ -28,6 +29,7 @@ from rejoinder.core.turn import run_turn
 from rejoinder.core.upstream_errors import as_api_error
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import ApiError, ErrorKind, invalid
+from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry, Route
 from rejoinder.responses.v1 import events_pb2 as ev
@@ -52,13 +54,20 @@ class Deps:
     ids: IdGenerator
     mcp: McpConnector | None = None
     sealer: ReasoningSealer | None = None
+    fetch: Fetch = field(default_factory=UrlFetcher)
 
 
 class Run:
     """A started response. Iterate `events()` once."""
 
     def __init__(
-        self, deps: Deps, vreq: ValidatedRequest, ctx: Context, response: Response, route: Route
+        self,
+        deps: Deps,
+        vreq: ValidatedRequest,
+        ctx: Context,
+        response: Response,
+        route: Route,
+        files: Mapping[str, str],
     ) -> None:
         self._deps = deps
         self._vreq = vreq
@@ -72,7 +81,7 @@ class Run:
         )
         self._builder = OutputBuilder(self._emitter, deps.ids, seal)
         self._tally = Tally()
-        self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids)
+        self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
         self._first: FirstTurn | None = None
         self._finished = False
         self.failure: ApiError | None = None
@@ -82,7 +91,9 @@ class Run:
         if servers_of(self._vreq.params.tools):
             return
         parts = self._parts
-        turn = TurnInput(self._ctx.items, self._ctx.instructions, parts.route.upstream_model)
+        turn = TurnInput(
+            self._ctx.items, self._ctx.instructions, parts.route.upstream_model, files=parts.files
+        )
         upstream = run_turn(
             parts.route.provider, chat_request(self._vreq, turn), tool_policy(self._vreq.params)
         )
@@ -200,7 +211,14 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
     ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer)
+    if has_images(ctx.items) and not route.provider.capabilities.images:
+        raise invalid(
+            f"The model '{vreq.params.model}' does not accept images.",
+            param="input",
+            code="images_not_supported",
+        )
+    files = await file_texts(ctx.items, deps.fetch)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
-    run = Run(deps, vreq, ctx, response, route)
+    run = Run(deps, vreq, ctx, response, route, files)
     await run.prefetch()
     return run

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -40,47 +39,29 @@ from rejoinder.tools.base import (
     McpSession,
 )
 from rejoinder.tools.mcp_policy import (
+    ErrorSpeaker,
+    HttpErrors,
     McpSettings,
     Target,
     Transport,
     check_target,
+    exception_leaves,
     request_headers,
-    scrub,
     secrets_of,
 )
+
+__all__ = ["McpSettings", "SdkMcpConnector"]
 
 _T = TypeVar("_T")
 
 _STREAM_READ_TIMEOUT_S = 300.0  # idle limit of a response stream; every request has its own bound
 _MAX_PAGES = 100
 _FALLBACK_STATUSES = (404, 405)
-_DETAIL_LIMIT = 300
-
-
-class _HttpStatus:
-    """Counts the 4xx/5xx answers a session's HTTP client saw. The SDK turns them into JSON-RPC
-    errors (or, over SSE, into a request that never gets an answer), so this is where the status is
-    still known."""
-
-    def __init__(self) -> None:
-        self.errors = 0
-        self.last = 0
-
-    async def hook(self, response: httpx2.Response) -> None:
-        if response.status_code >= 400:
-            self.errors += 1
-            self.last = response.status_code
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
 
 
 def _root_cause(exc: BaseException) -> BaseException:
     """The most telling exception of a (possibly nested) exception group."""
-    leaves = _leaves(exc)
+    leaves = exception_leaves(exc)
     telling = (McpError, MCPError, httpx2.HTTPError, OSError, TimeoutError)
     return next((leaf for leaf in leaves if isinstance(leaf, telling)), leaves[0])
 
@@ -109,27 +90,15 @@ def _classify(exc: BaseException) -> tuple[McpErrorKind, str, int]:
             return "protocol", f"invalid response ({type(exc).__name__}: {exc})", 0
 
 
-@dataclass(frozen=True)
-class _Speaker:
-    """Builds error messages that name the server by label and host, never by URL or credential."""
-
-    label: str
-    host: str
-    secrets: tuple[str, ...]
-
-    def error(self, kind: McpErrorKind, what: str, detail: str, code: int = 0) -> McpError:
-        detail = scrub(detail, self.secrets)[:_DETAIL_LIMIT]
-        return McpError(kind, f"MCP server {self.label!r} ({self.host}): {what} failed: {detail}", code=code)
-
-    def explain(self, exc: BaseException, what: str, http: _HttpStatus, seen: int) -> McpError:
-        """`exc` as an McpError; an HTTP error status seen since `seen` makes it an "http" error."""
-        cause = _root_cause(exc)
-        if isinstance(cause, McpError):
-            return cause
-        kind, detail, code = _classify(cause)
-        if http.errors > seen and kind != "http":
-            return self.error("http", what, f"HTTP {http.last} ({detail})", http.last)
-        return self.error(kind, what, detail, code)
+def _explain(speaker: ErrorSpeaker, exc: BaseException, what: str, http: HttpErrors, seen: int) -> McpError:
+    """`exc` as an McpError; an HTTP error status seen since `seen` makes it an "http" error."""
+    cause = _root_cause(exc)
+    if isinstance(cause, McpError):
+        return cause
+    kind, detail, code = _classify(cause)
+    if http.count > seen and kind != "http":
+        return speaker.error("http", what, f"HTTP {http.last} ({detail})", http.last)
+    return speaker.error(kind, what, detail, code)
 
 
 class _Owner:
@@ -139,8 +108,8 @@ class _Owner:
         self._server = server
         self._target = target
         self._settings = settings
-        self.http = _HttpStatus()
-        self.speaker = _Speaker(server.label, target.host, secrets_of(server))
+        self.http = HttpErrors()
+        self.speaker = ErrorSpeaker(server.label, target.host, secrets_of(server))
         self.session: ClientSession | None = None
         self.error: McpError | None = None
         self.ready = asyncio.Event()
@@ -157,7 +126,7 @@ class _Owner:
             raise
         except (Exception, BaseExceptionGroup) as exc:
             if self.error is None:
-                self.error = self.speaker.explain(exc, "session", self.http, 0)
+                self.error = _explain(self.speaker, exc, "session", self.http, 0)
         finally:
             if self.error is None and not self._stop.is_set():
                 self.error = self.speaker.error("connect", "session", "the session ended")
@@ -174,7 +143,7 @@ class _Owner:
 
     async def _open_with(self, stack: AsyncExitStack, transport: Transport) -> ClientSession:
         """Open `transport` and initialize; on failure everything this attempt opened is closed."""
-        seen = self.http.errors
+        seen = self.http.count
         try:
             async with AsyncExitStack() as attempt:
                 session = await self._enter(attempt, transport)
@@ -182,7 +151,7 @@ class _Owner:
                 stack.push_async_exit(attempt.pop_all())
                 return session
         except (Exception, BaseExceptionGroup) as exc:
-            raise self.speaker.explain(exc, "initialize", self.http, seen) from None
+            raise _explain(self.speaker, exc, "initialize", self.http, seen) from None
 
     async def _enter(self, attempt: AsyncExitStack, transport: Transport) -> ClientSession:
         headers = request_headers(self._server)
@@ -215,8 +184,13 @@ class _Owner:
             headers=dict(headers or {}),
             timeout=timeout or httpx2.Timeout(self._settings.connect_timeout_s, read=_STREAM_READ_TIMEOUT_S),
             auth=auth,
-            event_hooks={"response": [self.http.hook]},
+            event_hooks={"response": [self._record_status]},
         )
+
+    async def _record_status(self, response: httpx2.Response) -> None:
+        """Response hook: the SDK turns 4xx/5xx answers into JSON-RPC errors (or, over SSE, into a
+        request never answered), so the status is recorded here."""
+        self.http.record(response.status_code)
 
     async def wait_ready(self, limit_s: float) -> ClientSession:
         """The initialized session. Raises `McpError` if opening failed or took over `limit_s`."""
@@ -235,17 +209,17 @@ class _Owner:
         """Run one request on the session within `limit_s`; every failure becomes an `McpError`."""
         if self.error is not None:
             raise self.error
-        seen = self.http.errors
+        seen = self.http.count
         try:
             with anyio.fail_after(limit_s):
                 return await op()
         except TimeoutError:
             err = self.speaker.error("timeout", what, f"timed out after {limit_s:g}s")
-            if self.http.errors > seen:
+            if self.http.count > seen:
                 err = self.speaker.error("http", what, f"HTTP {self.http.last}", self.http.last)
             raise err from None
         except Exception as exc:
-            raise self.speaker.explain(exc, what, self.http, seen) from None
+            raise _explain(self.speaker, exc, what, self.http, seen) from None
 
     async def close(self, task: asyncio.Task[None], limit_s: float) -> None:
         """Ask the owner task to close the session; cancel it if that takes over `limit_s`, or at once

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-from rejoinder.tools.base import McpError, McpServerSpec
+from rejoinder.tools.base import McpError, McpErrorKind, McpServerSpec
 
 TransportChoice = Literal["auto", "streamable_http", "sse"]
 Transport = Literal["streamable_http", "sse"]
 
 _REDACTED = "[redacted]"
+_DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,36 @@ def scrub(message: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         message = message.replace(secret, _REDACTED)
     return message
+
+
+def exception_leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside a (possibly nested) exception group, or `[exc]`."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in exception_leaves(sub)]
+    return [exc]
+
+
+class HttpErrors:
+    """The 4xx/5xx answers one session's HTTP client saw: how many, and the last status."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0
+
+    def record(self, status: int) -> None:
+        if status >= 400:
+            self.count += 1
+            self.last = status
+
+
+@dataclass(frozen=True)
+class ErrorSpeaker:
+    """Builds error messages that name the server by label and host, never by URL or credential."""
+
+    label: str
+    host: str
+    secrets: tuple[str, ...]
+
+    def error(self, kind: McpErrorKind, what: str, detail: str, code: int = 0) -> McpError:
+        detail = scrub(detail, self.secrets)[:_DETAIL_LIMIT]
+        return McpError(kind, f"MCP server {self.label!r} ({self.host}): {what} failed: {detail}", code=code)
