@@ -48,7 +48,8 @@ PARTS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "idle": scenarios.idle,
     "store": scenarios.store,
 }
-UVLOOP_SERVICE = "import sys, uvloop; uvloop.install(); from rejoinder.__main__ import main; sys.exit(main())"
+UVLOOP_SETUP = "import uvloop; uvloop.install()"
+SERVICE_MAIN = "import sys; from rejoinder.__main__ import main; sys.exit(main())"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         help="experiment: run the service on uvloop (default: exactly as `rejoinder serve`)",
     )
     parser.add_argument(
+        "--service-setup",
+        metavar="CODE",
+        help="experiment: Python run in the service process before `rejoinder serve` starts, "
+        "e.g. 'import gc; gc.set_threshold(50_000, 20, 20)'",
+    )
+    parser.add_argument(
         "--at-commit",
         metavar="REV",
         help="run the service from `git archive REV service/src` (default: the working tree)",
@@ -79,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _service_prefix(args: argparse.Namespace) -> list[str] | None:
+    """`-m rejoinder` unless an experiment runs code first (then `-c '<code>; main()'`)."""
+    setup = [UVLOOP_SETUP] if args.service_loop == "uvloop" else []
+    setup += [args.service_setup] if args.service_setup else []
+    return ["-c", "; ".join([*setup, SERVICE_MAIN])] if setup else None
 
 
 def _service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
@@ -126,6 +140,7 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
         "quick": args.quick,
         "bench_loop": args.loop,
         "service_loop": args.service_loop,
+        "service_setup": args.service_setup,
         "pids": pids,
         "affinity": {name: thread_affinity(pid) for name, pid in pids.items()},
     }
@@ -155,7 +170,7 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
     """Start the upstream and the service (appending them to `children` at once) and pin them."""
     upstream, upstream_port = start_upstream(workdir, frozenset({args.load_core}), args.loop)
     children.append(upstream)
-    prefix = ["-c", UVLOOP_SERVICE] if args.service_loop == "uvloop" else None
+    prefix = _service_prefix(args)
     url = f"http://127.0.0.1:{upstream_port}/v1"
     env = _service_env(args.at_commit, workdir)
     service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env)

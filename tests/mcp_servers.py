@@ -10,13 +10,15 @@ when its context exits:
 
 `toolbox_server()` offers `add`, `search` (array parameter), `plan_trip` ($ref/$defs), `ping` (no
 arguments), `fail` (a tool error), `sleep` (hangs), `lookup` (read-only) and `echo_headers`.
-`paged_server()` is a low-level server whose `tools/list` answers two tools a page.
+`paged_server()` is a low-level server whose `tools/list` answers two tools a page and whose tool
+`explode` answers a JSON-RPC error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -29,7 +31,9 @@ import uvicorn
 from mcp.server import Server, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Transport = Literal["streamable_http", "sse"]
@@ -51,44 +55,56 @@ class Trip(BaseModel):
     travellers: int = Field(default=1, ge=1)
 
 
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def search(query: str, filters: list[str]) -> str:
+    return f"{query}: {', '.join(filters)}"
+
+
+def plan_trip(trip: Trip) -> str:
+    return f"{trip.origin.city} -> {trip.destination.city} x{trip.travellers}"
+
+
+def ping() -> str:
+    return "pong"
+
+
+def fail() -> str:
+    raise ToolError("the tool failed on purpose")
+
+
+async def sleep(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+def lookup(key: str) -> str:
+    return f"value of {key}"
+
+
+def echo_headers(ctx: Context) -> str:
+    headers = ctx.headers or {}
+    return json.dumps({name: headers.get(name) for name in ("authorization", "x-custom")})
+
+
 def toolbox_server() -> MCPServer:
     """The toolbox: one tool per schema shape and failure mode the client must handle."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     server = MCPServer("toolbox", log_level="WARNING")
-
-    @server.tool(description="Add two integers.")
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    @server.tool(description="Search with filters.")
-    def search(query: str, filters: list[str]) -> str:
-        return f"{query}: {', '.join(filters)}"
-
-    @server.tool(description="Plan a trip.")
-    def plan_trip(trip: Trip) -> str:
-        return f"{trip.origin.city} -> {trip.destination.city} x{trip.travellers}"
-
-    @server.tool(description="Answer pong.")
-    def ping() -> str:
-        return "pong"
-
-    @server.tool(description="Always fails.")
-    def fail() -> str:
-        raise ToolError("the tool failed on purpose")
-
-    @server.tool(description="Sleep, then answer.")
-    async def sleep(seconds: float) -> str:
-        await asyncio.sleep(seconds)
-        return "slept"
-
-    @server.tool(description="Read a value.", annotations=mt.ToolAnnotations(read_only_hint=True))
-    def lookup(key: str) -> str:
-        return f"value of {key}"
-
-    @server.tool(description="Echo the request's Authorization and X-Custom headers.")
-    def echo_headers(ctx: Context) -> str:
-        headers = ctx.headers or {}
-        return json.dumps({name: headers.get(name) for name in ("authorization", "x-custom")})
-
+    root.handlers[:] = handlers  # MCPServer calls logging.basicConfig: undo it
+    root.setLevel(level)
+    server.add_tool(add, description="Add two integers.")
+    server.add_tool(search, description="Search with filters.")
+    server.add_tool(plan_trip, description="Plan a trip.")
+    server.add_tool(ping, description="Answer pong.")
+    server.add_tool(fail, description="Always fails.")
+    server.add_tool(sleep, description="Sleep, then answer.")
+    read_only = mt.ToolAnnotations(read_only_hint=True)
+    server.add_tool(lookup, description="Read a value.", annotations=read_only)
+    server.add_tool(echo_headers, description="Echo the request's Authorization and X-Custom headers.")
     return server
 
 
@@ -114,6 +130,8 @@ async def _paged_list(
 
 
 async def _paged_call(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
+    if params.name == "explode":
+        raise MCPError(code=mt.INVALID_PARAMS, message="explode: bad params")
     return mt.CallToolResult(content=[mt.TextContent(type="text", text=params.name)])
 
 
@@ -123,13 +141,15 @@ def paged_server() -> Server[Any]:
 
 
 class _RequestCounter:
-    """ASGI middleware counting HTTP requests in flight (an open SSE stream is one)."""
+    """ASGI middleware counting HTTP requests in flight (an open SSE stream is one). With `bearer`,
+    it answers 401 to any request without `Authorization: Bearer <bearer>`, like an auth proxy."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, bearer: str | None) -> None:
         self.app = app
         self.open = 0
         self.total = 0
         self._lock = threading.Lock()
+        self._authorization = f"Bearer {bearer}".encode() if bearer else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,6 +159,9 @@ class _RequestCounter:
             self.open += 1
             self.total += 1
         try:
+            if self._authorization and (b"authorization", self._authorization) not in scope["headers"]:
+                await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
         finally:
             with self._lock:
@@ -155,14 +178,18 @@ def _app(server: MCPServer | Server[Any], transport: Transport, path: str | None
 
 class McpTestServer:
     """One MCP server on 127.0.0.1 over one transport, in a daemon thread. `path` is the endpoint
-    (default `/mcp`, or `/sse` for SSE)."""
+    (default `/mcp`, or `/sse` for SSE); with `bearer`, requests without that token get a 401."""
 
     def __init__(
-        self, server: MCPServer | Server[Any], transport: Transport, path: str | None = None
+        self,
+        server: MCPServer | Server[Any],
+        transport: Transport,
+        path: str | None = None,
+        bearer: str | None = None,
     ) -> None:
         self.transport = transport
         self.path = path or ("/sse" if transport == "sse" else "/mcp")
-        self._counter = _RequestCounter(_app(server, transport, self.path))
+        self._counter = _RequestCounter(_app(server, transport, self.path), bearer)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -234,7 +261,12 @@ class McpServerFactory(Protocol):
     """Starts a server (the toolbox unless `server` is given) and returns it, started."""
 
     def __call__(
-        self, transport: Transport, *, server: MCPServer | Server[Any] | None = None, path: str | None = None
+        self,
+        transport: Transport,
+        *,
+        server: MCPServer | Server[Any] | None = None,
+        path: str | None = None,
+        bearer: str | None = None,
     ) -> McpTestServer: ...
 
 
@@ -244,9 +276,13 @@ def mcp_server_factory() -> Iterator[McpServerFactory]:
     started: list[McpTestServer] = []
 
     def start(
-        transport: Transport, *, server: MCPServer | Server[Any] | None = None, path: str | None = None
+        transport: Transport,
+        *,
+        server: MCPServer | Server[Any] | None = None,
+        path: str | None = None,
+        bearer: str | None = None,
     ) -> McpTestServer:
-        running = McpTestServer(server or toolbox_server(), transport, path).start()
+        running = McpTestServer(server or toolbox_server(), transport, path, bearer).start()
         started.append(running)
         return running
 

@@ -116,6 +116,16 @@ async def test_listing_follows_cursors(mcp_server_factory: McpServerFactory) -> 
     assert result.text == "tool_4"
 
 
+async def test_json_rpc_error_is_a_protocol_error(mcp_server_factory: McpServerFactory) -> None:
+    server = mcp_server_factory("streamable_http", server=paged_server())
+    async with connector().connect(spec(server.url)) as session:
+        with pytest.raises(McpError) as caught:
+            await session.call_tool("explode", {})
+        assert (await session.call_tool("tool_1", {})).text == "tool_1"
+    assert (caught.value.kind, caught.value.code) == ("protocol", -32602)
+    assert "explode: bad params" in caught.value.message
+
+
 # -- calls ---------------------------------------------------------------------------------------
 
 
@@ -193,6 +203,18 @@ async def test_authorization_replaces_an_authorization_header(mcp_server: McpTes
     async with connector().connect(server) as session:
         echoed = json.loads((await session.call_tool("echo_headers", {})).text)
     assert echoed["authorization"] == "Bearer new"
+
+
+@pytest.mark.parametrize("transport", ["streamable_http", "sse"])
+async def test_refused_authorization_is_an_http_error(
+    mcp_server_factory: McpServerFactory, transport: Transport
+) -> None:
+    server = mcp_server_factory(transport, bearer="right")
+    err = await connect_error(spec(server.url, authorization="wrong-token"))
+    assert (err.kind, err.code) == ("http", 401)
+    assert "wrong-token" not in err.message
+    async with connector().connect(spec(server.url, authorization="right")) as session:
+        assert (await session.call_tool("ping", {})).text == "pong"
 
 
 # -- lifecycle -----------------------------------------------------------------------------------

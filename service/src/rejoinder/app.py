@@ -90,7 +90,7 @@ def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry)
     responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core), server)
     codec = OpenAIJson(strict=settings.strict_json)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
-        OpenAIHttpServicer(core, codec, registry), server
+        OpenAIHttpServicer(core, codec, registry, settings.sse_keepalive_s), server
     )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

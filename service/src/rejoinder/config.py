@@ -44,6 +44,7 @@ class Settings:
     envoy_admin_port: int | None = None
     max_request_body_bytes: int = 32 * 1024 * 1024
     strict_json: bool = False
+    sse_keepalive_s: float = 15.0
     providers: Mapping[str, UpstreamSettings] = field(default_factory=dict)
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
     default_provider: str | None = None
@@ -97,6 +98,7 @@ _FIELDS = {
     "data_dir": Path,
     "envoy_admin_port": int,
     "max_request_body_bytes": int,
+    "sse_keepalive_s": float,
 }
 
 

@@ -21,6 +21,7 @@ from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
 from rejoinder.wire import sse
+from rejoinder.wire.keepalive import Tick, with_keepalive
 from rejoinder.wire.openai_json import OpenAIJson
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,13 @@ def _parse_body(body: HttpBody) -> dict[str, object]:
 class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     """HttpBody handlers over the shared core."""
 
-    def __init__(self, core: ResponsesCore, codec: OpenAIJson, models: ProviderRegistry) -> None:
+    def __init__(
+        self, core: ResponsesCore, codec: OpenAIJson, models: ProviderRegistry, keepalive_s: float = 15.0
+    ) -> None:
         self._core = core
         self._codec = codec
         self._models = models
+        self._keepalive_s = keepalive_s
 
     async def _unary(self, context: Context, produce: Callable[[], Awaitable[object]]) -> HttpBody:
         try:
@@ -86,7 +90,12 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             log.exception("create failed")
             yield await _error_body(context, internal_error())
             return
-        async for event in run.events():
+        events = run.events()
+        source = with_keepalive(events, self._keepalive_s) if run.may_pause else events
+        async for event in source:
+            if isinstance(event, Tick):
+                yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
+                continue
             payload = self._codec.encode(event)
             assert isinstance(payload, dict)
             yield HttpBody(content_type=EVENT_STREAM, data=sse.frame(payload))

@@ -25,11 +25,16 @@ from typing import Literal
 
 from rejoinder.providers.base import (
     ChatDelta,
+    ChatMessage,
     ChatRequest,
+    ContentPart,
     FinishDelta,
     FunctionTool,
+    ImagePart,
     NamedToolChoice,
     TextDelta,
+    TextPart,
+    ToolCall,
     ToolCallDelta,
     UpstreamError,
 )
@@ -65,7 +70,9 @@ def plan_output(req: ChatRequest) -> OutputPlan:
     if isinstance(choice, NamedToolChoice):
         tool = next((t for t in req.tools if t.name == choice.name), None)
         if tool is None:
-            raise UpstreamError("status", f"tool_choice names {choice.name!r}, which is not offered", status=400)
+            raise UpstreamError(
+                "status", f"tool_choice names {choice.name!r}, which is not offered", status=400
+            )
         hint = f"{listing}\nCall the tool {tool.name}: reply with its arguments as one JSON object."
         return OutputPlan("arguments", _parameters(tool), hint, forced_tool=tool.name)
     branches = [_call_branch(t) for t in req.tools]
@@ -101,7 +108,9 @@ def _parameters(tool: FunctionTool) -> Schema:
 
 
 def _call_branch(tool: FunctionTool) -> Schema:
-    return _object({"type": {"const": "tool_call"}, "name": {"const": tool.name}, "arguments": _parameters(tool)})
+    return _object(
+        {"type": {"const": "tool_call"}, "name": {"const": tool.name}, "arguments": _parameters(tool)}
+    )
 
 
 def _tool_listing(tools: tuple[FunctionTool, ...]) -> str:
@@ -130,6 +139,48 @@ def _text_format_hint(schema: Schema) -> str:
     if schema is _ANY_OBJECT:
         return "Reply with one JSON object only."
     return f"Reply with JSON only, matching this JSON schema: {json.dumps(schema)}"
+
+
+def template_messages(req: ChatRequest, plan: OutputPlan) -> list[dict[str, str]]:
+    """`req.messages` as plain role/content pairs any chat template takes, with the plan's hint in the
+    system message. Tool calls are written in the envelope's JSON; tool results become user turns."""
+    names = {c.id: c.name for m in req.messages for c in m.tool_calls}
+    out = [_template_message(m, names) for m in req.messages]
+    if plan.hint:
+        if out and out[0]["role"] == "system":
+            out[0] = {"role": "system", "content": f"{out[0]['content']}\n\n{plan.hint}"}
+        else:
+            out.insert(0, {"role": "system", "content": plan.hint})
+    return out
+
+
+def _template_message(msg: ChatMessage, names: Mapping[str, str]) -> dict[str, str]:
+    text = _text(msg.content)
+    if msg.role in ("system", "developer"):
+        return {"role": "system", "content": text}
+    if msg.role == "tool":
+        name = names.get(msg.tool_call_id or "", "a tool")
+        return {"role": "user", "content": f"Result of the call to {name}: {text}"}
+    if msg.role == "assistant" and msg.tool_calls:
+        calls = [_envelope_call(c) for c in msg.tool_calls]
+        return {"role": "assistant", "content": "\n".join([text, *calls] if text else calls)}
+    return {"role": msg.role, "content": text}
+
+
+def _envelope_call(call: ToolCall) -> str:
+    try:
+        arguments: object = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        arguments = call.arguments
+    return json.dumps({"type": "tool_call", "name": call.name, "arguments": arguments}, ensure_ascii=False)
+
+
+def _text(content: str | tuple[ContentPart, ...] | None) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if any(isinstance(part, ImagePart) for part in content):
+        raise UpstreamError("status", "the local model does not accept images", status=400)
+    return "".join(part.text for part in content if isinstance(part, TextPart))
 
 
 class OutputShaper:
