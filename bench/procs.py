@@ -177,23 +177,40 @@ def thread_affinity(pid: int) -> list[int]:
     return sorted(cpus)
 
 
+def core_seconds() -> dict[int, float]:
+    """Per core: user + nice + system seconds of everything that ran there (from /proc/stat)."""
+    found = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            found[int(name[3:])] = sum(int(v) for v in values[:3]) / _TICKS
+    return found
+
+
 @dataclass
 class CpuProbe:
-    """CPU seconds of named processes between `start()` and `stop()`, with the wall time."""
+    """CPU seconds of named processes between `start()` and `stop()`, with the wall time, and of
+    named cores: what ran there, ours or not (compared with our pinned processes, it shows whether
+    something else on the machine was competing)."""
 
     pids: dict[str, int]
+    cores: dict[str, int] = field(default_factory=dict)
     before: dict[str, float] = field(default_factory=dict)
+    cores_before: dict[int, float] = field(default_factory=dict)
     wall: float = 0.0
 
     def start(self) -> None:
         self.before = {name: self._read(pid) for name, pid in self.pids.items()}
+        self.cores_before = core_seconds()
         self.wall = time.perf_counter()
 
     def stop(self) -> dict[str, float]:
-        """CPU seconds used per name since `start()`, plus `wall` seconds."""
+        """CPU seconds used per process and per core name since `start()`, plus `wall` seconds."""
         wall = time.perf_counter() - self.wall
         used = {name: self._read(pid) - self.before[name] for name, pid in self.pids.items()}
-        return {**used, "wall": wall}
+        now = core_seconds()
+        cores = {name: now.get(n, 0.0) - self.cores_before.get(n, 0.0) for name, n in self.cores.items()}
+        return {**used, **cores, "wall": wall}
 
     @staticmethod
     def _read(pid: int) -> float:

@@ -107,6 +107,8 @@ def rows(plan: Plan) -> list[Row]:
         Row("nonstream_c64", harness, "loadgen_cpu_us_per_req", "load-gen CPU us/req", ""),
         Row("nonstream_c64", harness, "upstream_cpu_us_per_req", "upstream CPU us/req", ""),
         Row("nonstream_c64", harness, "upstream_conns_per_100_req", "upstream new conns/100 req", ""),
+        Row("nonstream_c64", harness, "other_core0_pct", "other procs on core0 %", ""),
+        Row("nonstream_c64", harness, "other_core1_pct", "other procs on core1 %", ""),
     ]
     return out
 
@@ -193,6 +195,26 @@ def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
             f"{row.goal.text if row.goal else '':<22} {cells[0]:<15} {cells[1]:<15}"
         )
     return "\n".join(lines), verdicts
+
+
+CONTENDED_PCT = 10.0
+
+
+def contention(results: Results) -> str | None:
+    """A warning when something outside the bench used a pinned core in a measured window."""
+    worst: tuple[float, str] = (0.0, "")
+    for scenario, paths in results.items():
+        for path, cell in paths.items():
+            for key in ("other_core0_pct", "other_core1_pct"):
+                value = _num(cell.get(key))
+                if value is not None and value > worst[0]:
+                    worst = (value, f"{scenario}/{path} ({key})")
+    if worst[0] < CONTENDED_PCT:
+        return None
+    return (
+        f"WARNING: other processes used up to {worst[0]:.0f}% of a pinned core ({worst[1]}): "
+        "figures are unreliable; rerun on a quiet machine"
+    )
 
 
 def _verdict_text(verdict: Verdict | None) -> str:

@@ -36,7 +36,7 @@ from bench.procs import (
     start_upstream,
     thread_affinity,
 )
-from bench.report import render, verdicts_json
+from bench.report import contention, render, verdicts_json
 from bench.scenarios import Bench, Plan, Results
 from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
@@ -183,7 +183,8 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
     }
     plan: Plan = scenarios.QUICK if args.quick else scenarios.FULL
     endpoints = Endpoints(upstream_port, ports.http, ports.grpc)
-    return Bench(endpoints, CpuProbe(pids), plan, pids["svc"], pids["envoy"], _log)
+    probe = CpuProbe(pids, {"service_core": args.service_core, "load_core": args.load_core})
+    return Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log)
 
 
 def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, object]:
@@ -214,7 +215,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     profiles = doc["profiles"]
     assert isinstance(results, dict) and isinstance(profiles, dict)
     table, verdicts = render(results, plan)
-    doc |= {"targets": verdicts_json(verdicts), "table": table}
+    warning = contention(results)
+    doc |= {"targets": verdicts_json(verdicts), "table": table, "contention_warning": warning}
     out = stem.with_suffix(".json")
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(table)
@@ -222,6 +224,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         print("\n" + profile.render_profiles(profiles))
     rest = [v for v in verdicts if v.path == "rest"]
     print(f"\ntargets through Envoy: {sum(v.passed for v in rest)}/{len(rest)} pass; results: {out}")
+    if warning:
+        print(warning)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -71,8 +72,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
 
 
 def _num(value: object) -> float:
@@ -94,7 +95,6 @@ def loop_metrics(result: LoopResult) -> Metrics:
     ttfts = [s.ttft for s in ok if s.ttft is not None]
     deltas = sum(s.deltas for s in ok)
     cpu, n = result.cpu, len(ok)
-    wall = cpu["wall"]
     return {
         "count": n,
         "errors": result.errors,
@@ -113,8 +113,20 @@ def loop_metrics(result: LoopResult) -> Metrics:
         "loadgen_cpu_us_per_req": _per(cpu["loadgen"], n, 1e6),
         "svc_cpu_us_per_delta": _per(cpu.get("svc", 0.0), deltas, 1e6),
         "envoy_cpu_us_per_delta": _per(cpu.get("envoy", 0.0), deltas, 1e6),
-        "core0_busy_pct": 100 * (cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)) / wall,
-        "core1_busy_pct": 100 * (cpu["upstream"] + cpu["loadgen"]) / wall,
+        **busy(cpu),
+    }
+
+
+def busy(cpu: dict[str, float]) -> dict[str, float]:
+    """How busy the two cores were with our processes, and with anything else (`other_*`)."""
+    wall = cpu["wall"]
+    ours0 = cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)
+    ours1 = cpu.get("upstream", 0.0) + cpu.get("loadgen", 0.0)
+    return {
+        "core0_busy_pct": 100 * ours0 / wall,
+        "core1_busy_pct": 100 * ours1 / wall,
+        "other_core0_pct": max(0.0, 100 * (cpu.get("service_core", ours0) - ours0) / wall),
+        "other_core1_pct": max(0.0, 100 * (cpu.get("load_core", ours1) - ours1) / wall),
     }
 
 
@@ -300,6 +312,7 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
         "svc_rss_before_mb": svc_before,
         "envoy_rss_before_mb": envoy_before,
         "svc_kb_per_stream": (svc_rss - svc_before) * 1024 / held if held else None,
+        **busy(cpu),
         "idle_svc_busy_pct": 100 * cpu.get("svc", 0.0) / cpu["wall"],
         "idle_envoy_busy_pct": 100 * cpu.get("envoy", 0.0) / cpu["wall"],
     }

@@ -125,15 +125,29 @@ def _no_unknown_keys(model: pydantic.BaseModel, where: str, allowed: set[str]) -
                 _no_unknown_keys(v, f"{where}.{name}", allowed)
 
 
+OR_TOOL_TYPES = {"function"}
+OR_ITEM_TYPES = {"message", "function_call", "function_call_output", "reasoning", "compaction"}
+
+
 def _for_open_responses(data: dict[str, object]) -> dict[str, object]:
-    """openresponses-types 2.4.0 generates `JsonSchemaResponseFormat.schema` as `None` (the spec's
-    unconstrained value lost in generation), so the echoed schema that OpenAI returns would fail it.
-    Only that one value is blanked for the Open Responses check; everything else is checked as sent."""
+    """The part of a response the Open Responses models define.
+
+    Open Responses defines only function tools and five item types; OpenAI-only tools and items
+    (MCP) are left to the openai SDK's types, which check them in full. And openresponses-types
+    2.4.0 generates `JsonSchemaResponseFormat.schema` as `None` (the spec's unconstrained value lost
+    in generation), so that one echoed value is blanked. Everything else is checked as sent."""
+    out = dict(data)
+    tools = data.get("tools")
+    if isinstance(tools, list):
+        out["tools"] = [t for t in tools if isinstance(t, dict) and t.get("type") in OR_TOOL_TYPES]
+    output = data.get("output")
+    if isinstance(output, list):
+        out["output"] = [o for o in output if isinstance(o, dict) and o.get("type") in OR_ITEM_TYPES]
     text = data.get("text")
     fmt = text.get("format") if isinstance(text, dict) else None
-    if not (isinstance(fmt, dict) and fmt.get("type") == "json_schema"):
-        return data
-    return {**data, "text": {**text, "format": {**fmt, "schema": None}}}  # type: ignore[dict-item]
+    if isinstance(text, dict) and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        out["text"] = {**text, "format": {**fmt, "schema": None}}
+    return out
 
 
 def check_response(data: dict[str, object], where: str = "response") -> Response:
@@ -150,6 +164,9 @@ def check_event(data: dict[str, object]) -> None:
     parsed = SDK_EVENTS[str(data["type"])].model_validate(data)
     _no_unknown_keys(parsed, str(data["type"]), OR_ONLY_EVENT_KEYS)
     or_model = OR_EVENTS.get(str(data["type"]))
+    item = data.get("item")
+    if isinstance(item, dict) and item.get("type") not in OR_ITEM_TYPES:
+        or_model = None  # an OpenAI-only item (MCP): the SDK's type checked it above
     if or_model is not None:
         response = data.get("response")
         if isinstance(response, dict):

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from rejoinder.tools.base import McpError, McpServerSpec, McpSession
+from rejoinder.tools.base import McpConnector, McpError, McpServerSpec, McpSession
 from rejoinder.tools.mcp import SdkMcpConnector
 from rejoinder.tools.mcp_policy import McpSettings, host_allowed, host_matches
 from tests.mcp_servers import (
@@ -38,7 +38,7 @@ def spec(url: str, headers: dict[str, str] | None = None, authorization: str | N
     return McpServerSpec("toolbox", url, headers=headers or {}, authorization=authorization)
 
 
-async def connect_error(spec_: McpServerSpec, conn: SdkMcpConnector | None = None) -> McpError:
+async def connect_error(spec_: McpServerSpec, conn: McpConnector | None = None) -> McpError:
     with pytest.raises(McpError) as caught:
         async with (conn or connector()).connect(spec_):
             pytest.fail("connected")

@@ -26,6 +26,7 @@ from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, respon
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.store.base import ResponseStore
 from rejoinder.store.sqlite import SqliteStore
+from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -117,6 +118,15 @@ async def start_grpc(
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
         sealer=reasoning_sealer(settings),
+        mcp=SdkMcpConnector(
+            McpSettings(
+                connect_timeout_s=settings.mcp_connect_timeout_s,
+                call_timeout_s=settings.mcp_call_timeout_s,
+                list_timeout_s=settings.mcp_list_timeout_s,
+                allow_hosts=settings.mcp_allow_hosts,
+                deny_hosts=settings.mcp_deny_hosts,
+            )
+        ),
     )
     server = _server(ResponsesCore(deps), settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")

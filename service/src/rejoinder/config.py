@@ -49,6 +49,11 @@ class Settings:
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
     default_provider: str | None = None
     reasoning_keys: tuple[str, ...] = ()
+    mcp_connect_timeout_s: float = 10.0
+    mcp_call_timeout_s: float = 60.0
+    mcp_list_timeout_s: float = 30.0
+    mcp_allow_hosts: tuple[str, ...] = ()
+    mcp_deny_hosts: tuple[str, ...] = ("169.254.169.254", "metadata.google.internal")
 
 
 class ConfigError(Exception):
@@ -74,7 +79,8 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
     settings = Settings(
         providers=providers, models=models, default_provider=doc.get("default_provider"), reasoning_keys=keys
     )
-    return _apply(settings, server)
+    mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
+    return _apply(settings, {**server, **mcp})
 
 
 def _load_file(path: Path) -> Settings:
@@ -99,7 +105,11 @@ _FIELDS = {
     "envoy_admin_port": int,
     "max_request_body_bytes": int,
     "sse_keepalive_s": float,
+    "mcp_connect_timeout_s": float,
+    "mcp_call_timeout_s": float,
+    "mcp_list_timeout_s": float,
 }
+_LISTS = ("mcp_allow_hosts", "mcp_deny_hosts")
 
 
 def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
@@ -111,6 +121,13 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
                 changes[key] = convert(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{key}: {value!r} is not a valid {convert.__name__}") from exc
+    for key in _LISTS:
+        value = values.get(key)
+        if value is not None:
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple):
+                raise ConfigError(f"{key}: expected a list of hosts")
+            changes[key] = tuple(str(x).strip() for x in items if str(x).strip())
     for key in ("envoy", "strict_json"):
         value = values.get(key)
         if value is not None:
@@ -119,7 +136,16 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, object]:
-    keys = [*_FIELDS, "envoy", "strict_json", "upstream", "upstream_api_key", "config", "reasoning_keys"]
+    keys = [
+        *_FIELDS,
+        *_LISTS,
+        "envoy",
+        "strict_json",
+        "upstream",
+        "upstream_api_key",
+        "config",
+        "reasoning_keys",
+    ]
     return {k: env[f"REJOINDER_{k.upper()}"] for k in keys if f"REJOINDER_{k.upper()}" in env}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rejoinder.core.context import Context, assemble, item_id, output_as_input
+from rejoinder.core.context import Context, assemble, output_as_input
 from rejoinder.core.validation import ValidatedRequest, validate
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.content_pb2 import (
@@ -26,6 +26,7 @@ from rejoinder.responses.v1.items_pb2 import (
 )
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.store.items import item_id
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fakes import InMemoryStore, SequentialIds
 

@@ -82,8 +82,12 @@ class World:
         self.provider._turns.extend(turns)
 
     async def events(self, **body: Any) -> list[dict[str, Any]]:
+        """The events of one response, which must end `response.completed` and be stored."""
         run = await self.core.start(CODEC.decode({"model": "m", **body}, CreateRequest))
-        return [CODEC.encode(e) async for e in run.events()]  # type: ignore[misc]
+        events: list[dict[str, Any]] = [CODEC.encode(e) async for e in run.events()]  # type: ignore[misc]
+        assert events[-1]["type"] == "response.completed", events[-1]
+        assert await self.store.get(events[-1]["response"]["id"]) is not None
+        return events
 
 
 def _types(events: list[dict[str, Any]]) -> list[str]:

@@ -15,6 +15,7 @@ from rejoinder.errors import invalid
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
 from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
 from rejoinder.store.base import ChainLink, ResponseStore
+from rejoinder.store.items import item_id
 
 ID_PREFIX = {
     "message": "msg",
@@ -60,30 +61,6 @@ def output_as_input(item: OutputItem) -> InputItem:
         else:
             parts.parts.items.append(Content(output_text=part.output_text))
     return InputItem(message=Message(id=out.id, role="assistant", content=parts, status=out.status))
-
-
-def item_id(item: InputItem) -> str:
-    """The ID an item carries, or ""."""
-    kind = item.WhichOneof("item")
-    if kind == "message":
-        return item.message.id
-    if kind == "function_call":
-        return item.function_call.id
-    if kind == "function_call_output":
-        return item.function_call_output.id
-    if kind == "reasoning":
-        return item.reasoning.id
-    if kind == "item_reference":
-        return item.item_reference.id
-    if kind == "mcp_list_tools":
-        return item.mcp_list_tools.id
-    if kind == "mcp_call":
-        return item.mcp_call.id
-    if kind == "mcp_approval_request":
-        return item.mcp_approval_request.id
-    if kind == "mcp_approval_response":
-        return item.mcp_approval_response.id
-    return ""
 
 
 def _with_id(item: InputItem, ids: IdGenerator) -> InputItem:

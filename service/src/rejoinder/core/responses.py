@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rejoinder.core.context import item_id
 from rejoinder.core.orchestrator import Deps, Run, start
 from rejoinder.core.validation import validate
 from rejoinder.errors import ApiError, ErrorKind, invalid, not_found
@@ -14,6 +13,7 @@ from rejoinder.responses.v1.responses_service_pb2 import (
     ListInputItemsRequest,
     ListInputItemsResponse,
 )
+from rejoinder.store.items import item_id
 
 TERMINAL = ("response_completed", "response_incomplete", "response_failed")
 DEFAULT_LIMIT = 20

@@ -1,7 +1,10 @@
 """The generic adapter: any OpenAI-compatible chat completions upstream (vLLM, Ollama, llama.cpp, OpenAI).
 
 This is the only module of the service that imports httpx. Every httpx and JSON failure leaves it as an
-`UpstreamError`; the JSON shapes themselves live in `chat_wire`.
+`UpstreamError`; the JSON shapes themselves live in `chat_wire`. Per-server adapters (`vllm`, `ollama`,
+`llamacpp`, `openai`) are thin subclasses: they declare their `Capabilities` and may override two hooks,
+`_body` (the request body their server expects) and `_delta_filter` (a per-response post-processor of
+the normalized deltas).
 """
 
 from __future__ import annotations
@@ -9,12 +12,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 import orjson
 
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
-from rejoinder.providers.chat_wire import StreamDecoder, WireError, build_body, decode_completion
+from rejoinder.providers.chat_wire import (
+    JsonObject,
+    StreamDecoder,
+    WireError,
+    build_body,
+    decode_completion,
+)
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 _ERROR_TEXT_LIMIT = 200
@@ -28,6 +38,30 @@ class UpstreamConfig:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     capabilities: Capabilities = field(default_factory=Capabilities)
+
+
+class DeltaFilter(Protocol):
+    """Post-processes the normalized deltas of one response (e.g. splits inline think tags)."""
+
+    def feed(self, delta: ChatDelta) -> list[ChatDelta]:
+        """What to yield for `delta`, in order; may hold text back."""
+        ...
+
+    def close(self) -> list[ChatDelta]:
+        """What is still held back when the response ends."""
+        ...
+
+
+class PassThrough:
+    """The identity `DeltaFilter`."""
+
+    def feed(self, delta: ChatDelta) -> list[ChatDelta]:
+        """`delta` itself."""
+        return [delta]
+
+    def close(self) -> list[ChatDelta]:
+        """Nothing: nothing is held back."""
+        return []
 
 
 class OpenAICompatProvider:
@@ -57,19 +91,33 @@ class OpenAICompatProvider:
         Closing this generator early closes the upstream response (and so its connection).
         """
         content, headers = self._encode(req)
+        post = self._delta_filter()
         with _translate_errors():
             async with self._client.stream("POST", self._url, content=content, headers=headers) as resp:
                 await _check_status(resp)
                 if req.stream and not _is_json(resp):
                     async with contextlib.aclosing(self._sse_deltas(resp)) as deltas:
                         async for delta in deltas:
-                            yield delta
+                            for out in post.feed(delta):
+                                yield out
                 else:
                     for delta in await self._json_deltas(resp):
-                        yield delta
+                        for out in post.feed(delta):
+                            yield out
+        for out in post.close():
+            yield out
+
+    def _body(self, req: ChatRequest) -> JsonObject:
+        """The request body (without `stream`). The generic one leaves out the controls that the
+        capabilities say the upstream does not honor; adapters adjust it to their server's dialect."""
+        return honored(build_body(req, self.capabilities), self.capabilities)
+
+    def _delta_filter(self) -> DeltaFilter:
+        """A fresh post-processor for one response's deltas; the generic adapter passes them through."""
+        return PassThrough()
 
     def _encode(self, req: ChatRequest) -> tuple[bytes, dict[str, str]]:
-        body = build_body(req, self.capabilities)
+        body = self._body(req)
         headers = {"content-type": "application/json", "accept": "application/json"}
         if req.stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
@@ -104,6 +152,21 @@ class OpenAICompatProvider:
             return decode_completion(body, self.capabilities)
         except WireError as exc:
             raise UpstreamError("protocol", f"malformed upstream completion: {exc}") from exc
+
+
+def honored(body: JsonObject, caps: Capabilities) -> JsonObject:
+    """`body` without the controls `caps` says the upstream does not honor, so that a strict server
+    never sees them (core reads the same capabilities to decide what to tell the client)."""
+    dropped: set[str] = set()
+    if not caps.logprobs:
+        dropped |= {"logprobs", "top_logprobs"}
+    if not caps.response_format:
+        dropped.add("response_format")
+    if not caps.parallel_tool_calls:
+        dropped.add("parallel_tool_calls")
+    if not caps.tool_choice_forcing and body.get("tool_choice") not in (None, "auto", "none"):
+        dropped.add("tool_choice")
+    return {k: v for k, v in body.items() if k not in dropped}
 
 
 class _SseFramer:

@@ -21,6 +21,14 @@ def item_id(item: InputItem) -> str:
             return item.reasoning.id
         case "item_reference":
             return item.item_reference.id
+        case "mcp_list_tools":
+            return item.mcp_list_tools.id
+        case "mcp_call":
+            return item.mcp_call.id
+        case "mcp_approval_request":
+            return item.mcp_approval_request.id
+        case "mcp_approval_response":
+            return item.mcp_approval_response.id
         case _:
             return ""
 
