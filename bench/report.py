@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.scenarios import Metrics, Plan, Results
+from bench.scenarios import CONTENDED_PCT, Metrics, Plan, Results
 
 Ratio = Literal["x", "pct", ""]
 Check = Literal["added_max", "abs_max", "ratio_min"]
@@ -195,9 +195,6 @@ def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
             f"{row.goal.text if row.goal else '':<22} {cells[0]:<15} {cells[1]:<15}"
         )
     return "\n".join(lines), verdicts
-
-
-CONTENDED_PCT = 10.0
 
 
 def contention(results: Results) -> str | None:

@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="REV",
         help="run the service from `git archive REV service/src` (default: the working tree)",
     )
+    parser.add_argument(
+        "--retries", type=int, default=2, help="re-runs of a cell when another process competed for a core"
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the SQLite file")
     return parser
@@ -184,7 +187,7 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
     plan: Plan = scenarios.QUICK if args.quick else scenarios.FULL
     endpoints = Endpoints(upstream_port, ports.http, ports.grpc)
     probe = CpuProbe(pids, {"service_core": args.service_core, "load_core": args.load_core})
-    return Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log)
+    return Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log, args.retries)
 
 
 def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, object]:

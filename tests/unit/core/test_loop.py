@@ -251,3 +251,14 @@ async def test_credentials_reach_the_server_but_are_never_echoed() -> None:
     assert "s3cret" not in dumped and "tok" not in dumped.replace("tokens", "")
     stored = await w.store.get(events[-1]["response"]["id"])
     assert stored is not None and "s3cret" not in str(stored) and "authorization" not in str(stored.tools[0])
+
+
+async def test_a_call_of_a_tool_that_does_not_exist_is_fed_back_not_fatal() -> None:
+    w = World([_call(0, "teleport", '{"to":"mars"}')], [p.TextDelta("sorry, no teleport")])
+    events = await w.events(input="go to mars", tools=[SERVER])
+    final = events[-1]["response"]
+    assert [o["type"] for o in final["output"]] == ["mcp_list_tools", "message"]
+    told = w.provider.requests[1].messages
+    assert told[-2].tool_calls[0].name == "teleport"
+    assert told[-1].role == "tool" and "There is no tool named 'teleport'" in str(told[-1].content)
+    assert "add" in str(told[-1].content)

@@ -23,7 +23,7 @@ from rejoinder.core.validation import ValidatedRequest
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import Route
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.items_pb2 import HttpError, InputItem, McpCall, McpCallError
 from rejoinder.responses.v1.response_pb2 import InputTokensDetails, OutputTokensDetails, Usage
 from rejoinder.tools.base import McpConnector
 
@@ -95,6 +95,11 @@ class AgentLoop:
         self._connector = connector
         self._first = first
         self._calls = 0
+        self._unknown: dict[int, McpCall] = {}
+        self._feedback: list[InputItem] = []
+        self._functions = {
+            t.function.name for t in parts.vreq.params.tools if t.WhichOneof("tool") == "function"
+        }
         reasoning = parts.vreq.params.reasoning
         self._hide_reasoning = reasoning.HasField("effort") and reasoning.effort == "none"
 
@@ -110,7 +115,8 @@ class AgentLoop:
                 functions_before = self._parts.builder.function_calls
                 async for event in self._turn(turn, runner, pending):
                     yield event
-                if runner is None or not pending:
+                reported = runner is not None and self._unknown_feedback(runner)
+                if runner is None or not (pending or reported):
                     return
                 async for event in runner.run(pending):
                     yield event
@@ -138,10 +144,7 @@ class AgentLoop:
         ctx = self._parts.ctx
         async for event in runner.list_tools(ctx.items):
             yield event
-        functions = {
-            t.function.name for t in self._parts.vreq.params.tools if t.WhichOneof("tool") == "function"
-        }
-        runner.toolset.expose(functions)
+        runner.toolset.expose(self._functions)
         approved = self._approved(runner.toolset, ctx.items, ctx.new_items)
         if approved:
             self._calls += len(approved)
@@ -174,7 +177,7 @@ class AgentLoop:
             return self._first.deltas()
         parts = self._parts
         toolset = runner.toolset if runner is not None else None
-        items = [*parts.ctx.items, *(output_as_input(o) for o in parts.builder.items)]
+        items = [*parts.ctx.items, *(output_as_input(o) for o in parts.builder.items), *self._feedback]
         turn_input = TurnInput(
             items=items,
             instructions=parts.ctx.instructions,
@@ -221,20 +224,41 @@ class AgentLoop:
             yield event
         self._calls += len(pending) + builder.function_calls - functions_before
 
-    @staticmethod
     def _mcp(
+        self,
         delta: p.ToolCallDelta,
         runner: McpRunner,
         by_index: dict[int, PendingCall],
         pending: list[PendingCall],
     ) -> bool:
+        if delta.index in self._unknown:
+            return True
         call = by_index.get(delta.index)
         if call is None:
-            exposed = runner.toolset.exposed.get(delta.name or "")
+            name = delta.name or ""
+            exposed = runner.toolset.exposed.get(name)
             if exposed is None:
-                return False
+                if name in self._functions:
+                    return False
+                self._unknown[delta.index] = McpCall(
+                    id=self._parts.ids.new("call"), server_label="", name=name, arguments="", status="failed"
+                )
+                return True
             call = PendingCall(exposed=exposed)
             by_index[delta.index] = call
             pending.append(call)
         call.pieces.append(delta.arguments)
+        return True
+
+    def _unknown_feedback(self, runner: McpRunner) -> bool:
+        """Tell the model, on its next turn, that the tools it made up do not exist."""
+        if not self._unknown:
+            return False
+        offered = ", ".join(sorted({*self._functions, *runner.toolset.exposed})) or "none"
+        for call in self._unknown.values():
+            message = f"There is no tool named '{call.name}'. The tools are: {offered}."
+            call.error.CopyFrom(McpCallError(http_error=HttpError(code=404, message=message)))
+            self._feedback.append(InputItem(mcp_call=call))
+        self._calls += len(self._unknown)
+        self._unknown = {}
         return True

@@ -27,7 +27,8 @@ class ToolPolicy:
     """The tools offered upstream, the choice sent with them, and what the reply must contain.
 
     `forced` is None when the model may answer without a tool; otherwise the names of which at
-    least one must be called (any offered tool for "required").
+    least one must be called (any offered tool for "required"). With `report_unknown` (the agentic
+    loop), a call of a tool that was not offered is let through so the loop can tell the model.
     """
 
     offered: frozenset[str]
@@ -36,6 +37,7 @@ class ToolPolicy:
     allow_calls: bool
     parallel: bool
     max_calls: int | None
+    report_unknown: bool = False
 
     def retry_choice(self) -> tuple[frozenset[str], p.ToolChoice]:
         """The strongest forcing an upstream has: only the forced tools, named when there is one."""
@@ -69,7 +71,9 @@ def tool_policy(req: CreateRequest, mcp: McpNames | None = None) -> ToolPolicy:
         forced: frozenset[str] | None,
         allow: bool = True,
     ) -> ToolPolicy:
-        return ToolPolicy(offered, choice, forced, allow and bool(offered), parallel, max_calls)
+        return ToolPolicy(
+            offered, choice, forced, allow and bool(offered), parallel, max_calls, mcp is not None
+        )
 
     choice = req.tool_choice
     kind = choice.WhichOneof("tool_choice")
@@ -122,7 +126,7 @@ class CallFilter:
 
     def _admissible(self, name: str) -> bool:
         policy = self.policy
-        if not policy.allow_calls or name not in self.offered:
+        if not policy.allow_calls or (name not in self.offered and not policy.report_unknown):
             return False
         if policy.forced is not None and name not in policy.forced:
             return False
