@@ -262,3 +262,15 @@ async def test_a_call_of_a_tool_that_does_not_exist_is_fed_back_not_fatal() -> N
     assert told[-2].tool_calls[0].name == "teleport"
     assert told[-1].role == "tool" and "There is no tool named 'teleport'" in str(told[-1].content)
     assert "add" in str(told[-1].content)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "offered"),
+    [(["add"], ["add"]), ({"read_only": True}, ["ping"]), ({"tool_names": ["ping", "add"]}, ["add", "ping"])],
+)
+async def test_allowed_tools_filter_what_the_model_sees(allowed: object, offered: list[str]) -> None:
+    w = World([p.TextDelta("ok")])
+    events = await w.events(input="hi", tools=[{**SERVER, "allowed_tools": allowed}])
+    assert [t.name for t in w.provider.requests[0].tools] == offered
+    listing = events[-1]["response"]["output"][0]
+    assert [t["name"] for t in listing["tools"]] == ["add", "ping"], "the listing shows what the server has"
