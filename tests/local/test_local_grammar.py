@@ -137,15 +137,15 @@ def test_template_messages_put_the_hint_in_the_system_turn_and_render_tool_turns
     )
     request = p.ChatRequest(model="m", messages=messages, tools=(TOOL,))
     out = template_messages(request, plan_output(request))
-    assert [m["role"] for m in out] == ["system", "user", "assistant", "user"]
-    assert out[0]["content"].startswith("Be brief.\n\nYou can call these tools:")
-    assert out[1]["content"] == "look up x"
-    assert json.loads(out[2]["content"]) == {
+    assert [m.role for m in out] == ["system", "user", "assistant", "user"]
+    assert out[0].content.startswith("Be brief.\n\nYou can call these tools:")
+    assert out[1].content == "look up x"
+    assert json.loads(out[2].content) == {
         "type": "tool_call",
         "name": "lookup",
         "arguments": {"word": "x"},
     }
-    assert out[3]["content"] == "Result of the call to lookup: a letter"
+    assert out[3].content == "Result of the call to lookup: a letter"
 
 
 def test_images_are_refused() -> None:

@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="where SQLite and Envoy's files live (default ./data)")
     serve.add_argument("--upstream", help="OpenAI-compatible /v1 base URL that every model routes to")
     serve.add_argument("--upstream-api-key", help="API key for --upstream")
+    serve.add_argument(
+        "--upstream-type",
+        help="adapter for --upstream: openai-compatible (default), vllm, ollama, llamacpp, openai",
+    )
     serve.add_argument("--no-envoy", dest="envoy", action="store_const", const=False, help="gRPC only")
     serve.add_argument("--strict-json", action="store_const", const=True, help="reject unknown JSON fields")
     serve.add_argument("--log-level", default="INFO")

@@ -20,7 +20,7 @@ from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.sealing import ReasoningSealer, new_key
 from rejoinder.providers.base import Provider
-from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
+from rejoinder.providers.factory import build_provider
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
 from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, responses_service_pb2
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
@@ -54,12 +54,12 @@ def reasoning_sealer(settings: Settings) -> ReasoningSealer:
 
 def build_registry(settings: Settings) -> ProviderRegistry:
     """One adapter per configured upstream, plus the model routes."""
-    providers: dict[str, Provider] = {
-        name: OpenAICompatProvider(
-            UpstreamConfig(base_url=u.base_url, api_key=u.api_key, timeout=u.timeout_s)
-        )
-        for name, u in settings.providers.items()
-    }
+    providers: dict[str, Provider] = {}
+    for name, u in settings.providers.items():
+        try:
+            providers[name] = build_provider(u.type, u.base_url, u.api_key, u.timeout_s, u.capabilities)
+        except ValueError as exc:
+            raise ConfigError(f"provider {name!r}: {exc}") from exc
     models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
     return ProviderRegistry(providers, models, settings.default_provider)
 

@@ -21,6 +21,8 @@ class UpstreamSettings:
     api_key: str | None = None
     timeout_s: float = 300.0
     connect_timeout_s: float = 5.0
+    type: str = "openai-compatible"
+    capabilities: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
             api_key=p.get("api_key"),
             timeout_s=float(p.get("timeout_s", 300.0)),
             connect_timeout_s=float(p.get("connect_timeout_s", 5.0)),
+            type=str(p.get("type", "openai-compatible")),
+            capabilities=dict(p.get("capabilities", {})),
         )
         for name, p in doc.get("providers", {}).items()
     }
@@ -149,9 +153,9 @@ def _from_env(env: Mapping[str, str]) -> dict[str, object]:
     return {k: env[f"REJOINDER_{k.upper()}"] for k in keys if f"REJOINDER_{k.upper()}" in env}
 
 
-def _with_upstream(settings: Settings, url: str, api_key: str | None) -> Settings:
+def _with_upstream(settings: Settings, url: str, api_key: str | None, kind: str) -> Settings:
     providers = dict(settings.providers)
-    providers[DEFAULT_PROVIDER] = UpstreamSettings(base_url=url.rstrip("/"), api_key=api_key)
+    providers[DEFAULT_PROVIDER] = UpstreamSettings(base_url=url.rstrip("/"), api_key=api_key, type=kind)
     return replace(settings, providers=providers, default_provider=DEFAULT_PROVIDER)
 
 
@@ -170,7 +174,8 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
     upstream = merged.get("upstream")
     if upstream:
         key = merged.get("upstream_api_key")
-        settings = _with_upstream(settings, str(upstream), str(key) if key else None)
+        kind = str(merged.get("upstream_type") or "openai-compatible")
+        settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
     for name, model in settings.models.items():
         if model.provider not in settings.providers:
             raise ConfigError(f"model {name!r} names unknown provider {model.provider!r}")

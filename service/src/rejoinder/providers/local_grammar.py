@@ -40,6 +40,7 @@ from rejoinder.providers.base import (
 )
 
 Mode = Literal["text", "envelope", "arguments"]
+TemplateRole = Literal["system", "user", "assistant"]
 Schema = Mapping[str, object]
 
 _ANY_OBJECT: Schema = {"type": "object"}
@@ -141,30 +142,38 @@ def _text_format_hint(schema: Schema) -> str:
     return f"Reply with JSON only, matching this JSON schema: {json.dumps(schema)}"
 
 
-def template_messages(req: ChatRequest, plan: OutputPlan) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class TemplateMessage:
+    """One turn as any chat template takes it: one of three roles and plain text."""
+
+    role: TemplateRole
+    content: str
+
+
+def template_messages(req: ChatRequest, plan: OutputPlan) -> list[TemplateMessage]:
     """`req.messages` as plain role/content pairs any chat template takes, with the plan's hint in the
     system message. Tool calls are written in the envelope's JSON; tool results become user turns."""
     names = {c.id: c.name for m in req.messages for c in m.tool_calls}
     out = [_template_message(m, names) for m in req.messages]
     if plan.hint:
-        if out and out[0]["role"] == "system":
-            out[0] = {"role": "system", "content": f"{out[0]['content']}\n\n{plan.hint}"}
+        if out and out[0].role == "system":
+            out[0] = TemplateMessage("system", f"{out[0].content}\n\n{plan.hint}")
         else:
-            out.insert(0, {"role": "system", "content": plan.hint})
+            out.insert(0, TemplateMessage("system", plan.hint))
     return out
 
 
-def _template_message(msg: ChatMessage, names: Mapping[str, str]) -> dict[str, str]:
+def _template_message(msg: ChatMessage, names: Mapping[str, str]) -> TemplateMessage:
     text = _text(msg.content)
     if msg.role in ("system", "developer"):
-        return {"role": "system", "content": text}
+        return TemplateMessage("system", text)
     if msg.role == "tool":
         name = names.get(msg.tool_call_id or "", "a tool")
-        return {"role": "user", "content": f"Result of the call to {name}: {text}"}
-    if msg.role == "assistant" and msg.tool_calls:
+        return TemplateMessage("user", f"Result of the call to {name}: {text}")
+    if msg.role == "assistant":
         calls = [_envelope_call(c) for c in msg.tool_calls]
-        return {"role": "assistant", "content": "\n".join([text, *calls] if text else calls)}
-    return {"role": msg.role, "content": text}
+        return TemplateMessage("assistant", "\n".join([text, *calls] if text else calls))
+    return TemplateMessage("user", text)
 
 
 def _envelope_call(call: ToolCall) -> str:
@@ -282,7 +291,7 @@ def _loads_str(body: str) -> str:
 
 def _loads(text: str) -> object:
     try:
-        value: object = json.loads(text)
+        value: object = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise UpstreamError("protocol", f"local model output is not valid JSON: {exc}") from exc
     return value
