@@ -32,6 +32,8 @@ def _config(path: Path, upstream: ScriptedUpstream) -> Path:
     models = "\n".join(f'[models."{m}"]\nprovider = "scripted"\nmodel = "scripted-model"\n' for m in MODELS)
     mcp = "[mcp]\ncall_timeout_s = 1.5\nlist_timeout_s = 5\nconnect_timeout_s = 3\n"
     mcp += 'deny_hosts = ["blocked.test"]\n'
+    models += '[providers.reasoner]\ntype = "vllm"\nbase_url = "' + upstream.base_url + '"\n'
+    models += '[models."reasoner"]\nprovider = "reasoner"\nmodel = "scripted-model"\n'
     path.write_text(
         f'[providers.scripted]\nbase_url = "{upstream.base_url}"\ntimeout_s = 10\n\n{models}\n{mcp}'
     )

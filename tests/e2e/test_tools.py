@@ -464,3 +464,56 @@ def test_unreadable_files_are_400s(http: httpx.Client) -> None:
         {"type": "input_file", "filename": "a.zip", "file_data": _data_url("application/zip", b"PK")}
     )
     assert zipped["code"] == "unsupported_file_type"
+
+
+def test_reasoning_goes_back_to_an_upstream_that_accepts_it(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(
+        Script(reasoning=["think ", "first"], tool_calls=[_call()]),
+        Script(reasoning=["then answer"], text="Sunny."),
+    )
+    first = client.responses.create(
+        model="reasoner", input="weather?", tools=[WEATHER], reasoning={"effort": "high"}
+    )
+    assert [o.type for o in first.output] == ["reasoning", "function_call"]
+    assert upstream.requests[-1]["reasoning_effort"] == "high"
+    second = client.responses.create(
+        model="reasoner",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": "call_1", "output": "21C"}],
+        tools=[WEATHER],
+        reasoning={"effort": "high"},
+    )
+    assert second.output_text == "Sunny."
+    assistant = upstream.requests[-1]["messages"][1]
+    assert assistant["role"] == "assistant" and assistant["reasoning"] == "think first"
+    assert assistant["tool_calls"][0]["function"]["name"] == "get_weather"
+
+
+def test_reasoning_is_dropped_for_an_upstream_that_does_not_take_it(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(reasoning=["private"], text="one"), Script(text="two"))
+    first = client.responses.create(model="m", input="a")
+    client.responses.create(model="m", input="b", previous_response_id=first.id)
+    assistant = upstream.requests[-1]["messages"][1]
+    assert assistant == {"role": "assistant", "content": "one"}
+
+
+def test_encrypted_reasoning_reaches_the_upstream_with_nothing_stored(
+    http: httpx.Client, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(reasoning=["sealed ", "plan"], text="step one"), Script(text="step two"))
+    body = {"model": "reasoner", "store": False, "include": ["reasoning.encrypted_content"]}
+    first = http.post("/responses", json={**body, "input": "go"}).json()
+    reasoning, message = first["output"]
+    history = [
+        {"role": "user", "content": "go"},
+        {**reasoning, "content": []},
+        message,
+        {"role": "user", "content": "on"},
+    ]
+    assert http.post("/responses", json={**body, "input": history}).status_code == 200
+    assistant = upstream.requests[-1]["messages"][1]
+    assert assistant["reasoning"] == "sealed plan" and assistant["content"] == "step one"
