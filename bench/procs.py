@@ -187,6 +187,14 @@ def core_seconds() -> dict[int, float]:
     return found
 
 
+def machine_busy_pct(seconds: float = 1.0) -> dict[int, float]:
+    """Per core: how busy it is right now (everything, ours included), sampled over `seconds`."""
+    before = core_seconds()
+    time.sleep(seconds)
+    after = core_seconds()
+    return {n: 100 * (after[n] - before.get(n, 0.0)) / seconds for n in after}
+
+
 @dataclass
 class CpuProbe:
     """CPU seconds of named processes between `start()` and `stop()`, with the wall time, and of

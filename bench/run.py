@@ -32,12 +32,13 @@ from bench.procs import (
     Child,
     CpuProbe,
     children_of,
+    machine_busy_pct,
     start_service,
     start_upstream,
     thread_affinity,
 )
 from bench.report import contention, render, verdicts_json
-from bench.scenarios import Bench, Plan, Results
+from bench.scenarios import CONTENDED_PCT, Bench, Plan, Results
 from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
 
@@ -240,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log(f"this machine has {os.cpu_count()} cores: pinning needs cores {cores}")
         return 2
     os.sched_setaffinity(0, {args.load_core})
+    busy = machine_busy_pct()
+    if max(busy.values(), default=0.0) > CONTENDED_PCT:
+        shown = ", ".join(f"core {n} {pct:.0f}%" for n, pct in sorted(busy.items()))
+        _log(f"WARNING: the machine is already busy ({shown}); contended cells are re-run or flagged")
     signal.signal(signal.SIGTERM, _sigterm)
     workdir = Path(tempfile.mkdtemp(prefix="rejoinder-bench-"))
     try:

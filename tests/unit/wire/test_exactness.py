@@ -14,8 +14,6 @@ and stored input items are built the way the service builds them (`validate`, `i
 
 from __future__ import annotations
 
-import enum
-import inspect
 import json
 import typing
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ import pydantic
 import pytest
 from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseItemList as SdkItemList
-from openai.types.responses import ResponseStreamEvent as SdkStreamEvent
 
 from rejoinder.core.context import assemble
 from rejoinder.core.echo import initial_response
@@ -46,6 +43,7 @@ from rejoinder.responses.v1.response_pb2 import (
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsResponse
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.sse import frame
+from tests.e2e.exactness import OR_EVENTS, SDK_EVENTS
 from tests.fakes import InMemoryStore, SequentialIds
 
 CODEC = OpenAIJson()
@@ -77,33 +75,6 @@ OR_TYPE_ALIASES = {
     "response.reasoning_text.delta": "response.reasoning.delta",
     "response.reasoning_text.done": "response.reasoning.done",
 }
-
-
-def _sdk_event_models() -> dict[str, type[pydantic.BaseModel]]:
-    union = typing.get_args(SdkStreamEvent)[0]
-    models: dict[str, type[pydantic.BaseModel]] = {}
-    for cls in typing.get_args(union):
-        (event_type,) = typing.get_args(cls.model_fields["type"].annotation)
-        models[event_type] = cls
-    return models
-
-
-def _or_event_models() -> dict[str, type[pydantic.BaseModel]]:
-    models: dict[str, type[pydantic.BaseModel]] = {}
-    for _name, cls in inspect.getmembers(ortypes, inspect.isclass):
-        if not (issubclass(cls, pydantic.BaseModel) and cls.__name__.endswith("StreamingEvent")):
-            continue
-        annotation = cls.model_fields["type"].annotation
-        for arg in typing.get_args(annotation) or (annotation,):
-            if isinstance(arg, type) and issubclass(arg, enum.Enum):
-                models.update({str(member.value): cls for member in arg})
-            elif isinstance(arg, str):
-                models[arg] = cls
-    return models
-
-
-SDK_EVENTS = _sdk_event_models()
-OR_EVENTS = _or_event_models()
 
 
 def _unknown_keys(value: object, path: str) -> Iterator[tuple[str, str, str]]:
