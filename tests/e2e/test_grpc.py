@@ -213,3 +213,29 @@ def test_bad_schema_text_is_invalid_argument(channel: grpc.Channel) -> None:
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
     info, _ = _details(err.value)
     assert info.metadata["param"] == "tools[0].parameters"
+
+
+def test_health_and_reflection_are_served(channel: grpc.Channel) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+    replies = list(
+        reflect.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    )
+    names = {s.name for s in replies[0].list_services_response.service}
+    assert {"rejoinder.responses.v1.ResponsesService", "rejoinder.responses.v1.OpenAIHttpService"} <= names
+    described = list(
+        reflect.ServerReflectionInfo(
+            iter(
+                [
+                    reflection_pb2.ServerReflectionRequest(
+                        file_containing_symbol="rejoinder.responses.v1.CreateRequest"
+                    )
+                ]
+            )
+        )
+    )
+    assert described[0].file_descriptor_response.file_descriptor_proto
