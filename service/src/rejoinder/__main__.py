@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("httpx", "httpx2", "httpcore", "mcp"):  # a line per upstream request is not ours to log
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "log_level")}
     try:
         settings = config.load(flags)
