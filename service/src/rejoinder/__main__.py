@@ -30,6 +30,19 @@ def _parser() -> argparse.ArgumentParser:
         "--upstream-type",
         help="adapter for --upstream: openai-compatible (default), vllm, ollama, llamacpp, openai",
     )
+    serve.add_argument(
+        "--local",
+        dest="local_enabled",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the built-in local model (default: only when no upstream is configured)",
+    )
+    serve.add_argument(
+        "--local-model", dest="local_model_path", type=Path, help="a GGUF file for the local model"
+    )
+    serve.add_argument(
+        "--local-threads", dest="local_n_threads", type=int, help="threads for the local model"
+    )
     serve.add_argument("--no-envoy", dest="envoy", action="store_const", const=False, help="gRPC only")
     serve.add_argument("--strict-json", action="store_const", const=True, help="reject unknown JSON fields")
     serve.add_argument("--log-level", default="INFO")

@@ -21,6 +21,13 @@ from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.sealing import ReasoningSealer, new_key
 from rejoinder.providers.base import Provider
 from rejoinder.providers.factory import build_provider
+from rejoinder.providers.local import (
+    MODEL_NAME,
+    LocalModelConfig,
+    LocalProvider,
+    default_model_path,
+    unavailable_reason,
+)
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
 from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, responses_service_pb2
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
@@ -30,6 +37,7 @@ from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
@@ -52,8 +60,28 @@ def reasoning_sealer(settings: Settings) -> ReasoningSealer:
     return ReasoningSealer([path.read_bytes()])
 
 
-def build_registry(settings: Settings) -> ProviderRegistry:
-    """One adapter per configured upstream, plus the model routes."""
+def local_provider(settings: Settings) -> LocalProvider | None:
+    """The built-in local model, when it is on (by default: when no upstream is configured)."""
+    local = settings.local
+    wanted = local.enabled if local.enabled is not None else not settings.providers
+    if not wanted:
+        return None
+    path = local.model_path or default_model_path()
+    reason = unavailable_reason(path)
+    if reason is not None:
+        if local.enabled:
+            raise ConfigError(f"the local model cannot run: {reason}")
+        print(f"rejoinder: no local model ({reason})", flush=True)
+        return None
+    assert path is not None
+    config = LocalModelConfig(
+        path, n_threads=local.n_threads, n_ctx=local.n_ctx, max_waiting=local.max_waiting
+    )
+    return LocalProvider(config)
+
+
+def build_registry(settings: Settings, local: LocalProvider | None) -> ProviderRegistry:
+    """One adapter per configured upstream, the local model if on, and the model routes."""
     providers: dict[str, Provider] = {}
     for name, u in settings.providers.items():
         try:
@@ -61,7 +89,12 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         except ValueError as exc:
             raise ConfigError(f"provider {name!r}: {exc}") from exc
     models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
-    return ProviderRegistry(providers, models, settings.default_provider)
+    default = settings.default_provider
+    if local is not None:
+        providers[LOCAL_PROVIDER] = local
+        models[MODEL_NAME] = ModelEntry(LOCAL_PROVIDER, MODEL_NAME.partition("/")[2])
+        default = default or LOCAL_PROVIDER
+    return ProviderRegistry(providers, models, default)
 
 
 @dataclass
@@ -111,7 +144,10 @@ async def start_grpc(
     """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port)."""
     if store is None:
         store = await SqliteStore.open(settings.data_dir / "rejoinder.db")
-    registry = build_registry(settings)
+    local = local_provider(settings)
+    if local is not None:
+        await local.load()
+    registry = build_registry(settings, local)
     deps = Deps(
         store=store,
         providers=registry,

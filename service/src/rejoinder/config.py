@@ -34,6 +34,17 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class LocalSettings:
+    """The in-process local model. `enabled` None means: on when no upstream is configured."""
+
+    enabled: bool | None = None
+    model_path: Path | None = None
+    n_threads: int = 1
+    n_ctx: int = 4096
+    max_waiting: int = 8
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the server is configured with."""
 
@@ -51,6 +62,7 @@ class Settings:
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
     default_provider: str | None = None
     reasoning_keys: tuple[str, ...] = ()
+    local: LocalSettings = field(default_factory=LocalSettings)
     mcp_connect_timeout_s: float = 10.0
     mcp_call_timeout_s: float = 60.0
     mcp_list_timeout_s: float = 30.0
@@ -84,7 +96,8 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         providers=providers, models=models, default_provider=doc.get("default_provider"), reasoning_keys=keys
     )
     mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
-    return _apply(settings, {**server, **mcp})
+    local = {f"local_{k}": v for k, v in doc.get("local", {}).items()}
+    return _apply(settings, {**server, **mcp, **local})
 
 
 def _load_file(path: Path) -> Settings:
@@ -136,7 +149,27 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
         value = values.get(key)
         if value is not None:
             changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-    return replace(settings, **changes)  # type: ignore[arg-type]
+    return replace(settings, local=_apply_local(settings.local, values), **changes)  # type: ignore[arg-type]
+
+
+def _truthy(value: object) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _apply_local(local: LocalSettings, values: Mapping[str, object]) -> LocalSettings:
+    changes: dict[str, Any] = {}
+    if values.get("local_enabled") is not None:
+        changes["enabled"] = _truthy(values["local_enabled"])
+    if values.get("local_model_path"):
+        changes["model_path"] = Path(str(values["local_model_path"]))
+    for key in ("n_threads", "n_ctx", "max_waiting"):
+        value = values.get(f"local_{key}")
+        if value is not None:
+            try:
+                changes[key] = int(str(value))
+            except ValueError as exc:
+                raise ConfigError(f"local {key}: {value!r} is not a whole number") from exc
+    return replace(local, **changes)
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, object]:
@@ -176,7 +209,9 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         key = merged.get("upstream_api_key")
         kind = str(merged.get("upstream_type") or "openai-compatible")
         settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
+    if "local" in settings.providers:
+        raise ConfigError("the provider name 'local' is reserved for the built-in local model")
     for name, model in settings.models.items():
-        if model.provider not in settings.providers:
+        if model.provider not in settings.providers and model.provider != "local":
             raise ConfigError(f"model {name!r} names unknown provider {model.provider!r}")
     return settings

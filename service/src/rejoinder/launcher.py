@@ -15,6 +15,7 @@ from rejoinder.config import ConfigError, Settings
 from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
 from rejoinder.edge.ports import port_is_free
+from rejoinder.providers.local import MODEL_NAME
 
 log = logging.getLogger("rejoinder")
 
@@ -47,14 +48,19 @@ def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
     )
 
 
-def _announce(settings: Settings, grpc_port: int) -> None:
+def _announce(settings: Settings, grpc_port: int, models: list[str]) -> None:
     print(f"rejoinder: gRPC on {settings.grpc_host}:{grpc_port}", flush=True)
     if settings.envoy:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
-    if not settings.providers:
+    if MODEL_NAME in models:
         print(
-            "rejoinder: no upstream configured (--upstream URL); every model is 404 model_not_found",
+            f"rejoinder: default model '{MODEL_NAME}' (SmolLM2-135M-Instruct, in-process llama.cpp)",
+            flush=True,
+        )
+    elif not settings.providers:
+        print(
+            "rejoinder: no upstream configured (--upstream URL) and no local model: every model is 404",
             flush=True,
         )
     for name, upstream in settings.providers.items():
@@ -92,7 +98,7 @@ async def serve(settings: Settings) -> None:
             run_dir.mkdir(parents=True, exist_ok=True)
             envoy = EnvoyProcess(envoy_settings(settings, app.port), run_dir)
             await envoy.start()
-        _announce(settings, app.port)
+        _announce(settings, app.port, app.registry.model_names())
         await _wait_for_stop(envoy)
     except EnvoyError as exc:
         print(f"rejoinder: Envoy failed: {exc}", flush=True)

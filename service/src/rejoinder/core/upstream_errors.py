@@ -24,6 +24,13 @@ def as_api_error(exc: UpstreamError) -> ApiError:
             code="rate_limit_exceeded",
             retry_after=exc.retry_after,
         )
+    if exc.kind == "status" and exc.status == 503:
+        return ApiError(
+            ErrorKind.UNAVAILABLE,
+            f"The model is busy: {exc.message}",
+            code="server_overloaded",
+            retry_after=exc.retry_after,
+        )
     if exc.kind == "status" and exc.status in CLIENT_FAULT:
         return ApiError(ErrorKind.INVALID_REQUEST, exc.message, code="upstream_rejected_request")
     return ApiError(ErrorKind.UPSTREAM, f"The model failed: {exc.message}", code="upstream_error")

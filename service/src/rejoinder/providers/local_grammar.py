@@ -88,10 +88,11 @@ def plan_output(req: ChatRequest) -> OutputPlan:
 
 _CALL_SHAPE = '{"type": "tool_call", "name": "<tool name>", "arguments": {<the tool\'s arguments>}}'
 _AUTO_RULES = (
-    "Reply with one JSON object. To call a tool: "
-    f"{_CALL_SHAPE}. To answer directly: "
-    '{"type": "message", "content": "<your answer>"}. '
-    "Call a tool whenever the user asks for something a tool provides."
+    "Reply with one JSON object.\n"
+    f"If the user asks for something one of the tools provides, call it: {_CALL_SHAPE}\n"
+    'Otherwise answer yourself: {"type": "message", "content": "<your answer>"}\n'
+    'Example: "Hi!" -> {"type": "message", "content": "Hello! How can I help you?"}\n'
+    'Example: "What is 2+2?" -> {"type": "message", "content": "4"}'
 )
 
 
