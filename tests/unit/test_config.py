@@ -9,7 +9,7 @@ import pytest
 from rejoinder.config import DEFAULT_PROVIDER, ConfigError, ModelSettings, Settings, UpstreamSettings, load
 
 TOML = """
-default_provider = "local"
+default_provider = "lan"
 
 [server]
 http_port = 9000
@@ -17,7 +17,7 @@ grpc_port = 9001
 data_dir = "/var/lib/rejoinder"
 envoy = false
 
-[providers.local]
+[providers.lan]
 base_url = "http://127.0.0.1:8000/v1"
 api_key = "sk-local"
 timeout_s = 60
@@ -30,7 +30,7 @@ provider = "cloud"
 model = "small-2"
 
 [models.big]
-provider = "local"
+provider = "lan"
 """
 
 
@@ -60,14 +60,14 @@ def test_file_values(config_file: Path) -> None:
     assert settings.grpc_port == 9001
     assert settings.data_dir == Path("/var/lib/rejoinder")
     assert settings.envoy is False
-    assert settings.default_provider == "local"
-    assert settings.providers["local"] == UpstreamSettings(
+    assert settings.default_provider == "lan"
+    assert settings.providers["lan"] == UpstreamSettings(
         base_url="http://127.0.0.1:8000/v1", api_key="sk-local", timeout_s=60.0
     )
     assert settings.providers["cloud"].api_key is None
     assert settings.models == {
         "fast": ModelSettings(provider="cloud", upstream_model="small-2"),
-        "big": ModelSettings(provider="local", upstream_model="big"),
+        "big": ModelSettings(provider="lan", upstream_model="big"),
     }
     # what the file does not set keeps its default
     assert settings.http_host == "127.0.0.1"
@@ -133,7 +133,7 @@ def test_upstream_from_env() -> None:
 def test_upstream_joins_the_file_providers(config_file: Path) -> None:
     settings = load({"config": str(config_file), "upstream": "http://u.test/v1"}, env={})
 
-    assert set(settings.providers) == {"local", "cloud", "default"}
+    assert set(settings.providers) == {"lan", "cloud", "default"}
     assert settings.default_provider == "default"
 
 
@@ -175,3 +175,24 @@ def test_a_bad_env_value() -> None:
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load({"config": str(tmp_path / "absent.toml")}, env={})
+
+
+def test_the_local_provider_name_is_reserved(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[providers.local]\nbase_url = "http://x.test/v1"\n')
+    with pytest.raises(ConfigError, match="reserved"):
+        load({"config": str(path)}, env={})
+
+
+def test_local_model_settings_from_file_env_and_flags(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[local]\nenabled = true\nn_threads = 2\nmax_waiting = 3\n")
+    settings = load(
+        {"config": str(path), "local_n_threads": 4}, env={"REJOINDER_LOCAL_MODEL_PATH": "/m.gguf"}
+    )
+    assert (
+        settings.local.enabled is True and settings.local.n_threads == 4 and settings.local.max_waiting == 3
+    )
+    assert str(settings.local.model_path) == "/m.gguf"
+    with pytest.raises(ConfigError):
+        load({"local_n_threads": "many"}, env={})

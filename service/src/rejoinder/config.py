@@ -180,8 +180,12 @@ def _from_env(env: Mapping[str, str]) -> dict[str, object]:
         "strict_json",
         "upstream",
         "upstream_api_key",
+        "upstream_type",
         "config",
         "reasoning_keys",
+        "local_enabled",
+        "local_model_path",
+        "local_n_threads",
     ]
     return {k: env[f"REJOINDER_{k.upper()}"] for k in keys if f"REJOINDER_{k.upper()}" in env}
 
