@@ -1,4 +1,4 @@
-"""Keep-alive ticks between slow events; order kept; the source runs in one task."""
+"""Batched hand-over with keep-alive ticks: order kept, the source runs in one task."""
 
 from __future__ import annotations
 
@@ -7,34 +7,54 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rejoinder.wire.keepalive import TICK, with_keepalive
+from rejoinder.wire.keepalive import TICK, batches
 
 
-async def _slow(tasks: set[asyncio.Task[object] | None]) -> AsyncIterator[int]:
-    for i in range(3):
-        tasks.add(asyncio.current_task())
-        await asyncio.sleep(0.12 if i == 1 else 0)
-        yield i
+def _flat(out: list[object]) -> list[object]:
+    return [x for batch in out if batch is not TICK for x in batch]  # type: ignore[union-attr]
 
 
 async def test_ticks_fill_silences_and_items_keep_their_order() -> None:
     tasks: set[asyncio.Task[object] | None] = set()
-    out = [x async for x in with_keepalive(_slow(tasks), 0.05)]
-    assert [x for x in out if x is not TICK] == [0, 1, 2]
+
+    async def slow() -> AsyncIterator[int]:
+        for i in range(3):
+            tasks.add(asyncio.current_task())
+            await asyncio.sleep(0.12 if i == 1 else 0)
+            yield i
+
+    out = [x async for x in batches(slow(), 0.05)]
+    assert _flat(out) == [0, 1, 2]
     assert out.count(TICK) >= 2
     assert len(tasks) == 1, "the source must be driven by one task"
+
+
+async def test_items_made_without_waiting_go_out_together_and_the_first_never_waits() -> None:
+    gate = asyncio.Event()
+
+    async def bursty() -> AsyncIterator[int]:
+        yield 0
+        await gate.wait()
+        for i in range(1, 6):
+            yield i
+
+    stream = batches(bursty(), 5.0)
+    assert await asyncio.wait_for(anext(stream), 1.0) == [0]
+    gate.set()
+    assert await anext(stream) == [1, 2, 3, 4, 5]
 
 
 async def test_a_failing_source_raises_in_the_consumer() -> None:
     async def broken() -> AsyncIterator[int]:
         yield 1
+        await asyncio.sleep(0)
         raise RuntimeError("boom")
 
-    seen = []
+    seen: list[object] = []
     with pytest.raises(RuntimeError, match="boom"):
-        async for x in with_keepalive(broken(), 1.0):
+        async for x in batches(broken(), 1.0):
             seen.append(x)
-    assert seen == [1]
+    assert _flat(seen) == [1]
 
 
 async def test_leaving_early_stops_the_source() -> None:
@@ -50,7 +70,7 @@ async def test_leaving_early_stops_the_source() -> None:
         finally:
             closed.set()
 
-    stream = with_keepalive(endless(), 1.0)
-    assert await anext(stream) == 0
+    stream = batches(endless(), 1.0)
+    assert (await anext(stream))[0] == 0  # type: ignore[index]
     await stream.aclose()  # type: ignore[attr-defined]
     await asyncio.wait_for(closed.wait(), 1.0)

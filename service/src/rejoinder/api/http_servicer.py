@@ -19,9 +19,10 @@ from rejoinder.errors import ApiError, invalid
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
 from rejoinder.wire import sse
-from rejoinder.wire.keepalive import Tick, with_keepalive
+from rejoinder.wire.keepalive import Tick, batches
 from rejoinder.wire.openai_json import OpenAIJson
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         self._models = models
         self._keepalive_s = keepalive_s
 
+    def _encode_event(self, event: ResponseStreamEvent) -> dict[str, object]:
+        payload = self._codec.encode(event)
+        assert isinstance(payload, dict)
+        return payload
+
     async def _unary(self, context: Context, produce: Callable[[], Awaitable[object]]) -> HttpBody:
         try:
             return _json(await produce())
@@ -90,15 +96,12 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             log.exception("create failed")
             yield await _error_body(context, internal_error())
             return
-        events = run.events()
-        source = with_keepalive(events, self._keepalive_s) if run.may_pause else events
-        async for event in source:
-            if isinstance(event, Tick):
+        async for batch in batches(run.events(), self._keepalive_s):
+            if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
                 continue
-            payload = self._codec.encode(event)
-            assert isinstance(payload, dict)
-            yield HttpBody(content_type=EVENT_STREAM, data=sse.frame(payload))
+            frames = b"".join(sse.frame(self._encode_event(event)) for event in batch)
+            yield HttpBody(content_type=EVENT_STREAM, data=frames)
         yield HttpBody(content_type=EVENT_STREAM, data=sse.DONE)
 
     async def GetResponse(

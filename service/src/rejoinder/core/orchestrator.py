@@ -86,11 +86,6 @@ class Run:
         self._finished = False
         self.failure: ApiError | None = None
 
-    @property
-    def may_pause(self) -> bool:
-        """Whether the stream may go quiet for long (MCP calls run, a forced tool choice is held back)."""
-        return bool(servers_of(self._vreq.params.tools)) or tool_policy(self._vreq.params).forced is not None
-
     async def prefetch(self) -> None:
         """Without MCP servers, await the upstream's first delta now, before the first byte."""
         if servers_of(self._vreq.params.tools):

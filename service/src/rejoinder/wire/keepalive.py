@@ -1,8 +1,10 @@
-"""Keep a quiet stream open: a marker whenever the source says nothing for `interval_s` seconds.
+"""Hand a stream's items over in batches, with a marker when it goes quiet.
 
-The source is driven by ONE task of its own from start to end (async context managers it holds,
-such as MCP sessions with anyio cancel scopes, must be entered and exited in the same task), and
-its items are handed over through a small queue.
+The source runs in ONE task of its own from start to end (async context managers it holds, such as
+MCP sessions with anyio cancel scopes, must be entered and exited in the same task) and puts items
+in a small queue. The consumer takes everything queued at once: items made without the source
+waiting on I/O (the events of one upstream read) go out together, and the first item of a batch
+never waits for a second.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 T = TypeVar("T")
+QUEUE_SIZE = 256
 
 
 class Tick:
@@ -28,33 +31,46 @@ class _Failure:
         self.exc = exc
 
 
-async def with_keepalive(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[T | Tick]:
-    """The source's items in order, with `TICK` after every `interval_s` of silence."""
-    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=64)
-
-    async def pump() -> None:
-        try:
-            async for item in source:
-                await queue.put(item)
-        except Exception as exc:
-            await queue.put(_Failure(exc))
-            return
-        await queue.put(_END)
-
-    task = asyncio.ensure_future(pump())
+async def _pump(source: AsyncIterator[T], queue: asyncio.Queue[object]) -> None:
     try:
-        while True:
+        async for item in source:
+            await queue.put(item)
+    except Exception as exc:
+        await queue.put(_Failure(exc))
+        return
+    await queue.put(_END)
+
+
+def _drain(first: object, queue: asyncio.Queue[object]) -> tuple[list[object], bool]:
+    """`first` and everything already queued; True when the source has ended. Raises its failure."""
+    items: list[object] = []
+    ended = False
+    for item in [first, *(queue.get_nowait() for _ in range(queue.qsize()))]:
+        if item is _END:
+            ended = True
+        elif isinstance(item, _Failure):
+            raise item.exc
+        else:
+            items.append(item)
+    return items, ended
+
+
+async def batches(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[list[T] | Tick]:
+    """Lists of the source's items in order, and `TICK` after every `interval_s` of silence."""
+    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    task = asyncio.ensure_future(_pump(source, queue))
+    try:
+        ended = False
+        while not ended:
             try:
                 async with asyncio.timeout(interval_s):
-                    item = await queue.get()
+                    first = await queue.get()
             except TimeoutError:
                 yield TICK
                 continue
-            if item is _END:
-                break
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
+            items, ended = _drain(first, queue)
+            if items:
+                yield items  # type: ignore[misc]
     finally:
         if not task.done():
             task.cancel()
