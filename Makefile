@@ -8,13 +8,14 @@ PY_OUT := service/src
 CLIENT_OUT := clients/python/rejoinder_client
 DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 
-.PHONY: help setup run test check gen gen-check lint typecheck proto-check fmt
+.PHONY: help setup run test check gen gen-check lint typecheck proto-check fmt bench
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
 	@echo "make test       set up (once) and run every test (unit, contract, e2e through real Envoy)"
 	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code"
 	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
+	@echo "make bench      the benchmark (about 4 minutes; ARGS=--quick for about 1)"
 
 # llama-cpp-python has no wheel for this platform: it builds from source, for a generic x86-64 (the
 # native build dies with "Illegal instruction" here). pip caches the wheel, so only the first setup waits.
@@ -37,6 +38,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the gateway costs: direct upstream vs REST through Envoy vs typed gRPC (bench/README.md).
+bench: setup
+	$(BIN)/python -m bench $(ARGS)
 
 gen: setup
 	rm -rf $(PY_OUT)/rejoinder/responses $(CLIENT_OUT)

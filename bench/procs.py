@@ -133,13 +133,14 @@ def start_service(
     cpus: frozenset[int],
     python_prefix: list[str] | None = None,
     env: Mapping[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> tuple[Child, ServicePorts]:
     """`python -m rejoinder serve` exactly as a user runs it (plus free ports and a fresh data dir)."""
     ports = ServicePorts(http=free_port(), grpc=free_port())
     argv = [sys.executable, *(python_prefix or ["-m", "rejoinder"]), "serve", "--upstream", upstream_url]
     argv += ["--http-port", str(ports.http), "--grpc-port", str(ports.grpc)]
-    argv += ["--data-dir", str(workdir / "data"), "--log-level", "WARNING"]
-    child = start_child("rejoinder serve", argv, workdir / "service.log", cpus, env)
+    argv += ["--data-dir", str(workdir / "data")]
+    child = start_child("rejoinder serve", [*argv, *extra_args], workdir / "service.log", cpus, env)
     child.wait_for_line("OpenAI REST on", 60)
     return child, ports
 

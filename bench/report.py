@@ -96,6 +96,9 @@ def rows(plan: Plan) -> list[Row]:
             False,
         ),
         Row("idle_streams", idle, "svc_rss_mb", "svc RSS MB", "", None, None, False),
+        Row("idle_streams", idle, "upstream_open_held", "upstream conns open", "pct"),
+        Row("idle_streams", idle, "upstream_open_after_close", "upstream conns 2s after", ""),
+        Row("idle_streams", idle, "capacity_after", "then: new streams of 100", "", None, None, False),
         Row("store_c1", "store:true c=1", "p50_ms", "p50 ms", "x", None, "nonstream_c1"),
         Row("store_c1", "store:true c=1", "svc_cpu_ms_per_req", "svc CPU ms/req", "", None, None, False),
         Row("store_c64", "store:true c=64", "throughput_rps", "throughput rps", "pct", None, "nonstream_c64"),
@@ -198,19 +201,18 @@ def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
 
 
 def contention(results: Results) -> str | None:
-    """A warning when something outside the bench used a pinned core in a measured window."""
+    """A warning when other processes took a core a measured cell needed (see `contended`)."""
     worst: tuple[float, str] = (0.0, "")
     for scenario, paths in results.items():
         for path, cell in paths.items():
-            for key in ("other_core0_pct", "other_core1_pct"):
-                value = _num(cell.get(key))
-                if value is not None and value > worst[0]:
-                    worst = (value, f"{scenario}/{path} ({key})")
+            value = _num(cell.get("contended_pct"))
+            if value is not None and value > worst[0]:
+                worst = (value, f"{scenario}/{path}")
     if worst[0] < CONTENDED_PCT:
         return None
     return (
-        f"WARNING: other processes used up to {worst[0]:.0f}% of a pinned core ({worst[1]}): "
-        "figures are unreliable; rerun on a quiet machine"
+        f"WARNING: other processes took up to {worst[0]:.0f}% of a core the bench needed ({worst[1]}), "
+        "even after retries: those figures are unreliable; rerun on a quiet machine (or with --nice -10)"
     )
 
 

@@ -43,11 +43,13 @@ from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# In this order; `idle` (and the profiles) run last: 1,000 streams, most of them abandoned while
+# queued, can leave the service degraded (see the "capacity after" row).
 PARTS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "nonstream": scenarios.nonstream,
     "stream": scenarios.streaming,
-    "idle": scenarios.idle,
     "store": scenarios.store,
+    "idle": scenarios.idle,
 }
 UVLOOP_SETUP = "import uvloop; uvloop.install()"
 SERVICE_MAIN = "import sys; from rejoinder.__main__ import main; sys.exit(main())"
@@ -70,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         help="experiment: run the service on uvloop (default: exactly as `rejoinder serve`)",
     )
     parser.add_argument(
+        "--service-log-level",
+        metavar="LEVEL",
+        help="experiment: `rejoinder serve --log-level LEVEL` (default: the service's own default)",
+    )
+    parser.add_argument(
         "--service-setup",
         metavar="CODE",
         help="experiment: Python run in the service process before `rejoinder serve` starts, "
@@ -82,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--retries", type=int, default=2, help="re-runs of a cell when another process competed for a core"
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="scheduling niceness of the bench and everything it starts (negative needs root): "
+        "on a shared machine, -10 keeps other processes' share of the pinned cores small",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the SQLite file")
@@ -145,6 +159,8 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
         "bench_loop": args.loop,
         "service_loop": args.service_loop,
         "service_setup": args.service_setup,
+        "service_log_level": args.service_log_level,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
         "pids": pids,
         "affinity": {name: thread_affinity(pid) for name, pid in pids.items()},
     }
@@ -153,17 +169,29 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
 async def _scenarios(bench: Bench, args: argparse.Namespace, stem: Path) -> tuple[Results, dict[str, object]]:
     await scenarios.preflight(bench)
     results: Results = {}
-    for name in args.only or list(PARTS):
-        await PARTS[name](bench, results)
     profiles: dict[str, object] = {}
-    py_spy = profile.find_py_spy()
-    if args.profile and py_spy is None:
-        _log("py-spy not found (pip install py-spy): skipping profiles")
-    elif args.profile and py_spy is not None:
-        seconds = args.profile_seconds or (2.0 if args.quick else 6.0)
-        opts = profile.ProfileOptions(py_spy, seconds, args.profile_native)
-        profiles = await profile.profile_all(bench, opts, stem)
+    chosen = [name for name in PARTS if name in (args.only or PARTS)]
+    for name in chosen:
+        if name == "idle":
+            profiles = await _profiles(bench, args, stem)
+        await PARTS[name](bench, results)
+    if "idle" not in chosen:
+        profiles = await _profiles(bench, args, stem)
     return results, profiles
+
+
+async def _profiles(bench: Bench, args: argparse.Namespace, stem: Path) -> dict[str, object]:
+    """After the measured scenarios (py-spy pauses the service to sample it), before `idle`."""
+    py_spy = profile.find_py_spy()
+    if not args.profile:
+        return {}
+    if py_spy is None:
+        _log("py-spy not found (pip install py-spy): skipping profiles")
+        return {}
+    seconds = args.profile_seconds or (2.0 if args.quick else 6.0)
+    return await profile.profile_all(
+        bench, profile.ProfileOptions(py_spy, seconds, args.profile_native), stem
+    )
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -177,7 +205,8 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
     prefix = _service_prefix(args)
     url = f"http://127.0.0.1:{upstream_port}/v1"
     env = _service_env(args.at_commit, workdir)
-    service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env)
+    extra = ("--log-level", args.service_log_level) if args.service_log_level else ()
+    service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env, extra)
     children.insert(0, service)
     pids = {
         "svc": service.pid,
@@ -241,11 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log(f"this machine has {os.cpu_count()} cores: pinning needs cores {cores}")
         return 2
     os.sched_setaffinity(0, {args.load_core})
+    if args.nice:
+        os.nice(args.nice)  # inherited by the upstream, the service and Envoy
     busy = machine_busy_pct()
     if max(busy.values(), default=0.0) > CONTENDED_PCT:
         shown = ", ".join(f"core {n} {pct:.0f}%" for n, pct in sorted(busy.items()))
         _log(f"WARNING: the machine is already busy ({shown}); contended cells are re-run or flagged")
     signal.signal(signal.SIGTERM, _sigterm)
+    # Ctrl-C must stop the run even when started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="rejoinder-bench-"))
     try:
         return run(args, workdir)

@@ -20,7 +20,9 @@ from bench.targets import PATHS, Endpoints, Shape
 
 Metrics = dict[str, float | int | str | None]
 MB = 1024 * 1024
+SETTLE_S = 2.0
 CONTENDED_PCT = 10.0  # another process using this much of a pinned core spoils a measurement
+SATURATED_PCT = 90.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,18 @@ def loop_metrics(result: LoopResult) -> Metrics:
     }
 
 
+def contended(path: str, metrics: Metrics) -> float:
+    """How much of a core this cell needed other processes took (0 when none needed was touched).
+
+    The direct path needs the load core; the service paths need the service core (their
+    bottleneck), and the load core only when it was full (ours + others near 100%)."""
+    other0, other1 = _num(metrics["other_core0_pct"]), _num(metrics["other_core1_pct"])
+    load_core_full = _num(metrics["core1_busy_pct"]) + other1 > SATURATED_PCT
+    if path == "direct":
+        return other1
+    return max(other0, other1 if load_core_full else 0.0)
+
+
 def busy(cpu: dict[str, float]) -> dict[str, float]:
     """How busy the two cores were with our processes, and with anything else (`other_*`)."""
     wall = cpu["wall"]
@@ -143,32 +157,34 @@ class Bench:
     log: Callable[[str], None]
     retries: int = 2
 
-    async def upstream_stats(self) -> tuple[int, int]:
-        """(requests, connections) the upstream has seen so far."""
+    async def upstream_stats(self) -> tuple[int, int, int]:
+        """(requests, connections) the upstream has seen so far, and connections open now
+        (not counting the one asking)."""
         stats = await get_json(LOOPBACK, self.endpoints.upstream, "/stats")
         assert isinstance(stats, dict)
-        return int(stats["requests"]), int(stats["connections"])
+        return int(stats["requests"]), int(stats["connections"]), int(stats["open"]) - 1
 
     async def loop(self, path: str, shape: Shape, concurrency: int, duration_s: float) -> Metrics:
         """One closed-loop cell, run again (up to `retries` times) when another process competed."""
         for attempt in range(1 + self.retries):
             metrics = await self._loop_once(path, shape, concurrency, duration_s)
             metrics["attempts"] = attempt + 1
-            other = max(_num(metrics["other_core0_pct"]), _num(metrics["other_core1_pct"]))
+            other = contended(path, metrics)
+            metrics["contended_pct"] = other
             if other < CONTENDED_PCT:
                 break
-            self.log(f"  {path:6} c={concurrency:<4} another process took {other:.0f}% of a pinned core")
+            self.log(f"  {path:6} c={concurrency:<4} another process took {other:.0f}% of a core we needed")
         return metrics
 
     async def _loop_once(self, path: str, shape: Shape, concurrency: int, duration_s: float) -> Metrics:
         target = self.endpoints.target(path, shape)
         spec = LoopSpec(concurrency, self.plan.warmup_s, duration_s, self.plan.max_requests)
-        requests, connections = await self.upstream_stats()
+        requests, connections, _ = await self.upstream_stats()
         try:
             metrics = loop_metrics(await closed_loop(target, spec, self.probe))
         finally:
             await target.aclose()
-        requests_after, connections_after = await self.upstream_stats()
+        requests_after, connections_after, _ = await self.upstream_stats()
         # Counted over warm-up and window alike; the bench's own /stats requests are excluded.
         served = requests_after - requests
         metrics["upstream_conns_per_100_req"] = 100 * (connections_after - connections - 1) / max(served, 1)
@@ -299,7 +315,8 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
     plan = bench.plan
     target = bench.endpoints.target(path, Shape(tokens=1000, stream=True, delay_ms=plan.idle_delay_ms))
     svc_before, envoy_before = _rss_mb(bench.svc_pid), _rss_mb(bench.envoy_pid)
-    streams = _Streams(gate=100, deadline=clock() + plan.idle_open_timeout_s)
+    upstream_before = (await bench.upstream_stats())[2]
+    streams = _Streams(gate=plan.idle_streams, deadline=clock() + plan.idle_open_timeout_s)
     started = clock()
     try:
         opened = await asyncio.gather(*(streams.open_one(_session(target)) for _ in range(plan.idle_streams)))
@@ -309,10 +326,16 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
         cpu = bench.probe.stop()
         svc_rss, envoy_rss = _rss_mb(bench.svc_pid), _rss_mb(bench.envoy_pid)
         held = min(sum(opened), streams.alive())
+        upstream_held = (await bench.upstream_stats())[2]
     finally:
         await streams.close_all()
         await target.aclose()
+    await asyncio.sleep(SETTLE_S)  # the service should drop the upstream calls of vanished clients
+    upstream_after = (await bench.upstream_stats())[2]
     return {
+        "upstream_open_before": upstream_before,
+        "upstream_open_held": upstream_held,
+        "upstream_open_after_close": upstream_after,
         "streams": plan.idle_streams,
         "opened": sum(opened),
         "held": held,
@@ -330,16 +353,36 @@ async def hold_streams(bench: Bench, path: str) -> Metrics:
     }
 
 
+async def capacity(bench: Bench, streams: int = 100, within_s: float = 3.0) -> int:
+    """How many slow gRPC streams the service opens within `within_s`: its upstream capacity now."""
+    target = bench.endpoints.target(
+        "grpc", Shape(tokens=1000, stream=True, delay_ms=bench.plan.idle_delay_ms)
+    )
+    held = _Streams(gate=streams, deadline=clock() + within_s)
+    try:
+        opened = await asyncio.gather(*(held.open_one(_session(target)) for _ in range(streams)))
+    finally:
+        await held.close_all()
+        await target.aclose()
+    await asyncio.sleep(SETTLE_S)
+    return sum(opened)
+
+
 async def idle(bench: Bench, results: Results) -> None:
-    """RSS with many concurrent open (slow, mostly idle) streams, on every path."""
+    """RSS with many concurrent open (slow, mostly idle) streams, on every path; then how many
+    concurrent streams the service can still open (abandoned queued requests must not cost any)."""
     bench.log(f"{bench.plan.idle_streams} open idle streams")
     results["idle_streams"] = {}
-    for path in PATHS:
+    for path in ("direct", "grpc", "rest"):
         metrics = await hold_streams(bench, path)
+        if path != "direct":
+            metrics["capacity_after"] = await capacity(bench)
         bench.log(
-            f"  {path:6} held {metrics['held']}/{metrics['streams']} in {_num(metrics['open_s']):.1f} s, "
+            f"  {path:6} held {metrics['held']}/{metrics['streams']} in {_num(metrics['open_s']):.1f} s "
+            f"(upstream connections: {metrics['upstream_open_held']} held, "
+            f"{metrics['upstream_open_after_close']} {SETTLE_S:.0f} s after closing), "
             f"service RSS {_num(metrics['svc_rss_mb']):.0f} MB, "
-            f"Envoy RSS {_num(metrics['envoy_rss_mb']):.0f} MB"
+            f"Envoy RSS {_num(metrics['envoy_rss_mb']):.0f} MB; "
+            f"then {metrics.get('capacity_after', '-')} of 100 new streams open"
         )
         results["idle_streams"][path] = metrics
-        await asyncio.sleep(1.0)  # let the service wind the closed streams down

@@ -129,10 +129,12 @@ class Replies:
         self._cache: dict[tuple[str, bool, bool], bytes] = {}
         self.served = 0
         self.connections = 0
+        self.open = 0
 
     def stats(self) -> bytes:
-        """`GET /stats`: requests answered and connections accepted so far."""
-        return _json_reply(orjson.dumps({"requests": self.served, "connections": self.connections}))
+        """`GET /stats`: requests answered, connections accepted so far, connections open now."""
+        counts = {"requests": self.served, "connections": self.connections, "open": self.open}
+        return _json_reply(orjson.dumps(counts))
 
     def whole(self, model: str, stream: bool, usage: bool) -> bytes:
         """The complete reply bytes (no per-token delay)."""
@@ -162,9 +164,11 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self._replies.connections += 1
+        self._replies.open += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._replies.open -= 1
         if self._slow is not None:
             self._slow.cancel()
 
