@@ -104,8 +104,6 @@ class Run:
         self._first = FirstTurn(upstream, first)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
-        snapshot = Response()
-        snapshot.CopyFrom(self.response)
         messages = {
             "response_created": ev.ResponseCreatedEvent,
             "response_in_progress": ev.ResponseInProgressEvent,
@@ -113,7 +111,7 @@ class Run:
             "response_incomplete": ev.ResponseIncompleteEvent,
             "response_failed": ev.ResponseFailedEvent,
         }
-        return self._emitter.emit(case, messages[case](response=snapshot))
+        return self._emitter.emit(case, messages[case](response=self.response))  # the constructor copies
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises."""

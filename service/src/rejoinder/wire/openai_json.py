@@ -138,21 +138,12 @@ class OpenAIJson:
         return self._encode_object(msg, plan)
 
     def _encode_object(self, msg: Message, plan: MessagePlan) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if plan.object_type is not None:
-            out["type"] = plan.object_type
-        for fp in plan.fields.values():
-            if fp.repeated:
-                out[fp.name] = []
-            elif fp.is_map:
-                out[fp.name] = {}
-            elif fp.has_presence:
-                if not fp.omit_unset:
-                    out[fp.name] = None
-            else:
-                out[fp.name] = fp.descriptor.default_value
+        out = plan.template.copy()
+        for name, is_map in plan.containers:
+            out[name] = {} if is_map else []
+        fields = plan.fields
         for fd, value in msg.ListFields():
-            out[fd.name] = self._encode_field(plan.fields[fd.name], value)
+            out[fd.name] = self._encode_field(fields[fd.name], value)
         return out
 
     def _encode_union(self, msg: Message, plan: MessagePlan) -> JsonValue:

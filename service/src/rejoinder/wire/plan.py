@@ -79,6 +79,8 @@ class MessagePlan:
     common: tuple[FieldPlan, ...] = ()
     list_item: FieldPlan | None = None
     object_type: str | None = None
+    template: dict[str, object] = field(default_factory=dict)
+    containers: tuple[tuple[str, bool], ...] = ()
 
 
 def _option(options: Message, extension: FieldDescriptor) -> Any:
@@ -139,11 +141,30 @@ def list_item(desc: Descriptor) -> FieldDescriptor | None:
     return None
 
 
+def _fill_template(plan: MessagePlan) -> None:
+    """What a message prints when nothing is set: OpenAI prints every key (`null`, `[]`, `{}`, zero),
+    except `openai_omit_unset` ones. Lists and maps are made fresh per message (`containers`)."""
+    if plan.object_type is not None:
+        plan.template["type"] = plan.object_type
+    containers: list[tuple[str, bool]] = []
+    for fp in plan.fields.values():
+        if fp.repeated or fp.is_map:
+            plan.template[fp.name] = None
+            containers.append((fp.name, fp.is_map))
+        elif fp.has_presence:
+            if not fp.omit_unset:
+                plan.template[fp.name] = None
+        else:
+            plan.template[fp.name] = fp.descriptor.default_value
+    plan.containers = tuple(containers)
+
+
 def build_plan(desc: Descriptor) -> MessagePlan:
     """Everything the codec needs to read and write messages of this type."""
     plan = MessagePlan(descriptor=desc, cls=GetMessageClass(desc))
     plan.object_type = str(_option(desc.GetOptions(), options_pb2.openai_object_type)) or None
     plan.fields = {fd.name: field_plan(fd) for fd in desc.fields}
+    _fill_template(plan)
     wrapped = list_item(desc)
     plan.list_item = field_plan(wrapped) if wrapped is not None else None
     oneof = real_oneof(desc)
