@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
 from rejoinder.providers.base import (
@@ -32,7 +33,7 @@ from rejoinder.providers.base import (
     UpstreamError,
     UsageDelta,
 )
-from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
+from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig, _SseFramer
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 USER = ChatMessage("user", "Hi there")
@@ -269,6 +270,48 @@ async def test_done_without_finish_reason_still_finishes(
     scripted_upstream.enqueue(Script(raw_events=[chunk, "[DONE]"]))
 
     assert await collect(provider, chat()) == [TextDelta("partial"), FinishDelta("stop")]
+
+
+async def test_unicode_line_separators_inside_an_event_are_text(
+    provider: OpenAICompatProvider, scripted_upstream: ScriptedUpstream
+) -> None:
+    text = "a\u2028b\u2029c\x85d"  # raw in the JSON, as vLLM writes them: SSE lines end only at CR or LF
+    delta = {"index": 0, "delta": {"content": text}, "finish_reason": "stop"}
+    chunk = json.dumps({"id": "x", "choices": [delta]}, ensure_ascii=False)
+    scripted_upstream.enqueue(Script(raw_events=[chunk, "[DONE]"]))
+
+    assert await collect(provider, chat()) == [TextDelta(text), FinishDelta("stop")]
+
+
+def _event(text: str) -> bytes:
+    return b'{"id":"x","choices":[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}' % text.encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: %b\n\ndata: %b\n\n",
+        b"data: %b\r\n\r\ndata: %b\r\n\r\n",
+        b"data: %b\r\rdata: %b\r\r",
+        b": comment\nevent: chunk\nid: 1\ndata:%b\n\nretry: 5\ndata: %b\n\n",
+    ],
+    ids=["lf", "crlf", "cr", "other-fields"],
+)
+@pytest.mark.parametrize("piece", [1, 7, 1000])
+def test_sse_framing_whatever_the_line_ends_and_chunking(body: bytes, piece: int) -> None:
+    raw = body % (_event("one"), _event("two")) + b"data: [DONE]\n\n"
+    framer = _SseFramer()
+
+    events = [event for at in range(0, len(raw), piece) for event in framer.feed(raw[at : at + piece])]
+
+    assert events == [_event("one"), _event("two"), b"[DONE]"]
+
+
+def test_sse_multi_line_data_is_joined_with_newlines() -> None:
+    framer = _SseFramer()
+
+    assert framer.feed(b'data: {"a":\r\ndata:  1}\r\n') == []
+    assert framer.feed(b"\r\n") == [b'{"a":\n 1}']
 
 
 # -- the request the upstream receives --------------------------------------------------------------
@@ -512,6 +555,30 @@ async def test_error_reported_inside_the_stream(
     assert (caught.kind, caught.status, caught.message) == ("status", 500, "engine died")
 
 
+async def test_a_header_the_transport_refuses_is_an_upstream_error(
+    scripted_upstream: ScriptedUpstream,
+) -> None:
+    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, api_key="sk-a\nb", timeout=5.0))
+    try:
+        _, error = await collect_until_error(adapter, chat())
+    finally:
+        await adapter.aclose()
+
+    assert error.kind == "protocol"
+    assert scripted_upstream.received == []
+
+
+@pytest.mark.parametrize("base_url", ["ftp://127.0.0.1/v1", "no url at all", "http://[::1/v1"])
+async def test_an_unusable_url_is_a_connect_error(base_url: str) -> None:
+    adapter = OpenAICompatProvider(UpstreamConfig(base_url, timeout=5.0))
+    try:
+        _, error = await collect_until_error(adapter, chat())
+    finally:
+        await adapter.aclose()
+
+    assert error.kind == "connect"
+
+
 async def test_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -581,22 +648,24 @@ async def test_cancelling_the_consumer_closes_the_upstream_request(
 # -- client ownership and the scripted upstream's own surface ---------------------------------------
 
 
-async def test_injected_client_is_used_and_left_open(scripted_upstream: ScriptedUpstream) -> None:
-    async with httpx.AsyncClient(headers={"x-injected": "yes"}) as client:
-        adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, timeout=5.0), client)
+async def test_injected_session_is_used_and_left_open(scripted_upstream: ScriptedUpstream) -> None:
+    async with aiohttp.ClientSession(headers={"x-injected": "yes"}) as session:
+        adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, timeout=5.0), session)
         await collect(adapter, chat())
         await adapter.aclose()
 
-        assert not client.is_closed
+        assert not session.closed
         assert scripted_upstream.received[-1].headers["x-injected"] == "yes"
 
 
 async def test_scripted_upstream_models_and_unknown_paths(scripted_upstream: ScriptedUpstream) -> None:
-    async with httpx.AsyncClient(base_url=scripted_upstream.base_url) as client:
-        models = await client.get("/models")
-        missing = await client.post("/embeddings", json={"input": "x"})
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{scripted_upstream.base_url}/models") as reply:
+            models = await reply.json()
+        async with session.post(f"{scripted_upstream.base_url}/embeddings", json={"input": "x"}) as reply:
+            missing_status, missing = reply.status, await reply.json()
 
-    assert models.json()["object"] == "list"
-    assert [m["id"] for m in models.json()["data"]] == ["scripted-model"]
-    assert missing.status_code == 404
-    assert "embeddings" in missing.json()["error"]["message"]
+    assert models["object"] == "list"
+    assert [m["id"] for m in models["data"]] == ["scripted-model"]
+    assert missing_status == 404
+    assert "embeddings" in missing["error"]["message"]
