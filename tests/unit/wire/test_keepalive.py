@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rejoinder.wire.keepalive import TICK, batches
+from rejoinder.wire.keepalive import FIRST_BATCH, MAX_BATCH, TICK, batches
 
 
 def _flat(out: list[object]) -> list[object]:
@@ -35,13 +35,32 @@ async def test_items_made_without_waiting_go_out_together_and_the_first_never_wa
     async def bursty() -> AsyncIterator[int]:
         yield 0
         await gate.wait()
-        for i in range(1, 6):
+        for i in range(1, 20):
             yield i
 
     stream = batches(bursty(), 5.0)
     assert await asyncio.wait_for(anext(stream), 1.0) == [0]
     gate.set()
-    assert await anext(stream) == [1, 2, 3, 4, 5]
+    assert await anext(stream) == [1], "a waiting consumer gets the first item of a burst at once"
+    await asyncio.sleep(0.01)  # the consumer is busy sending; the rest of the burst queues up
+    rest = [batch async for batch in stream]
+    assert _flat(rest) == list(range(2, 20))
+    assert len(rest[0]) > 1, "what queued up while the consumer was busy goes out together"
+    assert all(len(b) <= MAX_BATCH for b in rest)  # type: ignore[arg-type]
+
+
+async def test_batches_start_small_and_grow() -> None:
+    async def burst() -> AsyncIterator[int]:
+        for i in range(200):
+            yield i
+
+    sizes: list[int] = []
+    async for batch in batches(burst(), 5.0):
+        sizes.append(len(batch))  # type: ignore[arg-type]
+        await asyncio.sleep(0.001)
+    assert sum(sizes) == 200
+    assert sizes[0] <= FIRST_BATCH and max(sizes) <= MAX_BATCH
+    assert sizes[:4] == sorted(sizes[:4]), "batch sizes grow"
 
 
 async def test_a_failing_source_raises_in_the_consumer() -> None:

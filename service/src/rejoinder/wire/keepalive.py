@@ -3,8 +3,9 @@
 The source runs in ONE task of its own from start to end (async context managers it holds, such as
 MCP sessions with anyio cancel scopes, must be entered and exited in the same task) and puts items
 in a small queue. The consumer takes everything queued at once: items made without the source
-waiting on I/O (the events of one upstream read) go out together, and the first item of a batch
-never waits for a second.
+waiting on I/O (the events of one upstream read) go out together, a waiting consumer gets a new
+item at once, and batches start small and grow, so the first text delta is never behind a long
+run of events still being encoded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 QUEUE_SIZE = 256
+FIRST_BATCH = 4  # batches grow from here, so the first text delta is never behind many events
+MAX_BATCH = 64
 
 
 class Tick:
@@ -34,18 +37,22 @@ class _Failure:
 async def _pump(source: AsyncIterator[T], queue: asyncio.Queue[object]) -> None:
     try:
         async for item in source:
+            idle = queue.empty()
             await queue.put(item)
+            if idle:
+                await asyncio.sleep(0)  # let a waiting consumer send this one now, not with the next batch
     except Exception as exc:
         await queue.put(_Failure(exc))
         return
     await queue.put(_END)
 
 
-def _drain(first: object, queue: asyncio.Queue[object]) -> tuple[list[object], bool]:
-    """`first` and everything already queued; True when the source has ended. Raises its failure."""
+def _drain(first: object, queue: asyncio.Queue[object], limit: int) -> tuple[list[object], bool]:
+    """`first` and what is already queued, up to `limit`; True when the source has ended. Raises its
+    failure."""
     items: list[object] = []
     ended = False
-    for item in [first, *(queue.get_nowait() for _ in range(queue.qsize()))]:
+    for item in [first, *(queue.get_nowait() for _ in range(min(queue.qsize(), limit - 1)))]:
         if item is _END:
             ended = True
         elif isinstance(item, _Failure):
@@ -61,6 +68,7 @@ async def batches(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[
     task = asyncio.ensure_future(_pump(source, queue))
     try:
         ended = False
+        limit = FIRST_BATCH
         while not ended:
             try:
                 async with asyncio.timeout(interval_s):
@@ -68,7 +76,8 @@ async def batches(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[
             except TimeoutError:
                 yield TICK
                 continue
-            items, ended = _drain(first, queue)
+            items, ended = _drain(first, queue, limit)
+            limit = min(limit * 2, MAX_BATCH)
             if items:
                 yield items  # type: ignore[misc]
     finally:
