@@ -310,8 +310,8 @@ def test_sse_framing_whatever_the_line_ends_and_chunking(body: bytes, piece: int
 def test_sse_multi_line_data_is_joined_with_newlines() -> None:
     framer = _SseFramer()
 
-    assert framer.feed(b'data: {"a":\r\ndata:  1}\r\n') == []
-    assert framer.feed(b"\r\n") == [b'{"a":\n 1}']
+    assert list(framer.feed(b'data: {"a":\r\ndata:  1}\r\n')) == []
+    assert list(framer.feed(b"\r\n")) == [b'{"a":\n 1}']
 
 
 # -- the request the upstream receives --------------------------------------------------------------

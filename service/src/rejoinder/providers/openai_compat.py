@@ -225,8 +225,9 @@ class _SseFramer:
         self._skip_lf = False
         self._data: list[bytes] = []
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """Take the next bytes of the body; return the data of the events they complete, in order."""
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        """Take the next bytes of the body; yield the data of the events they complete, in order, as
+        each is found (the first event of a long read is not held behind the rest)."""
         if self._skip_lf:  # the previous bytes ended with CR: an LF now is the rest of that CRLF
             self._skip_lf = False
             chunk = chunk.removeprefix(b"\n")
@@ -236,16 +237,15 @@ class _SseFramer:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buf.split(b"\n")
         self._tail = lines.pop()
-        events: list[bytes] = []
         for line in lines:
             if line:
                 name, _, value = line.partition(b":")
                 if name == b"data":
                     self._data.append(value[1:] if value.startswith(b" ") else value)
             elif self._data:
-                events.append(self._data[0] if len(self._data) == 1 else b"\n".join(self._data))
+                event = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
                 self._data.clear()
-        return events
+                yield event
 
 
 @contextlib.contextmanager
