@@ -29,23 +29,18 @@ async def test_ticks_fill_silences_and_items_keep_their_order() -> None:
     assert len(tasks) == 1, "the source must be driven by one task"
 
 
-async def test_items_made_without_waiting_go_out_together_and_the_first_never_waits() -> None:
-    gate = asyncio.Event()
-
-    async def bursty() -> AsyncIterator[int]:
-        yield 0
-        await gate.wait()
-        for i in range(1, 20):
+async def test_the_first_item_goes_out_alone_and_the_opening_run_is_not_held_back() -> None:
+    async def burst() -> AsyncIterator[int]:
+        for i in range(100):
             yield i
 
-    stream = batches(bursty(), 5.0)
-    assert await asyncio.wait_for(anext(stream), 1.0) == [0]
-    gate.set()
-    assert await anext(stream) == [1], "a waiting consumer gets the first item of a burst at once"
-    await asyncio.sleep(0.01)  # the consumer is busy sending; the rest of the burst queues up
+    stream = batches(burst(), 5.0)
+    assert await asyncio.wait_for(anext(stream), 1.0) == [0], "the first item never waits for a second"
+    second = await anext(stream)
+    assert second == list(range(1, 1 + len(second))) and len(second) <= 2 * FIRST_BATCH
+    assert 1 + FIRST_BATCH - 1 in second, "the opening run (up to the first text delta) goes out next"
     rest = [batch async for batch in stream]
-    assert _flat(rest) == list(range(2, 20))
-    assert len(rest[0]) > 1, "what queued up while the consumer was busy goes out together"
+    assert _flat([[0], second, *rest]) == list(range(100))
     assert all(len(b) <= MAX_BATCH for b in rest)  # type: ignore[arg-type]
 
 
