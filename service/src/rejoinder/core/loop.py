@@ -28,6 +28,8 @@ from rejoinder.responses.v1.response_pb2 import InputTokensDetails, OutputTokens
 from rejoinder.tools.base import McpConnector
 
 MAX_TURNS = 16
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+"""Upstream finish reasons that leave the response incomplete, and the reason OpenAI gives."""
 Events = AsyncIterator[ResponseStreamEvent]
 
 
@@ -219,7 +221,7 @@ class AgentLoop:
             if not self._absorbed(delta, runner, by_index, pending):
                 for event in builder.on_delta(delta):
                     yield event
-        status = "incomplete" if tally.finish in ("length", "content_filter") else "completed"
+        status = "incomplete" if tally.finish in INCOMPLETE_REASONS else "completed"
         for event in builder.close(status):
             yield event
         self._calls += len(pending) + builder.function_calls - functions_before

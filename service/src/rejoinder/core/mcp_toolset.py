@@ -15,7 +15,7 @@ from rejoinder.core.json_text import json_object
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import InputItem, McpListTools, McpToolInfo
 from rejoinder.responses.v1.tools_pb2 import McpAllowedTools, McpRequireApproval, McpTool, McpToolFilter, Tool
-from rejoinder.tools.base import ListedTool, McpConnector, McpError, McpServerSpec, McpSession
+from rejoinder.tools.base import ListedTool, McpConnector, McpServerSpec, McpSession
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -206,5 +206,3 @@ class McpToolset:
             if e.server.spec.label == label and (tool is None or e.tool.name == tool)
         )
 
-
-__all__ = ["Exposed", "McpError", "McpServer", "McpToolset", "listed_from", "listing_item", "servers_of"]

@@ -20,7 +20,7 @@ from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.files import Fetch, file_texts, has_images
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.loop import AgentLoop, FirstTurn, LoopParts, Tally
+from rejoinder.core.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
 from rejoinder.core.mcp_toolset import servers_of
 from rejoinder.core.output import OutputBuilder
 from rejoinder.core.sealing import ReasoningSealer
@@ -41,7 +41,13 @@ from rejoinder.tools.base import McpConnector
 log = logging.getLogger(__name__)
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
-INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+LIFECYCLE = {
+    "response_created": ev.ResponseCreatedEvent,
+    "response_in_progress": ev.ResponseInProgressEvent,
+    "response_completed": ev.ResponseCompletedEvent,
+    "response_incomplete": ev.ResponseIncompleteEvent,
+    "response_failed": ev.ResponseFailedEvent,
+}
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,14 @@ class Run:
         self._builder = OutputBuilder(self._emitter, deps.ids, seal)
         self._tally = Tally()
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
+        self._servers = servers_of(vreq.params.tools)
         self._first: FirstTurn | None = None
         self._finished = False
         self.failure: ApiError | None = None
 
     async def prefetch(self) -> None:
         """Without MCP servers, await the upstream's first delta now, before the first byte."""
-        if servers_of(self._vreq.params.tools):
+        if self._servers:
             return
         parts = self._parts
         turn = TurnInput(
@@ -104,14 +111,7 @@ class Run:
         self._first = FirstTurn(upstream, first)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
-        messages = {
-            "response_created": ev.ResponseCreatedEvent,
-            "response_in_progress": ev.ResponseInProgressEvent,
-            "response_completed": ev.ResponseCompletedEvent,
-            "response_incomplete": ev.ResponseIncompleteEvent,
-            "response_failed": ev.ResponseFailedEvent,
-        }
-        return self._emitter.emit(case, messages[case](response=self.response))  # the constructor copies
+        return self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises."""
@@ -119,9 +119,7 @@ class Run:
             yield self._lifecycle("response_created")
             yield self._lifecycle("response_in_progress")
             try:
-                loop = AgentLoop(
-                    self._parts, servers_of(self._vreq.params.tools), self._deps.mcp, self._first
-                )
+                loop = AgentLoop(self._parts, self._servers, self._deps.mcp, self._first)
                 async for event in loop.run():
                     yield event
                 self._complete()

@@ -110,13 +110,12 @@ class OutputBuilder:
             events += self._open_part(opened, part_kind)
         part = opened.parts[-1]
         part.pieces.append(text)
-        part.logprobs.extend(_logprob(lp) for lp in lps)
-        events.append(self._delta_event(opened, part, text, lps))
+        converted = [_logprob(lp) for lp in lps]
+        part.logprobs.extend(converted)
+        events.append(self._delta_event(opened, part, text, converted))
         return events
 
-    def _delta_event(
-        self, opened: _Open, part: _Part, text: str, lps: tuple[p.TokenLogprob, ...]
-    ) -> ResponseStreamEvent:
+    def _delta_event(self, opened: _Open, part: _Part, text: str, lps: list[Logprob]) -> ResponseStreamEvent:
         ci = len(opened.parts) - 1
         if part.kind == "output_text":
             return self._emit(
@@ -126,7 +125,7 @@ class OutputBuilder:
                     item_id=opened.item_id,
                     content_index=ci,
                     delta=text,
-                    logprobs=[_logprob(lp) for lp in lps],
+                    logprobs=lps,
                 ),
             )
         if part.kind == "refusal":
