@@ -22,7 +22,7 @@ from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
 from rejoinder.wire import sse
-from rejoinder.wire.keepalive import Tick, batches
+from rejoinder.wire.batching import Tick, batches
 from rejoinder.wire.openai_json import OpenAIJson
 
 log = logging.getLogger(__name__)

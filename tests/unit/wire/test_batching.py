@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rejoinder.wire.keepalive import FIRST_BATCH, MAX_BATCH, TICK, batches
+from rejoinder.wire.batching import FIRST_BATCH, MAX_BATCH, TICK, batches
 
 
 def _flat(out: list[object]) -> list[object]:
