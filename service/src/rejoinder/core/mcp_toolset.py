@@ -205,4 +205,3 @@ class McpToolset:
             for e in self.exposed.values()
             if e.server.spec.label == label and (tool is None or e.tool.name == tool)
         )
-
