@@ -55,7 +55,8 @@ class Script:
     (`stream_options.include_usage`), as OpenAI does. `status != 200` answers `error_body` (default
     OpenAI-shaped; a str is sent as text/plain) before any event. `drop_after_chunks=N` closes the
     connection after N events, without [DONE]. `close_delimited` sends SSE with `Connection: close` and
-    no chunked framing, so a drop looks like a clean end of body. `raw_events` replaces the generated
+    no chunked framing, so a drop looks like a clean end of body. `http_chunk_bytes=N` sends the whole
+    stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `raw_events` replaces the generated
     events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
     joined into the body.
     """
@@ -76,6 +77,7 @@ class Script:
     delay_s: float = 0.0
     first_byte_delay_s: float = 0.0
     close_delimited: bool = False
+    http_chunk_bytes: int | None = None
     raw_events: list[str] | None = None
 
 
@@ -321,6 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("transfer-encoding", "chunked")
         self.end_headers()
+        if script.http_chunk_bytes is not None:
+            whole = b"".join(f"data: {data}\n\n".encode() for data in composer.events())
+            for at in range(0, len(whole), script.http_chunk_bytes):
+                self._write(whole[at : at + script.http_chunk_bytes], script.close_delimited)
+            if not script.close_delimited:
+                self.wfile.write(b"0\r\n\r\n")
+            return
         for count, data in enumerate(composer.events()):
             if script.drop_after_chunks is not None and count >= script.drop_after_chunks:
                 self._drop(record)

@@ -94,6 +94,28 @@ async def test_text_stream(provider: OpenAICompatProvider, scripted_upstream: Sc
     assert await asyncio.to_thread(received.wait_ended, 3.0) == "completed"
 
 
+@pytest.mark.parametrize(
+    ("http_chunk_bytes", "close_delimited"),
+    [(7, False), (100_000, False), (None, True)],
+    ids=["events-cut-across-chunks", "whole-stream-in-one-chunk", "close-delimited"],
+)
+async def test_stream_framing_does_not_change_the_deltas(
+    provider: OpenAICompatProvider,
+    scripted_upstream: ScriptedUpstream,
+    http_chunk_bytes: int | None,
+    close_delimited: bool,
+) -> None:
+    text = [f"t{i} " for i in range(40)]
+    scripted_upstream.enqueue(
+        Script(text=text, http_chunk_bytes=http_chunk_bytes, close_delimited=close_delimited)
+    )
+
+    deltas = await collect(provider, chat())
+
+    assert [d.text for d in deltas if isinstance(d, TextDelta)] == text
+    assert deltas[-1] == FinishDelta("stop")
+
+
 async def test_default_answer_echoes_the_last_user_text(provider: OpenAICompatProvider) -> None:
     deltas = await collect(provider, chat())
 
