@@ -56,8 +56,8 @@ class Script:
     OpenAI-shaped; a str is sent as text/plain) before any event. `drop_after_chunks=N` closes the
     connection after N events, without [DONE]. `close_delimited` sends SSE with `Connection: close` and
     no chunked framing, so a drop looks like a clean end of body. `http_chunk_bytes=N` sends the whole
-    stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `raw_events` replaces the generated
-    events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
+    stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `raw_events` replaces the
+    generated events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
     joined into the body.
     """
 
