@@ -29,19 +29,29 @@ async def test_ticks_fill_silences_and_items_keep_their_order() -> None:
     assert len(tasks) == 1, "the source must be driven by one task"
 
 
-async def test_the_first_item_goes_out_alone_and_the_opening_run_is_not_held_back() -> None:
+async def test_the_opening_run_goes_out_at_once_and_alone() -> None:
     async def burst() -> AsyncIterator[int]:
         for i in range(100):
             yield i
 
     stream = batches(burst(), 5.0)
-    assert await asyncio.wait_for(anext(stream), 1.0) == [0], "the first item never waits for a second"
-    second = await anext(stream)
-    assert second == list(range(1, 1 + len(second))) and len(second) <= 2 * FIRST_BATCH
-    assert 1 + FIRST_BATCH - 1 in second, "the opening run (up to the first text delta) goes out next"
+    first = await asyncio.wait_for(anext(stream), 1.0)
+    assert first == list(range(FIRST_BATCH)), "the opening run (up to the first text delta), no more"
     rest = [batch async for batch in stream]
-    assert _flat([[0], second, *rest]) == list(range(100))
+    assert _flat([first, *rest]) == list(range(100))
     assert all(len(b) <= MAX_BATCH for b in rest)  # type: ignore[arg-type]
+
+
+async def test_what_is_ready_goes_out_while_the_source_waits() -> None:
+    async def slow_after_two() -> AsyncIterator[int]:
+        yield 0
+        yield 1
+        await asyncio.sleep(0.5)
+        yield 2
+
+    stream = batches(slow_after_two(), 5.0)
+    assert await asyncio.wait_for(anext(stream), 0.2) == [0, 1], "ready items never wait for the next"
+    assert _flat([batch async for batch in stream]) == [2]
 
 
 async def test_batches_start_small_and_grow() -> None:

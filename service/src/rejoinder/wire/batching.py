@@ -3,9 +3,10 @@
 The source runs in ONE task of its own from start to end (async context managers it holds, such as
 MCP sessions with anyio cancel scopes, must be entered and exited in the same task) and puts items
 in a small queue. The consumer takes what is queued at once, so items made without the source
-waiting on I/O (the events of one upstream read) go out together. The first item goes out alone
-and the opening run right after it, and the small queue keeps a long run of ready items from
-holding the loop (bench: time to first delta vs. CPU per delta).
+waiting on I/O (the events of one upstream read) go out together. The opening run (a response's
+first events up to its first text delta) goes out as soon as it is made, as one batch: one HTTP body
+instead of two cut 0.6 ms from the first delta through Envoy (bench). The small queue keeps a long
+run of ready items from holding the loop (bench: time to first delta vs. CPU per delta).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 QUEUE_SIZE = 32
-FIRST_BATCH = 4  # batches grow from here, so the first text delta is never behind many events
+FIRST_BATCH = 5  # created, in_progress, output_item.added, content_part.added and the first text delta
 MAX_BATCH = 64
 
 
@@ -40,10 +41,9 @@ async def _pump(source: AsyncIterator[T], queue: asyncio.Queue[object]) -> None:
         async for item in source:
             await queue.put(item)
             made += 1
-            if made == 1 or made == FIRST_BATCH + 1:
-                # The consumer gets a turn after the first item and after the first batch's worth (a
-                # response's opening events and its first text delta), so a long run of ready items does
-                # not hold them back. Later, items pile up while the consumer sends, and go out in batches.
+            if made == FIRST_BATCH:
+                # The consumer gets a turn after the opening run, so a long run of ready items does not
+                # hold it back. Later, items pile up while the consumer sends, and go out in batches.
                 await asyncio.sleep(0)
     except Exception as exc:
         await queue.put(_Failure(exc))
