@@ -85,7 +85,7 @@ class Run:
             if deps.sealer is not None and ENCRYPTED_REASONING in vreq.params.include
             else None
         )
-        self._builder = OutputBuilder(self._emitter, deps.ids, seal)
+        self._builder = OutputBuilder(self._emitter, deps.ids, seal, deltas=vreq.stream)
         self._tally = Tally()
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
         self._servers = servers_of(vreq.params.tools)
@@ -116,8 +116,9 @@ class Run:
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises."""
         try:
-            yield self._lifecycle("response_created")
-            yield self._lifecycle("response_in_progress")
+            if self._vreq.stream:  # a non-stream response is the fold of its events: these add nothing
+                yield self._lifecycle("response_created")
+                yield self._lifecycle("response_in_progress")
             try:
                 loop = AgentLoop(self._parts, self._servers, self._deps.mcp, self._first)
                 async for event in loop.run():

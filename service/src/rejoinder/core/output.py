@@ -2,7 +2,9 @@
 
 One item is open at a time; a delta of another kind (or another tool call) closes it, so items are
 emitted in `output_index` order and never interleave. Text is kept as a list of fragments and
-joined once, when its part closes: no whole-response copies per delta.
+joined once, when its part closes: no whole-response copies per delta. A builder made with
+`deltas=False` (a response nobody streams) makes no per-delta events: a non-stream response is the
+fold of the same item events, and its text is the same join of the same fragments.
 """
 
 from __future__ import annotations
@@ -73,9 +75,15 @@ class OutputBuilder:
     """Builds `Response.output` from deltas, emitting the events of each step."""
 
     def __init__(
-        self, emitter: EventEmitter, ids: IdGenerator, seal: Callable[[list[str]], str] | None = None
+        self,
+        emitter: EventEmitter,
+        ids: IdGenerator,
+        seal: Callable[[list[str]], str] | None = None,
+        *,
+        deltas: bool = True,
     ) -> None:
         self._emit = emitter.emit
+        self._deltas = deltas
         self._ids = ids
         self._seal = seal
         self._open: _Open | None = None
@@ -112,7 +120,8 @@ class OutputBuilder:
         part.pieces.append(text)
         converted = [_logprob(lp) for lp in lps]
         part.logprobs.extend(converted)
-        events.append(self._delta_event(opened, part, text, converted))
+        if self._deltas:
+            events.append(self._delta_event(opened, part, text, converted))
         return events
 
     def _delta_event(self, opened: _Open, part: _Part, text: str, lps: list[Logprob]) -> ResponseStreamEvent:
@@ -219,6 +228,7 @@ class OutputBuilder:
             opened.name = delta.name
         if delta.arguments:
             opened.arguments.append(delta.arguments)
+        if delta.arguments and self._deltas:
             events.append(
                 self._emit(
                     "function_call_arguments_delta",
