@@ -18,6 +18,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
     Message,
     MessageContent,
     ResponsesServiceStub,
+    StreamCreateBatchedRequest,
     StreamCreateRequest,
 )
 from tests.scripted_upstream import Script, ScriptedUpstream
@@ -81,6 +82,55 @@ def test_stream_create_sends_the_same_events_create_folds(
     assert deltas == ["a", "b"]
     stored = stub.get(GetRequest(response_id=final.id)).response
     assert stored == final
+
+
+def test_stream_create_batched_sends_the_same_events_in_fewer_messages(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    stub = ResponsesServiceStub(channel)
+    tokens = [f"t{i} " for i in range(40)]
+    upstream.enqueue(Script(text=tokens), Script(text=tokens))
+    params = CreateRequest(model="m", input=Input(text="hi"), store=False)
+    single = [r.event for r in stub.stream_create(StreamCreateRequest(params=params))]
+    batches = [r.events for r in stub.stream_create_batched(StreamCreateBatchedRequest(params=params))]
+    batched = [event for batch in batches for event in batch]
+
+    assert all(batches), "no empty message"
+    assert len(batches) < len(batched), "a burst of ready events shares messages"
+    assert [e.sequence_number for e in batched] == list(range(len(batched)))
+    assert [e.to_dict().keys() - {"sequenceNumber"} for e in batched] == [
+        e.to_dict().keys() - {"sequenceNumber"} for e in single if e is not None
+    ], "the same events, in the same order"
+    first_types = [next(iter(e.to_dict().keys() - {"sequenceNumber"})) for e in batches[0]]
+    assert first_types[:2] == ["responseCreated", "responseInProgress"]
+    assert "outputTextDelta" in first_types, "the first delta is not held behind a second message"
+    deltas = [e.output_text_delta.delta for e in batched if e.output_text_delta is not None]
+    assert deltas == tokens
+    final = batched[-1].response_completed
+    assert final is not None and final.response is not None and final.response.status == "completed"
+
+
+def test_stream_create_batched_sends_a_slow_models_deltas_as_they_come(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text=["slow ", "and ", "steady"], delay_s=0.15))
+    params = CreateRequest(model="m", input=Input(text="hi"), store=False)
+    with_deltas = [
+        [e.output_text_delta.delta for e in r.events if e.output_text_delta is not None]
+        for r in stub.stream_create_batched(StreamCreateBatchedRequest(params=params))
+    ]
+    assert [d for d in with_deltas if d] == [["slow "], ["and "], ["steady"]]
+
+
+def test_stream_create_batched_rejects_a_bad_request_with_a_status(channel: grpc.Channel) -> None:
+    stub = ResponsesServiceStub(channel)
+    params = CreateRequest(model="m", input=Input(text="hi"), temperature=9.0)
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.stream_create_batched(StreamCreateBatchedRequest(params=params)))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    info, _ = _details(err.value)
+    assert info.metadata["param"] == "temperature"
 
 
 def test_errors_are_rich_statuses(channel: grpc.Channel) -> None:

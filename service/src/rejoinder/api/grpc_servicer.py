@@ -11,6 +11,7 @@ from rejoinder.core.responses import ResponsesCore
 from rejoinder.errors import ApiError, invalid
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
+from rejoinder.wire.batching import Tick, batches
 
 Context = grpc.aio.ServicerContext[object, object]
 
@@ -44,6 +45,19 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
             raise
         async for event in run.events():
             yield pb.StreamCreateResponse(event=event)
+
+    async def StreamCreateBatched(
+        self, request: pb.StreamCreateBatchedRequest, context: Context
+    ) -> AsyncIterator[pb.StreamCreateBatchedResponse]:
+        """The response's events as they happen, those ready together in one message."""
+        try:
+            run = await self._core.start(request.params, stream=True)
+        except ApiError as err:
+            await abort(context, err)
+            raise
+        async for batch in batches(run.events(), None):
+            assert not isinstance(batch, Tick)  # no interval, no ticks
+            yield pb.StreamCreateBatchedResponse(events=batch)
 
     async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
         """A stored response."""

@@ -66,8 +66,9 @@ def _drain(first: object, queue: asyncio.Queue[object], limit: int) -> tuple[lis
     return items, ended
 
 
-async def batches(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[list[T] | Tick]:
-    """Lists of the source's items in order, and `TICK` after every `interval_s` of silence."""
+async def batches(source: AsyncIterator[T], interval_s: float | None) -> AsyncIterator[list[T] | Tick]:
+    """Lists of the source's items in order, and `TICK` after every `interval_s` of silence (never
+    when `interval_s` is None)."""
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=QUEUE_SIZE)
     task = asyncio.ensure_future(_pump(source, queue))
     try:

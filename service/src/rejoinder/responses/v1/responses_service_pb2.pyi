@@ -106,6 +106,18 @@ class StreamCreateResponse(_message.Message):
     event: _events_pb2.ResponseStreamEvent
     def __init__(self, event: _Optional[_Union[_events_pb2.ResponseStreamEvent, _Mapping]] = ...) -> None: ...
 
+class StreamCreateBatchedRequest(_message.Message):
+    __slots__ = ("params",)
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    params: CreateRequest
+    def __init__(self, params: _Optional[_Union[CreateRequest, _Mapping]] = ...) -> None: ...
+
+class StreamCreateBatchedResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.ResponseStreamEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.ResponseStreamEvent, _Mapping]]] = ...) -> None: ...
+
 class GetRequest(_message.Message):
     __slots__ = ("response_id", "include")
     RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class ResponsesServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateRequest.SerializeToString,
                 response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateResponse.FromString,
                 _registered_method=True)
+        self.StreamCreateBatched = channel.unary_stream(
+                '/rejoinder.responses.v1.ResponsesService/StreamCreateBatched',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedRequest.SerializeToString,
+                response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedResponse.FromString,
+                _registered_method=True)
         self.Get = channel.unary_unary(
                 '/rejoinder.responses.v1.ResponsesService/Get',
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetRequest.SerializeToString,
@@ -84,6 +89,18 @@ class ResponsesServiceServicer:
 
     def StreamCreate(self, request, context):
         """Creates a model response and streams its events as they happen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamCreateBatched(self, request, context):
+        """Creates a model response and streams its events in batches: the same events as StreamCreate, in
+        the same order, but the events that are ready together arrive in one message. No event waits for
+        another: a slow model's deltas still arrive one by one, as they are made. When events come faster
+        than they are sent (a burst from the model, a busy server), messages carry up to 64 of them, so a
+        consumer pays for fewer messages. The first message usually holds the opening events and the
+        first output delta.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,6 +146,11 @@ def add_ResponsesServiceServicer_to_server(servicer, server):
                     servicer.StreamCreate,
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateRequest.FromString,
                     response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateResponse.SerializeToString,
+            ),
+            'StreamCreateBatched': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamCreateBatched,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedRequest.FromString,
+                    response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedResponse.SerializeToString,
             ),
             'Get': grpc.unary_unary_rpc_method_handler(
                     servicer.Get,
@@ -208,6 +230,33 @@ class ResponsesService:
             '/rejoinder.responses.v1.ResponsesService/StreamCreate',
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateRequest.SerializeToString,
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamCreateBatched(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rejoinder.responses.v1.ResponsesService/StreamCreateBatched',
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedRequest.SerializeToString,
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamCreateBatchedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -119,6 +119,8 @@ __all__ = (
     "ResponseStreamEvent",
     "ResponsesServiceAsyncStub",
     "ResponsesServiceStub",
+    "StreamCreateBatchedRequest",
+    "StreamCreateBatchedResponse",
     "StreamCreateRequest",
     "StreamCreateResponse",
     "StreamOptions",
@@ -3622,6 +3624,40 @@ default_message_pool.register_message("rejoinder.responses.v1", "ResponseStreamE
 
 
 @dataclass(eq=False, repr=False)
+class StreamCreateBatchedRequest(betterproto2.Message):
+    """
+    Create a model response and stream its events in batches.
+    """
+
+    params: "CreateRequest | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    The parameters of the response.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "StreamCreateBatchedRequest", StreamCreateBatchedRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class StreamCreateBatchedResponse(betterproto2.Message):
+    """
+    The events of a streamed create that were ready together, in order.
+    """
+
+    events: "list[ResponseStreamEvent]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    The events; never empty. Their `sequence_number`s continue from the previous message's.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "StreamCreateBatchedResponse", StreamCreateBatchedResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class StreamCreateRequest(betterproto2.Message):
     """
     A streamed create.
@@ -4419,6 +4455,24 @@ class ResponsesServiceStub:
             StreamCreateResponse.FromString,
         )(message)
 
+    def stream_create_batched(
+        self, message: "StreamCreateBatchedRequest"
+    ) -> "Iterator[StreamCreateBatchedResponse]":
+        """
+        Creates a model response and streams its events in batches: the same events as StreamCreate, in
+        the same order, but the events that are ready together arrive in one message. No event waits for
+        another: a slow model's deltas still arrive one by one, as they are made. When events come faster
+        than they are sent (a burst from the model, a busy server), messages carry up to 64 of them, so a
+        consumer pays for fewer messages. The first message usually holds the opening events and the
+        first output delta.
+        """
+
+        yield from self._channel.unary_stream(
+            "/rejoinder.responses.v1.ResponsesService/StreamCreateBatched",
+            StreamCreateBatchedRequest.SerializeToString,
+            StreamCreateBatchedResponse.FromString,
+        )(message)
+
     def get(self, message: "GetRequest") -> "GetResponse":
         """
         Retrieves a stored response.
@@ -4508,6 +4562,33 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
             "/rejoinder.responses.v1.ResponsesService/StreamCreate",
             message,
             StreamCreateResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
+    async def stream_create_batched(
+        self,
+        message: "StreamCreateBatchedRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[StreamCreateBatchedResponse]":
+        """
+        Creates a model response and streams its events in batches: the same events as StreamCreate, in
+        the same order, but the events that are ready together arrive in one message. No event waits for
+        another: a slow model's deltas still arrive one by one, as they are made. When events come faster
+        than they are sent (a burst from the model, a busy server), messages carry up to 64 of them, so a
+        consumer pays for fewer messages. The first message usually holds the opening events and the
+        first output delta.
+        """
+
+        async for response in self._unary_stream(
+            "/rejoinder.responses.v1.ResponsesService/StreamCreateBatched",
+            message,
+            StreamCreateBatchedResponse,
             timeout=timeout,
             deadline=deadline,
             metadata=metadata,
