@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 
 from bench.http1 import Http1Connection, HttpError, MarkerCounter
 from bench.procs import LOOPBACK, CpuProbe
 from rejoinder.responses.v1 import responses_service_pb2 as pb
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.responses_service_pb2_grpc import ResponsesServiceStub
 
 clock = time.perf_counter
@@ -111,15 +112,20 @@ class HttpSession:
 
 
 class GrpcTarget:
-    """`Create` (unary) or `StreamCreate` on one shared channel to the service's gRPC port."""
+    """`Create` (unary), `StreamCreate` or `StreamCreateBatched` on one shared channel to the service's
+    gRPC port."""
 
-    def __init__(self, label: str, port: int, params: pb.CreateRequest, expect: int) -> None:
+    def __init__(
+        self, label: str, port: int, params: pb.CreateRequest, expect: int, *, batched: bool = False
+    ) -> None:
         self.label = label
         self.params = params
         self.expect = expect
+        self.batched = batched
         self.channel = grpc.aio.insecure_channel(f"{LOOPBACK}:{port}")
         self.stub = ResponsesServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.stream_request = pb.StreamCreateRequest(params=params)
+        self.batched_request = pb.StreamCreateBatchedRequest(params=params)
 
     def session(self) -> GrpcSession:
         return GrpcSession(self)
@@ -133,7 +139,7 @@ class GrpcSession:
 
     def __init__(self, target: GrpcTarget, on_first: Callable[[], None] | None = None) -> None:
         self._target = target
-        self._call: grpc.aio.UnaryStreamCall[pb.StreamCreateRequest, pb.StreamCreateResponse] | None = None
+        self._call: grpc.aio.UnaryStreamCall[Any, Any] | None = None
         self.on_first = on_first
 
     async def call(self) -> Sample:
@@ -148,22 +154,35 @@ class GrpcSession:
         return Sample(start, clock() - start, ok=ok, error=None if ok else reply.response.status)
 
     async def _stream(self, start: float) -> Sample:
-        call = self._target.stub.StreamCreate(self._target.stream_request)
-        self._call = call
         first = 0.0
         deltas = 0
-        async for msg in call:
-            if msg.event.WhichOneof("event") == OUTPUT_TEXT_DELTA:
-                if not deltas:
-                    first = clock()
-                    if self.on_first is not None:
-                        self.on_first()
-                deltas += 1
+        async for events in self._events():
+            for event in events:
+                if event.WhichOneof("event") == OUTPUT_TEXT_DELTA:
+                    if not deltas:
+                        first = clock()
+                        if self.on_first is not None:
+                            self.on_first()
+                    deltas += 1
         self._call = None
         end = clock()
         ok = deltas >= self._target.expect
         error = None if ok else f"{deltas} of {self._target.expect} text deltas"
         return Sample(start, end - start, first - start if deltas else None, deltas, ok, error)
+
+    async def _events(self) -> AsyncIterator[Sequence[ResponseStreamEvent]]:
+        """The events of one stream, as the messages carry them."""
+        stub = self._target.stub
+        if self._target.batched:
+            batched = stub.StreamCreateBatched(self._target.batched_request)
+            self._call = batched
+            async for batch in batched:
+                yield batch.events
+        else:
+            single = stub.StreamCreate(self._target.stream_request)
+            self._call = single
+            async for msg in single:
+                yield (msg.event,)
 
     def close(self) -> None:
         if self._call is not None:

@@ -1,15 +1,15 @@
 """The one table (per scenario: direct, REST through Envoy, typed gRPC, ratios, targets) and the verdicts.
 
 Targets (issue 6, point 3) are judged on the REST path ("through Envoy"); the gRPC verdict is
-shown beside it for information. Added latency is `rejoinder - direct`; throughput ratios are
-`rejoinder / direct`; CPU and RSS targets are absolute.
+shown beside it for information (`batched` rows: gRPC `StreamCreateBatched`). Added latency is
+`rejoinder - direct`; throughput ratios are `rejoinder / direct`; CPU and RSS targets are absolute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from bench.scenarios import CONTENDED_PCT, Metrics, Plan, Results
 
@@ -38,11 +38,16 @@ class Row:
     goal: Goal | None = None
     direct_from: str | None = None  # scenario whose direct figure is the baseline
     has_direct: bool = True
+    grpc_path: str = "grpc"  # the path shown in the gRPC column
+    has_rest: bool = True
 
 
 P50_ADDED = Goal("added_max", 2.0, "+<=2 ms over direct")
 CPU_REQ = Goal("abs_max", 1.0, "<=1 ms svc CPU/req")
 CPU_DELTA = Goal("abs_max", 25.0, "<=25 us svc CPU/delta")
+# Rows of gRPC StreamCreateBatched: figures in the gRPC column, nothing in the REST one.
+BATCHED_ROW: dict[str, Any] = {"grpc_path": "grpc_batched", "has_rest": False}
+NO_DIRECT: dict[str, Any] = {**BATCHED_ROW, "has_direct": False}
 
 
 def rows(plan: Plan) -> list[Row]:
@@ -80,6 +85,8 @@ def rows(plan: Plan) -> list[Row]:
             Row(name, label, "p50_ms", "total p50 ms", "x"),
             Row(name, label, "svc_cpu_us_per_delta", "svc CPU us/delta", "", CPU_DELTA, None, False),
             Row(name, label, "envoy_cpu_us_per_delta", "Envoy CPU us/delta", "", None, None, False),
+            Row(name, label, "ttft_p50_ms", "first delta p50, batched", "x", P50_ADDED, **BATCHED_ROW),
+            Row(name, label, "svc_cpu_us_per_delta", "svc CPU us/delta, batched", "", CPU_DELTA, **NO_DIRECT),
         ]
     idle = f"{plan.idle_streams} open streams"
     out += [
@@ -187,9 +194,12 @@ def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
             continue
         base = _metric(results, row.direct_from or row.scenario, "direct", row.metric)
         base = base if row.has_direct else None
-        rest = _metric(results, row.scenario, "rest", row.metric)
-        grpc = _metric(results, row.scenario, "grpc", row.metric)
-        judged = [judge(row, path, v, base) for path, v in (("rest", rest), ("grpc", grpc))]
+        rest = _metric(results, row.scenario, "rest", row.metric) if row.has_rest else None
+        grpc = _metric(results, row.scenario, row.grpc_path, row.metric)
+        judged = [
+            judge(row, path, v, base) if shown else None
+            for path, v, shown in (("rest", rest, row.has_rest), (row.grpc_path, grpc, True))
+        ]
         verdicts += [v for v in judged if v is not None]
         cells = [_verdict_text(v) for v in judged]
         lines.append(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bench.http1 import get_json
 from bench.load import GrpcSession, HttpSession, LoopResult, LoopSpec, Sample, Target, clock, closed_loop
 from bench.procs import LOOPBACK, CpuProbe, rss_bytes
-from bench.targets import PATHS, Endpoints, Shape
+from bench.targets import BATCHED, PATHS, Endpoints, Shape
 
 Metrics = dict[str, float | int | str | None]
 MB = 1024 * 1024
@@ -243,11 +243,13 @@ async def nonstream(bench: Bench, results: Results) -> None:
 
 
 async def streaming(bench: Bench, results: Results) -> None:
-    """Time to first text delta, total time and CPU per delta at c=1 (store: false)."""
+    """Time to first text delta, total time and CPU per delta at c=1 (store: false), on the three paths
+    and on gRPC `StreamCreateBatched`."""
     for tokens in bench.plan.stream_tokens:
         bench.log(f"stream, {tokens} tokens, c=1")
         shape = Shape(tokens=tokens, stream=True)
-        await _each_path(bench, results, Cell(f"stream_{tokens}", shape, 1, bench.plan.stream_duration_s))
+        cell = Cell(f"stream_{tokens}", shape, 1, bench.plan.stream_duration_s)
+        await _each_path(bench, results, cell, paths=(*PATHS, BATCHED))
 
 
 async def store(bench: Bench, results: Results) -> None:

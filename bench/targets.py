@@ -2,7 +2,9 @@
 
 - `direct`: chat completions straight to the bench upstream (the baseline);
 - `rest`: `POST /v1/responses` through Envoy, exactly what the `openai` SDK sends;
-- `grpc`: `ResponsesService.Create` / `StreamCreate` on the service's own gRPC port, generated stubs.
+- `grpc`: `ResponsesService.Create` / `StreamCreate` on the service's own gRPC port, generated stubs;
+- `grpc_batched`: `ResponsesService.StreamCreateBatched` (streams only): the same events, those ready
+  together in one message.
 
 The model name scripts the upstream (see `bench.upstream`): `bench-<tokens>-<delay_ms>`.
 """
@@ -20,6 +22,7 @@ from rejoinder.responses.v1.items_pb2 import Input
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
 PATHS = ("direct", "rest", "grpc")
+BATCHED = "grpc_batched"
 PROMPT = "Say something."
 # What each answer must carry: a finish, a completed response, or one marker per text delta.
 DIRECT_DONE = b'"finish_reason":"stop"'
@@ -51,13 +54,15 @@ class Endpoints:
     grpc: int
 
     def target(self, path: str, shape: Shape) -> Target:
-        """The target of `shape` on `path` ("direct", "rest" or "grpc")."""
+        """The target of `shape` on `path` ("direct", "rest", "grpc" or "grpc_batched")."""
         if path == "direct":
             return self._direct(shape)
         if path == "rest":
             return self._rest(shape)
         if path == "grpc":
             return self._grpc(shape)
+        if path == BATCHED:
+            return self._grpc(shape, batched=True)
         raise ValueError(f"unknown path {path!r}")
 
     def _direct(self, shape: Shape) -> HttpTarget:
@@ -74,8 +79,9 @@ class Endpoints:
         marker, expect = (REST_DELTA, shape.tokens) if shape.stream else (REST_DONE, 1)
         return HttpTarget("rest", self.http, payload, marker, expect)
 
-    def _grpc(self, shape: Shape) -> GrpcTarget:
+    def _grpc(self, shape: Shape, *, batched: bool = False) -> GrpcTarget:
         params = CreateRequest(
             model=shape.model, input=Input(text=PROMPT), store=shape.store, stream=shape.stream
         )
-        return GrpcTarget("grpc", self.grpc, params, shape.tokens if shape.stream else 0)
+        label = BATCHED if batched else "grpc"
+        return GrpcTarget(label, self.grpc, params, shape.tokens if shape.stream else 0, batched=batched)
