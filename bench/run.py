@@ -120,7 +120,7 @@ def _service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
     src = workdir / "src"
     src.mkdir()
     archive = subprocess.run(
-        ["git", "archive", rev, "service/src"], capture_output=True, check=False, cwd=Path(__file__).parent
+        ["git", "archive", rev, "service/src"], capture_output=True, check=False, cwd=Path(__file__).parent.parent
     )
     if archive.returncode != 0:
         raise BenchError(f"git archive {rev}: {archive.stderr.decode(errors='replace')}")
