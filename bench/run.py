@@ -119,9 +119,9 @@ def _service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
         return None
     src = workdir / "src"
     src.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", rev, "service/src"], capture_output=True, check=False, cwd=Path(__file__).parent.parent
-    )
+    root = Path(__file__).resolve().parent.parent
+    command = ["git", "archive", rev, "service/src"]
+    archive = subprocess.run(command, capture_output=True, check=False, cwd=root)
     if archive.returncode != 0:
         raise BenchError(f"git archive {rev}: {archive.stderr.decode(errors='replace')}")
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
