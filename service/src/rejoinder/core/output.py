@@ -228,15 +228,15 @@ class OutputBuilder:
             opened.name = delta.name
         if delta.arguments:
             opened.arguments.append(delta.arguments)
-        if delta.arguments and self._deltas:
-            events.append(
-                self._emit(
-                    "function_call_arguments_delta",
-                    ev.FunctionCallArgumentsDeltaEvent(
-                        output_index=opened.index, item_id=opened.item_id, delta=delta.arguments
-                    ),
+            if self._deltas:
+                events.append(
+                    self._emit(
+                        "function_call_arguments_delta",
+                        ev.FunctionCallArgumentsDeltaEvent(
+                            output_index=opened.index, item_id=opened.item_id, delta=delta.arguments
+                        ),
+                    )
                 )
-            )
         return events
 
     # ---- items made by the service (MCP listings and calls) -------------------------------
