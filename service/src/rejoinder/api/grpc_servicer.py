@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from rejoinder.api.errors import abort
+from rejoinder.core.orchestrator import Run
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.errors import ApiError, invalid
 from rejoinder.responses.v1 import responses_service_pb2 as pb
@@ -38,11 +39,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         self, request: pb.StreamCreateRequest, context: Context
     ) -> AsyncIterator[pb.StreamCreateResponse]:
         """The response's events as they happen."""
-        try:
-            run = await self._core.start(request.params, stream=True)
-        except ApiError as err:
-            await abort(context, err)
-            raise
+        run = await self._start(request.params, context)
         async for event in run.events():
             yield pb.StreamCreateResponse(event=event)
 
@@ -50,14 +47,18 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         self, request: pb.StreamCreateBatchedRequest, context: Context
     ) -> AsyncIterator[pb.StreamCreateBatchedResponse]:
         """The response's events as they happen, those ready together in one message."""
-        try:
-            run = await self._core.start(request.params, stream=True)
-        except ApiError as err:
-            await abort(context, err)
-            raise
+        run = await self._start(request.params, context)
         async for batch in batches(run.events(), None):
             assert not isinstance(batch, Tick)  # no interval, no ticks
             yield pb.StreamCreateBatchedResponse(events=batch)
+
+    async def _start(self, params: pb.CreateRequest, context: Context) -> Run:
+        """A started stream, or the request's error as the call's status."""
+        try:
+            return await self._core.start(params, stream=True)
+        except ApiError as err:
+            await abort(context, err)
+            raise
 
     async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
         """A stored response."""
