@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from rejoinder.edge.ports import free_port
+from rejoinder.launcher import READY_LINE
 
 READY_TIMEOUT_S = 30.0
 
@@ -43,7 +44,7 @@ class ServiceProcess:
         return f"127.0.0.1:{self.http_port}"
 
     def start(self) -> ServiceProcess:
-        """Start and wait until `GET /v1/models` answers through Envoy."""
+        """Start and wait until the service says it is ready and `GET /v1/models` answers through Envoy."""
         log = open(self.data_dir / "service.log", "wb")  # noqa: SIM115 - kept open for the child's life
         args = [
             sys.executable, "-m", "rejoinder", "serve",
@@ -58,7 +59,10 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"rejoinder serve exited: {self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
+                if (
+                    READY_LINE in self.log()
+                    and httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200
+                ):
                     return self
             except httpx.HTTPError:
                 pass

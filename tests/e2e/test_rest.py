@@ -12,6 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from rejoinder.launcher import READY_LINE
 from tests.e2e.service_process import ServiceProcess
 from tests.scripted_upstream import Script, ScriptedUpstream
 
@@ -233,6 +234,10 @@ def test_the_upstream_sees_one_call_per_response(client: OpenAI, upstream: Scrip
 def test_service_stops_cleanly(tmp_path: pytest.TempPathFactory, e2e_upstream: ScriptedUpstream) -> None:
     proc = ServiceProcess(data_dir=tmp_path, extra_args=["--upstream", e2e_upstream.base_url]).start()  # type: ignore[arg-type]
     try:
+        announced = proc.log().splitlines()
+        ready = announced.index(READY_LINE)
+        assert f"rejoinder: OpenAI REST on {proc.base_url}" in announced[:ready]
+        assert f"rejoinder: provider 'default' -> {e2e_upstream.base_url}" in announced[:ready]
         models = httpx.get(f"{proc.base_url}/models").json()
         assert models == {"object": "list", "data": []}
         e2e_upstream.reset()
