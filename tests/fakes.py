@@ -6,9 +6,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import ChainLink, ItemPage, Order
+from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order
 from rejoinder.store.items import item_id, require_item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS
 from rejoinder.tools.base import CallResult, ListedTool, McpError, McpServerSpec
@@ -26,6 +27,12 @@ def _copy_item(item: InputItem) -> InputItem:
     return copy
 
 
+def _copy_event(event: ResponseStreamEvent) -> ResponseStreamEvent:
+    copy = ResponseStreamEvent()
+    copy.CopyFrom(event)
+    return copy
+
+
 class InMemoryStore:
     """A `ResponseStore` in dicts with the same semantics as `SqliteStore`.
 
@@ -35,6 +42,7 @@ class InMemoryStore:
     def __init__(self, *, max_chain_links: int = MAX_CHAIN_LINKS) -> None:
         self._responses: dict[str, Response] = {}
         self._items: dict[str, tuple[InputItem, ...]] = {}
+        self._events: dict[str, tuple[ResponseStreamEvent, ...]] = {}
         self._max_chain_links = max_chain_links
         self._closed = False
 
@@ -59,6 +67,7 @@ class InMemoryStore:
     async def delete(self, response_id: str) -> bool:
         self._check_open()
         self._items.pop(response_id, None)
+        self._events.pop(response_id, None)
         return self._responses.pop(response_id, None) is not None
 
     async def list_input_items(
@@ -103,6 +112,22 @@ class InMemoryStore:
             current = response.previous_response_id
         links.reverse()
         return tuple(links)
+
+    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        self._check_open()
+        if response_id in self._responses:
+            self._events[response_id] = tuple(_copy_event(e) for e in events)
+
+    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
+        self._check_open()
+        kept = self._events.get(response_id)
+        return None if kept is None else tuple(_copy_event(e) for e in kept)
+
+    async def unfinished(self) -> tuple[Response, ...]:
+        self._check_open()
+        found = [r for r in self._responses.values() if r.status in UNFINISHED]
+        found.sort(key=lambda r: (r.created_at, r.id))
+        return tuple(_copy_response(r) for r in found)
 
     async def close(self) -> None:
         self._closed = True

@@ -14,14 +14,16 @@ from typing import overload
 
 import pytest
 
+from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1 import items_pb2 as pb
 from rejoinder.responses.v1.content_pb2 import FunctionOutput, MessageContent, OutputContent, OutputText
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore
 from rejoinder.store.items import item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS, SqliteStore
-from rejoinder.store.sqlite_schema import SCHEMA_VERSION
+from rejoinder.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.fakes import InMemoryStore
 
 Opener = Callable[[Path, int], Awaitable[ResponseStore]]
@@ -390,9 +392,82 @@ async def test_sqlite_file_settings(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         indexes = {row[1] for row in raw.execute("PRAGMA index_list(responses)")}
-        assert "responses_previous_response_id" in indexes
+        assert {"responses_previous_response_id", "responses_status"} <= indexes
         raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     finally:
         raw.close()
     with pytest.raises(RuntimeError, match="newer"):
         await SqliteStore.open(path)
+
+
+def event(seq: int, delta: str) -> ResponseStreamEvent:
+    text = ev.OutputTextDeltaEvent(item_id="msg_1", output_index=0, content_index=0, delta=delta)
+    return ResponseStreamEvent(sequence_number=seq, output_text_delta=text)
+
+
+async def test_a_stored_responses_events_round_trip_and_go_with_it(open_store: StoreOpener) -> None:
+    store = await open_store()
+    await store.save(resp("r1"), [msg("i1")])
+    assert await store.load_events("r1") is None
+    kept = [event(0, "Hel"), event(1, ""), event(2, "lo \u2028 ünï")]
+    await store.save_events("r1", kept)
+    assert await store.load_events("r1") == tuple(kept)
+    kept[0].sequence_number = 99  # what was kept does not change with the caller's objects
+    await store.save_events("r1", [event(0, "again")])  # replaces
+    assert await store.load_events("r1") == (event(0, "again"),)
+    await store.save_events("r_unstored", [event(0, "x")])
+    assert await store.load_events("r_unstored") is None
+    assert await store.delete("r1")
+    await store.save(resp("r1"), [])
+    assert await store.load_events("r1") is None  # deleting the response deleted its events
+
+
+async def test_unfinished_lists_queued_and_in_progress_oldest_first(open_store: StoreOpener) -> None:
+    store = await open_store()
+    for id_, status, created in [
+        ("r_done", "completed", 1), ("r_late", "in_progress", 9), ("r_early", "queued", 3),
+        ("r_cancelled", "cancelled", 2), ("r_failed", "failed", 4),
+    ]:  # fmt: skip
+        response = resp(id_, status=status)
+        response.created_at = created
+        await store.save(response, [])
+    assert [r.id for r in await store.unfinished()] == ["r_early", "r_late"]
+    late = resp("r_late", status="completed")
+    late.created_at = 9
+    await store.save(late, [])
+    assert [r.id for r in await store.unfinished()] == ["r_early"]
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+async def test_kept_events_outlive_the_process(backend: str, tmp_path: Path) -> None:
+    store = await BACKENDS[backend](tmp_path, MAX_CHAIN_LINKS)
+    await store.save(resp("r1", status="in_progress"), [])
+    await store.save_events("r1", [event(0, "a"), event(1, "b")])
+    await store.close()
+    reopened = await BACKENDS[backend](tmp_path, MAX_CHAIN_LINKS)
+    try:
+        assert await reopened.load_events("r1") == (event(0, "a"), event(1, "b"))
+        assert [r.id for r in await reopened.unfinished()] == ["r1"]
+    finally:
+        await reopened.close()
+
+
+async def test_sqlite_migrates_a_version_1_database_keeping_its_responses(tmp_path: Path) -> None:
+    path = _sqlite_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+        row = ("r_old", None, 1700000000, "completed", resp("r_old").SerializeToString())
+        raw.execute("INSERT INTO responses VALUES (?, ?, ?, ?, ?)", row)
+    finally:
+        raw.close()
+    store = await SqliteStore.open(path)
+    try:
+        assert await store.get("r_old") == resp("r_old")
+        await store.save_events("r_old", [event(0, "kept")])
+        assert await store.load_events("r_old") == (event(0, "kept"),)
+    finally:
+        await store.close()

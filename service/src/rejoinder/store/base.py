@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 
 Order = Literal["asc", "desc"]
+UNFINISHED = ("queued", "in_progress")
+"""Statuses of a background response that is still running (only background runs are stored so)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,21 @@ class ResponseStore(Protocol):
 
         The walk stops at an ancestor that no longer exists.
         """
+        ...
+
+    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep the whole event stream of a stored response (background streams), replacing any kept.
+
+        Deleting the response deletes them. Does nothing when the response is not stored.
+        """
+        ...
+
+    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
+        """The kept event stream of a response, in order; None when none was kept."""
+        ...
+
+    async def unfinished(self) -> tuple[Response, ...]:
+        """The stored responses whose status is `queued` or `in_progress`, oldest first."""
         ...
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import ChainLink, ItemPage, Order
+from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order
 from rejoinder.store.items import require_item_id
 from rejoinder.store.sqlite_schema import migrate
 
@@ -43,6 +45,16 @@ ON CONFLICT (id) DO UPDATE SET
     body = excluded.body
 """
 _INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
+# Only for a stored response (the SELECT finds none otherwise); replaces what was kept.
+_SAVE_EVENTS = """
+INSERT INTO response_events (response_id, body) SELECT id, ? FROM responses WHERE id = ?
+ON CONFLICT (response_id) DO UPDATE SET body = excluded.body
+"""
+_UNFINISHED = f"""
+SELECT body FROM responses WHERE status IN ({", ".join("?" for _ in UNFINISHED)}) ORDER BY created_at, id
+"""
+# An event log is its events' serialized bytes, each after its length (4 bytes, big-endian).
+_LENGTH = struct.Struct(">I")
 
 # `chain` walks previous_response_id from the newest link (depth 0) back; parameters: id, max links.
 _CHAIN_CTE = """
@@ -143,6 +155,20 @@ class SqliteStore:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
         return await self._call(_load_chain, response_id, self._max_chain_links)
 
+    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep a stored response's whole event stream (one row), replacing any kept; no-op when unstored."""
+        body = b"".join(_LENGTH.pack(len(data)) + data for data in (e.SerializeToString() for e in events))
+        await self._call(_save_events, response_id, body)
+
+    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
+        """The kept event stream, in order; None when none was kept."""
+        body = await self._call(_load_events, response_id)
+        return None if body is None else _unpack_events(body)
+
+    async def unfinished(self) -> tuple[Response, ...]:
+        """Stored responses still `queued` or `in_progress`, oldest first."""
+        return await self._call(_unfinished)
+
     async def close(self) -> None:
         """Close the connection on its thread and stop the thread; later calls raise RuntimeError."""
         if self._closed:
@@ -219,6 +245,30 @@ def _save(conn: sqlite3.Connection, row: _ResponseRow, items: list[_ItemRow]) ->
 def _get(conn: sqlite3.Connection, response_id: str) -> Response | None:
     found = conn.execute("SELECT body FROM responses WHERE id = ?", (response_id,)).fetchone()
     return None if found is None else Response.FromString(found[0])
+
+
+def _save_events(conn: sqlite3.Connection, response_id: str, body: bytes) -> None:
+    conn.execute(_SAVE_EVENTS, (body, response_id))
+
+
+def _load_events(conn: sqlite3.Connection, response_id: str) -> bytes | None:
+    found = conn.execute("SELECT body FROM response_events WHERE response_id = ?", (response_id,)).fetchone()
+    return None if found is None else bytes(found[0])
+
+
+def _unpack_events(body: bytes) -> tuple[ResponseStreamEvent, ...]:
+    events: list[ResponseStreamEvent] = []
+    offset = 0
+    while offset < len(body):
+        (length,) = _LENGTH.unpack_from(body, offset)
+        offset += _LENGTH.size
+        events.append(ResponseStreamEvent.FromString(body[offset : offset + length]))
+        offset += length
+    return tuple(events)
+
+
+def _unfinished(conn: sqlite3.Connection) -> tuple[Response, ...]:
+    return tuple(Response.FromString(body) for (body,) in conn.execute(_UNFINISHED, UNFINISHED))
 
 
 def _delete(conn: sqlite3.Connection, response_id: str) -> bool:

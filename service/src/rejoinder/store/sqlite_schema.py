@@ -31,6 +31,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX responses_previous_response_id ON responses(previous_response_id)",
     ),
+    # 2: the event stream of a background stream, kept for GET ?stream=true; unfinished runs by status.
+    (
+        """
+        CREATE TABLE response_events (
+            response_id TEXT PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            body BLOB NOT NULL
+        )
+        """,
+        "CREATE INDEX responses_status ON responses(status)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
