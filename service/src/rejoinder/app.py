@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
 from rejoinder.config import ConfigError, Settings
+from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.orchestrator import Deps
@@ -105,10 +106,12 @@ class GrpcApp:
     port: int
     store: ResponseStore
     registry: ProviderRegistry
+    background: BackgroundRuns
 
     async def stop(self, grace_s: float = 5.0) -> None:
-        """Finish in-flight calls (up to `grace_s`), then release everything."""
+        """Finish in-flight calls (up to `grace_s`), fail the background runs, release everything."""
         await self.server.stop(grace_s)
+        await self.background.close()
         await self.registry.aclose()
         await self.store.close()
 
@@ -164,7 +167,14 @@ async def start_grpc(
             )
         ),
     )
-    server = _server(ResponsesCore(deps), settings, registry)
+    background = BackgroundRuns(store, deps.clock)
+    stale = await background.recover()
+    if stale:
+        print(
+            f"rejoinder: {stale} background response(s) left unfinished by the last run marked failed",
+            flush=True,
+        )
+    server = _server(ResponsesCore(deps, background), settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
-    return GrpcApp(server=server, port=port, store=store, registry=registry)
+    return GrpcApp(server=server, port=port, store=store, registry=registry, background=background)

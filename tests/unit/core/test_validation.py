@@ -224,7 +224,6 @@ def test_identifiers_over_64_chars(param: str) -> None:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"background": True}, "background"),
         ({"conversation": "conv_1"}, "conversation"),
         ({"conversation": {"id": "conv_1"}}, "conversation"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt"),
@@ -240,7 +239,15 @@ def test_unsupported_features(body: dict[str, object], param: str) -> None:
 
 
 def test_background_false_is_fine() -> None:
-    accept(background=False)
+    assert not accept(background=False).background
+
+
+def test_background_needs_store() -> None:
+    assert accept(background=True).background
+    assert accept(background=True, store=True).store
+    err = reject(background=True, store=False)
+    assert (err.param, err.code) == ("background", "invalid_value")
+    assert "store" in err.message
 
 
 # ---- normalization ----------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from rejoinder.api.errors import abort
-from rejoinder.core.orchestrator import Run
-from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.responses import EventSource, ResponsesCore
 from rejoinder.errors import ApiError, invalid
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
@@ -52,7 +51,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
             assert not isinstance(batch, Tick)  # no interval, no ticks
             yield pb.StreamCreateBatchedResponse(events=batch)
 
-    async def _start(self, params: pb.CreateRequest, context: Context) -> Run:
+    async def _start(self, params: pb.CreateRequest, context: Context) -> EventSource:
         """A started stream, or the request's error as the call's status."""
         try:
             return await self._core.start(params, stream=True)
@@ -67,6 +66,19 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         except ApiError as err:
             await abort(context, err)
             raise
+
+    async def StreamGet(
+        self, request: pb.StreamGetRequest, context: Context
+    ) -> AsyncIterator[pb.StreamGetResponse]:
+        """A background stream's events, from `starting_after`, live while it runs."""
+        after = request.starting_after if request.HasField("starting_after") else None
+        try:
+            source = await self._core.stream(request.response_id, after)
+        except ApiError as err:
+            await abort(context, err)
+            raise
+        async for event in source.events():
+            yield pb.StreamGetResponse(event=event)
 
     async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResponse:
         """Delete a stored response."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
 
 import grpc
 import orjson
@@ -15,6 +16,7 @@ from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.errors import http_body, http_metadata, internal_error
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.edge.envoy_config import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError, invalid
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1 import openai_http_pb2 as http
@@ -96,7 +98,11 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             log.exception("create failed")
             yield await _error_body(context, internal_error())
             return
-        async for batch in batches(run.events(), self._keepalive_s):
+        async for body in self._sse(run.events()):
+            yield body
+
+    async def _sse(self, events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[HttpBody]:
+        async for batch in batches(events, self._keepalive_s):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
                 continue
@@ -107,18 +113,25 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     async def GetResponse(
         self, request: http.HttpGetResponseRequest, context: Context
     ) -> AsyncIterator[HttpBody]:
-        """GET /v1/responses/{id}."""
+        """GET /v1/responses/{id}: JSON, or with `?stream=true` a background stream's events as SSE."""
+        if not request.stream:
 
-        async def produce() -> object:
-            if request.stream:
-                raise invalid(
-                    "Streaming a stored response needs background mode, which this server does not run yet.",
-                    param="stream",
-                    code="unsupported_parameter",
-                )
-            return self._codec.encode(await self._core.get(request.response_id))
+            async def produce() -> object:
+                return self._codec.encode(await self._core.get(request.response_id))
 
-        yield await self._unary(context, produce)
+            yield await self._unary(context, produce)
+            return
+        try:
+            source = await self._core.stream(request.response_id, _starting_after(request, context))
+        except ApiError as err:
+            yield await _error_body(context, err)
+            return
+        except Exception:
+            log.exception("stream of a stored response failed")
+            yield await _error_body(context, internal_error())
+            return
+        async for body in self._sse(source.events()):
+            yield body
 
     async def DeleteResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:
         """DELETE /v1/responses/{id}."""
@@ -170,6 +183,16 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             return _model(request.model)
 
         return await self._unary(context, produce)
+
+
+def _starting_after(request: http.HttpGetResponseRequest, context: Context) -> int | None:
+    """The `starting_after` query parameter; the field cannot tell 0 from absent, the query can."""
+    if request.starting_after:
+        return request.starting_after
+    metadata = dict(context.invocation_metadata() or ())
+    original = metadata.get(ORIGINAL_PATH_METADATA, "")
+    query = parse_qs(urlsplit(str(original)).query)
+    return 0 if "starting_after" in query else None
 
 
 def _model(name: str) -> dict[str, object]:

@@ -43,13 +43,13 @@ def _text_config(vreq: ValidatedRequest) -> TextConfig:
 
 
 def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) -> Response:
-    """The in-progress response of a validated request."""
+    """The response of a validated request as it starts: `queued` in background mode, else `in_progress`."""
     q = vreq.params
     r = Response(
         id=response_id,
         object="response",
         created_at=created_at,
-        status="in_progress",
+        status="queued" if vreq.background else "in_progress",
         model=q.model,
         parallel_tool_calls=q.parallel_tool_calls if q.HasField("parallel_tool_calls") else True,
         temperature=q.temperature if q.HasField("temperature") else DEFAULT_TEMPERATURE,

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 LIFECYCLE = {
     "response_created": ev.ResponseCreatedEvent,
+    "response_queued": ev.ResponseQueuedEvent,
     "response_in_progress": ev.ResponseInProgressEvent,
     "response_completed": ev.ResponseCompletedEvent,
     "response_incomplete": ev.ResponseIncompleteEvent,
@@ -91,7 +92,18 @@ class Run:
         self._servers = servers_of(vreq.params.tools)
         self._first: FirstTurn | None = None
         self._finished = False
+        self._interrupted: ApiError | None = None
         self.failure: ApiError | None = None
+
+    @property
+    def background(self) -> bool:
+        """Whether it runs in background mode."""
+        return self._vreq.background
+
+    @property
+    def streams(self) -> bool:
+        """Whether it makes every event of a stream (else only what a non-stream response needs)."""
+        return self._vreq.stream
 
     async def prefetch(self) -> None:
         """Without MCP servers, await the upstream's first delta now, before the first byte."""
@@ -116,10 +128,17 @@ class Run:
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises."""
         try:
-            if self._vreq.stream:  # a non-stream response is the fold of its events: these add nothing
+            stream, background = self._vreq.stream, self._vreq.background
+            if stream:  # a non-stream response is the fold of its events: these add nothing
                 yield self._lifecycle("response_created")
-                yield self._lifecycle("response_in_progress")
+                if background:
+                    yield self._lifecycle("response_queued")
             try:
+                if background:  # readers polling the store see it running
+                    self.response.status = "in_progress"
+                    await self._deps.store.save(self.response, self._ctx.new_items)
+                if stream:
+                    yield self._lifecycle("response_in_progress")
                 loop = AgentLoop(self._parts, self._servers, self._deps.mcp, self._first)
                 async for event in loop.run():
                     yield event
@@ -135,6 +154,10 @@ class Run:
             yield self._lifecycle(f"response_{self.response.status}")
         finally:
             await self._abandon()
+
+    def interrupt(self, error: ApiError) -> None:
+        """If the run is stopped before it ends, it ends `failed` with `error`, not `cancelled`."""
+        self._interrupted = error
 
     def _as_failure(self, exc: Exception) -> ApiError:
         if isinstance(exc, p.UpstreamError):
@@ -191,8 +214,11 @@ class Run:
                 await self._first.upstream.aclose()
         if self._finished:
             return
-        self._builder.close("incomplete")
-        self._finalize("cancelled")
+        if self._interrupted is None:
+            self._builder.close("incomplete")
+            self._finalize("cancelled")
+        else:
+            self._fail(self._interrupted)
         if self._vreq.store:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._deps.store.save(self.response, self._ctx.new_items))
@@ -217,5 +243,8 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
     files = await file_texts(ctx.items, deps.fetch)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
     run = Run(deps, vreq, ctx, response, route, files)
-    await run.prefetch()
+    if vreq.background:  # stored as queued now; the upstream's errors will fail the stored response
+        await deps.store.save(response, ctx.new_items)
+    else:
+        await run.prefetch()
     return run

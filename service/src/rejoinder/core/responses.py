@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rejoinder.core.orchestrator import Deps, Run, start
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from rejoinder.core.background import BackgroundRuns, events_after
+from rejoinder.core.orchestrator import Deps, start
 from rejoinder.core.validation import validate
 from rejoinder.errors import ApiError, ErrorKind, invalid, not_found
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
@@ -32,6 +36,22 @@ def terminal_response(event: ResponseStreamEvent) -> Response | None:
     return None
 
 
+class EventSource(Protocol):
+    """A started response's events: iterate `events()` once."""
+
+    def events(self) -> AsyncIterator[ResponseStreamEvent]:
+        """Its events, ending with its terminal event (a background stream may end without one)."""
+        ...
+
+
+class _Replay:
+    def __init__(self, events: AsyncIterator[ResponseStreamEvent]) -> None:
+        self._events = events
+
+    def events(self) -> AsyncIterator[ResponseStreamEvent]:
+        return self._events
+
+
 def _missing_response(response_id: str) -> ApiError:
     return not_found(f"Response with id '{response_id}' not found.", param="response_id")
 
@@ -39,16 +59,31 @@ def _missing_response(response_id: str) -> ApiError:
 class ResponsesCore:
     """One instance per server, shared by the typed and the HTTP servicers."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, background: BackgroundRuns | None = None) -> None:
         self._deps = deps
+        self._background = background or BackgroundRuns(deps.store, deps.clock)
 
-    async def start(self, req: CreateRequest, *, stream: bool = True) -> Run:
-        """Validate and start a response; raises `ApiError` before anything is sent."""
-        return await start(self._deps, validate(req, stream=stream))
+    async def start(self, req: CreateRequest, *, stream: bool = True) -> EventSource:
+        """Validate and start a response; raises `ApiError` before anything is sent.
+
+        A background stream's events come from its run, which goes on when the reader stops.
+        """
+        run = await start(self._deps, validate(req, stream=stream))
+        if run.background:
+            return self._background.launch(run)
+        return run
 
     async def create(self, req: CreateRequest) -> Response:
-        """The finished response: the fold of the very events a stream would carry."""
-        run = await self.start(req, stream=False)
+        """The finished response: the fold of the very events a stream would carry.
+
+        In background mode: the response as stored when queued; its run goes on without the caller.
+        """
+        run = await start(self._deps, validate(req, stream=False))
+        if run.background:
+            queued = Response()
+            queued.CopyFrom(run.response)
+            self._background.launch(run)
+            return queued
         final: Response | None = None
         async for event in run.events():
             final = terminal_response(event) or final
@@ -70,15 +105,41 @@ class ResponsesCore:
             raise _missing_response(response_id)
         return DeleteResponse(id=response_id, object="response.deleted", deleted=True)
 
+    async def stream(self, response_id: str, starting_after: int | None) -> EventSource:
+        """A background stream's events above sequence number `starting_after`, live while it runs.
+
+        Raises 404, or 400 when the response was not created with `background` and `stream`.
+        """
+        after = -1 if starting_after is None else starting_after
+        live = self._background.get(response_id)
+        if live is not None and live.streamable:
+            return _Replay(live.follow(after))
+        await self.get(response_id)  # 404 first
+        kept = await self._deps.store.load_events(response_id)
+        if kept is None:
+            raise invalid(
+                "This response cannot be streamed: only responses created with background=true "
+                "and stream=true can be.",
+                param="stream",
+                code="response_not_streamable",
+            )
+        return _Replay(events_after(kept, after))
+
     async def cancel(self, response_id: str) -> Response:
-        """Only background responses can be cancelled; this server runs none yet."""
+        """Cancel a queued or running background response; a finished one is returned as it is."""
+        live = self._background.get(response_id)
+        if live is not None:
+            await live.stop()
         response = await self.get(response_id)
-        raise ApiError(
-            ErrorKind.CONFLICT,
-            f"Cannot cancel a response that was not created with background=true (status {response.status}).",
-            param="response_id",
-            code="response_not_cancellable",
-        )
+        if not response.background:
+            raise ApiError(
+                ErrorKind.CONFLICT,
+                "Only responses created with background=true can be cancelled "
+                f"(this one's status is {response.status}).",
+                param="response_id",
+                code="response_not_cancellable",
+            )
+        return response
 
     async def list_input_items(self, req: ListInputItemsRequest) -> ListInputItemsResponse:
         """A page of a stored response's input items. Raises 400 or 404."""

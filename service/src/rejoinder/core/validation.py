@@ -45,6 +45,7 @@ class ValidatedRequest:
     input_items: tuple[InputItem, ...]
     store: bool
     stream: bool
+    background: bool = False
 
 
 def _one_of(value: str, allowed: tuple[str, ...], param: str) -> None:
@@ -165,9 +166,16 @@ def _unsupported(param: str, what: str) -> ApiError:
     return invalid(f"{what} is not supported by this server yet.", param=param, code="unsupported_parameter")
 
 
+def _check_background(req: CreateRequest) -> None:
+    if req.background and req.HasField("store") and not req.store:
+        raise invalid(
+            "Background mode requires 'store' to be true: set 'store': true or leave it out.",
+            param="background",
+            code="invalid_value",
+        )
+
+
 def _check_unsupported(req: CreateRequest) -> None:
-    if req.background:
-        raise _unsupported("background", "Background mode")
     if req.HasField("conversation"):
         raise _unsupported("conversation", "Conversations")
     if req.HasField("prompt"):
@@ -187,6 +195,7 @@ def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
     _check_sampling(req)
     _check_metadata(req)
     _check_options(req)
+    _check_background(req)
     _check_unsupported(req)
     check_tools(req)
     items = expand_input(req.input)
@@ -203,4 +212,5 @@ def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
         input_items=items,
         store=req.store if req.HasField("store") else True,
         stream=stream,
+        background=req.background,
     )

@@ -132,6 +132,20 @@ class GetResponse(_message.Message):
     response: _response_pb2.Response
     def __init__(self, response: _Optional[_Union[_response_pb2.Response, _Mapping]] = ...) -> None: ...
 
+class StreamGetRequest(_message.Message):
+    __slots__ = ("response_id", "starting_after")
+    RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTING_AFTER_FIELD_NUMBER: _ClassVar[int]
+    response_id: str
+    starting_after: int
+    def __init__(self, response_id: _Optional[str] = ..., starting_after: _Optional[int] = ...) -> None: ...
+
+class StreamGetResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: _events_pb2.ResponseStreamEvent
+    def __init__(self, event: _Optional[_Union[_events_pb2.ResponseStreamEvent, _Mapping]] = ...) -> None: ...
+
 class DeleteRequest(_message.Message):
     __slots__ = ("response_id",)
     RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]

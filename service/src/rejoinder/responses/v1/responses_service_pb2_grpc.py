@@ -57,6 +57,11 @@ class ResponsesServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetRequest.SerializeToString,
                 response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetResponse.FromString,
                 _registered_method=True)
+        self.StreamGet = channel.unary_stream(
+                '/rejoinder.responses.v1.ResponsesService/StreamGet',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetRequest.SerializeToString,
+                response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetResponse.FromString,
+                _registered_method=True)
         self.Delete = channel.unary_unary(
                 '/rejoinder.responses.v1.ResponsesService/Delete',
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.DeleteRequest.SerializeToString,
@@ -113,6 +118,15 @@ class ResponsesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamGet(self, request, context):
+        """Streams the events of a response created with `background` and `stream`, from any point: those
+        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
+        away does not stop the response. INVALID_ARGUMENT for any other response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Delete(self, request, context):
         """Deletes a stored response.
         """
@@ -156,6 +170,11 @@ def add_ResponsesServiceServicer_to_server(servicer, server):
                     servicer.Get,
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetRequest.FromString,
                     response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetResponse.SerializeToString,
+            ),
+            'StreamGet': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamGet,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetRequest.FromString,
+                    response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetResponse.SerializeToString,
             ),
             'Delete': grpc.unary_unary_rpc_method_handler(
                     servicer.Delete,
@@ -284,6 +303,33 @@ class ResponsesService:
             '/rejoinder.responses.v1.ResponsesService/Get',
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetRequest.SerializeToString,
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.GetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamGet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rejoinder.responses.v1.ResponsesService/StreamGet',
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetRequest.SerializeToString,
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.StreamGetResponse.FromString,
             options,
             channel_credentials,
             insecure,

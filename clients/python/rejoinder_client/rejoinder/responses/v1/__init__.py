@@ -123,6 +123,8 @@ __all__ = (
     "StreamCreateBatchedResponse",
     "StreamCreateRequest",
     "StreamCreateResponse",
+    "StreamGetRequest",
+    "StreamGetResponse",
     "StreamOptions",
     "StreamedContent",
     "SummaryText",
@@ -3720,6 +3722,41 @@ default_message_pool.register_message("rejoinder.responses.v1", "StreamedContent
 
 
 @dataclass(eq=False, repr=False)
+class StreamGetRequest(betterproto2.Message):
+    """
+    Which background stream to read, and from where.
+    """
+
+    response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The ID of the response.
+    """
+
+    starting_after: "int | None" = betterproto2.field(2, betterproto2.TYPE_INT64, optional=True)
+    """
+    Only events whose `sequence_number` is greater than this (all events when unset).
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "StreamGetRequest", StreamGetRequest)
+
+
+@dataclass(eq=False, repr=False)
+class StreamGetResponse(betterproto2.Message):
+    """
+    One event of the background stream.
+    """
+
+    event: "ResponseStreamEvent | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    The event.
+    """
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "StreamGetResponse", StreamGetResponse)
+
+
+@dataclass(eq=False, repr=False)
 class StreamOptions(betterproto2.Message):
     """
     OpenAI: ResponseCreateParams.StreamOptions. Options of a streamed response.
@@ -4484,6 +4521,19 @@ class ResponsesServiceStub:
             GetResponse.FromString,
         )(message)
 
+    def stream_get(self, message: "StreamGetRequest") -> "Iterator[StreamGetResponse]":
+        """
+        Streams the events of a response created with `background` and `stream`, from any point: those
+        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
+        away does not stop the response. INVALID_ARGUMENT for any other response.
+        """
+
+        yield from self._channel.unary_stream(
+            "/rejoinder.responses.v1.ResponsesService/StreamGet",
+            StreamGetRequest.SerializeToString,
+            StreamGetResponse.FromString,
+        )(message)
+
     def delete(self, message: "DeleteRequest") -> "DeleteResponse":
         """
         Deletes a stored response.
@@ -4615,6 +4665,30 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
             deadline=deadline,
             metadata=metadata,
         )
+
+    async def stream_get(
+        self,
+        message: "StreamGetRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[StreamGetResponse]":
+        """
+        Streams the events of a response created with `background` and `stream`, from any point: those
+        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
+        away does not stop the response. INVALID_ARGUMENT for any other response.
+        """
+
+        async for response in self._unary_stream(
+            "/rejoinder.responses.v1.ResponsesService/StreamGet",
+            message,
+            StreamGetResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
 
     async def delete(
         self,
