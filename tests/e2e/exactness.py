@@ -72,6 +72,8 @@ class Capture:
     status: int
     content_type: str
     chunks: list[bytes] = field(default_factory=list)
+    starting_after: int | None = None  # GET ?stream=true&starting_after=N
+    read_to_end: bool = False  # False when the client closed the body before its end
 
     @property
     def body(self) -> bytes:
@@ -87,6 +89,7 @@ class _Tee(httpx.SyncByteStream):
         for chunk in self._inner:
             self._capture.chunks.append(chunk)
             yield chunk
+        self._capture.read_to_end = True
 
     def close(self) -> None:
         self._inner.close()
@@ -107,6 +110,8 @@ class CapturingTransport(httpx.HTTPTransport):
             status=response.status_code,
             content_type=response.headers.get("content-type", ""),
         )
+        if "starting_after" in request.url.params:
+            capture.starting_after = int(request.url.params["starting_after"])
         self.captures.append(capture)
         assert isinstance(response.stream, httpx.SyncByteStream)
         response.stream = _Tee(response.stream, capture)
@@ -174,13 +179,15 @@ def check_event(data: dict[str, object]) -> None:
         or_model.model_validate(data)
 
 
-def check_sse(body: bytes) -> list[dict[str, object]]:
-    """Frames are exactly `event: <type>\\ndata: <json>\\n\\n`, `sequence_number` starts at 0 and rises
-    by one, and the stream ends with `data: [DONE]` (unless the client stopped reading at an `error`
-    event, as the openai SDK does: it raises there)."""
+def check_sse(body: bytes, *, first: int = 0, cut_by_client: bool = False) -> list[dict[str, object]]:
+    """Frames are exactly `event: <type>\\ndata: <json>\\n\\n`, `sequence_number` starts at `first` and
+    rises by one, and the stream ends with `data: [DONE]` (unless the client stopped reading: at an
+    `error` event, as the openai SDK does since it raises there, or by closing the stream early)."""
     done = b"data: [DONE]\n\n"
     complete = body.endswith(done)
     rest = body[: -len(done)] if complete else body
+    if cut_by_client and not complete:
+        rest = rest[: rest.rfind(b"\n\n") + 2]  # the last frame may be cut
     events: list[dict[str, object]] = []
     for raw in rest.split(b"\n\n"):
         if not raw or raw.startswith(b":"):
@@ -193,8 +200,8 @@ def check_sse(body: bytes) -> list[dict[str, object]]:
         check_event(data)
         events.append(data)
     stopped_at_error = any(e["type"] == "error" for e in events)  # the SDK raises there and stops reading
-    assert complete or stopped_at_error, body[-200:]
-    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert complete or stopped_at_error or cut_by_client, body[-200:]
+    assert [e["sequence_number"] for e in events] == list(range(first, first + len(events)))
     return events
 
 
@@ -210,7 +217,10 @@ def check_error(data: dict[str, object]) -> None:
 def check(capture: Capture) -> None:
     """Validate whatever the capture holds, by route and status."""
     if "text/event-stream" in capture.content_type:
-        check_sse(capture.body)
+        after = capture.starting_after
+        check_sse(
+            capture.body, first=0 if after is None else after + 1, cut_by_client=not capture.read_to_end
+        )
         return
     if "application/json" not in capture.content_type or not capture.body:
         return

@@ -171,7 +171,7 @@ async def start_grpc(
     stale = await background.recover()
     if stale:
         print(
-            f"rejoinder: {stale} background response(s) left unfinished by the last run marked failed",
+            f"rejoinder: marked failed {stale} background response(s) the last run left unfinished",
             flush=True,
         )
     server = _server(ResponsesCore(deps, background), settings, registry)

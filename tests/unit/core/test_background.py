@@ -52,7 +52,12 @@ class GatedProvider:
         return None
 
 
-ANSWER: list[p.ChatDelta] = [p.TextDelta("Hello"), p.TextDelta(" there"), p.UsageDelta(3, 2), p.FinishDelta("stop")]
+ANSWER: list[p.ChatDelta] = [
+    p.TextDelta("Hello"),
+    p.TextDelta(" there"),
+    p.UsageDelta(3, 2),
+    p.FinishDelta("stop"),
+]
 
 
 class Setup:
