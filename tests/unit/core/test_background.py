@@ -229,3 +229,32 @@ async def test_shutdown_fails_running_responses_and_a_restart_fails_what_a_crash
         assert stored is not None and stored.status == "failed" and stored.error.code == "server_error"
         assert stored.completed_at == int(s.clock.now())
     assert await s.store.unfinished() == ()
+
+
+async def test_a_running_response_cannot_be_continued_until_it_finishes() -> None:
+    s = Setup()
+    running = await s.core.create(request())
+    await s.provider.started.wait()
+    with pytest.raises(ApiError) as info:
+        await s.core.create(request(background=False, previous_response_id=running.id))
+    assert (info.value.param, info.value.code) == ("previous_response_id", "previous_response_not_finished")
+    s.provider.gate.set()
+    await s.until(running.id, "completed")
+    s.provider.gate.clear()
+    s.provider.started.clear()
+    follow_up = await s.core.create(request(previous_response_id=running.id))  # once finished, it can
+    assert follow_up.previous_response_id == running.id
+    await s.runs.close()
+
+
+async def test_deleting_a_running_response_stops_it_for_good() -> None:
+    s = Setup()
+    running = await s.core.create(request())
+    await s.provider.started.wait()
+    deleted = await s.core.delete(running.id)
+    assert deleted.deleted and s.provider.closed
+    s.provider.gate.set()
+    await asyncio.sleep(0.02)
+    assert await s.store.get(running.id) is None  # the stopped run did not store it again
+    with pytest.raises(ApiError):
+        await s.core.get(running.id)

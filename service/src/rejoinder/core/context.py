@@ -14,7 +14,7 @@ from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import invalid
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
 from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
-from rejoinder.store.base import ChainLink, ResponseStore
+from rejoinder.store.base import UNFINISHED, ChainLink, ResponseStore
 from rejoinder.store.items import item_id
 
 ID_PREFIX = {
@@ -187,6 +187,13 @@ async def assemble(
                 f"Previous response with id '{prev}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
+            )
+        if chain[-1].response.status in UNFINISHED:
+            raise invalid(
+                f"Previous response with id '{prev}' is still {chain[-1].response.status}: wait until it "
+                "finishes (or cancel it) before continuing from it.",
+                param="previous_response_id",
+                code="previous_response_not_finished",
             )
         history = _history(chain)
     known = {item_id(i): i for i in history if item_id(i)}

@@ -100,7 +100,10 @@ class ResponsesCore:
         return response
 
     async def delete(self, response_id: str) -> DeleteResponse:
-        """Delete a stored response. Raises 404."""
+        """Delete a stored response (stopping it first when it runs in background). Raises 404."""
+        live = self._background.get(response_id)
+        if live is not None:  # else its run would store it again when it ends
+            await live.stop()
         if not await self._deps.store.delete(response_id):
             raise _missing_response(response_id)
         return DeleteResponse(id=response_id, object="response.deleted", deleted=True)
