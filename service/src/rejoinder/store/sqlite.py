@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
@@ -21,7 +19,17 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order
+from rejoinder.store.event_log import pack_events, unpack_events
 from rejoinder.store.items import require_item_id
+from rejoinder.store.paging import (
+    Marker,
+    Window,
+    backward,
+    chain_items,
+    chain_responses,
+    cursor_query,
+    page_query,
+)
 from rejoinder.store.sqlite_schema import migrate
 
 MEMORY = ":memory:"
@@ -53,26 +61,10 @@ ON CONFLICT (response_id) DO UPDATE SET body = excluded.body
 _UNFINISHED = f"""
 SELECT body FROM responses WHERE status IN ({", ".join("?" for _ in UNFINISHED)}) ORDER BY created_at, id
 """
-# An event log is its events' serialized bytes, each after its length (4 bytes, big-endian).
-_LENGTH = struct.Struct(">I")
 
-# `chain` walks previous_response_id from the newest link (depth 0) back; parameters: id, max links.
-_CHAIN_CTE = """
-WITH RECURSIVE chain (id, previous_response_id, depth) AS (
-    SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
-    UNION ALL
-    SELECT r.id, r.previous_response_id, c.depth + 1
-    FROM responses AS r JOIN chain AS c ON r.id = c.previous_response_id
-    WHERE c.depth + 1 < ?
-)
-"""
-_CHAIN_RESPONSES = f"""{_CHAIN_CTE}
-SELECT c.id, r.body FROM chain AS c JOIN responses AS r ON r.id = c.id ORDER BY c.depth
-"""
-_CHAIN_ITEMS = f"""{_CHAIN_CTE}
-SELECT response_id, body FROM input_items WHERE response_id IN (SELECT id FROM chain)
-ORDER BY response_id, position
-"""
+_MARK: Marker = lambda _: "?"  # noqa: E731 - SQLite's parameter marker
+_CHAIN_RESPONSES = chain_responses(_MARK)
+_CHAIN_ITEMS = chain_items(_MARK)
 
 
 class SqliteStore:
@@ -149,7 +141,7 @@ class SqliteStore:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        return await self._call(_list_items, response_id, _Window(after, before, limit, order))
+        return await self._call(_list_items, response_id, Window(after, before, limit, order))
 
     async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
@@ -157,13 +149,12 @@ class SqliteStore:
 
     async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
         """Keep a stored response's whole event stream (one row), replacing any kept; no-op when unstored."""
-        body = b"".join(_LENGTH.pack(len(data)) + data for data in (e.SerializeToString() for e in events))
-        await self._call(_save_events, response_id, body)
+        await self._call(_save_events, response_id, pack_events(events))
 
     async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
         """The kept event stream, in order; None when none was kept."""
         body = await self._call(_load_events, response_id)
-        return None if body is None else _unpack_events(body)
+        return None if body is None else unpack_events(body)
 
     async def unfinished(self) -> tuple[Response, ...]:
         """Stored responses still `queued` or `in_progress`, oldest first."""
@@ -188,16 +179,6 @@ class SqliteStore:
             raise RuntimeError("the store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, self._conn, *args, **kwargs))
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    """What `list_input_items` asks for."""
-
-    after: str | None
-    before: str | None
-    limit: int
-    order: Order
 
 
 # Everything below runs on the store's worker thread.
@@ -256,17 +237,6 @@ def _load_events(conn: sqlite3.Connection, response_id: str) -> bytes | None:
     return None if found is None else bytes(found[0])
 
 
-def _unpack_events(body: bytes) -> tuple[ResponseStreamEvent, ...]:
-    events: list[ResponseStreamEvent] = []
-    offset = 0
-    while offset < len(body):
-        (length,) = _LENGTH.unpack_from(body, offset)
-        offset += _LENGTH.size
-        events.append(ResponseStreamEvent.FromString(body[offset : offset + length]))
-        offset += length
-    return tuple(events)
-
-
 def _unfinished(conn: sqlite3.Connection) -> tuple[Response, ...]:
     return tuple(Response.FromString(body) for (body,) in conn.execute(_UNFINISHED, UNFINISHED))
 
@@ -276,7 +246,7 @@ def _delete(conn: sqlite3.Connection, response_id: str) -> bool:
     return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
 
 
-def _list_items(conn: sqlite3.Connection, response_id: str, window: _Window) -> ItemPage | None:
+def _list_items(conn: sqlite3.Connection, response_id: str, window: Window) -> ItemPage | None:
     with _transaction(conn):
         if conn.execute("SELECT 1 FROM responses WHERE id = ?", (response_id,)).fetchone() is None:
             return None
@@ -284,33 +254,12 @@ def _list_items(conn: sqlite3.Connection, response_id: str, window: _Window) -> 
         before = _cursor_position(conn, response_id, window.before, window.order)
         if (window.after is not None and after is None) or (window.before is not None and before is None):
             return ItemPage(items=(), has_more=False)
-        sql, params = _page_query(window, after, before)
-        rows = conn.execute(sql, (response_id, *params, window.limit + 1)).fetchall()
+        sql, params = page_query(window, after, before, _MARK)
+        rows = conn.execute(sql, (response_id, *params)).fetchall()
     items = [InputItem.FromString(body) for (body,) in rows[: window.limit]]
-    if _backward(window):
+    if backward(window):
         items.reverse()
     return ItemPage(items=tuple(items), has_more=len(rows) > window.limit)
-
-
-def _backward(window: _Window) -> bool:
-    """With `before` alone the page is the one just before the cursor, so the scan runs back from it."""
-    return window.before is not None and window.after is None
-
-
-def _page_query(window: _Window, after: int | None, before: int | None) -> tuple[str, list[int]]:
-    """The page's SELECT (parameters: response ID, the returned positions, limit + 1)."""
-    ascending = window.order == "asc"
-    clauses = ["response_id = ?"]
-    params: list[int] = []
-    if after is not None:
-        clauses.append("position > ?" if ascending else "position < ?")
-        params.append(after)
-    if before is not None:
-        clauses.append("position < ?" if ascending else "position > ?")
-        params.append(before)
-    direction = "ASC" if ascending != _backward(window) else "DESC"
-    where = " AND ".join(clauses)
-    return f"SELECT body FROM input_items WHERE {where} ORDER BY position {direction} LIMIT ?", params
 
 
 def _cursor_position(
@@ -319,9 +268,7 @@ def _cursor_position(
     """Where the cursor item sits (its first occurrence in the ordered list); None when absent."""
     if cursor is None:
         return None
-    pick = "MIN" if order == "asc" else "MAX"
-    sql = f"SELECT {pick}(position) FROM input_items WHERE response_id = ? AND item_id = ?"
-    position: int | None = conn.execute(sql, (response_id, cursor)).fetchone()[0]
+    position: int | None = conn.execute(cursor_query(order, _MARK), (response_id, cursor)).fetchone()[0]
     return position
 
 
