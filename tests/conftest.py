@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ _SRC = str(Path(__file__).resolve().parents[1] / "service" / "src")
 if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
 
+from tests.postgres_server import DSN_ENV, PostgresServer, create_database, drop_database  # noqa: E402
 from tests.scripted_upstream import ScriptedUpstream  # noqa: E402
 
 
@@ -31,3 +33,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/*.jsonl from this run",
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_dsn() -> Iterator[str]:
+    """A PostgreSQL server for the session (a throwaway one unless REJOINDER_TEST_POSTGRES_DSN is set)."""
+    given = os.environ.get(DSN_ENV)
+    if given:
+        yield given
+        return
+    server = PostgresServer()
+    dsn = server.start()
+    try:
+        yield dsn
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_admin_dsn: str) -> AsyncIterator[str]:
+    """A new, empty database for this test, dropped after it."""
+    dsn = await create_database(postgres_admin_dsn)
+    yield dsn
+    await drop_database(postgres_admin_dsn, dsn)

@@ -1,6 +1,6 @@
 """One behaviour suite for every `ResponseStore`.
 
-To add a store (e.g. PostgreSQL), add its opener to `BACKENDS` (and to `PERSISTENT` when its data
+To add a store, add its opener to `BACKENDS` (and to `PERSISTENT` when its data
 outlives `close`); every test then runs against it too.
 """
 
@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
+import asyncpg
 import pytest
 
 from rejoinder.responses.v1 import events_pb2 as ev
@@ -22,37 +24,62 @@ from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore
 from rejoinder.store.items import item_id
+from rejoinder.store.postgres import PostgresStore
+from rejoinder.store.postgres_schema import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS, SqliteStore
 from rejoinder.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.fakes import InMemoryStore
+from tests.postgres_server import create_database, drop_database
 
-Opener = Callable[[Path, int], Awaitable[ResponseStore]]
+Opener = Callable[["Place", int], Awaitable[ResponseStore]]
 StoreOpener = Callable[..., Awaitable[ResponseStore]]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a test's data lives: a directory, and a PostgreSQL database made for the test."""
+
+    tmp_path: Path
+    postgres_dsn: str
 
 
 def _sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "nested" / "rejoinder.db"  # the parent directories do not exist yet
 
 
-async def _open_inmemory(tmp_path: Path, max_chain_links: int) -> ResponseStore:
+async def _open_inmemory(place: Place, max_chain_links: int) -> ResponseStore:
     return InMemoryStore(max_chain_links=max_chain_links)
 
 
 BACKENDS: dict[str, Opener] = {
-    "sqlite-file": lambda tmp_path, links: SqliteStore.open(_sqlite_path(tmp_path), max_chain_links=links),
+    "sqlite-file": lambda at, links: SqliteStore.open(_sqlite_path(at.tmp_path), max_chain_links=links),
     "sqlite-memory": lambda _, links: SqliteStore.open(":memory:", max_chain_links=links),
+    "postgres": lambda at, links: PostgresStore.open(at.postgres_dsn, max_chain_links=links),
     "inmemory": _open_inmemory,
 }
-PERSISTENT = ["sqlite-file"]
+PERSISTENT = ["sqlite-file", "postgres"]
+
+
+@pytest.fixture
+async def place(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin_dsn: str
+) -> AsyncIterator[Place]:
+    """The test's directory, and a new database when the test runs on PostgreSQL (dropped after)."""
+    if "postgres" not in request.node.name:
+        yield Place(tmp_path, "")
+        return
+    dsn = await create_database(postgres_admin_dsn)
+    yield Place(tmp_path, dsn)
+    await drop_database(postgres_admin_dsn, dsn)
 
 
 @pytest.fixture(params=list(BACKENDS))
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreOpener]:
+async def open_store(request: pytest.FixtureRequest, place: Place) -> AsyncIterator[StoreOpener]:
     """Opens stores of one backend, all on the same data, and closes them after the test."""
     opened: list[ResponseStore] = []
 
     async def open_one(max_chain_links: int = MAX_CHAIN_LINKS) -> ResponseStore:
-        opened.append(await BACKENDS[request.param](tmp_path, max_chain_links))
+        opened.append(await BACKENDS[request.param](place, max_chain_links))
         return opened[-1]
 
     yield open_one
@@ -439,12 +466,12 @@ async def test_unfinished_lists_queued_and_in_progress_oldest_first(open_store: 
 
 
 @pytest.mark.parametrize("backend", PERSISTENT)
-async def test_kept_events_outlive_the_process(backend: str, tmp_path: Path) -> None:
-    store = await BACKENDS[backend](tmp_path, MAX_CHAIN_LINKS)
+async def test_kept_events_outlive_the_process(backend: str, place: Place) -> None:
+    store = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
     await store.save(resp("r1", status="in_progress"), [])
     await store.save_events("r1", [event(0, "a"), event(1, "b")])
     await store.close()
-    reopened = await BACKENDS[backend](tmp_path, MAX_CHAIN_LINKS)
+    reopened = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
     try:
         assert await reopened.load_events("r1") == (event(0, "a"), event(1, "b"))
         assert [r.id for r in await reopened.unfinished()] == ["r1"]
@@ -471,3 +498,21 @@ async def test_sqlite_migrates_a_version_1_database_keeping_its_responses(tmp_pa
         assert await store.load_events("r_old") == (event(0, "kept"),)
     finally:
         await store.close()
+
+
+async def test_postgres_replicas_starting_together_migrate_once(postgres_dsn: str) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(postgres_dsn, pool_size=2) for _ in range(4)))
+    try:
+        await stores[0].save(resp("r1"), [msg("i1")])
+        assert [await s.get("r1") for s in stores] == [resp("r1")] * 4  # one shared database
+    finally:
+        for store in stores:
+            await store.close()
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        assert await conn.fetchval("SELECT version FROM rejoinder_schema") == PG_SCHEMA_VERSION
+        await conn.execute("UPDATE rejoinder_schema SET version = version + 1")
+    finally:
+        await conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await PostgresStore.open(postgres_dsn)

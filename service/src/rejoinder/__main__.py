@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--grpc-host", help="gRPC address (default 127.0.0.1)")
     serve.add_argument("--data-dir", type=Path, help="where SQLite and Envoy's files live (default ./data)")
+    serve.add_argument(
+        "--store",
+        help="postgresql://user:pass@host:port/db to share responses between replicas (default SQLite)",
+    )
     serve.add_argument("--upstream", help="OpenAI-compatible /v1 base URL that every model routes to")
     serve.add_argument("--upstream-api-key", help="API key for --upstream")
     serve.add_argument(

@@ -7,6 +7,7 @@ import binascii
 import os
 from dataclasses import dataclass
 
+import asyncpg
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -33,7 +34,7 @@ from rejoinder.providers.registry import ModelEntry, ProviderRegistry
 from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, responses_service_pb2
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.store.base import ResponseStore
-from rejoinder.store.sqlite import SqliteStore
+from rejoinder.store.factory import describe, open_store
 from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
@@ -146,7 +147,13 @@ async def start_grpc(
 ) -> GrpcApp:
     """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port)."""
     if store is None:
-        store = await SqliteStore.open(settings.data_dir / "rejoinder.db")
+        try:
+            store = await open_store(settings.store, settings.data_dir)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        except (OSError, asyncpg.PostgresError) as exc:
+            where = describe(settings.store, settings.data_dir)
+            raise ConfigError(f"cannot open the store ({where}): {exc}") from exc
     local = local_provider(settings)
     if local is not None:
         await local.load()

@@ -53,6 +53,7 @@ class Settings:
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     data_dir: Path = Path("data")
+    store: str | None = None  # "postgresql://..."; None: SQLite in the data directory
     envoy: bool = True
     envoy_admin_port: int | None = None
     max_request_body_bytes: int = 32 * 1024 * 1024
@@ -119,6 +120,7 @@ _FIELDS = {
     "grpc_host": str,
     "grpc_port": int,
     "data_dir": Path,
+    "store": str,
     "envoy_admin_port": int,
     "max_request_body_bytes": int,
     "sse_keepalive_s": float,

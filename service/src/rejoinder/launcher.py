@@ -16,6 +16,7 @@ from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
 from rejoinder.edge.ports import port_is_free
 from rejoinder.providers.local import MODEL_NAME
+from rejoinder.store.factory import describe
 
 log = logging.getLogger("rejoinder")
 
@@ -56,6 +57,7 @@ def _announce(settings: Settings, grpc_port: int, models: list[str]) -> None:
     if settings.envoy:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
+    print(f"rejoinder: responses stored in {describe(settings.store, settings.data_dir)}", flush=True)
     if MODEL_NAME in models:
         print(
             f"rejoinder: default model '{MODEL_NAME}' (SmolLM2-135M-Instruct, in-process llama.cpp)",

@@ -11,6 +11,8 @@ from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 
 Order = Literal["asc", "desc"]
+MAX_CHAIN_LINKS = 10_000
+"""`load_chain` returns at most this many links (the newest ones); it also guards against cycles."""
 UNFINISHED = ("queued", "in_progress")
 """Statuses of a background response that is still running (only background runs are stored so)."""
 

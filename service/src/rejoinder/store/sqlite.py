@@ -18,7 +18,7 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order
+from rejoinder.store.base import MAX_CHAIN_LINKS, UNFINISHED, ChainLink, ItemPage, Order
 from rejoinder.store.event_log import pack_events, unpack_events
 from rejoinder.store.items import require_item_id
 from rejoinder.store.paging import (
@@ -33,8 +33,6 @@ from rejoinder.store.paging import (
 from rejoinder.store.sqlite_schema import migrate
 
 MEMORY = ":memory:"
-MAX_CHAIN_LINKS = 10_000
-"""`load_chain` returns at most this many links (the newest ones); it also guards against cycles."""
 
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 

@@ -1,0 +1,210 @@
+"""`ResponseStore` on PostgreSQL (asyncpg): the scale-out store several replicas share.
+
+A pool of connections; every multi-statement write is one transaction and every multi-statement read
+one repeatable-read snapshot. The schema is applied on open, under an advisory lock, so replicas
+starting together apply each migration once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.items_pb2 import InputItem
+from rejoinder.responses.v1.response_pb2 import Response
+from rejoinder.store.base import MAX_CHAIN_LINKS, UNFINISHED, ChainLink, ItemPage, Order
+from rejoinder.store.event_log import pack_events, unpack_events
+from rejoinder.store.items import require_item_id
+from rejoinder.store.paging import (
+    Marker,
+    Window,
+    backward,
+    chain_items,
+    chain_responses,
+    cursor_query,
+    page_query,
+)
+from rejoinder.store.postgres_schema import migrate
+
+if TYPE_CHECKING:
+    from rejoinder.store.postgres_schema import Conn
+
+DEFAULT_POOL_SIZE = 10
+
+
+def _mark(n: int) -> str:
+    return f"${n}"
+
+
+_MARK: Marker = _mark
+_CHAIN_RESPONSES = chain_responses(_MARK)
+_CHAIN_ITEMS = chain_items(_MARK)
+_UPSERT_RESPONSE = """
+INSERT INTO responses (id, previous_response_id, created_at, status, body) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET
+    previous_response_id = excluded.previous_response_id,
+    created_at = excluded.created_at,
+    status = excluded.status,
+    body = excluded.body
+"""
+_INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES ($1, $2, $3, $4)"
+_SAVE_EVENTS = """
+INSERT INTO response_events (response_id, body) SELECT id, $1 FROM responses WHERE id = $2
+ON CONFLICT (response_id) DO UPDATE SET body = excluded.body
+"""
+_HAS_ITEMS = "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1"
+_LOAD_EVENTS = "SELECT body FROM response_events WHERE response_id = $1"
+_UNFINISHED = "SELECT body FROM responses WHERE status = ANY($1::text[]) ORDER BY created_at, id"
+
+
+class PostgresStore:
+    """Responses, their input items and kept event streams in PostgreSQL; open with `await open(dsn)`."""
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], *, max_chain_links: int) -> None:
+        """Use `open`."""
+        self._pool = pool
+        self._max_chain_links = max_chain_links
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, dsn: str, *, max_chain_links: int = MAX_CHAIN_LINKS, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> PostgresStore:
+        """Connect (a `postgresql://` URL) and bring the schema up to date."""
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, max_chain_links=max_chain_links)
+
+    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+        """Insert or replace the response; its input items are written with the first save only."""
+        self._check_open()
+        if not response.id:
+            raise ValueError("response has no id")
+        row = (
+            response.id,
+            response.previous_response_id or None,
+            response.created_at,
+            response.status,
+            response.SerializeToString(),
+        )
+        items = [
+            (response.id, position, require_item_id(item, position), item.SerializeToString())
+            for position, item in enumerate(input_items)
+        ]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_UPSERT_RESPONSE, *row)
+            # Row-locked by the upsert above, so two first saves cannot both write items.
+            existing = await conn.fetchval(
+                "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1", response.id
+            )
+            if existing is None and items:
+                await conn.executemany(_INSERT_ITEM, items)
+
+    async def get(self, response_id: str) -> Response | None:
+        """The stored response, or None."""
+        self._check_open()
+        body = await self._pool.fetchval("SELECT body FROM responses WHERE id = $1", response_id)
+        return None if body is None else Response.FromString(body)
+
+    async def delete(self, response_id: str) -> bool:
+        """Delete the response, its input items and events (never its descendants); False when none."""
+        self._check_open()
+        status: str = await self._pool.execute("DELETE FROM responses WHERE id = $1", response_id)
+        return status != "DELETE 0"
+
+    async def list_input_items(
+        self,
+        response_id: str,
+        *,
+        after: str | None,
+        before: str | None,
+        limit: int,
+        order: Order,
+    ) -> ItemPage | None:
+        """A page of the response's input items in `order`; None when the response does not exist."""
+        self._check_open()
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        window = Window(after, before, limit, order)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            if await conn.fetchval("SELECT 1 FROM responses WHERE id = $1", response_id) is None:
+                return None
+            at_after = await _cursor(conn, response_id, after, order)
+            at_before = await _cursor(conn, response_id, before, order)
+            if (after is not None and at_after is None) or (before is not None and at_before is None):
+                return ItemPage(items=(), has_more=False)
+            sql, params = page_query(window, at_after, at_before, _MARK)
+            rows = await conn.fetch(sql, response_id, *params)
+        items = [InputItem.FromString(row["body"]) for row in rows[:limit]]
+        if backward(window):
+            items.reverse()
+        return ItemPage(items=tuple(items), has_more=len(rows) > limit)
+
+    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+        """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
+        self._check_open()
+        links_max = self._max_chain_links
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            responses = await conn.fetch(_CHAIN_RESPONSES, response_id, links_max)
+            item_rows = await conn.fetch(_CHAIN_ITEMS, response_id, links_max) if responses else []
+        if not responses:
+            return None
+        items: dict[str, list[InputItem]] = {}
+        for row in item_rows:
+            items.setdefault(row["response_id"], []).append(InputItem.FromString(row["body"]))
+        links: list[ChainLink] = []
+        seen: set[str] = set()
+        for row in responses:  # newest first
+            link_id = row["id"]
+            if link_id in seen:  # a cycle: every response before the repeat is already in the chain
+                break
+            seen.add(link_id)
+            response = Response.FromString(row["body"])
+            links.append(ChainLink(response=response, input_items=tuple(items.get(link_id, ()))))
+        links.reverse()
+        return tuple(links)
+
+    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep a stored response's whole event stream (one row), replacing any kept; no-op when unstored."""
+        self._check_open()
+        await self._pool.execute(_SAVE_EVENTS, pack_events(events), response_id)
+
+    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
+        """The kept event stream, in order; None when none was kept."""
+        self._check_open()
+        body = await self._pool.fetchval(
+            "SELECT body FROM response_events WHERE response_id = $1", response_id
+        )
+        return None if body is None else unpack_events(body)
+
+    async def unfinished(self) -> tuple[Response, ...]:
+        """Stored responses still `queued` or `in_progress`, oldest first."""
+        self._check_open()
+        rows = await self._pool.fetch(_UNFINISHED, list(UNFINISHED))
+        return tuple(Response.FromString(row["body"]) for row in rows)
+
+    async def close(self) -> None:
+        """Close the pool; later calls raise RuntimeError."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._pool.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+
+
+async def _cursor(conn: Conn, response_id: str, cursor: str | None, order: Order) -> int | None:
+    if cursor is None:
+        return None
+    position: int | None = await conn.fetchval(cursor_query(order, _MARK), response_id, cursor)
+    return position

@@ -1,0 +1,73 @@
+"""The PostgreSQL schema as ordered migrations, tracked in the one-row table `rejoinder_schema`.
+
+Migration N (1-based) brings the database from version N-1 to N. Never edit a released migration;
+append a new one. Replicas may start together: the migrations run under a transaction-scoped advisory
+lock, so each is applied once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from asyncpg import Connection, Record
+    from asyncpg.pool import PoolConnectionProxy
+
+    Conn: TypeAlias = Connection[Record] | PoolConnectionProxy[Record]
+    """A connection, or one lent by a pool."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: responses, the input items they were given, and the kept streams of background runs.
+    (
+        """
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            previous_response_id TEXT,
+            created_at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            body BYTEA NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE input_items (
+            response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            body BYTEA NOT NULL,
+            PRIMARY KEY (response_id, position)
+        )
+        """,
+        """
+        CREATE TABLE response_events (
+            response_id TEXT PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            body BYTEA NOT NULL
+        )
+        """,
+        "CREATE INDEX responses_previous_response_id ON responses (previous_response_id)",
+        """
+        CREATE INDEX responses_unfinished ON responses (created_at)
+        WHERE status IN ('queued', 'in_progress')
+        """,
+        "CREATE INDEX input_items_item_id ON input_items (response_id, item_id)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+_LOCK_KEY = 0x72656A6F  # "rejo": the advisory lock that serializes migrations
+
+
+async def migrate(conn: Conn) -> None:
+    """Apply the pending migrations in one transaction."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute("CREATE TABLE IF NOT EXISTS rejoinder_schema (version INTEGER NOT NULL)")
+        version = await conn.fetchval("SELECT version FROM rejoinder_schema")
+        if version is None:
+            await conn.execute("INSERT INTO rejoinder_schema (version) VALUES (0)")
+            version = 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"database schema {version} is newer than this build ({SCHEMA_VERSION})")
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                await conn.execute(statement)
+        await conn.execute("UPDATE rejoinder_schema SET version = $1", SCHEMA_VERSION)
