@@ -8,7 +8,7 @@ PY_OUT := service/src
 CLIENT_OUT := clients/python/rejoinder_client
 DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 
-.PHONY: help setup run test check gen gen-check lint typecheck proto-check fmt bench
+.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check fmt bench
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
@@ -36,8 +36,17 @@ setup: $(BIN)/rejoinder
 run: setup
 	$(BIN)/rejoinder serve $(ARGS)
 
-test: setup
+test: setup pg-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The PostgreSQL store's tests start a throwaway server of their own: they need PostgreSQL's server
+# programs (Debian's `postgresql`), installed here when missing and allowed (root with apt-get).
+pg-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing PostgreSQL's server programs (Debian postgresql) for the store tests"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; \
+	  else echo "setup: the PostgreSQL store tests need PostgreSQL's server programs: apt-get install postgresql"; fi
 
 # What the gateway costs: direct upstream vs REST through Envoy vs typed gRPC (bench/README.md).
 bench: setup
