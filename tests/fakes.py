@@ -42,7 +42,9 @@ class InMemoryStore:
     def __init__(self, *, max_chain_links: int = MAX_CHAIN_LINKS) -> None:
         self._responses: dict[str, Response] = {}
         self._items: dict[str, tuple[InputItem, ...]] = {}
-        self._events: dict[str, tuple[ResponseStreamEvent, ...]] = {}
+        self._events: dict[str, dict[int, ResponseStreamEvent]] = {}
+        self._heartbeats: dict[str, int] = {}
+        self._cancel_requested: set[str] = set()
         self._max_chain_links = max_chain_links
         self._closed = False
 
@@ -68,6 +70,8 @@ class InMemoryStore:
         self._check_open()
         self._items.pop(response_id, None)
         self._events.pop(response_id, None)
+        self._heartbeats.pop(response_id, None)
+        self._cancel_requested.discard(response_id)
         return self._responses.pop(response_id, None) is not None
 
     async def list_input_items(
@@ -113,19 +117,37 @@ class InMemoryStore:
         links.reverse()
         return tuple(links)
 
-    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+    async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
         self._check_open()
         if response_id in self._responses:
-            self._events[response_id] = tuple(_copy_event(e) for e in events)
+            kept = self._events.setdefault(response_id, {})
+            for event in events:
+                kept.setdefault(event.sequence_number, _copy_event(event))
 
-    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
+    async def load_events(self, response_id: str, after: int = -1) -> tuple[ResponseStreamEvent, ...]:
         self._check_open()
-        kept = self._events.get(response_id)
-        return None if kept is None else tuple(_copy_event(e) for e in kept)
+        kept = self._events.get(response_id, {})
+        return tuple(_copy_event(kept[n]) for n in sorted(kept) if n > after)
 
-    async def unfinished(self) -> tuple[Response, ...]:
+    async def heartbeat(self, owner: str, response_ids: Sequence[str], now_ms: int) -> frozenset[str]:
         self._check_open()
-        found = [r for r in self._responses.values() if r.status in UNFINISHED]
+        alive = [r for r in response_ids if r in self._responses]
+        for response_id in alive:
+            self._heartbeats[response_id] = now_ms
+        return frozenset(r for r in alive if r in self._cancel_requested)
+
+    async def request_cancel(self, response_id: str) -> None:
+        self._check_open()
+        if response_id in self._responses:
+            self._cancel_requested.add(response_id)
+
+    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+        self._check_open()
+        found = [
+            r
+            for r in self._responses.values()
+            if r.status in UNFINISHED and self._heartbeats.get(r.id, r.created_at * 1000) < before_ms
+        ]
         found.sort(key=lambda r: (r.created_at, r.id))
         return tuple(_copy_response(r) for r in found)
 

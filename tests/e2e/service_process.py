@@ -45,6 +45,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         """Start and wait until the service says it is ready and `GET /v1/models` answers through Envoy."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "service.log", "wb")  # noqa: SIM115 - kept open for the child's life
         args = [
             sys.executable, "-m", "rejoinder", "serve",

@@ -137,7 +137,7 @@ def test_a_run_cut_by_a_stop_or_a_crash_is_failed_not_left_running(
 ) -> None:
     e2e_upstream.reset()
     e2e_upstream.enqueue(Script(text="never sent", first_byte_delay_s=30))
-    args = ["--upstream", e2e_upstream.base_url]
+    args = ["--upstream", e2e_upstream.base_url, "--background-lease-s", "1"]
     proc = ServiceProcess(data_dir=tmp_path, extra_args=args).start()
     client = OpenAI(base_url=proc.base_url, api_key="x", max_retries=0)
     try:
@@ -152,10 +152,60 @@ def test_a_run_cut_by_a_stop_or_a_crash_is_failed_not_left_running(
             assert proc.stop() == 0, proc.log()
     restarted = ServiceProcess(data_dir=tmp_path, extra_args=args).start()
     try:
-        after = OpenAI(base_url=restarted.base_url, api_key="x", max_retries=0).responses.retrieve(created.id)
-        assert after.status == "failed" and after.error is not None
-        assert "shut down" in after.error.message
-        assert ("marked failed 1 background" in restarted.log()) == (how == "sigkill")
+        after = OpenAI(base_url=restarted.base_url, api_key="x", max_retries=0)
+        seen = _poll(after, created.id, lambda r: r.status != "in_progress", timeout_s=10)
+        assert seen[-1].status == "failed" and seen[-1].error is not None
+        expected = "shut down" if how == "sigterm" else "stopped before it finished"
+        assert expected in seen[-1].error.message
     finally:
         assert restarted.stop() == 0, restarted.log()
     e2e_upstream.reset()
+
+
+def test_replicas_sharing_postgresql_serve_each_others_background_runs(
+    tmp_path: Path, postgres_dsn: str, e2e_upstream: ScriptedUpstream
+) -> None:
+    e2e_upstream.reset()
+    args = ["--upstream", e2e_upstream.base_url, "--store", postgres_dsn, "--background-lease-s", "1"]
+    a = ServiceProcess(data_dir=tmp_path / "a", extra_args=args).start()
+    b = ServiceProcess(data_dir=tmp_path / "b", extra_args=args).start()
+    try:
+        on_a = OpenAI(base_url=a.base_url, api_key="x", max_retries=0)
+        on_b = OpenAI(base_url=b.base_url, api_key="x", max_retries=0)
+        assert "responses stored in PostgreSQL 127.0.0.1:" in a.log()
+
+        # A stream started on A, left, and read to its end on B.
+        e2e_upstream.enqueue(Script(text=WORDS, delay_s=0.03))
+        with on_a.responses.create(model="m", input="hi", background=True, stream=True) as stream:
+            opening = next(iter(stream))
+        assert opening.type == "response.created"
+        response_id = opening.response.id
+        resumed = list(on_b.responses.retrieve(response_id, stream=True, starting_after=0))
+        assert [e.sequence_number for e in resumed] == list(range(1, 1 + len(resumed)))
+        assert resumed[-1].type == "response.completed"
+        deltas = [e.delta for e in resumed if e.type == "response.output_text.delta"]  # type: ignore[union-attr]
+        assert "".join(deltas) == "".join(WORDS)
+        assert on_b.responses.retrieve(response_id).output_text == "".join(WORDS)
+
+        # A run on A cancelled through B.
+        e2e_upstream.enqueue(Script(text=[f"slow{i} " for i in range(100)], delay_s=0.1))
+        with on_a.responses.create(model="m", input="hi", background=True, stream=True) as stream:
+            running = next(iter(stream)).response  # type: ignore[union-attr]
+        _poll(on_b, running.id, lambda r: r.status == "in_progress")
+        assert on_b.responses.cancel(running.id).status == "cancelled"
+        assert e2e_upstream.received[-1].wait_ended() == "client_gone"  # A stopped its upstream call
+        assert on_a.responses.retrieve(running.id).status == "cancelled"
+
+        # A crashes with a run in progress: B fails it once A's lease runs out.
+        e2e_upstream.enqueue(Script(text="never sent", first_byte_delay_s=30))
+        orphan = on_a.responses.create(model="m", input="hi", background=True)
+        _poll(on_b, orphan.id, lambda r: r.status == "in_progress")
+        assert a.proc is not None
+        a.proc.kill()
+        a.proc.wait()
+        seen = _poll(on_b, orphan.id, lambda r: r.status != "in_progress", timeout_s=10)
+        assert seen[-1].status == "failed" and seen[-1].error is not None
+    finally:
+        a.stop()
+        assert b.stop() == 0, b.log()
+        e2e_upstream.reset()

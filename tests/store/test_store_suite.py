@@ -432,49 +432,69 @@ def event(seq: int, delta: str) -> ResponseStreamEvent:
     return ResponseStreamEvent(sequence_number=seq, output_text_delta=text)
 
 
-async def test_a_stored_responses_events_round_trip_and_go_with_it(open_store: StoreOpener) -> None:
+async def test_a_stored_responses_events_append_load_after_and_go_with_it(open_store: StoreOpener) -> None:
     store = await open_store()
     await store.save(resp("r1"), [msg("i1")])
-    assert await store.load_events("r1") is None
-    kept = [event(0, "Hel"), event(1, ""), event(2, "lo \u2028 ünï")]
-    await store.save_events("r1", kept)
-    assert await store.load_events("r1") == tuple(kept)
-    kept[0].sequence_number = 99  # what was kept does not change with the caller's objects
-    await store.save_events("r1", [event(0, "again")])  # replaces
-    assert await store.load_events("r1") == (event(0, "again"),)
-    await store.save_events("r_unstored", [event(0, "x")])
-    assert await store.load_events("r_unstored") is None
+    assert await store.load_events("r1") == ()
+    first = [event(0, "Hel"), event(1, ""), event(2, "lo \u2028 ünï")]
+    await store.append_events("r1", first)
+    first[0].sequence_number = 99  # what was kept does not change with the caller's objects
+    await store.append_events("r1", [event(3, "!"), event(4, "?")])
+    await store.append_events("r1", [event(4, "again")])  # a number kept twice keeps the first
+    kept = await store.load_events("r1")
+    assert [e.sequence_number for e in kept] == [0, 1, 2, 3, 4]
+    assert [e.output_text_delta.delta for e in kept] == ["Hel", "", "lo \u2028 ünï", "!", "?"]
+    assert await store.load_events("r1", 2) == kept[3:]
+    assert await store.load_events("r1", 4) == ()
+    await store.append_events("r_unstored", [event(0, "x")])
+    assert await store.load_events("r_unstored") == ()
     assert await store.delete("r1")
     await store.save(resp("r1"), [])
-    assert await store.load_events("r1") is None  # deleting the response deleted its events
+    assert await store.load_events("r1") == ()  # deleting the response deleted its events
 
 
-async def test_unfinished_lists_queued_and_in_progress_oldest_first(open_store: StoreOpener) -> None:
+async def test_stale_lists_unfinished_runs_not_heard_of_oldest_first(open_store: StoreOpener) -> None:
     store = await open_store()
     for id_, status, created in [
         ("r_done", "completed", 1), ("r_late", "in_progress", 9), ("r_early", "queued", 3),
-        ("r_cancelled", "cancelled", 2), ("r_failed", "failed", 4),
+        ("r_cancelled", "cancelled", 2), ("r_failed", "failed", 4), ("r_beating", "in_progress", 5),
     ]:  # fmt: skip
         response = resp(id_, status=status)
         response.created_at = created
         await store.save(response, [])
-    assert [r.id for r in await store.unfinished()] == ["r_early", "r_late"]
+    assert await store.heartbeat("replica_a", ["r_beating", "r_missing"], 50_000) == frozenset()
+    assert [r.id for r in await store.stale(20_000)] == ["r_early", "r_late"]  # created long before
+    assert [r.id for r in await store.stale(60_000)] == ["r_early", "r_beating", "r_late"]
     late = resp("r_late", status="completed")
     late.created_at = 9
-    await store.save(late, [])
-    assert [r.id for r in await store.unfinished()] == ["r_early"]
+    await store.save(late, [])  # a save keeps who runs it, and a finished response is never stale
+    assert [r.id for r in await store.stale(60_000)] == ["r_early", "r_beating"]
+
+
+async def test_a_cancel_request_reaches_the_runner_at_its_heartbeat(open_store: StoreOpener) -> None:
+    store = await open_store()
+    for id_ in ("r1", "r2"):
+        await store.save(resp(id_, status="in_progress"), [])
+    assert await store.heartbeat("replica_a", ["r1", "r2"], 1_000) == frozenset()
+    await store.request_cancel("r2")
+    await store.request_cancel("r_missing")  # nothing to flag
+    await store.save(resp("r2", status="in_progress", text="more"), [])  # saves keep the request
+    assert await store.heartbeat("replica_a", ["r1", "r2"], 2_000) == frozenset({"r2"})
+    assert [r.id for r in await store.stale(1_500)] == []  # both beat at 2,000
 
 
 @pytest.mark.parametrize("backend", PERSISTENT)
 async def test_kept_events_outlive_the_process(backend: str, place: Place) -> None:
     store = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
     await store.save(resp("r1", status="in_progress"), [])
-    await store.save_events("r1", [event(0, "a"), event(1, "b")])
+    await store.append_events("r1", [event(0, "a"), event(1, "b")])
+    await store.heartbeat("replica_a", ["r1"], 5_000)
     await store.close()
     reopened = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
     try:
         assert await reopened.load_events("r1") == (event(0, "a"), event(1, "b"))
-        assert [r.id for r in await reopened.unfinished()] == ["r1"]
+        assert [r.id for r in await reopened.stale(5_001)] == ["r1"]
+        assert await reopened.stale(5_000) == ()
     finally:
         await reopened.close()
 
@@ -494,8 +514,9 @@ async def test_sqlite_migrates_a_version_1_database_keeping_its_responses(tmp_pa
     store = await SqliteStore.open(path)
     try:
         assert await store.get("r_old") == resp("r_old")
-        await store.save_events("r_old", [event(0, "kept")])
+        await store.append_events("r_old", [event(0, "kept")])
         assert await store.load_events("r_old") == (event(0, "kept"),)
+        assert await store.heartbeat("replica_a", ["r_old"], 1) == frozenset()
     finally:
         await store.close()
 

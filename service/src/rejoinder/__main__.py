@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "--store",
         help="postgresql://user:pass@host:port/db to share responses between replicas (default SQLite)",
     )
+    serve.add_argument(
+        "--background-lease-s",
+        type=float,
+        help="fail a background run whose server has not been heard of for this long (default 15)",
+    )
     serve.add_argument("--upstream", help="OpenAI-compatible /v1 base URL that every model routes to")
     serve.add_argument("--upstream-api-key", help="API key for --upstream")
     serve.add_argument(

@@ -174,13 +174,13 @@ async def start_grpc(
             )
         ),
     )
-    background = BackgroundRuns(store, deps.clock)
-    stale = await background.recover()
-    if stale:
-        print(
-            f"rejoinder: marked failed {stale} background response(s) the last run left unfinished",
-            flush=True,
-        )
+    background = BackgroundRuns(
+        store, deps.clock, deps.ids.new("replica"), lease_s=settings.background_lease_s
+    )
+    lost = await background.tick()
+    if lost:
+        print(f"rejoinder: marked failed {lost} background response(s) whose server stopped", flush=True)
+    background.start()
     server = _server(ResponsesCore(deps, background), settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()

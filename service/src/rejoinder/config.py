@@ -54,6 +54,7 @@ class Settings:
     grpc_port: int = 50051
     data_dir: Path = Path("data")
     store: str | None = None  # "postgresql://..."; None: SQLite in the data directory
+    background_lease_s: float = 15.0  # a background run not heard of for this long is failed
     envoy: bool = True
     envoy_admin_port: int | None = None
     max_request_body_bytes: int = 32 * 1024 * 1024
@@ -121,6 +122,7 @@ _FIELDS = {
     "grpc_port": int,
     "data_dir": Path,
     "store": str,
+    "background_lease_s": float,
     "envoy_admin_port": int,
     "max_request_body_bytes": int,
     "sse_keepalive_s": float,

@@ -65,14 +65,18 @@ class Setup:
         self.provider = GatedProvider(deltas)
         self.store = InMemoryStore()
         self.clock = FakeClock()
-        deps = Deps(
+        self.deps = Deps(
             store=self.store,
             providers=ProviderRegistry({"s": self.provider}, {}, "s"),
             clock=self.clock,
             ids=SequentialIds(),
         )
-        self.runs = BackgroundRuns(self.store, self.clock)
-        self.core = ResponsesCore(deps, self.runs)
+        self.runs = self.replica("replica_a")
+        self.core = ResponsesCore(self.deps, self.runs)
+
+    def replica(self, owner: str) -> BackgroundRuns:
+        """The background runs of a replica sharing this store (lease 1 s, flushing every 10 ms)."""
+        return BackgroundRuns(self.store, self.clock, owner, lease_s=1.0, flush_s=0.01)
 
     async def status(self, response_id: str) -> str:
         stored = await self.store.get(response_id)
@@ -186,19 +190,59 @@ async def test_cancel_of_a_foreground_response_is_a_conflict() -> None:
     assert missing.value.kind is ErrorKind.NOT_FOUND
 
 
-async def test_only_background_streams_can_be_streamed_again() -> None:
+async def test_every_background_response_can_be_streamed_but_no_other() -> None:
     s = Setup()
     s.provider.gate.set()
-    quiet = await s.core.create(request())  # background, but not streamed: no events kept
-    await s.until(quiet.id, "completed")
-    for response_id in (quiet.id, (await s.core.create(request(background=False))).id):
-        with pytest.raises(ApiError) as info:
-            await s.core.stream(response_id, None)
-        assert info.value.kind is ErrorKind.INVALID_REQUEST
-        assert info.value.code == "response_not_streamable"
+    quiet = await s.core.create(request())  # background, not streamed: its events are kept all the same
+    done = await s.until(quiet.id, "completed")
+    replay = [e async for e in (await s.core.stream(quiet.id, None)).events()]
+    assert types(replay)[:3] == ["response.created", "response.queued", "response.in_progress"]
+    assert replay[-1].response_completed.response == done
+    foreground = await s.core.create(request(background=False))
+    with pytest.raises(ApiError) as info:
+        await s.core.stream(foreground.id, None)
+    assert info.value.kind is ErrorKind.INVALID_REQUEST
+    assert info.value.code == "response_not_streamable"
     with pytest.raises(ApiError) as missing:
         await s.core.stream("resp_missing", None)
     assert missing.value.kind is ErrorKind.NOT_FOUND
+
+
+async def test_another_replica_streams_and_cancels_a_run_it_does_not_run() -> None:
+    s = Setup([p.TextDelta(f"t{i} ") for i in range(50)] + [p.FinishDelta("stop")])
+    other = ResponsesCore(s.deps, s.replica("replica_b"))
+    source = await s.core.start(request(), stream=True)
+    opening = await anext(source.events())
+    response_id = opening.response_created.response.id
+    await s.provider.started.wait()
+    follower = (await other.stream(response_id, 0)).events()  # polls the store: replica_b does not run it
+    first = await anext(follower)
+    assert first.sequence_number == 1 and first.WhichOneof("event") == "response_queued"
+
+    cancelling = asyncio.create_task(other.cancel(response_id))
+    await asyncio.sleep(0.05)
+    assert not cancelling.done()  # it waits for the runner, which sees the request at its heartbeat
+    await s.runs.tick()
+    cancelled = await cancelling
+    assert cancelled.status == "cancelled" and s.provider.closed
+    rest = [e async for e in follower]  # the follower ends when the run does, without a terminal event
+    assert [e.sequence_number for e in rest] == list(range(2, 2 + len(rest)))
+    assert (await s.core.get(response_id)).status == "cancelled"
+
+
+async def test_a_run_whose_runner_is_not_heard_of_is_failed_by_another_replica() -> None:
+    s = Setup()
+    running = await s.core.create(request())
+    await s.provider.started.wait()
+    await s.runs.tick()  # replica_a beats
+    other = s.replica("replica_b")
+    s.clock.advance(0.5)
+    assert await other.tick() == 0  # within the lease
+    s.clock.advance(1.0)
+    assert await other.tick() == 1  # replica_a has not been heard of for 1.5 s
+    lost = await s.store.get(running.id)
+    assert lost is not None and lost.status == "failed" and "stopped" in lost.error.message
+    await s.runs.close()
 
 
 async def test_an_upstream_failure_fails_the_stored_response_not_the_request() -> None:
@@ -223,12 +267,12 @@ async def test_shutdown_fails_running_responses_and_a_restart_fails_what_a_crash
     for response in (crashed, queued):
         await s.store.save(response, [])
     s.clock.advance(60)
-    assert await BackgroundRuns(s.store, s.clock).recover() == 2
+    assert await s.replica("replica_restarted").tick() == 2
     for response_id in ("resp_crashed", "resp_queued"):
         stored = await s.store.get(response_id)
         assert stored is not None and stored.status == "failed" and stored.error.code == "server_error"
         assert stored.completed_at == int(s.clock.now())
-    assert await s.store.unfinished() == ()
+    assert await s.store.stale(int(s.clock.now() * 1000) + 1) == ()
 
 
 async def test_a_running_response_cannot_be_continued_until_it_finishes() -> None:

@@ -1,9 +1,16 @@
-"""Background responses: runs that outlive the request that started them.
+"""Background responses: runs that outlive the request that started them, shared by all replicas.
 
-A background run is driven by its own task, not by a client. Its status is in the store (`queued`
-when created, `in_progress` once it runs, then terminal), so any reader can poll it. When it was
-created with `stream: true` its events are also recorded: readers follow them live from any
-sequence number, and the whole stream is kept in the store when the run ends, for later replays.
+A background run is driven by a task of the replica that created it (its runner), not by a client.
+Everything another replica needs is in the store:
+
+- its status (`queued` when created, `in_progress` once it runs, then terminal), so any replica can
+  `GET` it;
+- its events, appended in batches (every `flush_s`, never per delta), so any replica can stream it
+  from any sequence number: the runner serves its own readers from memory, the others poll the store;
+- a heartbeat of the runner (every `lease_s / 5`), which also picks up cancel requests: a replica asked
+  to cancel another's run flags it in the store and waits for the runner to stop it;
+- a run whose runner has not been heard of for `lease_s` (a crash) is marked `failed` by whichever
+  replica sees it first, so no response stays `in_progress` forever.
 """
 
 from __future__ import annotations
@@ -19,64 +26,78 @@ from rejoinder.core.orchestrator import Run
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import ResponseStore
+from rejoinder.store.base import UNFINISHED, ResponseStore
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN = ApiError(ErrorKind.INTERNAL, "The server shut down before this background response finished.")
+LOST = ApiError(ErrorKind.INTERNAL, "The server running this background response stopped before it finished.")
+TERMINAL_EVENTS = ("response_completed", "response_incomplete", "response_failed")
+DEFAULT_LEASE_S = 15.0
+DEFAULT_FLUSH_S = 0.25
 
 
-def events_after(events: tuple[ResponseStreamEvent, ...], after: int) -> AsyncIterator[ResponseStreamEvent]:
-    """The kept events whose sequence number is above `after`."""
-
-    async def replay() -> AsyncIterator[ResponseStreamEvent]:
-        for event in events:
-            if event.sequence_number > after:
-                yield event
-
-    return replay()
+def _is_terminal(event: ResponseStreamEvent) -> bool:
+    return event.WhichOneof("event") in TERMINAL_EVENTS
 
 
 class LiveRun:
-    """One running background response."""
+    """One background response this replica runs: its task, its events in memory and their flushing."""
 
-    def __init__(self, run: Run, store: ResponseStore, *, record: bool) -> None:
+    def __init__(self, run: Run, store: ResponseStore, flush_s: float) -> None:
         self.run = run
         self._store = store
-        self._record = record
+        self._flush_s = flush_s
         self._events: list[ResponseStreamEvent] = []
+        self._flushed = 0
+        self._flush_lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._done = False
-        self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._drive())
+        loop = asyncio.get_running_loop()
+        self.task: asyncio.Task[None] = loop.create_task(self._drive())
+        self._flusher = loop.create_task(self._flush_every())
 
     @property
-    def streamable(self) -> bool:
-        """Whether its events are recorded (it was created with `stream: true`)."""
-        return self._record
+    def response_id(self) -> str:
+        return self.run.response.id
 
     async def _drive(self) -> None:
         try:
             async for event in self.run.events():  # never raises but when the task is cancelled
-                if self._record:
-                    async with self._changed:
-                        self._events.append(event)
-                        self._changed.notify_all()
+                async with self._changed:
+                    self._events.append(event)
+                    self._changed.notify_all()
         finally:
-            if self._record:  # also what a cancelled run streamed, for replays
-                try:
-                    await asyncio.shield(self._store.save_events(self.run.response.id, self._events))
-                except Exception:
-                    log.exception("background response %s: keeping its events failed", self.run.response.id)
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            await asyncio.shield(self._flush())  # what a cancelled run streamed is kept too
             async with self._changed:
                 self._done = True
                 self._changed.notify_all()
+
+    async def _flush_every(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_s)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            pending = self._events[self._flushed :]
+            if not pending:
+                return
+            try:
+                await self._store.append_events(self.response_id, pending)
+                self._flushed += len(pending)
+            except Exception:
+                log.exception("background response %s: keeping its events failed", self.response_id)
 
     def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """All its events, as `follow(-1)`."""
         return self.follow(-1)
 
     async def follow(self, after: int) -> AsyncIterator[ResponseStreamEvent]:
-        """Its recorded events above sequence number `after`, then each as it comes, to the end.
+        """Its events above sequence number `after`, then each as it comes, to the end.
 
         A reader that stops following does not stop the run.
         """
@@ -106,45 +127,124 @@ class LiveRun:
 
 
 class BackgroundRuns:
-    """The background responses this process is running, by response ID."""
+    """The background runs of this replica (`owner`), and reading and cancelling any replica's."""
 
-    def __init__(self, store: ResponseStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ResponseStore,
+        clock: Clock,
+        owner: str,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        flush_s: float = DEFAULT_FLUSH_S,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._owner = owner
+        self._lease_s = lease_s
+        self._flush_s = flush_s
         self._live: dict[str, LiveRun] = {}
+        self._beat: asyncio.Task[None] | None = None
 
     def launch(self, run: Run) -> LiveRun:
-        """Start driving `run` (already stored as `queued`); it records its events if it streams."""
-        response_id = run.response.id
-        live = LiveRun(run, self._store, record=run.streams)  # non-stream runs keep no events
-        self._live[response_id] = live
-        live.task.add_done_callback(lambda _: self._live.pop(response_id, None))
+        """Start driving `run` (already stored as `queued`)."""
+        live = LiveRun(run, self._store, self._flush_s)
+        self._live[live.response_id] = live
+        live.task.add_done_callback(lambda _: self._live.pop(live.response_id, None))
         return live
 
     def get(self, response_id: str) -> LiveRun | None:
-        """The live run of that response, if this process is running it."""
+        """The live run of that response, if this replica runs it."""
         return self._live.get(response_id)
 
-    async def recover(self) -> int:
-        """Fail what a previous process left `queued` or `in_progress` (it cannot be resumed)."""
-        stale = await self._store.unfinished()
-        for response in stale:
-            if response.id in self._live:
-                continue
-            await self._store.save(_failed(response, SHUTDOWN, int(self._clock.now())), [])
-        return len(stale)
+    def start(self) -> None:
+        """Heartbeat this replica's runs and sweep lost ones, every `lease_s / 5`, until `close`."""
+        self._beat = asyncio.get_running_loop().create_task(self._beat_every())
+
+    async def _beat_every(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease_s / 5)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("background runs: heartbeat failed")
+
+    async def tick(self) -> int:
+        """One heartbeat: claim our runs, stop those asked to cancel, fail lost ones; returns how many."""
+        now_ms = int(self._clock.now() * 1000)
+        if self._live:
+            for response_id in await self._store.heartbeat(self._owner, list(self._live), now_ms):
+                live = self._live.get(response_id)
+                if live is not None:
+                    asyncio.get_running_loop().create_task(live.stop())
+        lost = 0
+        for response in await self._store.stale(now_ms - int(self._lease_s * 1000)):
+            if response.id not in self._live:
+                await self._store.save(_ended(response, "failed", int(self._clock.now()), LOST), [])
+                lost += 1
+        return lost
+
+    async def follow_stored(self, response_id: str, after: int) -> AsyncIterator[ResponseStreamEvent]:
+        """Another replica's (or a finished) run's events above `after`, polling the store until its end.
+
+        The end is its terminal event, or, for a run that ends without one (cancelled, lost), its
+        terminal status with nothing more kept after it.
+        """
+        quiet_after_end = 0
+        while quiet_after_end < 2:
+            events = await self._store.load_events(response_id, after)
+            for event in events:
+                yield event
+                after = event.sequence_number
+                if _is_terminal(event):
+                    return
+            response = await self._store.get(response_id)
+            if response is None:
+                return
+            if response.status not in UNFINISHED and not events:
+                quiet_after_end += 1
+            await asyncio.sleep(self._flush_s)
+
+    async def cancel(self, response_id: str) -> Response | None:
+        """Cancel a background run wherever it runs; the response as it then stands (None: deleted)."""
+        live = self._live.get(response_id)
+        if live is not None:
+            await live.stop()
+            return await self._store.get(response_id)
+        response = await self._store.get(response_id)
+        if response is None or response.status not in UNFINISHED:
+            return response
+        await self._store.request_cancel(response_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self._lease_s  # its runner sees the request at its next heartbeat
+        while loop.time() < deadline:
+            await asyncio.sleep(self._flush_s)
+            response = await self._store.get(response_id)
+            if response is None or response.status not in UNFINISHED:
+                return response
+        if response is None:
+            return None
+        cancelled = _ended(response, "cancelled", int(self._clock.now()))  # its runner is gone
+        await self._store.save(cancelled, [])
+        return cancelled
 
     async def close(self) -> None:
-        """Stop every run: each ends `failed` (the server shut down) and is stored so."""
+        """Stop heartbeating and stop every run: each ends `failed` (the server shut down), so stored."""
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
         for live in list(self._live.values()):
             await live.stop(SHUTDOWN)
 
 
-def _failed(response: Response, error: ApiError, now: int) -> Response:
-    failed = Response()
-    failed.CopyFrom(response)
-    failed.status = "failed"
-    failed.completed_at = now
-    failed.error.code = "server_error"
-    failed.error.message = error.message
-    return failed
+def _ended(response: Response, status: str, now: int, error: ApiError | None = None) -> Response:
+    """The response as its runner would have left it, had it not gone away."""
+    ended = Response()
+    ended.CopyFrom(response)
+    ended.status = status
+    ended.completed_at = now
+    if error is not None:
+        ended.error.code = "server_error"
+        ended.error.message = error.message
+    return ended

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from rejoinder.core.background import BackgroundRuns, events_after
+from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.orchestrator import Deps, start
 from rejoinder.core.validation import validate
 from rejoinder.errors import ApiError, ErrorKind, invalid, not_found
@@ -17,6 +17,7 @@ from rejoinder.responses.v1.responses_service_pb2 import (
     ListInputItemsRequest,
     ListInputItemsResponse,
 )
+from rejoinder.store.base import UNFINISHED
 from rejoinder.store.items import item_id
 
 TERMINAL = ("response_completed", "response_incomplete", "response_failed")
@@ -60,8 +61,9 @@ class ResponsesCore:
     """One instance per server, shared by the typed and the HTTP servicers."""
 
     def __init__(self, deps: Deps, background: BackgroundRuns | None = None) -> None:
+        """`background`: the server's runs (heartbeating); by default runs with no heartbeat."""
         self._deps = deps
-        self._background = background or BackgroundRuns(deps.store, deps.clock)
+        self._background = background or BackgroundRuns(deps.store, deps.clock, deps.ids.new("replica"))
 
     async def start(self, req: CreateRequest, *, stream: bool = True) -> EventSource:
         """Validate and start a response; raises `ApiError` before anything is sent.
@@ -78,7 +80,8 @@ class ResponsesCore:
 
         In background mode: the response as stored when queued; its run goes on without the caller.
         """
-        run = await start(self._deps, validate(req, stream=False))
+        vreq = validate(req, stream=req.background)  # a background run keeps every event, for readers
+        run = await start(self._deps, vreq)
         if run.background:
             queued = Response()
             queued.CopyFrom(run.response)
@@ -100,39 +103,35 @@ class ResponsesCore:
         return response
 
     async def delete(self, response_id: str) -> DeleteResponse:
-        """Delete a stored response (stopping it first when it runs in background). Raises 404."""
-        live = self._background.get(response_id)
-        if live is not None:  # else its run would store it again when it ends
-            await live.stop()
+        """Delete a stored response (stopping its run first when it runs in background). Raises 404."""
+        stored = await self._deps.store.get(response_id)
+        if stored is not None and stored.background and stored.status in UNFINISHED:
+            await self._background.cancel(response_id)  # else its run would store it again when it ends
         if not await self._deps.store.delete(response_id):
             raise _missing_response(response_id)
         return DeleteResponse(id=response_id, object="response.deleted", deleted=True)
 
     async def stream(self, response_id: str, starting_after: int | None) -> EventSource:
-        """A background stream's events above sequence number `starting_after`, live while it runs.
+        """A background response's events above sequence number `starting_after`, live while it runs.
 
-        Raises 404, or 400 when the response was not created with `background` and `stream`.
+        Raises 404, or 400 when the response was not created with `background`.
         """
         after = -1 if starting_after is None else starting_after
         live = self._background.get(response_id)
-        if live is not None and live.streamable:
+        if live is not None:
             return _Replay(live.follow(after))
-        await self.get(response_id)  # 404 first
-        kept = await self._deps.store.load_events(response_id)
-        if kept is None:
+        response = await self.get(response_id)
+        if not response.background:
             raise invalid(
-                "This response cannot be streamed: only responses created with background=true "
-                "and stream=true can be.",
+                "This response cannot be streamed: only responses created with background=true can be.",
                 param="stream",
                 code="response_not_streamable",
             )
-        return _Replay(events_after(kept, after))
+        return _Replay(self._background.follow_stored(response_id, after))
 
     async def cancel(self, response_id: str) -> Response:
-        """Cancel a queued or running background response; a finished one is returned as it is."""
-        live = self._background.get(response_id)
-        if live is not None:
-            await live.stop()
+        """Cancel a queued or running background response (on any replica); a finished one is returned
+        as it is."""
         response = await self.get(response_id)
         if not response.background:
             raise ApiError(
@@ -142,7 +141,7 @@ class ResponsesCore:
                 param="response_id",
                 code="response_not_cancellable",
             )
-        return response
+        return await self._background.cancel(response_id) or response
 
     async def list_input_items(self, req: ListInputItemsRequest) -> ListInputItemsResponse:
         """A page of a stored response's input items. Raises 400 or 404."""

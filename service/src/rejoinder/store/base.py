@@ -74,19 +74,28 @@ class ResponseStore(Protocol):
         """
         ...
 
-    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
-        """Keep the whole event stream of a stored response (background streams), replacing any kept.
+    async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep more of a background response's event stream, after what is kept (in order).
 
         Deleting the response deletes them. Does nothing when the response is not stored.
         """
         ...
 
-    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
-        """The kept event stream of a response, in order; None when none was kept."""
+    async def load_events(self, response_id: str, after: int = -1) -> tuple[ResponseStreamEvent, ...]:
+        """The kept events whose `sequence_number` is above `after`, in order (none kept: empty)."""
         ...
 
-    async def unfinished(self) -> tuple[Response, ...]:
-        """The stored responses whose status is `queued` or `in_progress`, oldest first."""
+    async def heartbeat(self, owner: str, response_ids: Sequence[str], now_ms: int) -> frozenset[str]:
+        """`owner` runs these responses as of `now_ms`; returns those whose cancel was requested."""
+        ...
+
+    async def request_cancel(self, response_id: str) -> None:
+        """Ask whoever runs the response to cancel it (seen at its next `heartbeat`)."""
+        ...
+
+    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+        """Responses still `queued` or `in_progress` whose last heartbeat (else their creation) is older
+        than `before_ms`: their runner is gone. Oldest first."""
         ...
 
     async def close(self) -> None:

@@ -15,8 +15,7 @@ import asyncpg
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import MAX_CHAIN_LINKS, UNFINISHED, ChainLink, ItemPage, Order
-from rejoinder.store.event_log import pack_events, unpack_events
+from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order
 from rejoinder.store.items import require_item_id
 from rejoinder.store.paging import (
     Marker,
@@ -51,13 +50,22 @@ ON CONFLICT (id) DO UPDATE SET
     body = excluded.body
 """
 _INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES ($1, $2, $3, $4)"
-_SAVE_EVENTS = """
-INSERT INTO response_events (response_id, body) SELECT id, $1 FROM responses WHERE id = $2
-ON CONFLICT (response_id) DO UPDATE SET body = excluded.body
+_APPEND_EVENT = """
+INSERT INTO response_events (response_id, sequence_number, body)
+SELECT id, $1, $2 FROM responses WHERE id = $3
+ON CONFLICT DO NOTHING
+"""
+_LOAD_EVENTS = """
+SELECT body FROM response_events WHERE response_id = $1 AND sequence_number > $2 ORDER BY sequence_number
+"""
+_HEARTBEAT = """
+UPDATE responses SET owner = $1, heartbeat_at = $2 WHERE id = ANY($3::text[]) RETURNING id, cancel_requested
+"""
+_STALE = """
+SELECT body FROM responses WHERE status IN ('queued', 'in_progress')
+AND coalesce(heartbeat_at, created_at * 1000) < $1 ORDER BY created_at, id
 """
 _HAS_ITEMS = "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1"
-_LOAD_EVENTS = "SELECT body FROM response_events WHERE response_id = $1"
-_UNFINISHED = "SELECT body FROM responses WHERE status = ANY($1::text[]) ORDER BY created_at, id"
 
 
 class PostgresStore:
@@ -172,23 +180,34 @@ class PostgresStore:
         links.reverse()
         return tuple(links)
 
-    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
-        """Keep a stored response's whole event stream (one row), replacing any kept; no-op when unstored."""
+    async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep more of a stored response's event stream (one row per event, one transaction)."""
         self._check_open()
-        await self._pool.execute(_SAVE_EVENTS, pack_events(events), response_id)
+        rows = [(e.sequence_number, e.SerializeToString(), response_id) for e in events]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.executemany(_APPEND_EVENT, rows)
 
-    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
-        """The kept event stream, in order; None when none was kept."""
+    async def load_events(self, response_id: str, after: int = -1) -> tuple[ResponseStreamEvent, ...]:
+        """The kept events above sequence number `after`, in order."""
         self._check_open()
-        body = await self._pool.fetchval(
-            "SELECT body FROM response_events WHERE response_id = $1", response_id
-        )
-        return None if body is None else unpack_events(body)
+        rows = await self._pool.fetch(_LOAD_EVENTS, response_id, after)
+        return tuple(ResponseStreamEvent.FromString(row["body"]) for row in rows)
 
-    async def unfinished(self) -> tuple[Response, ...]:
-        """Stored responses still `queued` or `in_progress`, oldest first."""
+    async def heartbeat(self, owner: str, response_ids: Sequence[str], now_ms: int) -> frozenset[str]:
+        """Mark these responses run by `owner` as of `now_ms`; those whose cancel was requested."""
         self._check_open()
-        rows = await self._pool.fetch(_UNFINISHED, list(UNFINISHED))
+        rows = await self._pool.fetch(_HEARTBEAT, owner, now_ms, list(response_ids))
+        return frozenset(row["id"] for row in rows if row["cancel_requested"])
+
+    async def request_cancel(self, response_id: str) -> None:
+        """Flag the response for its runner to cancel."""
+        self._check_open()
+        await self._pool.execute("UPDATE responses SET cancel_requested = true WHERE id = $1", response_id)
+
+    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+        """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
+        self._check_open()
+        rows = await self._pool.fetch(_STALE, before_ms)
         return tuple(Response.FromString(row["body"]) for row in rows)
 
     async def close(self) -> None:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     """A connection, or one lent by a pool."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: responses, the input items they were given, and the kept streams of background runs.
+    # 1: responses, the input items they were given; background runs: who runs each (a heartbeat per
+    # runner), cancel requests, and their event streams (one row per event).
     (
         """
         CREATE TABLE responses (
@@ -25,7 +26,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             previous_response_id TEXT,
             created_at BIGINT NOT NULL,
             status TEXT NOT NULL,
-            body BYTEA NOT NULL
+            body BYTEA NOT NULL,
+            owner TEXT,
+            heartbeat_at BIGINT,
+            cancel_requested BOOLEAN NOT NULL DEFAULT false
         )
         """,
         """
@@ -39,8 +43,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         """
         CREATE TABLE response_events (
-            response_id TEXT PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
-            body BYTEA NOT NULL
+            response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            sequence_number INTEGER NOT NULL,
+            body BYTEA NOT NULL,
+            PRIMARY KEY (response_id, sequence_number)
         )
         """,
         "CREATE INDEX responses_previous_response_id ON responses (previous_response_id)",

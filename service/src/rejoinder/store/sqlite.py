@@ -19,7 +19,6 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import MAX_CHAIN_LINKS, UNFINISHED, ChainLink, ItemPage, Order
-from rejoinder.store.event_log import pack_events, unpack_events
 from rejoinder.store.items import require_item_id
 from rejoinder.store.paging import (
     Marker,
@@ -51,15 +50,19 @@ ON CONFLICT (id) DO UPDATE SET
     body = excluded.body
 """
 _INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
-# Only for a stored response (the SELECT finds none otherwise); replaces what was kept.
-_SAVE_EVENTS = """
-INSERT INTO response_events (response_id, body) SELECT id, ? FROM responses WHERE id = ?
-ON CONFLICT (response_id) DO UPDATE SET body = excluded.body
+# Only for a stored response (the SELECT finds none otherwise); a sequence number kept twice keeps the first.
+_APPEND_EVENT = """
+INSERT INTO response_events (response_id, sequence_number, body)
+SELECT id, ?, ? FROM responses WHERE id = ?
+ON CONFLICT DO NOTHING
 """
-_UNFINISHED = f"""
-SELECT body FROM responses WHERE status IN ({", ".join("?" for _ in UNFINISHED)}) ORDER BY created_at, id
+_LOAD_EVENTS = """
+SELECT body FROM response_events WHERE response_id = ? AND sequence_number > ? ORDER BY sequence_number
 """
-
+_STALE = f"""
+SELECT body FROM responses WHERE status IN ({", ".join("?" for _ in UNFINISHED)})
+AND coalesce(heartbeat_at, created_at * 1000) < ? ORDER BY created_at, id
+"""
 _MARK: Marker = lambda _: "?"  # noqa: E731 - SQLite's parameter marker
 _CHAIN_RESPONSES = chain_responses(_MARK)
 _CHAIN_ITEMS = chain_items(_MARK)
@@ -145,18 +148,26 @@ class SqliteStore:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
         return await self._call(_load_chain, response_id, self._max_chain_links)
 
-    async def save_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
-        """Keep a stored response's whole event stream (one row), replacing any kept; no-op when unstored."""
-        await self._call(_save_events, response_id, pack_events(events))
+    async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
+        """Keep more of a stored response's event stream (one row per event, one transaction)."""
+        rows = [(e.sequence_number, e.SerializeToString(), response_id) for e in events]
+        await self._call(_append_events, rows)
 
-    async def load_events(self, response_id: str) -> tuple[ResponseStreamEvent, ...] | None:
-        """The kept event stream, in order; None when none was kept."""
-        body = await self._call(_load_events, response_id)
-        return None if body is None else unpack_events(body)
+    async def load_events(self, response_id: str, after: int = -1) -> tuple[ResponseStreamEvent, ...]:
+        """The kept events above sequence number `after`, in order."""
+        return await self._call(_load_events, response_id, after)
 
-    async def unfinished(self) -> tuple[Response, ...]:
-        """Stored responses still `queued` or `in_progress`, oldest first."""
-        return await self._call(_unfinished)
+    async def heartbeat(self, owner: str, response_ids: Sequence[str], now_ms: int) -> frozenset[str]:
+        """Mark these responses run by `owner` as of `now_ms`; those whose cancel was requested."""
+        return await self._call(_heartbeat, owner, list(response_ids), now_ms)
+
+    async def request_cancel(self, response_id: str) -> None:
+        """Flag the response for its runner to cancel."""
+        await self._call(_request_cancel, response_id)
+
+    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+        """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
+        return await self._call(_stale, before_ms)
 
     async def close(self) -> None:
         """Close the connection on its thread and stop the thread; later calls raise RuntimeError."""
@@ -226,17 +237,36 @@ def _get(conn: sqlite3.Connection, response_id: str) -> Response | None:
     return None if found is None else Response.FromString(found[0])
 
 
-def _save_events(conn: sqlite3.Connection, response_id: str, body: bytes) -> None:
-    conn.execute(_SAVE_EVENTS, (body, response_id))
+def _append_events(conn: sqlite3.Connection, rows: list[tuple[int, bytes, str]]) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        conn.executemany(_APPEND_EVENT, rows)
 
 
-def _load_events(conn: sqlite3.Connection, response_id: str) -> bytes | None:
-    found = conn.execute("SELECT body FROM response_events WHERE response_id = ?", (response_id,)).fetchone()
-    return None if found is None else bytes(found[0])
+def _load_events(conn: sqlite3.Connection, response_id: str, after: int) -> tuple[ResponseStreamEvent, ...]:
+    rows = conn.execute(_LOAD_EVENTS, (response_id, after)).fetchall()
+    return tuple(ResponseStreamEvent.FromString(body) for (body,) in rows)
 
 
-def _unfinished(conn: sqlite3.Connection) -> tuple[Response, ...]:
-    return tuple(Response.FromString(body) for (body,) in conn.execute(_UNFINISHED, UNFINISHED))
+def _heartbeat(conn: sqlite3.Connection, owner: str, response_ids: list[str], now_ms: int) -> frozenset[str]:
+    cancelled: set[str] = set()
+    with _transaction(conn, "IMMEDIATE"):
+        for response_id in response_ids:
+            found = conn.execute(
+                "UPDATE responses SET owner = ?, heartbeat_at = ? WHERE id = ? RETURNING cancel_requested",
+                (owner, now_ms, response_id),
+            ).fetchone()
+            if found is not None and found[0]:
+                cancelled.add(response_id)
+    return frozenset(cancelled)
+
+
+def _request_cancel(conn: sqlite3.Connection, response_id: str) -> None:
+    conn.execute("UPDATE responses SET cancel_requested = 1 WHERE id = ?", (response_id,))
+
+
+def _stale(conn: sqlite3.Connection, before_ms: int) -> tuple[Response, ...]:
+    rows = conn.execute(_STALE, (*UNFINISHED, before_ms)).fetchall()
+    return tuple(Response.FromString(body) for (body,) in rows)
 
 
 def _delete(conn: sqlite3.Connection, response_id: str) -> bool:

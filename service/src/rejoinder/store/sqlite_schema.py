@@ -31,12 +31,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX responses_previous_response_id ON responses(previous_response_id)",
     ),
-    # 2: the event stream of a background stream, kept for GET ?stream=true; unfinished runs by status.
+    # 2: background runs: who runs each (a heartbeat per runner), cancel requests, and their event streams.
     (
+        "ALTER TABLE responses ADD COLUMN owner TEXT",
+        "ALTER TABLE responses ADD COLUMN heartbeat_at INTEGER",
+        "ALTER TABLE responses ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
         """
         CREATE TABLE response_events (
-            response_id TEXT PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
-            body BLOB NOT NULL
+            response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            sequence_number INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (response_id, sequence_number)
         )
         """,
         "CREATE INDEX responses_status ON responses(status)",
