@@ -196,3 +196,19 @@ def test_local_model_settings_from_file_env_and_flags(tmp_path: Path) -> None:
     assert str(settings.local.model_path) == "/m.gguf"
     with pytest.raises(ConfigError):
         load({"local_n_threads": "many"}, env={})
+
+
+def test_store_and_background_lease_from_file_env_and_flags(tmp_path: Path) -> None:
+    assert (Settings().store, Settings().background_lease_s) == (None, 15.0)
+    path = tmp_path / "rejoinder.toml"
+    path.write_text('[server]\nstore = "postgresql://file@db/r"\nbackground_lease_s = 30\n')
+    from_file = load({"config": str(path)}, env={})
+    assert (from_file.store, from_file.background_lease_s) == ("postgresql://file@db/r", 30.0)
+    env = {"REJOINDER_STORE": "postgresql://env@db/r", "REJOINDER_BACKGROUND_LEASE_S": "5"}
+    from_env = load({"config": str(path)}, env=env)
+    assert (from_env.store, from_env.background_lease_s) == ("postgresql://env@db/r", 5.0)
+    flags = load({"config": str(path), "store": "postgresql://flag@db/r", "background_lease_s": 2.5}, env=env)
+    assert (flags.store, flags.background_lease_s) == ("postgresql://flag@db/r", 2.5)
+    for bad in ("soon", "0"):
+        with pytest.raises(ConfigError, match="background_lease_s"):
+            load({"background_lease_s": bad}, env={})

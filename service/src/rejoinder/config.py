@@ -217,6 +217,8 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         key = merged.get("upstream_api_key")
         kind = str(merged.get("upstream_type") or "openai-compatible")
         settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
+    if settings.background_lease_s <= 0:
+        raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
     if "local" in settings.providers:
         raise ConfigError("the provider name 'local' is reserved for the built-in local model")
     for name, model in settings.models.items():
