@@ -119,9 +119,9 @@ class ResponsesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamGet(self, request, context):
-        """Streams the events of a response created with `background` and `stream`, from any point: those
-        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
-        away does not stop the response. INVALID_ARGUMENT for any other response.
+        """Streams the events of a background response, from any point: those already made (after
+        `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
+        goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

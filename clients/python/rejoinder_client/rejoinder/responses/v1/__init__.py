@@ -4523,9 +4523,9 @@ class ResponsesServiceStub:
 
     def stream_get(self, message: "StreamGetRequest") -> "Iterator[StreamGetResponse]":
         """
-        Streams the events of a response created with `background` and `stream`, from any point: those
-        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
-        away does not stop the response. INVALID_ARGUMENT for any other response.
+        Streams the events of a background response, from any point: those already made (after
+        `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
+        goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
 
         yield from self._channel.unary_stream(
@@ -4675,9 +4675,9 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[StreamGetResponse]":
         """
-        Streams the events of a response created with `background` and `stream`, from any point: those
-        already made (after `starting_after`), then, while it runs, each as it happens. A reader that goes
-        away does not stop the response. INVALID_ARGUMENT for any other response.
+        Streams the events of a background response, from any point: those already made (after
+        `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
+        goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
 
         async for response in self._unary_stream(
