@@ -15,17 +15,8 @@ import asyncpg
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
+from rejoinder.store import sql
 from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order
-from rejoinder.store.items import require_item_id
-from rejoinder.store.paging import (
-    Marker,
-    Window,
-    backward,
-    chain_items,
-    chain_responses,
-    cursor_query,
-    page_query,
-)
 from rejoinder.store.postgres_schema import migrate
 
 if TYPE_CHECKING:
@@ -38,32 +29,16 @@ def _mark(n: int) -> str:
     return f"${n}"
 
 
-_MARK: Marker = _mark
-_CHAIN_RESPONSES = chain_responses(_MARK)
-_CHAIN_ITEMS = chain_items(_MARK)
-_UPSERT_RESPONSE = """
-INSERT INTO responses (id, previous_response_id, created_at, status, body) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO UPDATE SET
-    previous_response_id = excluded.previous_response_id,
-    created_at = excluded.created_at,
-    status = excluded.status,
-    body = excluded.body
-"""
-_INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES ($1, $2, $3, $4)"
-_APPEND_EVENT = """
-INSERT INTO response_events (response_id, sequence_number, body)
-SELECT id, $1, $2 FROM responses WHERE id = $3
-ON CONFLICT DO NOTHING
-"""
-_LOAD_EVENTS = """
-SELECT body FROM response_events WHERE response_id = $1 AND sequence_number > $2 ORDER BY sequence_number
-"""
+_MARK: sql.Marker = _mark
+_CHAIN_RESPONSES = sql.chain_responses(_MARK)
+_CHAIN_ITEMS = sql.chain_items(_MARK)
+_UPSERT_RESPONSE = sql.upsert_response(_MARK)
+_INSERT_ITEM = sql.insert_item(_MARK)
+_APPEND_EVENT = sql.append_event(_MARK)
+_LOAD_EVENTS = sql.load_events(_MARK)
+_STALE = sql.stale(_MARK)
 _HEARTBEAT = """
 UPDATE responses SET owner = $1, heartbeat_at = $2 WHERE id = ANY($3::text[]) RETURNING id, cancel_requested
-"""
-_STALE = """
-SELECT body FROM responses WHERE status IN ('queued', 'in_progress')
-AND coalesce(heartbeat_at, created_at * 1000) < $1 ORDER BY created_at, id
 """
 _HAS_ITEMS = "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1"
 
@@ -94,19 +69,8 @@ class PostgresStore:
     async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
         """Insert or replace the response; its input items are written with the first save only."""
         self._check_open()
-        if not response.id:
-            raise ValueError("response has no id")
-        row = (
-            response.id,
-            response.previous_response_id or None,
-            response.created_at,
-            response.status,
-            response.SerializeToString(),
-        )
-        items = [
-            (response.id, position, require_item_id(item, position), item.SerializeToString())
-            for position, item in enumerate(input_items)
-        ]
+        row = sql.response_row(response)
+        items = sql.item_rows(response.id, input_items)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT_RESPONSE, *row)
             # Row-locked by the upsert above, so two first saves cannot both write items.
@@ -141,7 +105,7 @@ class PostgresStore:
         self._check_open()
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        window = Window(after, before, limit, order)
+        window = sql.Window(after, before, limit, order)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             if await conn.fetchval("SELECT 1 FROM responses WHERE id = $1", response_id) is None:
                 return None
@@ -149,10 +113,10 @@ class PostgresStore:
             at_before = await _cursor(conn, response_id, before, order)
             if (after is not None and at_after is None) or (before is not None and at_before is None):
                 return ItemPage(items=(), has_more=False)
-            sql, params = page_query(window, at_after, at_before, _MARK)
-            rows = await conn.fetch(sql, response_id, *params)
+            query, params = sql.page_query(window, at_after, at_before, _MARK)
+            rows = await conn.fetch(query, response_id, *params)
         items = [InputItem.FromString(row["body"]) for row in rows[:limit]]
-        if backward(window):
+        if sql.backward(window):
             items.reverse()
         return ItemPage(items=tuple(items), has_more=len(rows) > limit)
 
@@ -165,20 +129,10 @@ class PostgresStore:
             item_rows = await conn.fetch(_CHAIN_ITEMS, response_id, links_max) if responses else []
         if not responses:
             return None
-        items: dict[str, list[InputItem]] = {}
-        for row in item_rows:
-            items.setdefault(row["response_id"], []).append(InputItem.FromString(row["body"]))
-        links: list[ChainLink] = []
-        seen: set[str] = set()
-        for row in responses:  # newest first
-            link_id = row["id"]
-            if link_id in seen:  # a cycle: every response before the repeat is already in the chain
-                break
-            seen.add(link_id)
-            response = Response.FromString(row["body"])
-            links.append(ChainLink(response=response, input_items=tuple(items.get(link_id, ()))))
-        links.reverse()
-        return tuple(links)
+        return sql.chain_links(
+            ((row["id"], row["body"]) for row in responses),
+            ((row["response_id"], row["body"]) for row in item_rows),
+        )
 
     async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
         """Keep more of a stored response's event stream (one row per event, one transaction)."""
@@ -225,5 +179,5 @@ class PostgresStore:
 async def _cursor(conn: Conn, response_id: str, cursor: str | None, order: Order) -> int | None:
     if cursor is None:
         return None
-    position: int | None = await conn.fetchval(cursor_query(order, _MARK), response_id, cursor)
+    position: int | None = await conn.fetchval(sql.cursor_query(order, _MARK), response_id, cursor)
     return position

@@ -18,17 +18,8 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import MAX_CHAIN_LINKS, UNFINISHED, ChainLink, ItemPage, Order
-from rejoinder.store.items import require_item_id
-from rejoinder.store.paging import (
-    Marker,
-    Window,
-    backward,
-    chain_items,
-    chain_responses,
-    cursor_query,
-    page_query,
-)
+from rejoinder.store import sql
+from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order
 from rejoinder.store.sqlite_schema import migrate
 
 MEMORY = ":memory:"
@@ -38,34 +29,15 @@ DEFAULT_BUSY_TIMEOUT_S = 5.0
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-_ResponseRow = tuple[str, str | None, int, str, bytes]
-_ItemRow = tuple[str, int, str, bytes]
 
-_UPSERT_RESPONSE = """
-INSERT INTO responses (id, previous_response_id, created_at, status, body) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    previous_response_id = excluded.previous_response_id,
-    created_at = excluded.created_at,
-    status = excluded.status,
-    body = excluded.body
-"""
-_INSERT_ITEM = "INSERT INTO input_items (response_id, position, item_id, body) VALUES (?, ?, ?, ?)"
-# Only for a stored response (the SELECT finds none otherwise); a sequence number kept twice keeps the first.
-_APPEND_EVENT = """
-INSERT INTO response_events (response_id, sequence_number, body)
-SELECT id, ?, ? FROM responses WHERE id = ?
-ON CONFLICT DO NOTHING
-"""
-_LOAD_EVENTS = """
-SELECT body FROM response_events WHERE response_id = ? AND sequence_number > ? ORDER BY sequence_number
-"""
-_STALE = f"""
-SELECT body FROM responses WHERE status IN ({", ".join("?" for _ in UNFINISHED)})
-AND coalesce(heartbeat_at, created_at * 1000) < ? ORDER BY created_at, id
-"""
-_MARK: Marker = lambda _: "?"  # noqa: E731 - SQLite's parameter marker
-_CHAIN_RESPONSES = chain_responses(_MARK)
-_CHAIN_ITEMS = chain_items(_MARK)
+_MARK: sql.Marker = lambda _: "?"  # noqa: E731 - SQLite's parameter marker
+_CHAIN_RESPONSES = sql.chain_responses(_MARK)
+_CHAIN_ITEMS = sql.chain_items(_MARK)
+_UPSERT_RESPONSE = sql.upsert_response(_MARK)
+_INSERT_ITEM = sql.insert_item(_MARK)
+_APPEND_EVENT = sql.append_event(_MARK)
+_LOAD_EVENTS = sql.load_events(_MARK)
+_STALE = sql.stale(_MARK)
 
 
 class SqliteStore:
@@ -100,20 +72,8 @@ class SqliteStore:
 
     async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
         """Insert or replace the response; its input items are written with the first save only."""
-        if not response.id:
-            raise ValueError("response has no id")
-        # Serialized here, before any write: a snapshot of what the caller passed at call time.
-        row: _ResponseRow = (
-            response.id,
-            response.previous_response_id or None,
-            response.created_at,
-            response.status,
-            response.SerializeToString(),
-        )
-        items = [
-            (response.id, position, require_item_id(item, position), item.SerializeToString())
-            for position, item in enumerate(input_items)
-        ]
+        row = sql.response_row(response)  # serialized before any write
+        items = sql.item_rows(response.id, input_items)
         await self._call(_save, row, items)
 
     async def get(self, response_id: str) -> Response | None:
@@ -142,7 +102,7 @@ class SqliteStore:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        return await self._call(_list_items, response_id, Window(after, before, limit, order))
+        return await self._call(_list_items, response_id, sql.Window(after, before, limit, order))
 
     async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
@@ -224,7 +184,7 @@ def _transaction(
         raise
 
 
-def _save(conn: sqlite3.Connection, row: _ResponseRow, items: list[_ItemRow]) -> None:
+def _save(conn: sqlite3.Connection, row: sql.ResponseRow, items: list[sql.ItemRow]) -> None:
     with _transaction(conn, "IMMEDIATE"):
         conn.execute(_UPSERT_RESPONSE, row)
         existing = conn.execute("SELECT 1 FROM input_items WHERE response_id = ? LIMIT 1", (row[0],))
@@ -265,7 +225,7 @@ def _request_cancel(conn: sqlite3.Connection, response_id: str) -> None:
 
 
 def _stale(conn: sqlite3.Connection, before_ms: int) -> tuple[Response, ...]:
-    rows = conn.execute(_STALE, (*UNFINISHED, before_ms)).fetchall()
+    rows = conn.execute(_STALE, (before_ms,)).fetchall()
     return tuple(Response.FromString(body) for (body,) in rows)
 
 
@@ -274,7 +234,7 @@ def _delete(conn: sqlite3.Connection, response_id: str) -> bool:
     return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
 
 
-def _list_items(conn: sqlite3.Connection, response_id: str, window: Window) -> ItemPage | None:
+def _list_items(conn: sqlite3.Connection, response_id: str, window: sql.Window) -> ItemPage | None:
     with _transaction(conn):
         if conn.execute("SELECT 1 FROM responses WHERE id = ?", (response_id,)).fetchone() is None:
             return None
@@ -282,10 +242,10 @@ def _list_items(conn: sqlite3.Connection, response_id: str, window: Window) -> I
         before = _cursor_position(conn, response_id, window.before, window.order)
         if (window.after is not None and after is None) or (window.before is not None and before is None):
             return ItemPage(items=(), has_more=False)
-        sql, params = page_query(window, after, before, _MARK)
-        rows = conn.execute(sql, (response_id, *params)).fetchall()
+        query, params = sql.page_query(window, after, before, _MARK)
+        rows = conn.execute(query, (response_id, *params)).fetchall()
     items = [InputItem.FromString(body) for (body,) in rows[: window.limit]]
-    if backward(window):
+    if sql.backward(window):
         items.reverse()
     return ItemPage(items=tuple(items), has_more=len(rows) > window.limit)
 
@@ -296,7 +256,7 @@ def _cursor_position(
     """Where the cursor item sits (its first occurrence in the ordered list); None when absent."""
     if cursor is None:
         return None
-    position: int | None = conn.execute(cursor_query(order, _MARK), (response_id, cursor)).fetchone()[0]
+    position: int | None = conn.execute(sql.cursor_query(order, _MARK), (response_id, cursor)).fetchone()[0]
     return position
 
 
@@ -306,15 +266,4 @@ def _load_chain(conn: sqlite3.Connection, response_id: str, max_links: int) -> t
         item_rows = conn.execute(_CHAIN_ITEMS, (response_id, max_links)).fetchall() if responses else []
     if not responses:
         return None
-    items: dict[str, list[InputItem]] = {}
-    for owner, body in item_rows:
-        items.setdefault(owner, []).append(InputItem.FromString(body))
-    links: list[ChainLink] = []
-    seen: set[str] = set()
-    for link_id, body in responses:  # newest first
-        if link_id in seen:  # a cycle: every response before the repeat is already in the chain
-            break
-        seen.add(link_id)
-        links.append(ChainLink(response=Response.FromString(body), input_items=tuple(items.get(link_id, ()))))
-    links.reverse()
-    return tuple(links)
+    return sql.chain_links(responses, item_rows)
