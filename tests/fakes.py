@@ -9,7 +9,7 @@ from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, Upstr
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order
+from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, TenantResponse
 from rejoinder.store.items import item_id, require_item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS
 from rejoinder.tools.base import CallResult, ListedTool, McpError, McpServerSpec
@@ -45,29 +45,38 @@ class InMemoryStore:
         self._events: dict[str, dict[int, ResponseStreamEvent]] = {}
         self._heartbeats: dict[str, int] = {}
         self._cancel_requested: set[str] = set()
+        self._tenants: dict[str, str] = {}
         self._max_chain_links = max_chain_links
         self._closed = False
 
-    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+    def _mine(self, response_id: str, tenant: str) -> bool:
+        return response_id in self._responses and self._tenants.get(response_id) == tenant
+
+    async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         self._check_open()
         if not response.id:
             raise ValueError("response has no id")
+        if self._tenants.get(response.id, tenant) != tenant:
+            raise ValueError(f"response ID {response.id!r} belongs to another tenant")
         stored = _copy_response(response)
         # Everything is copied and checked before the first change, so a failure leaves the old state.
         items = tuple(_copy_item(item) for item in input_items)
         for position, item in enumerate(items):
             require_item_id(item, position)
         self._responses[response.id] = stored
+        self._tenants[response.id] = tenant
         if not self._items.get(response.id):
             self._items[response.id] = items
 
-    async def get(self, response_id: str) -> Response | None:
+    async def get(self, response_id: str, *, tenant: str = "") -> Response | None:
         self._check_open()
-        found = self._responses.get(response_id)
-        return None if found is None else _copy_response(found)
+        return _copy_response(self._responses[response_id]) if self._mine(response_id, tenant) else None
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, *, tenant: str = "") -> bool:
         self._check_open()
+        if not self._mine(response_id, tenant):
+            return False
+        self._tenants.pop(response_id, None)
         self._items.pop(response_id, None)
         self._events.pop(response_id, None)
         self._heartbeats.pop(response_id, None)
@@ -82,11 +91,12 @@ class InMemoryStore:
         before: str | None,
         limit: int,
         order: Order,
+        tenant: str = "",
     ) -> ItemPage | None:
         self._check_open()
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        if response_id not in self._responses:
+        if not self._mine(response_id, tenant):
             return None
         stored = self._items.get(response_id, ())
         ordered = list(stored) if order == "asc" else list(reversed(stored))
@@ -99,14 +109,14 @@ class InMemoryStore:
         page = window[-limit:] if before is not None and after is None else window[:limit]
         return ItemPage(items=tuple(_copy_item(item) for item in page), has_more=len(window) > limit)
 
-    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+    async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         self._check_open()
-        if response_id not in self._responses:
+        if not self._mine(response_id, tenant):
             return None
         links: list[ChainLink] = []
         seen: set[str] = set()
         current: str | None = response_id
-        while current and current in self._responses and current not in seen:
+        while current and self._mine(current, tenant) and current not in seen:
             if len(links) == self._max_chain_links:
                 break
             seen.add(current)
@@ -141,7 +151,7 @@ class InMemoryStore:
         if response_id in self._responses:
             self._cancel_requested.add(response_id)
 
-    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
         self._check_open()
         found = [
             r
@@ -149,7 +159,7 @@ class InMemoryStore:
             if r.status in UNFINISHED and self._heartbeats.get(r.id, r.created_at * 1000) < before_ms
         ]
         found.sort(key=lambda r: (r.created_at, r.id))
-        return tuple(_copy_response(r) for r in found)
+        return tuple(TenantResponse(self._tenants[r.id], _copy_response(r)) for r in found)
 
     async def close(self) -> None:
         self._closed = True

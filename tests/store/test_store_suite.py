@@ -463,12 +463,12 @@ async def test_stale_lists_unfinished_runs_not_heard_of_oldest_first(open_store:
         response.created_at = created
         await store.save(response, [])
     assert await store.heartbeat("replica_a", ["r_beating", "r_missing"], 50_000) == frozenset()
-    assert [r.id for r in await store.stale(20_000)] == ["r_early", "r_late"]  # created long before
-    assert [r.id for r in await store.stale(60_000)] == ["r_early", "r_beating", "r_late"]
+    assert [s.response.id for s in await store.stale(20_000)] == ["r_early", "r_late"]  # created long ago
+    assert [s.response.id for s in await store.stale(60_000)] == ["r_early", "r_beating", "r_late"]
     late = resp("r_late", status="completed")
     late.created_at = 9
     await store.save(late, [])  # a save keeps who runs it, and a finished response is never stale
-    assert [r.id for r in await store.stale(60_000)] == ["r_early", "r_beating"]
+    assert [s.response.id for s in await store.stale(60_000)] == ["r_early", "r_beating"]
 
 
 async def test_a_cancel_request_reaches_the_runner_at_its_heartbeat(open_store: StoreOpener) -> None:
@@ -480,7 +480,7 @@ async def test_a_cancel_request_reaches_the_runner_at_its_heartbeat(open_store: 
     await store.request_cancel("r_missing")  # nothing to flag
     await store.save(resp("r2", status="in_progress", text="more"), [])  # saves keep the request
     assert await store.heartbeat("replica_a", ["r1", "r2"], 2_000) == frozenset({"r2"})
-    assert [r.id for r in await store.stale(1_500)] == []  # both beat at 2,000
+    assert await store.stale(1_500) == ()  # both beat at 2,000
 
 
 @pytest.mark.parametrize("backend", PERSISTENT)
@@ -493,7 +493,7 @@ async def test_kept_events_outlive_the_process(backend: str, place: Place) -> No
     reopened = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
     try:
         assert await reopened.load_events("r1") == (event(0, "a"), event(1, "b"))
-        assert [r.id for r in await reopened.stale(5_001)] == ["r1"]
+        assert [s.response.id for s in await reopened.stale(5_001)] == ["r1"]
         assert await reopened.stale(5_000) == ()
     finally:
         await reopened.close()
@@ -537,3 +537,31 @@ async def test_postgres_replicas_starting_together_migrate_once(postgres_dsn: st
         await conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         await PostgresStore.open(postgres_dsn)
+
+
+async def test_a_tenant_sees_only_its_own_responses(open_store: StoreOpener) -> None:
+    store = await open_store()
+    await store.save(resp("r1"), [msg("i1")], tenant="acme")
+    assert await store.get("r1", tenant="acme") == resp("r1")
+    for other in ("", "globex"):
+        assert await store.get("r1", tenant=other) is None
+        assert (
+            await store.list_input_items("r1", after=None, before=None, limit=5, order="asc", tenant=other)
+            is None
+        )
+        assert await store.load_chain("r1", tenant=other) is None
+        assert not await store.delete("r1", tenant=other)
+    with pytest.raises(ValueError, match="another tenant"):
+        await store.save(resp("r1", text="hijacked"), [msg("i_x")], tenant="globex")
+    assert await store.get("r1", tenant="acme") == resp("r1")  # untouched
+    page = await store.list_input_items("r1", after=None, before=None, limit=5, order="asc", tenant="acme")
+    assert ids(page) == ["i1"]
+    # A chain never crosses tenants: an ancestor of another tenant ends it.
+    await store.save(resp("r2", prev="r1"), [msg("i2")], tenant="globex")
+    assert links(await store.load_chain("r2", tenant="globex")) == [("r2", ["i2"])]
+    await store.save(resp("r3", prev="r1"), [msg("i3")], tenant="acme")
+    assert links(await store.load_chain("r3", tenant="acme")) == [("r1", ["i1"]), ("r3", ["i3"])]
+    assert [s.tenant for s in await store.stale(10**15)] == []
+    await store.save(resp("r4", status="in_progress"), [], tenant="acme")
+    assert [(s.tenant, s.response.id) for s in await store.stale(10**15)] == [("acme", "r4")]
+    assert await store.delete("r1", tenant="acme")

@@ -178,13 +178,16 @@ class BackgroundRuns:
                 if live is not None:
                     asyncio.get_running_loop().create_task(live.stop())
         lost = 0
-        for response in await self._store.stale(now_ms - int(self._lease_s * 1000)):
-            if response.id not in self._live:
-                await self._store.save(_ended(response, "failed", int(self._clock.now()), LOST), [])
+        for owned in await self._store.stale(now_ms - int(self._lease_s * 1000)):
+            if owned.response.id not in self._live:
+                failed = _ended(owned.response, "failed", int(self._clock.now()), LOST)
+                await self._store.save(failed, [], tenant=owned.tenant)
                 lost += 1
         return lost
 
-    async def follow_stored(self, response_id: str, after: int) -> AsyncIterator[ResponseStreamEvent]:
+    async def follow_stored(
+        self, response_id: str, after: int, tenant: str
+    ) -> AsyncIterator[ResponseStreamEvent]:
         """Another replica's (or a finished) run's events above `after`, polling the store until its end.
 
         The end is its terminal event, or, for a run that ends without one (cancelled, lost), its
@@ -198,20 +201,20 @@ class BackgroundRuns:
                 after = event.sequence_number
                 if _is_terminal(event):
                     return
-            response = await self._store.get(response_id)
+            response = await self._store.get(response_id, tenant=tenant)
             if response is None:
                 return
             if response.status not in UNFINISHED and not events:
                 quiet_after_end += 1
             await asyncio.sleep(self._flush_s)
 
-    async def cancel(self, response_id: str) -> Response | None:
+    async def cancel(self, response_id: str, tenant: str) -> Response | None:
         """Cancel a background run wherever it runs; the response as it then stands (None: deleted)."""
         live = self._live.get(response_id)
         if live is not None:
             await live.stop()
-            return await self._store.get(response_id)
-        response = await self._store.get(response_id)
+            return await self._store.get(response_id, tenant=tenant)
+        response = await self._store.get(response_id, tenant=tenant)
         if response is None or response.status not in UNFINISHED:
             return response
         await self._store.request_cancel(response_id)
@@ -219,13 +222,13 @@ class BackgroundRuns:
         deadline = loop.time() + 2 * self._lease_s  # its runner sees the request at its next heartbeat
         while loop.time() < deadline:
             await asyncio.sleep(self._flush_s)
-            response = await self._store.get(response_id)
+            response = await self._store.get(response_id, tenant=tenant)
             if response is None or response.status not in UNFINISHED:
                 return response
         if response is None:
             return None
         cancelled = _ended(response, "cancelled", int(self._clock.now()))  # its runner is gone
-        await self._store.save(cancelled, [])
+        await self._store.save(cancelled, [], tenant=tenant)
         return cancelled
 
     async def close(self) -> None:

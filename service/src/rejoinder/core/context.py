@@ -28,11 +28,13 @@ ID_PREFIX = {
 
 @dataclass(frozen=True)
 class Context:
-    """What the model sees: earlier items, then the new ones (with IDs), under `instructions`."""
+    """What the model sees: earlier items, then the new ones (with IDs), under `instructions`; and the
+    tenant whose request it is (its chain is that tenant's, and so is the response it makes)."""
 
     history: tuple[InputItem, ...]
     new_items: tuple[InputItem, ...]
     instructions: str | None
+    tenant: str = ""
 
     @property
     def items(self) -> tuple[InputItem, ...]:
@@ -175,13 +177,17 @@ def _unseal(items: Sequence[InputItem], sealer: ReasoningSealer | None) -> list[
 
 
 async def assemble(
-    vreq: ValidatedRequest, store: ResponseStore, ids: IdGenerator, sealer: ReasoningSealer | None = None
+    vreq: ValidatedRequest,
+    store: ResponseStore,
+    ids: IdGenerator,
+    sealer: ReasoningSealer | None = None,
+    tenant: str = "",
 ) -> Context:
     """Load the chain, resolve item references, give new items IDs and check call outputs."""
     history: list[InputItem] = []
     prev = vreq.params.previous_response_id if vreq.params.HasField("previous_response_id") else None
     if prev:
-        chain = await store.load_chain(prev)
+        chain = await store.load_chain(prev, tenant=tenant)
         if chain is None:
             raise invalid(
                 f"Previous response with id '{prev}' not found.",
@@ -201,4 +207,4 @@ async def assemble(
     _check_call_outputs([*history, *new_items])
     _check_approvals(history, new_items)
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
-    return Context(history=tuple(history), new_items=new_items, instructions=instructions)
+    return Context(history=tuple(history), new_items=new_items, instructions=instructions, tenant=tenant)

@@ -77,6 +77,7 @@ class Run:
         files: Mapping[str, str],
     ) -> None:
         self._deps = deps
+        self.tenant = ctx.tenant
         self._vreq = vreq
         self._ctx = ctx
         self.response = response
@@ -136,7 +137,7 @@ class Run:
             try:
                 if background:  # readers polling the store see it running
                     self.response.status = "in_progress"
-                    await self._deps.store.save(self.response, self._ctx.new_items)
+                    await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
                 if stream:
                     yield self._lifecycle("response_in_progress")
                 loop = AgentLoop(self._parts, self._servers, self._deps.mcp, self._first)
@@ -205,7 +206,7 @@ class Run:
     async def _save(self) -> None:
         self._finished = True
         if self._vreq.store:
-            await self._deps.store.save(self.response, self._ctx.new_items)
+            await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
 
     async def _abandon(self) -> None:
         """The consumer went away (or the run ended): stop upstream work, keep what was made."""
@@ -221,11 +222,12 @@ class Run:
             self._fail(self._interrupted)
         if self._vreq.store:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._deps.store.save(self.response, self._ctx.new_items))
+                saved = self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
+                await asyncio.shield(saved)
 
 
-async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
-    """Everything before the first byte. Raises `ApiError`."""
+async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
+    """Everything before the first byte, for the tenant's request. Raises `ApiError`."""
     route = deps.providers.resolve(vreq.params.model)
     if servers_of(vreq.params.tools) and deps.mcp is None:
         raise invalid(
@@ -233,7 +235,7 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
         )
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
-    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer)
+    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant)
     if has_images(ctx.items) and not route.provider.capabilities.images:
         raise invalid(
             f"The model '{vreq.params.model}' does not accept images.",
@@ -244,7 +246,7 @@ async def start(deps: Deps, vreq: ValidatedRequest) -> Run:
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
     run = Run(deps, vreq, ctx, response, route, files)
     if vreq.background:  # stored as queued now; the upstream's errors will fail the stored response
-        await deps.store.save(response, ctx.new_items)
+        await deps.store.save(response, ctx.new_items, tenant=tenant)
     else:
         await run.prefetch()
     return run

@@ -58,30 +58,34 @@ def _missing_response(response_id: str) -> ApiError:
 
 
 class ResponsesCore:
-    """One instance per server, shared by the typed and the HTTP servicers."""
+    """One instance per server, shared by the typed and the HTTP servicers.
+
+    Every method acts for one tenant (the caller's API key's; "" on a server without keys) and sees
+    only that tenant's responses.
+    """
 
     def __init__(self, deps: Deps, background: BackgroundRuns | None = None) -> None:
         """`background`: the server's runs (heartbeating); by default runs with no heartbeat."""
         self._deps = deps
         self._background = background or BackgroundRuns(deps.store, deps.clock, deps.ids.new("replica"))
 
-    async def start(self, req: CreateRequest, *, stream: bool = True) -> EventSource:
+    async def start(self, req: CreateRequest, *, stream: bool = True, tenant: str = "") -> EventSource:
         """Validate and start a response; raises `ApiError` before anything is sent.
 
         A background stream's events come from its run, which goes on when the reader stops.
         """
-        run = await start(self._deps, validate(req, stream=stream))
+        run = await start(self._deps, validate(req, stream=stream), tenant)
         if run.background:
             return self._background.launch(run)
         return run
 
-    async def create(self, req: CreateRequest) -> Response:
+    async def create(self, req: CreateRequest, *, tenant: str = "") -> Response:
         """The finished response: the fold of the very events a stream would carry.
 
         In background mode: the response as stored when queued; its run goes on without the caller.
         """
         vreq = validate(req, stream=req.background)  # a background run keeps every event, for readers
-        run = await start(self._deps, vreq)
+        run = await start(self._deps, vreq, tenant)
         if run.background:
             queued = Response()
             queued.CopyFrom(run.response)
@@ -95,44 +99,44 @@ class ResponsesCore:
         assert final is not None
         return final
 
-    async def get(self, response_id: str) -> Response:
+    async def get(self, response_id: str, *, tenant: str = "") -> Response:
         """A stored response. Raises 404."""
-        response = await self._deps.store.get(response_id)
+        response = await self._deps.store.get(response_id, tenant=tenant)
         if response is None:
             raise _missing_response(response_id)
         return response
 
-    async def delete(self, response_id: str) -> DeleteResponse:
+    async def delete(self, response_id: str, *, tenant: str = "") -> DeleteResponse:
         """Delete a stored response (stopping its run first when it runs in background). Raises 404."""
-        stored = await self._deps.store.get(response_id)
+        stored = await self._deps.store.get(response_id, tenant=tenant)
         if stored is not None and stored.background and stored.status in UNFINISHED:
-            await self._background.cancel(response_id)  # else its run would store it again when it ends
-        if not await self._deps.store.delete(response_id):
+            await self._background.cancel(response_id, tenant)  # else its run would store it again
+        if not await self._deps.store.delete(response_id, tenant=tenant):
             raise _missing_response(response_id)
         return DeleteResponse(id=response_id, object="response.deleted", deleted=True)
 
-    async def stream(self, response_id: str, starting_after: int | None) -> EventSource:
+    async def stream(self, response_id: str, starting_after: int | None, *, tenant: str = "") -> EventSource:
         """A background response's events above sequence number `starting_after`, live while it runs.
 
         Raises 404, or 400 when the response was not created with `background`.
         """
         after = -1 if starting_after is None else starting_after
         live = self._background.get(response_id)
-        if live is not None:
+        if live is not None and live.run.tenant == tenant:
             return _Replay(live.follow(after))
-        response = await self.get(response_id)
+        response = await self.get(response_id, tenant=tenant)
         if not response.background:
             raise invalid(
                 "This response cannot be streamed: only responses created with background=true can be.",
                 param="stream",
                 code="response_not_streamable",
             )
-        return _Replay(self._background.follow_stored(response_id, after))
+        return _Replay(self._background.follow_stored(response_id, after, tenant))
 
-    async def cancel(self, response_id: str) -> Response:
+    async def cancel(self, response_id: str, *, tenant: str = "") -> Response:
         """Cancel a queued or running background response (on any replica); a finished one is returned
         as it is."""
-        response = await self.get(response_id)
+        response = await self.get(response_id, tenant=tenant)
         if not response.background:
             raise ApiError(
                 ErrorKind.CONFLICT,
@@ -141,9 +145,11 @@ class ResponsesCore:
                 param="response_id",
                 code="response_not_cancellable",
             )
-        return await self._background.cancel(response_id) or response
+        return await self._background.cancel(response_id, tenant) or response
 
-    async def list_input_items(self, req: ListInputItemsRequest) -> ListInputItemsResponse:
+    async def list_input_items(
+        self, req: ListInputItemsRequest, *, tenant: str = ""
+    ) -> ListInputItemsResponse:
         """A page of a stored response's input items. Raises 400 or 404."""
         limit = req.limit if req.HasField("limit") else DEFAULT_LIMIT
         if not 1 <= limit <= MAX_LIMIT:
@@ -165,6 +171,7 @@ class ResponsesCore:
             before=req.before if req.HasField("before") else None,
             limit=limit,
             order="asc" if order == "asc" else "desc",
+            tenant=tenant,
         )
         if page is None:
             raise _missing_response(req.response_id)

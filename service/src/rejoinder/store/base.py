@@ -33,21 +33,35 @@ class ItemPage:
     has_more: bool
 
 
-class ResponseStore(Protocol):
-    """Where responses and their input items live."""
+@dataclass(frozen=True)
+class TenantResponse:
+    """A stored response and the tenant it belongs to."""
 
-    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+    tenant: str
+    response: Response
+
+
+class ResponseStore(Protocol):
+    """Where responses and their input items live.
+
+    Every response belongs to one tenant ("" when the server runs without API keys). The methods
+    that take `tenant` see only that tenant's responses: another tenant's are as if they did not exist.
+    The background-run methods address responses by ID alone, for a caller that has checked them.
+    """
+
+    async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only.
 
         Input items must carry their `id`. The write is atomic: a reader sees the old state or the new.
+        A ValueError when the ID is another tenant's.
         """
         ...
 
-    async def get(self, response_id: str) -> Response | None:
+    async def get(self, response_id: str, *, tenant: str = "") -> Response | None:
         """The stored response, or None."""
         ...
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, *, tenant: str = "") -> bool:
         """Delete the response and its input items; False when there was none."""
         ...
 
@@ -59,6 +73,7 @@ class ResponseStore(Protocol):
         before: str | None,
         limit: int,
         order: Order,
+        tenant: str = "",
     ) -> ItemPage | None:
         """A page of the response's input items (None when the response does not exist).
 
@@ -67,10 +82,10 @@ class ResponseStore(Protocol):
         """
         ...
 
-    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+    async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         """The response and its ancestors by `previous_response_id`, oldest first; None when missing.
 
-        The walk stops at an ancestor that no longer exists.
+        The walk stops at an ancestor that no longer exists (or is another tenant's).
         """
         ...
 
@@ -93,7 +108,7 @@ class ResponseStore(Protocol):
         """Ask whoever runs the response to cancel it (seen at its next `heartbeat`)."""
         ...
 
-    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
         """Responses still `queued` or `in_progress` whose last heartbeat (else their creation) is older
         than `before_ms`: their runner is gone. Oldest first."""
         ...

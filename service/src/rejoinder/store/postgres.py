@@ -16,7 +16,7 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store import sql
-from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order
+from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order, TenantResponse
 from rejoinder.store.postgres_schema import migrate
 
 if TYPE_CHECKING:
@@ -66,13 +66,15 @@ class PostgresStore:
             raise
         return cls(pool, max_chain_links=max_chain_links)
 
-    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+    async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only."""
         self._check_open()
-        row = sql.response_row(response)
+        row = sql.response_row(response, tenant)
         items = sql.item_rows(response.id, input_items)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT_RESPONSE, *row)
+            if await conn.fetchval("SELECT tenant FROM responses WHERE id = $1", response.id) != tenant:
+                raise ValueError(f"response ID {response.id!r} belongs to another tenant")
             # Row-locked by the upsert above, so two first saves cannot both write items.
             existing = await conn.fetchval(
                 "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1", response.id
@@ -80,16 +82,20 @@ class PostgresStore:
             if existing is None and items:
                 await conn.executemany(_INSERT_ITEM, items)
 
-    async def get(self, response_id: str) -> Response | None:
-        """The stored response, or None."""
+    async def get(self, response_id: str, *, tenant: str = "") -> Response | None:
+        """The tenant's stored response, or None."""
         self._check_open()
-        body = await self._pool.fetchval("SELECT body FROM responses WHERE id = $1", response_id)
+        body = await self._pool.fetchval(
+            "SELECT body FROM responses WHERE id = $1 AND tenant = $2", response_id, tenant
+        )
         return None if body is None else Response.FromString(body)
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, *, tenant: str = "") -> bool:
         """Delete the response, its input items and events (never its descendants); False when none."""
         self._check_open()
-        status: str = await self._pool.execute("DELETE FROM responses WHERE id = $1", response_id)
+        status: str = await self._pool.execute(
+            "DELETE FROM responses WHERE id = $1 AND tenant = $2", response_id, tenant
+        )
         return status != "DELETE 0"
 
     async def list_input_items(
@@ -100,6 +106,7 @@ class PostgresStore:
         before: str | None,
         limit: int,
         order: Order,
+        tenant: str = "",
     ) -> ItemPage | None:
         """A page of the response's input items in `order`; None when the response does not exist."""
         self._check_open()
@@ -107,7 +114,10 @@ class PostgresStore:
             raise ValueError(f"limit must be at least 1, got {limit}")
         window = sql.Window(after, before, limit, order)
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            if await conn.fetchval("SELECT 1 FROM responses WHERE id = $1", response_id) is None:
+            found = await conn.fetchval(
+                "SELECT 1 FROM responses WHERE id = $1 AND tenant = $2", response_id, tenant
+            )
+            if found is None:
                 return None
             at_after = await _cursor(conn, response_id, after, order)
             at_before = await _cursor(conn, response_id, before, order)
@@ -120,13 +130,13 @@ class PostgresStore:
             items.reverse()
         return ItemPage(items=tuple(items), has_more=len(rows) > limit)
 
-    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+    async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
         self._check_open()
         links_max = self._max_chain_links
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            responses = await conn.fetch(_CHAIN_RESPONSES, response_id, links_max)
-            item_rows = await conn.fetch(_CHAIN_ITEMS, response_id, links_max) if responses else []
+            responses = await conn.fetch(_CHAIN_RESPONSES, response_id, links_max, tenant)
+            item_rows = await conn.fetch(_CHAIN_ITEMS, response_id, links_max, tenant) if responses else []
         if not responses:
             return None
         return sql.chain_links(
@@ -158,11 +168,11 @@ class PostgresStore:
         self._check_open()
         await self._pool.execute("UPDATE responses SET cancel_requested = true WHERE id = $1", response_id)
 
-    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
         """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
         self._check_open()
         rows = await self._pool.fetch(_STALE, before_ms)
-        return tuple(Response.FromString(row["body"]) for row in rows)
+        return tuple(TenantResponse(row["tenant"], Response.FromString(row["body"])) for row in rows)
 
     async def close(self) -> None:
         """Close the pool; later calls raise RuntimeError."""

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     """A connection, or one lent by a pool."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: responses, the input items they were given; background runs: who runs each (a heartbeat per
-    # runner), cancel requests, and their event streams (one row per event).
+    # 1: responses (each of one tenant), the input items they were given; background runs: who runs
+    # each (a heartbeat per runner), cancel requests, and their event streams (one row per event).
     (
         """
         CREATE TABLE responses (
@@ -27,6 +27,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at BIGINT NOT NULL,
             status TEXT NOT NULL,
             body BYTEA NOT NULL,
+            tenant TEXT NOT NULL DEFAULT '',
             owner TEXT,
             heartbeat_at BIGINT,
             cancel_requested BOOLEAN NOT NULL DEFAULT false

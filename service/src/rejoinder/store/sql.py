@@ -10,7 +10,7 @@ from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import UNFINISHED, ChainLink, Order
 from rejoinder.store.items import require_item_id
 
-ResponseRow = tuple[str, str | None, int, str, bytes]
+ResponseRow = tuple[str, str | None, int, str, bytes, str]
 ItemRow = tuple[str, int, str, bytes]
 
 Marker = Callable[[int], str]
@@ -64,14 +64,15 @@ def cursor_query(order: Order, mark: Marker) -> str:
 
 
 def chain_cte(mark: Marker) -> str:
-    """`chain` walks previous_response_id from the newest link (depth 0) back; parameters: ID, max links."""
+    """`chain` walks previous_response_id from the newest link (depth 0) back, within one tenant;
+    parameters: ID, max links, tenant."""
     return f"""
 WITH RECURSIVE chain (id, previous_response_id, depth) AS (
-    SELECT id, previous_response_id, 0 FROM responses WHERE id = {mark(1)}
+    SELECT id, previous_response_id, 0 FROM responses WHERE id = {mark(1)} AND tenant = {mark(3)}
     UNION ALL
     SELECT r.id, r.previous_response_id, c.depth + 1
     FROM responses AS r JOIN chain AS c ON r.id = c.previous_response_id
-    WHERE c.depth + 1 < {mark(2)}
+    WHERE c.depth + 1 < {mark(2)} AND r.tenant = {mark(3)}
 )
 """
 
@@ -92,16 +93,19 @@ ORDER BY response_id, position
 
 
 def upsert_response(mark: Marker) -> str:
-    """Insert or replace a response row (never its runner columns); parameters: id, previous, created,
-    status, body."""
-    values = ", ".join(mark(n) for n in range(1, 6))
+    """Insert or replace a response row of a tenant (never another tenant's; never its runner columns).
+
+    Parameters: id, previous, created, status, body, tenant.
+    """
+    values = ", ".join(mark(n) for n in range(1, 7))
     return f"""
-INSERT INTO responses (id, previous_response_id, created_at, status, body) VALUES ({values})
+INSERT INTO responses (id, previous_response_id, created_at, status, body, tenant) VALUES ({values})
 ON CONFLICT (id) DO UPDATE SET
     previous_response_id = excluded.previous_response_id,
     created_at = excluded.created_at,
     status = excluded.status,
     body = excluded.body
+WHERE responses.tenant = excluded.tenant
 """
 
 
@@ -130,15 +134,16 @@ ORDER BY sequence_number
 
 
 def stale(mark: Marker) -> str:
-    """Unfinished responses not heard of since a time (ms), oldest first; parameter: that time."""
+    """Unfinished responses (tenant, body) not heard of since a time (ms), oldest first; parameter: that
+    time."""
     unfinished = ", ".join(f"'{status}'" for status in UNFINISHED)
     return f"""
-SELECT body FROM responses WHERE status IN ({unfinished})
+SELECT tenant, body FROM responses WHERE status IN ({unfinished})
 AND coalesce(heartbeat_at, created_at * 1000) < {mark(1)} ORDER BY created_at, id
 """
 
 
-def response_row(response: Response) -> ResponseRow:
+def response_row(response: Response, tenant: str) -> ResponseRow:
     """The `upsert_response` parameters: serialized now, a snapshot of the response at call time."""
     if not response.id:
         raise ValueError("response has no id")
@@ -148,6 +153,7 @@ def response_row(response: Response) -> ResponseRow:
         response.created_at,
         response.status,
         response.SerializeToString(),
+        tenant,
     )
 
 

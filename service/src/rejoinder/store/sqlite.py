@@ -19,7 +19,7 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store import sql
-from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order
+from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order, TenantResponse
 from rejoinder.store.sqlite_schema import migrate
 
 MEMORY = ":memory:"
@@ -30,7 +30,7 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
-_MARK: sql.Marker = lambda _: "?"  # noqa: E731 - SQLite's parameter marker
+_MARK: sql.Marker = lambda n: f"?{n}"  # noqa: E731 - SQLite's numbered parameter marker
 _CHAIN_RESPONSES = sql.chain_responses(_MARK)
 _CHAIN_ITEMS = sql.chain_items(_MARK)
 _UPSERT_RESPONSE = sql.upsert_response(_MARK)
@@ -70,19 +70,19 @@ class SqliteStore:
             raise
         return cls(executor, conn, max_chain_links=max_chain_links)
 
-    async def save(self, response: Response, input_items: Sequence[InputItem]) -> None:
+    async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only."""
-        row = sql.response_row(response)  # serialized before any write
+        row = sql.response_row(response, tenant)  # serialized before any write
         items = sql.item_rows(response.id, input_items)
         await self._call(_save, row, items)
 
-    async def get(self, response_id: str) -> Response | None:
-        """The stored response, or None."""
-        return await self._call(_get, response_id)
+    async def get(self, response_id: str, *, tenant: str = "") -> Response | None:
+        """The tenant's stored response, or None."""
+        return await self._call(_get, response_id, tenant)
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, *, tenant: str = "") -> bool:
         """Delete the response and its input items (never its descendants); False when there was none."""
-        return await self._call(_delete, response_id)
+        return await self._call(_delete, response_id, tenant)
 
     async def list_input_items(
         self,
@@ -92,6 +92,7 @@ class SqliteStore:
         before: str | None,
         limit: int,
         order: Order,
+        tenant: str = "",
     ) -> ItemPage | None:
         """A page of the response's input items in `order`; None when the response does not exist.
 
@@ -102,11 +103,11 @@ class SqliteStore:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        return await self._call(_list_items, response_id, sql.Window(after, before, limit, order))
+        return await self._call(_list_items, response_id, tenant, sql.Window(after, before, limit, order))
 
-    async def load_chain(self, response_id: str) -> tuple[ChainLink, ...] | None:
+    async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
-        return await self._call(_load_chain, response_id, self._max_chain_links)
+        return await self._call(_load_chain, response_id, tenant, self._max_chain_links)
 
     async def append_events(self, response_id: str, events: Sequence[ResponseStreamEvent]) -> None:
         """Keep more of a stored response's event stream (one row per event, one transaction)."""
@@ -125,7 +126,7 @@ class SqliteStore:
         """Flag the response for its runner to cancel."""
         await self._call(_request_cancel, response_id)
 
-    async def stale(self, before_ms: int) -> tuple[Response, ...]:
+    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
         """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
         return await self._call(_stale, before_ms)
 
@@ -187,13 +188,18 @@ def _transaction(
 def _save(conn: sqlite3.Connection, row: sql.ResponseRow, items: list[sql.ItemRow]) -> None:
     with _transaction(conn, "IMMEDIATE"):
         conn.execute(_UPSERT_RESPONSE, row)
+        (tenant,) = conn.execute("SELECT tenant FROM responses WHERE id = ?", (row[0],)).fetchone()
+        if tenant != row[-1]:
+            raise ValueError(f"response ID {row[0]!r} belongs to another tenant")
         existing = conn.execute("SELECT 1 FROM input_items WHERE response_id = ? LIMIT 1", (row[0],))
         if existing.fetchone() is None:
             conn.executemany(_INSERT_ITEM, items)
 
 
-def _get(conn: sqlite3.Connection, response_id: str) -> Response | None:
-    found = conn.execute("SELECT body FROM responses WHERE id = ?", (response_id,)).fetchone()
+def _get(conn: sqlite3.Connection, response_id: str, tenant: str) -> Response | None:
+    found = conn.execute(
+        "SELECT body FROM responses WHERE id = ? AND tenant = ?", (response_id, tenant)
+    ).fetchone()
     return None if found is None else Response.FromString(found[0])
 
 
@@ -224,19 +230,24 @@ def _request_cancel(conn: sqlite3.Connection, response_id: str) -> None:
     conn.execute("UPDATE responses SET cancel_requested = 1 WHERE id = ?", (response_id,))
 
 
-def _stale(conn: sqlite3.Connection, before_ms: int) -> tuple[Response, ...]:
+def _stale(conn: sqlite3.Connection, before_ms: int) -> tuple[TenantResponse, ...]:
     rows = conn.execute(_STALE, (before_ms,)).fetchall()
-    return tuple(Response.FromString(body) for (body,) in rows)
+    return tuple(TenantResponse(tenant, Response.FromString(body)) for tenant, body in rows)
 
 
-def _delete(conn: sqlite3.Connection, response_id: str) -> bool:
+def _delete(conn: sqlite3.Connection, response_id: str, tenant: str) -> bool:
     # One statement (the input items go by ON DELETE CASCADE), so it is atomic on its own.
-    return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+    return (
+        conn.execute("DELETE FROM responses WHERE id = ? AND tenant = ?", (response_id, tenant)).rowcount > 0
+    )
 
 
-def _list_items(conn: sqlite3.Connection, response_id: str, window: sql.Window) -> ItemPage | None:
+def _list_items(
+    conn: sqlite3.Connection, response_id: str, tenant: str, window: sql.Window
+) -> ItemPage | None:
     with _transaction(conn):
-        if conn.execute("SELECT 1 FROM responses WHERE id = ?", (response_id,)).fetchone() is None:
+        found = conn.execute("SELECT 1 FROM responses WHERE id = ? AND tenant = ?", (response_id, tenant))
+        if found.fetchone() is None:
             return None
         after = _cursor_position(conn, response_id, window.after, window.order)
         before = _cursor_position(conn, response_id, window.before, window.order)
@@ -260,10 +271,13 @@ def _cursor_position(
     return position
 
 
-def _load_chain(conn: sqlite3.Connection, response_id: str, max_links: int) -> tuple[ChainLink, ...] | None:
+def _load_chain(
+    conn: sqlite3.Connection, response_id: str, tenant: str, max_links: int
+) -> tuple[ChainLink, ...] | None:
+    params = (response_id, max_links, tenant)
     with _transaction(conn):
-        responses = conn.execute(_CHAIN_RESPONSES, (response_id, max_links)).fetchall()
-        item_rows = conn.execute(_CHAIN_ITEMS, (response_id, max_links)).fetchall() if responses else []
+        responses = conn.execute(_CHAIN_RESPONSES, params).fetchall()
+        item_rows = conn.execute(_CHAIN_ITEMS, params).fetchall() if responses else []
     if not responses:
         return None
     return sql.chain_links(responses, item_rows)

@@ -31,8 +31,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX responses_previous_response_id ON responses(previous_response_id)",
     ),
-    # 2: background runs: who runs each (a heartbeat per runner), cancel requests, and their event streams.
+    # 2: the tenant of each response; background runs: who runs each (a heartbeat per runner), cancel
+    # requests, and their event streams.
     (
+        "ALTER TABLE responses ADD COLUMN tenant TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE responses ADD COLUMN owner TEXT",
         "ALTER TABLE responses ADD COLUMN heartbeat_at INTEGER",
         "ALTER TABLE responses ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
