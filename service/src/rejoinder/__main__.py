@@ -12,6 +12,7 @@ from pathlib import Path
 import uvloop
 
 from rejoinder import config
+from rejoinder.api.auth import hash_key
 from rejoinder.edge.envoy_process import EnvoyError
 from rejoinder.launcher import serve
 
@@ -57,12 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-envoy", dest="envoy", action="store_const", const=False, help="gRPC only")
     serve.add_argument("--strict-json", action="store_const", const=True, help="reject unknown JSON fields")
     serve.add_argument("--log-level", default="INFO")
+    sub.add_parser(
+        "hash-key", help="read an API key on stdin, print the hash to put in [auth.tenants] of the config"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "hash-key":
+        key = sys.stdin.readline().strip()
+        if not key:
+            print("rejoinder: no key on stdin", file=sys.stderr)
+            return 2
+        print(hash_key(key))
+        return 0
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rejoinder.api.auth import Authenticator
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
 from rejoinder.config import ConfigError, Settings
@@ -125,10 +126,11 @@ def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry)
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ]
     )
-    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core), server)
+    auth = Authenticator(settings.auth_tenants)
+    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core, auth), server)
     codec = OpenAIJson(strict=settings.strict_json)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
-        OpenAIHttpServicer(core, codec, registry, settings.sse_keepalive_s), server
+        OpenAIHttpServicer(core, codec, registry, auth, settings.sse_keepalive_s), server
     )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -3,6 +3,7 @@ defaults. The only module that reads the environment."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ class Settings:
     data_dir: Path = Path("data")
     store: str | None = None  # "postgresql://..."; None: SQLite in the data directory
     background_lease_s: float = 15.0  # a background run not heard of for this long is failed
+    auth_tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> key hashes
     envoy: bool = True
     envoy_admin_port: int | None = None
     max_request_body_bytes: int = 32 * 1024 * 1024
@@ -94,12 +96,42 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         for name, m in doc.get("models", {}).items()
     }
     keys = tuple(str(k) for k in doc.get("reasoning", {}).get("keys", ()))
+    tenants = {str(t): _key_hashes(t, h) for t, h in doc.get("auth", {}).get("tenants", {}).items()}
     settings = Settings(
-        providers=providers, models=models, default_provider=doc.get("default_provider"), reasoning_keys=keys
+        providers=providers,
+        models=models,
+        default_provider=doc.get("default_provider"),
+        reasoning_keys=keys,
+        auth_tenants=tenants,
     )
     mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
     local = {f"local_{k}": v for k, v in doc.get("local", {}).items()}
     return _apply(settings, {**server, **mcp, **local})
+
+
+def _key_hashes(tenant: str, hashes: object) -> tuple[str, ...]:
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise ValueError(f"auth tenant {tenant!r}: expected a list of key hashes")
+    for h in hashes:
+        digest = h.removeprefix("sha256:")
+        if (
+            not h.startswith("sha256:")
+            or len(digest) != 64
+            or not all(c in "0123456789abcdef" for c in digest)
+        ):
+            raise ValueError(
+                f"auth tenant {tenant!r}: {h!r} is not sha256:<64 hex> (see `rejoinder hash-key`)"
+            )
+    return tuple(hashes)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _load_file(path: Path) -> Settings:
@@ -217,6 +249,12 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         key = merged.get("upstream_api_key")
         kind = str(merged.get("upstream_type") or "openai-compatible")
         settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
+    exposed = [h for h in (settings.http_host, settings.grpc_host) if not _is_loopback(h)]
+    if exposed and not settings.auth_tenants:
+        raise ConfigError(
+            f"listening on {exposed[0]} needs API keys: with none configured the server runs open, so only "
+            "on loopback. Add [auth.tenants] to the config file (keys made with `rejoinder hash-key`)."
+        )
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
     if "local" in settings.providers:

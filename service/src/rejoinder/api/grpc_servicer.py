@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import abort
 from rejoinder.core.responses import EventSource, ResponsesCore
 from rejoinder.errors import ApiError, invalid
@@ -19,8 +20,12 @@ Context = grpc.aio.ServicerContext[object, object]
 class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     """gRPC handlers over the shared core."""
 
-    def __init__(self, core: ResponsesCore) -> None:
+    def __init__(self, core: ResponsesCore, auth: Authenticator) -> None:
         self._core = core
+        self._auth = auth
+
+    def _tenant(self, context: Context) -> str:
+        return self._auth.tenant(context.invocation_metadata())
 
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
         """A finished response."""
@@ -29,7 +34,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
                 raise invalid(
                     "Create does not stream; call StreamCreate.", param="stream", code="invalid_value"
                 )
-            return pb.CreateResponse(response=await self._core.create(request))
+            return pb.CreateResponse(response=await self._core.create(request, tenant=self._tenant(context)))
         except ApiError as err:
             await abort(context, err)
             raise
@@ -54,7 +59,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     async def _start(self, params: pb.CreateRequest, context: Context) -> EventSource:
         """A started stream, or the request's error as the call's status."""
         try:
-            return await self._core.start(params, stream=True)
+            return await self._core.start(params, stream=True, tenant=self._tenant(context))
         except ApiError as err:
             await abort(context, err)
             raise
@@ -62,7 +67,9 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
         """A stored response."""
         try:
-            return pb.GetResponse(response=await self._core.get(request.response_id))
+            return pb.GetResponse(
+                response=await self._core.get(request.response_id, tenant=self._tenant(context))
+            )
         except ApiError as err:
             await abort(context, err)
             raise
@@ -73,7 +80,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         """A background stream's events, from `starting_after`, live while it runs."""
         after = request.starting_after if request.HasField("starting_after") else None
         try:
-            source = await self._core.stream(request.response_id, after)
+            source = await self._core.stream(request.response_id, after, tenant=self._tenant(context))
         except ApiError as err:
             await abort(context, err)
             raise
@@ -83,7 +90,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResponse:
         """Delete a stored response."""
         try:
-            return await self._core.delete(request.response_id)
+            return await self._core.delete(request.response_id, tenant=self._tenant(context))
         except ApiError as err:
             await abort(context, err)
             raise
@@ -91,7 +98,8 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     async def Cancel(self, request: pb.CancelRequest, context: Context) -> pb.CancelResponse:
         """Cancel a background response."""
         try:
-            return pb.CancelResponse(response=await self._core.cancel(request.response_id))
+            cancelled = await self._core.cancel(request.response_id, tenant=self._tenant(context))
+            return pb.CancelResponse(response=cancelled)
         except ApiError as err:
             await abort(context, err)
             raise
@@ -101,7 +109,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     ) -> pb.ListInputItemsResponse:
         """A page of input items."""
         try:
-            return await self._core.list_input_items(request)
+            return await self._core.list_input_items(request, tenant=self._tenant(context))
         except ApiError as err:
             await abort(context, err)
             raise

@@ -14,6 +14,7 @@ import grpc
 import orjson
 from google.api.httpbody_pb2 import HttpBody
 
+from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import http_body, http_metadata, internal_error
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.edge.envoy_config import ORIGINAL_PATH_METADATA
@@ -61,12 +62,21 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     """HttpBody handlers over the shared core."""
 
     def __init__(
-        self, core: ResponsesCore, codec: OpenAIJson, models: ProviderRegistry, keepalive_s: float = 15.0
+        self,
+        core: ResponsesCore,
+        codec: OpenAIJson,
+        models: ProviderRegistry,
+        auth: Authenticator,
+        keepalive_s: float = 15.0,
     ) -> None:
         self._core = core
+        self._auth = auth
         self._codec = codec
         self._models = models
         self._keepalive_s = keepalive_s
+
+    def _tenant(self, context: Context) -> str:
+        return self._auth.tenant(context.invocation_metadata())
 
     def _encode_event(self, event: ResponseStreamEvent) -> dict[str, object]:
         payload = self._codec.encode(event)
@@ -85,12 +95,13 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     async def CreateResponse(self, request: HttpBody, context: Context) -> AsyncIterator[HttpBody]:
         """POST /v1/responses: JSON, or SSE when the body says `"stream": true`."""
         try:
+            tenant = self._tenant(context)
             req = self._codec.decode(_parse_body(request), CreateRequest)
             if not req.stream:
-                response = await self._core.create(req)
+                response = await self._core.create(req, tenant=tenant)
                 yield _json(self._codec.encode(response))
                 return
-            run = await self._core.start(req, stream=True)
+            run = await self._core.start(req, stream=True, tenant=tenant)
         except ApiError as err:
             yield await _error_body(context, err)
             return
@@ -117,12 +128,15 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         if not request.stream:
 
             async def produce() -> object:
-                return self._codec.encode(await self._core.get(request.response_id))
+                return self._codec.encode(
+                    await self._core.get(request.response_id, tenant=self._tenant(context))
+                )
 
             yield await self._unary(context, produce)
             return
         try:
-            source = await self._core.stream(request.response_id, _starting_after(request, context))
+            after = _starting_after(request, context)
+            source = await self._core.stream(request.response_id, after, tenant=self._tenant(context))
         except ApiError as err:
             yield await _error_body(context, err)
             return
@@ -137,7 +151,9 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """DELETE /v1/responses/{id}."""
 
         async def produce() -> object:
-            return self._codec.encode(await self._core.delete(request.response_id))
+            return self._codec.encode(
+                await self._core.delete(request.response_id, tenant=self._tenant(context))
+            )
 
         return await self._unary(context, produce)
 
@@ -145,7 +161,9 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """POST /v1/responses/{id}/cancel."""
 
         async def produce() -> object:
-            return self._codec.encode(await self._core.cancel(request.response_id))
+            return self._codec.encode(
+                await self._core.cancel(request.response_id, tenant=self._tenant(context))
+            )
 
         return await self._unary(context, produce)
 
@@ -162,7 +180,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
                 req.limit = request.limit
             if request.order:
                 req.order = request.order
-            return self._codec.encode(await self._core.list_input_items(req))
+            return self._codec.encode(await self._core.list_input_items(req, tenant=self._tenant(context)))
 
         return await self._unary(context, produce)
 
@@ -170,6 +188,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """GET /v1/models."""
 
         async def produce() -> object:
+            self._tenant(context)
             data = [_model(name) for name in self._models.model_names()]
             return {"object": "list", "data": data}
 
@@ -179,6 +198,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """GET /v1/models/{model}."""
 
         async def produce() -> object:
+            self._tenant(context)
             self._models.resolve(request.model)
             return _model(request.model)
 
