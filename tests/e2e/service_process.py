@@ -26,6 +26,7 @@ class ServiceProcess:
     extra_args: list[str] = field(default_factory=list)
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
+    api_key: str | None = None  # for the readiness probe, when the service has API keys
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,7 +63,8 @@ class ServiceProcess:
             try:
                 if (
                     READY_LINE in self.log()
-                    and httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200
+                    and httpx.get(f"{self.base_url}/models", headers=self._auth(), timeout=1).status_code
+                    == 200
                 ):
                     return self
             except httpx.HTTPError:
@@ -70,6 +72,9 @@ class ServiceProcess:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"rejoinder serve did not become ready: {self.log()}")
+
+    def _auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def log(self) -> str:
         """What the service printed."""

@@ -212,3 +212,19 @@ def test_store_and_background_lease_from_file_env_and_flags(tmp_path: Path) -> N
     for bad in ("soon", "0"):
         with pytest.raises(ConfigError, match="background_lease_s"):
             load({"background_lease_s": bad}, env={})
+
+
+def test_api_key_hashes_and_where_an_open_server_may_listen(tmp_path: Path) -> None:
+    good = "sha256:" + "ab" * 32
+    path = tmp_path / "rejoinder.toml"
+    path.write_text(f'[server]\nhttp_host = "0.0.0.0"\n[auth.tenants]\nacme = ["{good}"]\n')
+    assert load({"config": str(path)}, env={}).auth_tenants == {"acme": (good,)}
+    with pytest.raises(ConfigError, match="needs API keys"):
+        load({"http_host": "0.0.0.0"}, env={})  # open, but not on loopback
+    with pytest.raises(ConfigError, match="needs API keys"):
+        load({"grpc_host": "10.0.0.5"}, env={})
+    assert load({"http_host": "::1", "grpc_host": "localhost"}, env={}).auth_tenants == {}
+    for bad in ('["sk-plain-key"]', '"sha256:' + "ab" * 32 + '"', '["sha256:' + "zz" * 32 + '"]'):
+        path.write_text(f"[auth.tenants]\nacme = {bad}\n")
+        with pytest.raises(ConfigError, match="acme"):
+            load({"config": str(path)}, env={})
