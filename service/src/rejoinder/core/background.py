@@ -145,6 +145,7 @@ class BackgroundRuns:
         self._flush_s = flush_s
         self._live: dict[str, LiveRun] = {}
         self._beat: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()  # held until done (the loop keeps weak refs)
 
     def launch(self, run: Run) -> LiveRun:
         """Start driving `run` (already stored as `queued`)."""
@@ -176,7 +177,9 @@ class BackgroundRuns:
             for response_id in await self._store.heartbeat(self._owner, list(self._live), now_ms):
                 live = self._live.get(response_id)
                 if live is not None:
-                    asyncio.get_running_loop().create_task(live.stop())
+                    stopping = asyncio.get_running_loop().create_task(live.stop())
+                    self._stopping.add(stopping)
+                    stopping.add_done_callback(self._stopping.discard)
         lost = 0
         for owned in await self._store.stale(now_ms - int(self._lease_s * 1000)):
             if owned.response.id not in self._live:
