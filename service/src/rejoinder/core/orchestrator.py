@@ -101,11 +101,6 @@ class Run:
         """Whether it runs in background mode."""
         return self._vreq.background
 
-    @property
-    def streams(self) -> bool:
-        """Whether it makes every event of a stream (else only what a non-stream response needs)."""
-        return self._vreq.stream
-
     async def prefetch(self) -> None:
         """Without MCP servers, await the upstream's first delta now, before the first byte."""
         if self._servers:
