@@ -41,6 +41,7 @@ from bench.report import contention, render, verdicts_json
 from bench.scenarios import CONTENDED_PCT, Bench, Plan, Results
 from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
+from tests.postgres_server import PostgresServer
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # In this order; `idle` (and the profiles) run last: 1,000 streams, most of them abandoned while
@@ -96,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="scheduling niceness of the bench and everything it starts (negative needs root): "
         "on a shared machine, -10 keeps other processes' share of the pinned cores small",
+    )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="where the service stores responses: its SQLite file (default), or a throwaway PostgreSQL "
+        "server the bench starts on the load core (`rejoinder serve --store postgresql://...`)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the SQLite file")
@@ -158,6 +166,7 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
         "quick": args.quick,
         "bench_loop": args.loop,
         "service_loop": args.service_loop,
+        "store": args.store,
         "service_setup": args.service_setup,
         "service_log_level": args.service_log_level,
         "nice": os.getpriority(os.PRIO_PROCESS, 0),
@@ -198,7 +207,7 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Bench:
+def _start(args: argparse.Namespace, workdir: Path, children: list[Child], store_dsn: str | None) -> Bench:
     """Start the upstream and the service (appending them to `children` at once) and pin them."""
     upstream, upstream_port = start_upstream(workdir, frozenset({args.load_core}), args.loop)
     children.append(upstream)
@@ -206,6 +215,8 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
     url = f"http://127.0.0.1:{upstream_port}/v1"
     env = _service_env(args.at_commit, workdir)
     extra = ("--log-level", args.service_log_level) if args.service_log_level else ()
+    if store_dsn is not None:
+        extra += ("--store", store_dsn)
     service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env, extra)
     children.insert(0, service)
     pids = {
@@ -223,8 +234,14 @@ def _start(args: argparse.Namespace, workdir: Path, children: list[Child]) -> Be
 def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, object]:
     """Everything that needs the processes; they are stopped before this returns or raises."""
     children: list[Child] = []
+    postgres = PostgresServer() if args.store == "postgres" else None
     try:
-        bench = _start(args, workdir, children)
+        store_dsn = None
+        if postgres is not None:
+            store_dsn = postgres.start()
+            postgres.pin(frozenset({args.load_core}))
+            _log(f"store: a throwaway PostgreSQL on the load core ({store_dsn})")
+        bench = _start(args, workdir, children, store_dsn)
         meta = _meta(args, bench.probe.pids)
         _log(f"service from {args.at_commit or 'the working tree'}; pinned: {meta['affinity']}")
         with asyncio.Runner(loop_factory=new_loop_factory(args.loop)) as runner:
@@ -235,6 +252,8 @@ def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, o
     finally:
         for child in children:
             child.stop()
+        if postgres is not None:
+            postgres.stop()
     return {"meta": meta, "plan": asdict(bench.plan), "results": results, "profiles": profiles}
 
 

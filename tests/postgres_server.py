@@ -72,6 +72,12 @@ class PostgresServer:
         )
         return f"postgresql://{ROLE}@127.0.0.1:{port}/postgres"
 
+    def pin(self, cpus: frozenset[int]) -> None:
+        """Run the server (and the backends it forks from now on) on these cores."""
+        assert self._dir is not None
+        postmaster = int((self._dir / "data" / "postmaster.pid").read_text().split()[0])
+        os.sched_setaffinity(postmaster, cpus)
+
     def stop(self) -> None:
         if self._dir is None:
             return

@@ -32,15 +32,24 @@ def _mark(n: int) -> str:
 _MARK: sql.Marker = _mark
 _CHAIN_RESPONSES = sql.chain_responses(_MARK)
 _CHAIN_ITEMS = sql.chain_items(_MARK)
-_UPSERT_RESPONSE = sql.upsert_response(_MARK)
-_INSERT_ITEM = sql.insert_item(_MARK)
+# One statement, so one round trip and atomic: the upsert (which another tenant's row refuses), then
+# the input items when the response had none. The row lock taken by the upsert orders two saves.
+_SAVE = f"""
+WITH up AS ({sql.upsert_response(_MARK)} RETURNING id),
+items AS (
+    INSERT INTO input_items (response_id, position, item_id, body)
+    SELECT $1, t.position, t.item_id, t.body
+    FROM unnest($7::integer[], $8::text[], $9::bytea[]) AS t (position, item_id, body)
+    WHERE EXISTS (SELECT 1 FROM up) AND NOT EXISTS (SELECT 1 FROM input_items WHERE response_id = $1)
+)
+SELECT EXISTS (SELECT 1 FROM up)
+"""
 _APPEND_EVENT = sql.append_event(_MARK)
 _LOAD_EVENTS = sql.load_events(_MARK)
 _STALE = sql.stale(_MARK)
 _HEARTBEAT = """
 UPDATE responses SET owner = $1, heartbeat_at = $2 WHERE id = ANY($3::text[]) RETURNING id, cancel_requested
 """
-_HAS_ITEMS = "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1"
 
 
 class PostgresStore:
@@ -71,16 +80,11 @@ class PostgresStore:
         self._check_open()
         row = sql.response_row(response, tenant)
         items = sql.item_rows(response.id, input_items)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_UPSERT_RESPONSE, *row)
-            if await conn.fetchval("SELECT tenant FROM responses WHERE id = $1", response.id) != tenant:
-                raise ValueError(f"response ID {response.id!r} belongs to another tenant")
-            # Row-locked by the upsert above, so two first saves cannot both write items.
-            existing = await conn.fetchval(
-                "SELECT 1 FROM input_items WHERE response_id = $1 LIMIT 1", response.id
-            )
-            if existing is None and items:
-                await conn.executemany(_INSERT_ITEM, items)
+        positions = [position for _, position, _, _ in items]
+        item_ids = [item_id for _, _, item_id, _ in items]
+        bodies = [body for _, _, _, body in items]
+        if not await self._pool.fetchval(_SAVE, *row, positions, item_ids, bodies):
+            raise ValueError(f"response ID {response.id!r} belongs to another tenant")
 
     async def get(self, response_id: str, *, tenant: str = "") -> Response | None:
         """The tenant's stored response, or None."""
