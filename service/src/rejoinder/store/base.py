@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -115,4 +115,81 @@ class ResponseStore(Protocol):
 
     async def close(self) -> None:
         """Release connections and threads."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    """A conversation's own fields (its items are read separately)."""
+
+    id: str
+    created_at: int
+    metadata: Mapping[str, str]
+
+
+class ConversationStore(Protocol):
+    """Where conversations and their items live (the same stores as responses).
+
+    A conversation belongs to one tenant, like a response: the methods see only that tenant's. Its items
+    keep the order they were added in; each carries its ID (unique within the conversation).
+    """
+
+    async def create_conversation(
+        self,
+        conversation: StoredConversation,
+        items: Sequence[InputItem],
+        *,
+        tenant: str = "",
+    ) -> None:
+        """Store a new conversation with its first items, atomically."""
+        ...
+
+    async def get_conversation(self, conversation_id: str, *, tenant: str = "") -> StoredConversation | None:
+        """The conversation, or None."""
+        ...
+
+    async def update_conversation(
+        self, conversation_id: str, metadata: Mapping[str, str], *, tenant: str = ""
+    ) -> StoredConversation | None:
+        """Replace its metadata; the updated conversation, or None when there is none."""
+        ...
+
+    async def delete_conversation(self, conversation_id: str, *, tenant: str = "") -> bool:
+        """Delete the conversation and its items; False when there was none."""
+        ...
+
+    async def add_conversation_items(
+        self, conversation_id: str, items: Sequence[InputItem], *, tenant: str = ""
+    ) -> bool:
+        """Append items after the existing ones, atomically; False when there is no such conversation."""
+        ...
+
+    async def conversation_items(
+        self, conversation_id: str, *, tenant: str = ""
+    ) -> tuple[InputItem, ...] | None:
+        """All its items, oldest first (what a response in the conversation sees); None when missing."""
+        ...
+
+    async def list_conversation_items(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None,
+        limit: int,
+        order: Order,
+        tenant: str = "",
+    ) -> ItemPage | None:
+        """A page of its items: `order` "asc" is oldest first; the `limit` items that follow `after` (an
+        item ID; one not in the conversation gives an empty page), and whether more follow. None when
+        the conversation does not exist."""
+        ...
+
+    async def get_conversation_item(
+        self, conversation_id: str, item_id: str, *, tenant: str = ""
+    ) -> InputItem | None:
+        """One item of the conversation, or None (no such conversation or item)."""
+        ...
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str, *, tenant: str = "") -> bool:
+        """Remove one item (the others keep their order); False when there was none."""
         ...
