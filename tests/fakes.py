@@ -9,7 +9,7 @@ from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, Upstr
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, TenantResponse
+from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, StoredConversation, TenantResponse
 from rejoinder.store.items import item_id, require_item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS
 from rejoinder.tools.base import CallResult, ListedTool, McpError, McpServerSpec
@@ -33,8 +33,37 @@ def _copy_event(event: ResponseStreamEvent) -> ResponseStreamEvent:
     return copy
 
 
+def _copy_conversation(conversation: StoredConversation) -> StoredConversation:
+    return StoredConversation(conversation.id, conversation.created_at, dict(conversation.metadata))
+
+
+def _checked_items(items: Sequence[InputItem]) -> list[InputItem]:
+    """Copies of the items; a ValueError for an item with no ID (before anything is stored)."""
+    copies = [_copy_item(item) for item in items]
+    for position, item in enumerate(copies):
+        require_item_id(item, position)
+    return copies
+
+
+def _page(
+    stored: Sequence[InputItem], after: str | None, before: str | None, limit: int, order: Order
+) -> ItemPage:
+    """A page of stored items, as the SQL stores page them."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    ordered = list(stored) if order == "asc" else list(reversed(stored))
+    ids = [item_id(item) for item in ordered]
+    if (after is not None and after not in ids) or (before is not None and before not in ids):
+        return ItemPage(items=(), has_more=False)
+    start = 0 if after is None else ids.index(after) + 1
+    end = len(ordered) if before is None else ids.index(before)
+    window = ordered[start:end]
+    page = window[-limit:] if before is not None and after is None else window[:limit]
+    return ItemPage(items=tuple(_copy_item(item) for item in page), has_more=len(window) > limit)
+
+
 class InMemoryStore:
-    """A `ResponseStore` in dicts with the same semantics as `SqliteStore`.
+    """A `ResponseStore` and `ConversationStore` in dicts with the same semantics as `SqliteStore`.
 
     Protos are copied on the way in and out, so callers can never change what is stored.
     """
@@ -46,6 +75,9 @@ class InMemoryStore:
         self._heartbeats: dict[str, int] = {}
         self._cancel_requested: set[str] = set()
         self._tenants: dict[str, str] = {}
+        self._conversations: dict[str, tuple[str, StoredConversation]] = {}
+        """Each conversation by ID, with its tenant."""
+        self._conversation_items: dict[str, list[InputItem]] = {}
         self._max_chain_links = max_chain_links
         self._closed = False
 
@@ -98,16 +130,7 @@ class InMemoryStore:
             raise ValueError(f"limit must be at least 1, got {limit}")
         if not self._mine(response_id, tenant):
             return None
-        stored = self._items.get(response_id, ())
-        ordered = list(stored) if order == "asc" else list(reversed(stored))
-        ids = [item_id(item) for item in ordered]
-        if (after is not None and after not in ids) or (before is not None and before not in ids):
-            return ItemPage(items=(), has_more=False)
-        start = 0 if after is None else ids.index(after) + 1
-        end = len(ordered) if before is None else ids.index(before)
-        window = ordered[start:end]
-        page = window[-limit:] if before is not None and after is None else window[:limit]
-        return ItemPage(items=tuple(_copy_item(item) for item in page), has_more=len(window) > limit)
+        return _page(self._items.get(response_id, ()), after, before, limit, order)
 
     async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         self._check_open()
@@ -160,6 +183,102 @@ class InMemoryStore:
         ]
         found.sort(key=lambda r: (r.created_at, r.id))
         return tuple(TenantResponse(self._tenants[r.id], _copy_response(r)) for r in found)
+
+    def _conversation(self, conversation_id: str, tenant: str) -> StoredConversation | None:
+        found = self._conversations.get(conversation_id)
+        return found[1] if found is not None and found[0] == tenant else None
+
+    def _first_item(self, conversation_id: str, item_id_: str, tenant: str) -> int | None:
+        """The index of the item's first occurrence in the tenant's conversation; None when absent."""
+        if self._conversation(conversation_id, tenant) is None:
+            return None
+        ids = [item_id(item) for item in self._conversation_items[conversation_id]]
+        return ids.index(item_id_) if item_id_ in ids else None
+
+    async def create_conversation(
+        self, conversation: StoredConversation, items: Sequence[InputItem], *, tenant: str = ""
+    ) -> None:
+        self._check_open()
+        if not conversation.id:
+            raise ValueError("conversation has no id")
+        copies = _checked_items(items)
+        if conversation.id in self._conversations:
+            raise ValueError(f"conversation ID {conversation.id!r} is taken")
+        self._conversations[conversation.id] = (tenant, _copy_conversation(conversation))
+        self._conversation_items[conversation.id] = copies
+
+    async def get_conversation(self, conversation_id: str, *, tenant: str = "") -> StoredConversation | None:
+        self._check_open()
+        found = self._conversation(conversation_id, tenant)
+        return None if found is None else _copy_conversation(found)
+
+    async def update_conversation(
+        self, conversation_id: str, metadata: Mapping[str, str], *, tenant: str = ""
+    ) -> StoredConversation | None:
+        self._check_open()
+        found = self._conversation(conversation_id, tenant)
+        if found is None:
+            return None
+        updated = StoredConversation(found.id, found.created_at, dict(metadata))
+        self._conversations[conversation_id] = (tenant, updated)
+        return _copy_conversation(updated)
+
+    async def delete_conversation(self, conversation_id: str, *, tenant: str = "") -> bool:
+        self._check_open()
+        if self._conversation(conversation_id, tenant) is None:
+            return False
+        del self._conversations[conversation_id]
+        del self._conversation_items[conversation_id]
+        return True
+
+    async def add_conversation_items(
+        self, conversation_id: str, items: Sequence[InputItem], *, tenant: str = ""
+    ) -> bool:
+        self._check_open()
+        copies = _checked_items(items)
+        if self._conversation(conversation_id, tenant) is None:
+            return False
+        self._conversation_items[conversation_id].extend(copies)
+        return True
+
+    async def conversation_items(
+        self, conversation_id: str, *, tenant: str = ""
+    ) -> tuple[InputItem, ...] | None:
+        self._check_open()
+        if self._conversation(conversation_id, tenant) is None:
+            return None
+        return tuple(_copy_item(item) for item in self._conversation_items[conversation_id])
+
+    async def list_conversation_items(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None,
+        limit: int,
+        order: Order,
+        tenant: str = "",
+    ) -> ItemPage | None:
+        self._check_open()
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if self._conversation(conversation_id, tenant) is None:
+            return None
+        return _page(self._conversation_items[conversation_id], after, None, limit, order)
+
+    async def get_conversation_item(
+        self, conversation_id: str, item_id: str, *, tenant: str = ""
+    ) -> InputItem | None:
+        self._check_open()
+        index = self._first_item(conversation_id, item_id, tenant)
+        return None if index is None else _copy_item(self._conversation_items[conversation_id][index])
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str, *, tenant: str = "") -> bool:
+        self._check_open()
+        index = self._first_item(conversation_id, item_id, tenant)
+        if index is None:
+            return False
+        del self._conversation_items[conversation_id][index]
+        return True
 
     async def close(self) -> None:
         self._closed = True

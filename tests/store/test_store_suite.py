@@ -1,4 +1,4 @@
-"""One behaviour suite for every `ResponseStore`.
+"""One behaviour suite for every store (a `ResponseStore` and a `ConversationStore`).
 
 To add a store, add its opener to `BACKENDS` (and to `PERSISTENT` when its data
 outlives `close`); every test then runs against it too.
@@ -22,7 +22,7 @@ from rejoinder.responses.v1.content_pb2 import FunctionOutput, MessageContent, O
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore
+from rejoinder.store.base import ChainLink, ItemPage, Order, ResponseStore, Store, StoredConversation
 from rejoinder.store.items import item_id
 from rejoinder.store.postgres import PostgresStore
 from rejoinder.store.postgres_schema import SCHEMA_VERSION as PG_SCHEMA_VERSION
@@ -31,8 +31,8 @@ from rejoinder.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.fakes import InMemoryStore
 from tests.postgres_server import create_database, drop_database
 
-Opener = Callable[["Place", int], Awaitable[ResponseStore]]
-StoreOpener = Callable[..., Awaitable[ResponseStore]]
+Opener = Callable[["Place", int], Awaitable[Store]]
+StoreOpener = Callable[..., Awaitable[Store]]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "nested" / "rejoinder.db"  # the parent directories do not exist yet
 
 
-async def _open_inmemory(place: Place, max_chain_links: int) -> ResponseStore:
+async def _open_inmemory(place: Place, max_chain_links: int) -> Store:
     return InMemoryStore(max_chain_links=max_chain_links)
 
 
@@ -76,9 +76,9 @@ async def place(
 @pytest.fixture(params=list(BACKENDS))
 async def open_store(request: pytest.FixtureRequest, place: Place) -> AsyncIterator[StoreOpener]:
     """Opens stores of one backend, all on the same data, and closes them after the test."""
-    opened: list[ResponseStore] = []
+    opened: list[Store] = []
 
-    async def open_one(max_chain_links: int = MAX_CHAIN_LINKS) -> ResponseStore:
+    async def open_one(max_chain_links: int = MAX_CHAIN_LINKS) -> Store:
         opened.append(await BACKENDS[request.param](place, max_chain_links))
         return opened[-1]
 
@@ -88,7 +88,7 @@ async def open_store(request: pytest.FixtureRequest, place: Place) -> AsyncItera
 
 
 @pytest.fixture
-async def store(open_store: StoreOpener) -> ResponseStore:
+async def store(open_store: StoreOpener) -> Store:
     return await open_store()
 
 
@@ -420,6 +420,8 @@ async def test_sqlite_file_settings(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         indexes = {row[1] for row in raw.execute("PRAGMA index_list(responses)")}
         assert {"responses_previous_response_id", "responses_status"} <= indexes
+        conversation_indexes = {row[1] for row in raw.execute("PRAGMA index_list(conversation_items)")}
+        assert "conversation_items_item_id" in conversation_indexes
         raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     finally:
         raw.close()
@@ -517,6 +519,8 @@ async def test_sqlite_migrates_a_version_1_database_keeping_its_responses(tmp_pa
         await store.append_events("r_old", [event(0, "kept")])
         assert await store.load_events("r_old") == (event(0, "kept"),)
         assert await store.heartbeat("replica_a", ["r_old"], 1) == frozenset()
+        await store.create_conversation(conv("c1"), [msg("i1")])  # migration 2 made the conversations
+        assert item_ids(await store.conversation_items("c1")) == ["i1"]
     finally:
         await store.close()
 
@@ -565,3 +569,272 @@ async def test_a_tenant_sees_only_its_own_responses(open_store: StoreOpener) -> 
     await store.save(resp("r4", status="in_progress"), [], tenant="acme")
     assert [(s.tenant, s.response.id) for s in await store.stale(10**15)] == [("acme", "r4")]
     assert await store.delete("r1", tenant="acme")
+
+
+# Conversations.
+
+
+def conv(id_: str, created_at: int = 1700000000, **metadata: str) -> StoredConversation:
+    return StoredConversation(id=id_, created_at=created_at, metadata=metadata)
+
+
+def item_ids(items: Sequence[InputItem] | None) -> list[str]:
+    assert items is not None
+    return [item_id(item) for item in items]
+
+
+async def conv_page(
+    store: Store,
+    conversation_id: str = "c1",
+    *,
+    after: str | None = None,
+    limit: int = 10,
+    order: Order = "asc",
+    tenant: str = "",
+) -> ItemPage | None:
+    return await store.list_conversation_items(
+        conversation_id, after=after, limit=limit, order=order, tenant=tenant
+    )
+
+
+async def _five_conversation_items(store: Store) -> None:
+    """c1 with i1..i5, added in three goes."""
+    await store.create_conversation(conv("c1"), [msg("i1"), msg("i2")])
+    assert await store.add_conversation_items("c1", [msg("i3")])
+    assert await store.add_conversation_items("c1", [msg("i4"), msg("i5")])
+
+
+async def test_a_conversation_round_trips_with_its_items(store: Store) -> None:
+    metadata = {"topic": "demo", "lang": "en"}
+    items = [msg("i1", "one"), msg("i2", "two")]
+    await store.create_conversation(StoredConversation("c1", 1700000123, metadata), items)
+    got = await store.get_conversation("c1")
+    assert got == conv("c1", 1700000123, topic="demo", lang="en")
+    assert got is not None and list(got.metadata) == ["topic", "lang"]  # the given order
+    assert await store.conversation_items("c1") == (msg("i1", "one"), msg("i2", "two"))
+    # What is stored does not change with the caller's objects, given or returned.
+    metadata["topic"] = "changed"
+    items[0].message.content.text = "changed"
+    returned = await store.conversation_items("c1")
+    assert returned is not None
+    returned[1].message.content.text = "changed"
+    assert await store.get_conversation("c1") == conv("c1", 1700000123, topic="demo", lang="en")
+    assert await store.conversation_items("c1") == (msg("i1", "one"), msg("i2", "two"))
+    assert await store.get_conversation("c_missing") is None
+    assert await store.conversation_items("c_missing") is None
+    await store.create_conversation(conv("c_empty"), [])
+    assert await store.get_conversation("c_empty") == conv("c_empty")
+    assert await store.conversation_items("c_empty") == ()
+    assert await conv_page(store, "c_empty") == ItemPage(items=(), has_more=False)
+
+
+async def test_creating_a_conversation_whose_id_is_taken_changes_nothing(store: Store) -> None:
+    await store.create_conversation(conv("c1", k="v"), [msg("i1")], tenant="acme")
+    for tenant in ("acme", "globex"):
+        with pytest.raises(ValueError, match="taken"):
+            await store.create_conversation(conv("c1", 5, k="other"), [msg("i_x")], tenant=tenant)
+    assert await store.get_conversation("c1", tenant="acme") == conv("c1", k="v")
+    assert item_ids(await store.conversation_items("c1", tenant="acme")) == ["i1"]
+    assert await store.get_conversation("c1", tenant="globex") is None
+
+
+async def test_another_tenants_conversation_is_missing(store: Store) -> None:
+    await store.create_conversation(conv("c1", k="v"), [msg("i1"), msg("i2")], tenant="acme")
+    for other in ("", "globex"):
+        assert await store.get_conversation("c1", tenant=other) is None
+        assert await store.update_conversation("c1", {"k": "hijacked"}, tenant=other) is None
+        assert await store.delete_conversation("c1", tenant=other) is False
+        assert await store.add_conversation_items("c1", [msg("i_x")], tenant=other) is False
+        assert await store.conversation_items("c1", tenant=other) is None
+        assert await conv_page(store, tenant=other) is None
+        assert await conv_page(store, after="i1", tenant=other) is None
+        assert await store.get_conversation_item("c1", "i1", tenant=other) is None
+        assert await store.delete_conversation_item("c1", "i1", tenant=other) is False
+    assert await store.get_conversation("c1", tenant="acme") == conv("c1", k="v")  # untouched
+    assert item_ids(await store.conversation_items("c1", tenant="acme")) == ["i1", "i2"]
+    assert ids(await conv_page(store, tenant="acme")) == ["i1", "i2"]
+    assert await store.get_conversation_item("c1", "i1", tenant="acme") == msg("i1")
+
+
+async def test_update_replaces_the_metadata(store: Store) -> None:
+    await store.create_conversation(conv("c1", 42, a="1", b="2"), [msg("i1")])
+    assert await store.update_conversation("c1", {"c": "3"}) == conv("c1", 42, c="3")
+    assert await store.get_conversation("c1") == conv("c1", 42, c="3")
+    assert await store.update_conversation("c1", {}) == conv("c1", 42)
+    assert await store.get_conversation("c1") == conv("c1", 42)
+    assert await store.update_conversation("c_missing", {"c": "3"}) is None
+    assert await store.get_conversation("c_missing") is None
+    assert item_ids(await store.conversation_items("c1")) == ["i1"]  # the items stay
+
+
+async def test_deleting_a_conversation_deletes_its_items(store: Store) -> None:
+    await store.create_conversation(conv("c1"), [msg("i1"), msg("i2")])
+    await store.create_conversation(conv("c2"), [msg("i1")])
+    assert await store.delete_conversation("c1") is True
+    assert await store.get_conversation("c1") is None
+    assert await store.conversation_items("c1") is None
+    assert await conv_page(store) is None
+    assert await store.get_conversation_item("c1", "i1") is None
+    assert await store.delete_conversation("c1") is False
+    # A new conversation with the same ID starts with no items.
+    await store.create_conversation(conv("c1", 7), [])
+    assert await store.get_conversation("c1") == conv("c1", 7)
+    assert await store.conversation_items("c1") == ()
+    assert await store.get_conversation_item("c1", "i1") is None
+    assert await store.delete_conversation_item("c1", "i2") is False
+    assert item_ids(await store.conversation_items("c2")) == ["i1"]  # the other conversation stays
+
+
+async def test_added_items_follow_the_existing_ones_in_order(store: Store) -> None:
+    await _five_conversation_items(store)
+    assert await store.add_conversation_items("c1", []) is True
+    assert await store.add_conversation_items("c1", [msg("i6", "six")]) is True
+    assert item_ids(await store.conversation_items("c1")) == ["i1", "i2", "i3", "i4", "i5", "i6"]
+    assert await store.get_conversation_item("c1", "i6") == msg("i6", "six")
+    assert await store.add_conversation_items("c_missing", [msg("i1")]) is False
+    assert await store.add_conversation_items("c_missing", []) is False
+    assert await store.get_conversation("c_missing") is None  # nothing was made
+
+
+async def test_conversation_items_without_an_id_are_rejected_and_nothing_is_written(store: Store) -> None:
+    with pytest.raises(ValueError, match="position 1"):
+        await store.create_conversation(conv("c1"), [msg("i1"), msg("")])
+    assert await store.get_conversation("c1") is None
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.create_conversation(conv("c1"), ExplodingItems([msg("i1"), msg("i2")], 1))
+    assert await store.get_conversation("c1") is None
+    await store.create_conversation(conv("c1"), [msg("i1")])
+    with pytest.raises(ValueError, match="position 1"):
+        await store.add_conversation_items("c1", [msg("i2"), msg(""), msg("i3")])
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.add_conversation_items("c1", ExplodingItems([msg("i2"), msg("i3")], 1))
+    assert item_ids(await store.conversation_items("c1")) == ["i1"]
+    with pytest.raises(ValueError, match="no id"):
+        await store.create_conversation(conv(""), [])
+
+
+@pytest.mark.parametrize(
+    ("order", "after", "limit", "expected"),
+    [
+        ("asc", None, 10, (["i1", "i2", "i3", "i4", "i5"], False)),
+        ("asc", None, 5, (["i1", "i2", "i3", "i4", "i5"], False)),
+        ("asc", None, 2, (["i1", "i2"], True)),
+        ("asc", "i2", 2, (["i3", "i4"], True)),
+        ("asc", "i3", 2, (["i4", "i5"], False)),
+        ("asc", "i5", 2, ([], False)),
+        ("desc", None, 2, (["i5", "i4"], True)),
+        ("desc", "i4", 10, (["i3", "i2", "i1"], False)),
+        ("desc", "i2", 1, (["i1"], False)),
+        ("desc", "i1", 3, ([], False)),
+        # An item ID that is not in the conversation gives an empty page.
+        ("asc", "nope", 2, ([], False)),
+        ("desc", "nope", 2, ([], False)),
+    ],
+)
+async def test_conversation_item_pages(
+    store: Store, order: Order, after: str | None, limit: int, expected: tuple[list[str], bool]
+) -> None:
+    await _five_conversation_items(store)
+    page = await conv_page(store, after=after, limit=limit, order=order)
+    assert page is not None and (ids(page), page.has_more) == expected
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("asc", [(["i1", "i2"], True), (["i3", "i4"], True), (["i5"], False)]),
+        ("desc", [(["i5", "i4"], True), (["i3", "i2"], True), (["i1"], False)]),
+    ],
+)
+async def test_walking_all_conversation_pages(store: Store, order: Order, expected: Pages) -> None:
+    await _five_conversation_items(store)
+    pages: Pages = []
+    after: str | None = None
+    while True:
+        page = await conv_page(store, after=after, limit=2, order=order)
+        assert page is not None
+        pages.append((ids(page), page.has_more))
+        if not page.has_more:
+            break
+        after = item_id(page.items[-1])
+    assert pages == expected
+
+
+async def test_conversation_page_edge_cases(store: Store) -> None:
+    await _five_conversation_items(store)
+    assert await conv_page(store, "c_missing") is None
+    with pytest.raises(ValueError, match="limit"):
+        await conv_page(store, limit=0)
+
+
+async def test_every_item_kind_is_kept_and_found_by_its_id(store: Store) -> None:
+    output = FunctionOutput(text="4")
+    items = [
+        msg("i1"),
+        InputItem(reasoning=pb.ReasoningItem(id="rs_1")),
+        InputItem(function_call=pb.FunctionToolCall(id="fc_1", call_id="call_1", name="f", arguments="{}")),
+        InputItem(function_call_output=pb.FunctionCallOutput(id="fco_1", call_id="call_1", output=output)),
+    ]
+    await store.create_conversation(conv("c1"), items[:2])
+    assert await store.add_conversation_items("c1", items[2:])
+    for item in items:
+        assert await store.get_conversation_item("c1", item_id(item)) == item
+    assert await store.get_conversation_item("c1", "nope") is None
+    assert await store.get_conversation_item("c_missing", "i1") is None
+    assert await conv_page(store, after="rs_1", limit=1) == ItemPage(items=(items[2],), has_more=True)
+
+
+async def test_deleting_an_item_keeps_the_order_of_the_rest(store: Store) -> None:
+    await _five_conversation_items(store)
+    assert await store.delete_conversation_item("c1", "i3") is True
+    assert item_ids(await store.conversation_items("c1")) == ["i1", "i2", "i4", "i5"]
+    assert await store.get_conversation_item("c1", "i3") is None
+    assert await store.delete_conversation_item("c1", "i3") is False
+    assert await store.delete_conversation_item("c_missing", "i1") is False
+    assert (ids(page := await conv_page(store, after="i2", limit=1)), page and page.has_more) == (
+        ["i4"],
+        True,
+    )
+    assert ids(await conv_page(store, after="i4", order="desc")) == ["i2", "i1"]
+    assert ids(await conv_page(store, after="i3")) == []  # no longer in the conversation
+    # Deleting the last item, then adding: the new item comes last.
+    assert await store.delete_conversation_item("c1", "i5") is True
+    assert await store.add_conversation_items("c1", [msg("i6")])
+    assert item_ids(await store.conversation_items("c1")) == ["i1", "i2", "i4", "i6"]
+    assert await store.delete_conversation_item("c1", "i1") is True
+    assert ids(await conv_page(store, order="desc")) == ["i6", "i4", "i2"]
+
+
+async def test_concurrent_appends_to_one_conversation_all_land_whole(store: Store) -> None:
+    await store.create_conversation(conv("c1"), [msg("i0")])
+    added = await asyncio.gather(
+        *(store.add_conversation_items("c1", [msg(f"a{n}_0"), msg(f"a{n}_1")]) for n in range(20))
+    )
+    assert added == [True] * 20
+    got = item_ids(await store.conversation_items("c1"))
+    assert len(got) == 41 and got[0] == "i0"
+    assert sorted(got[1:]) == sorted(f"a{n}_{k}" for n in range(20) for k in range(2))
+    for n in range(20):  # each append's items stay together, in their order
+        assert got.index(f"a{n}_1") == got.index(f"a{n}_0") + 1
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+async def test_conversations_outlive_the_process(backend: str, place: Place) -> None:
+    store = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
+    await store.create_conversation(conv("c1", k="v"), [msg("i1"), msg("i2")], tenant="acme")
+    await store.add_conversation_items("c1", [msg("i3"), msg("i4")], tenant="acme")
+    await store.delete_conversation_item("c1", "i4", tenant="acme")
+    await store.update_conversation("c1", {"k": "w"}, tenant="acme")
+    await store.create_conversation(conv("c_gone"), [msg("i1")])
+    await store.delete_conversation("c_gone")
+    await store.close()
+    reopened = await BACKENDS[backend](place, MAX_CHAIN_LINKS)
+    try:
+        assert await reopened.get_conversation("c1", tenant="acme") == conv("c1", k="w")
+        assert await reopened.get_conversation("c1") is None
+        assert item_ids(await reopened.conversation_items("c1", tenant="acme")) == ["i1", "i2", "i3"]
+        assert await reopened.get_conversation("c_gone") is None
+        assert await reopened.add_conversation_items("c1", [msg("i5")], tenant="acme")
+        assert ids(await conv_page(reopened, order="desc", tenant="acme")) == ["i5", "i3", "i2", "i1"]
+    finally:
+        await reopened.close()

@@ -13,11 +13,13 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rejoinder.api.auth import Authenticator
+from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
+from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
@@ -32,9 +34,15 @@ from rejoinder.providers.local import (
     unavailable_reason,
 )
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
-from rejoinder.responses.v1 import openai_http_pb2, openai_http_pb2_grpc, responses_service_pb2
+from rejoinder.responses.v1 import (
+    conversations_service_pb2,
+    openai_http_pb2,
+    openai_http_pb2_grpc,
+    responses_service_pb2,
+)
+from rejoinder.responses.v1 import conversations_service_pb2_grpc as conversations_grpc
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
-from rejoinder.store.base import ResponseStore
+from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, open_store
 from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
@@ -43,6 +51,7 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
+    conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
 
@@ -106,7 +115,7 @@ class GrpcApp:
 
     server: grpc.aio.Server
     port: int
-    store: ResponseStore
+    store: Store
     registry: ProviderRegistry
     background: BackgroundRuns
 
@@ -118,7 +127,9 @@ class GrpcApp:
         await self.store.close()
 
 
-def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry) -> grpc.aio.Server:
+def _server(
+    core: ResponsesCore, conversations: ConversationsCore, settings: Settings, registry: ProviderRegistry
+) -> grpc.aio.Server:
     server = grpc.aio.server(
         options=[
             ("grpc.so_reuseport", 0),
@@ -128,9 +139,12 @@ def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry)
     )
     auth = Authenticator(settings.auth_tenants)
     responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core, auth), server)
+    conversations_grpc.add_ConversationsServiceServicer_to_server(
+        ConversationsServicer(conversations, auth), server
+    )
     codec = OpenAIJson(strict=settings.strict_json)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
-        OpenAIHttpServicer(core, codec, registry, auth, settings.sse_keepalive_s), server
+        OpenAIHttpServicer(core, conversations, codec, registry, auth, settings.sse_keepalive_s), server
     )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -143,7 +157,7 @@ def _server(core: ResponsesCore, settings: Settings, registry: ProviderRegistry)
 async def start_grpc(
     settings: Settings,
     *,
-    store: ResponseStore | None = None,
+    store: Store | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
 ) -> GrpcApp:
@@ -175,6 +189,7 @@ async def start_grpc(
                 deny_hosts=settings.mcp_deny_hosts,
             )
         ),
+        conversations=store,
     )
     background = BackgroundRuns(
         store, deps.clock, deps.ids.new("replica"), lease_s=settings.background_lease_s
@@ -183,7 +198,8 @@ async def start_grpc(
     if lost:
         print(f"rejoinder: marked failed {lost} background response(s) whose server stopped", flush=True)
     background.start()
-    server = _server(ResponsesCore(deps, background), settings, registry)
+    conversations = ConversationsCore(store, deps.ids, deps.clock)
+    server = _server(ResponsesCore(deps, background), conversations, settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     return GrpcApp(server=server, port=port, store=store, registry=registry, background=background)

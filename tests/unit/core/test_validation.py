@@ -224,8 +224,6 @@ def test_identifiers_over_64_chars(param: str) -> None:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"conversation": "conv_1"}, "conversation"),
-        ({"conversation": {"id": "conv_1"}}, "conversation"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt"),
         ({"context_management": [{"type": "compaction"}]}, "context_management"),
         ({"moderation": {"model": "omni-moderation-latest"}}, "moderation"),
@@ -240,6 +238,14 @@ def test_unsupported_features(body: dict[str, object], param: str) -> None:
 
 def test_background_false_is_fine() -> None:
     assert not accept(background=False).background
+
+
+def test_a_conversation_by_id_or_object_but_not_with_previous_response_id() -> None:
+    assert accept(conversation="conv_1").conversation_id == "conv_1"
+    assert accept(conversation={"id": "conv_2"}).conversation_id == "conv_2"
+    assert accept().conversation_id is None
+    err = reject(conversation="conv_1", previous_response_id="resp_1")
+    assert (err.param, err.code) == ("conversation", "mutually_exclusive_parameters")
 
 
 def test_background_needs_store() -> None:

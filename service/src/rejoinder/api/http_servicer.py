@@ -16,10 +16,12 @@ from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import http_body, http_metadata, internal_error
+from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.edge.envoy_config import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError, invalid
 from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.responses.v1 import conversations_service_pb2 as cv
 from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
@@ -64,12 +66,14 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     def __init__(
         self,
         core: ResponsesCore,
+        conversations: ConversationsCore,
         codec: OpenAIJson,
         models: ProviderRegistry,
         auth: Authenticator,
         keepalive_s: float = 15.0,
     ) -> None:
         self._core = core
+        self._conversations = conversations
         self._auth = auth
         self._codec = codec
         self._models = models
@@ -201,6 +205,100 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             self._tenant(context)
             self._models.resolve(request.model)
             return _model(request.model)
+
+        return await self._unary(context, produce)
+
+    async def CreateConversation(self, request: HttpBody, context: Context) -> HttpBody:
+        """POST /v1/conversations."""
+
+        async def produce() -> object:
+            req = self._codec.decode(_parse_body(request), cv.CreateConversationRequest)
+            return self._codec.encode(await self._conversations.create(req, tenant=self._tenant(context)))
+
+        return await self._unary(context, produce)
+
+    async def GetConversation(self, request: http.HttpConversationIdRequest, context: Context) -> HttpBody:
+        """GET /v1/conversations/{id}."""
+
+        async def produce() -> object:
+            found = await self._conversations.get(request.conversation_id, tenant=self._tenant(context))
+            return self._codec.encode(found)
+
+        return await self._unary(context, produce)
+
+    async def UpdateConversation(
+        self, request: http.HttpConversationBodyRequest, context: Context
+    ) -> HttpBody:
+        """POST /v1/conversations/{id}: new metadata."""
+
+        async def produce() -> object:
+            req = self._codec.decode(_parse_body(request.body), cv.UpdateConversationRequest)
+            req.conversation_id = request.conversation_id
+            return self._codec.encode(await self._conversations.update(req, tenant=self._tenant(context)))
+
+        return await self._unary(context, produce)
+
+    async def DeleteConversation(self, request: http.HttpConversationIdRequest, context: Context) -> HttpBody:
+        """DELETE /v1/conversations/{id}."""
+
+        async def produce() -> object:
+            gone = await self._conversations.delete(request.conversation_id, tenant=self._tenant(context))
+            return self._codec.encode(gone)
+
+        return await self._unary(context, produce)
+
+    async def CreateConversationItems(
+        self, request: http.HttpConversationBodyRequest, context: Context
+    ) -> HttpBody:
+        """POST /v1/conversations/{id}/items."""
+
+        async def produce() -> object:
+            req = self._codec.decode(_parse_body(request.body), cv.CreateConversationItemsRequest)
+            req.conversation_id = request.conversation_id
+            return self._codec.encode(await self._conversations.add_items(req, tenant=self._tenant(context)))
+
+        return await self._unary(context, produce)
+
+    async def ListConversationItems(
+        self, request: http.HttpListConversationItemsRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/conversations/{id}/items."""
+
+        async def produce() -> object:
+            req = cv.ListConversationItemsRequest(conversation_id=request.conversation_id)
+            if request.after:
+                req.after = request.after
+            if request.limit:
+                req.limit = request.limit
+            if request.order:
+                req.order = request.order
+            return self._codec.encode(await self._conversations.list_items(req, tenant=self._tenant(context)))
+
+        return await self._unary(context, produce)
+
+    async def GetConversationItem(
+        self, request: http.HttpConversationItemRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/conversations/{id}/items/{item_id}."""
+
+        async def produce() -> object:
+            tenant = self._tenant(context)
+            item = await self._conversations.get_item(request.conversation_id, request.item_id, tenant=tenant)
+            return self._codec.encode(item)
+
+        return await self._unary(context, produce)
+
+    async def DeleteConversationItem(
+        self, request: http.HttpConversationItemRequest, context: Context
+    ) -> HttpBody:
+        """DELETE /v1/conversations/{id}/items/{item_id}: the conversation."""
+
+        async def produce() -> object:
+            tenant = self._tenant(context)
+            left = await self._conversations.delete_item(
+                request.conversation_id, request.item_id, tenant=tenant
+            )
+            return self._codec.encode(left)
 
         return await self._unary(context, produce)
 

@@ -65,7 +65,8 @@ def output_as_input(item: OutputItem) -> InputItem:
     return InputItem(message=Message(id=out.id, role="assistant", content=parts, status=out.status))
 
 
-def _with_id(item: InputItem, ids: IdGenerator) -> InputItem:
+def with_id(item: InputItem, ids: IdGenerator) -> InputItem:
+    """The item with a new ID (and a `completed` status where it has one) when it has none."""
     kind = item.WhichOneof("item")
     if kind is None or item_id(item) or kind not in ID_PREFIX:
         return item
@@ -182,9 +183,11 @@ async def assemble(
     ids: IdGenerator,
     sealer: ReasoningSealer | None = None,
     tenant: str = "",
+    conversation: Sequence[InputItem] = (),
 ) -> Context:
-    """Load the chain, resolve item references, give new items IDs and check call outputs."""
-    history: list[InputItem] = []
+    """Load the chain (or take the conversation's items), resolve item references, give new items IDs
+    and check call outputs."""
+    history: list[InputItem] = list(conversation)
     prev = vreq.params.previous_response_id if vreq.params.HasField("previous_response_id") else None
     if prev:
         chain = await store.load_chain(prev, tenant=tenant)
@@ -203,7 +206,7 @@ async def assemble(
             )
         history = _history(chain)
     known = {item_id(i): i for i in history if item_id(i)}
-    new_items = tuple(_with_id(i, ids) for i in _unseal(_resolve(vreq.input_items, known), sealer))
+    new_items = tuple(with_id(i, ids) for i in _unseal(_resolve(vreq.input_items, known), sealer))
     _check_call_outputs([*history, *new_items])
     _check_approvals(history, new_items)
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None

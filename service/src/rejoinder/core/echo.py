@@ -71,4 +71,6 @@ def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) 
         r.prompt_cache_options.CopyFrom(q.prompt_cache_options)
     present = {fd.name: value for fd, value in q.ListFields()}
     r.MergeFrom(Response(**{name: present[name] for name in ECHOED_AS_GIVEN if name in present}))
+    if vreq.conversation_id is not None:
+        r.conversation.id = vreq.conversation_id
     return r

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rejoinder.core.chat_mapping import TurnInput, chat_request
 from rejoinder.core.clock import Clock
-from rejoinder.core.context import Context, assemble
+from rejoinder.core.context import Context, assemble, output_as_input
 from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.files import Fetch, file_texts, has_images
@@ -34,8 +34,9 @@ from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry, Route
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import IncompleteDetails, Response, ResponseError
-from rejoinder.store.base import ResponseStore
+from rejoinder.store.base import ConversationStore, ResponseStore
 from rejoinder.tools.base import McpConnector
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Deps:
     mcp: McpConnector | None = None
     sealer: ReasoningSealer | None = None
     fetch: Fetch = field(default_factory=UrlFetcher)
+    conversations: ConversationStore | None = None
 
 
 class Run:
@@ -200,6 +202,15 @@ class Run:
 
     async def _save(self) -> None:
         self._finished = True
+        conversation = self._vreq.conversation_id
+        if conversation is not None and self._deps.conversations is not None:
+            # What the response was given and what it made join the conversation, as OpenAI does.
+            made = [output_as_input(o) for o in self.response.output]
+            added = [*self._ctx.new_items, *made]
+            if not await self._deps.conversations.add_conversation_items(
+                conversation, added, tenant=self.tenant
+            ):
+                raise ApiError(ErrorKind.NOT_FOUND, f"Conversation with id '{conversation}' not found.")
         if self._vreq.store:
             await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
 
@@ -221,6 +232,22 @@ class Run:
                 await asyncio.shield(saved)
 
 
+async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -> tuple[InputItem, ...]:
+    """The items of the request's conversation (none without one). Raises 400 or 404."""
+    if vreq.conversation_id is None:
+        return ()
+    if deps.conversations is None:
+        raise invalid("Conversations are not enabled on this server.", param="conversation")
+    items = await deps.conversations.conversation_items(vreq.conversation_id, tenant=tenant)
+    if items is None:
+        raise ApiError(
+            ErrorKind.NOT_FOUND,
+            f"Conversation with id '{vreq.conversation_id}' not found.",
+            param="conversation",
+        )
+    return items
+
+
 async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
     """Everything before the first byte, for the tenant's request. Raises `ApiError`."""
     route = deps.providers.resolve(vreq.params.model)
@@ -230,7 +257,8 @@ async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
         )
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
-    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant)
+    conversation = await _conversation_items(deps, vreq, tenant)
+    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
     if has_images(ctx.items) and not route.provider.capabilities.images:
         raise invalid(
             f"The model '{vreq.params.model}' does not accept images.",

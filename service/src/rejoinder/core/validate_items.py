@@ -118,12 +118,12 @@ _ITEM_CHECKS = {
 }
 
 
-def check_input_items(items: Sequence[InputItem]) -> None:
-    """Each item has what its type requires."""
+def check_input_items(items: Sequence[InputItem], param: str = "input") -> None:
+    """Each item has what its type requires (errors name `param[i]...`)."""
     for i, item in enumerate(items):
         kind = item.WhichOneof("item")
         if kind is None:
-            raise missing(f"input[{i}].type")
+            raise missing(f"{param}[{i}].type")
         check = _ITEM_CHECKS.get(kind)
         if check is not None:
-            check(item, f"input[{i}]")
+            check(item, f"{param}[{i}]")

@@ -6,6 +6,7 @@ of items and message `content` as lists of parts, so nothing downstream sees the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rejoinder.core.json_text import check_json_object
@@ -46,6 +47,7 @@ class ValidatedRequest:
     store: bool
     stream: bool
     background: bool = False
+    conversation_id: str | None = None
 
 
 def _one_of(value: str, allowed: tuple[str, ...], param: str) -> None:
@@ -117,15 +119,16 @@ def _check_sampling(req: CreateRequest) -> None:
         _at_least(req.max_tool_calls, 1, "max_tool_calls")
 
 
-def _check_metadata(req: CreateRequest) -> None:
-    if len(req.metadata) > METADATA_MAX_KEYS:
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """At most 16 keys of up to 64 characters, values up to 512 (OpenAI's limits)."""
+    if len(metadata) > METADATA_MAX_KEYS:
         raise invalid(
             "Invalid 'metadata': too many properties. Expected an object with at most "
-            f"{METADATA_MAX_KEYS} properties, but got an object with {len(req.metadata)} properties instead.",
+            f"{METADATA_MAX_KEYS} properties, but got an object with {len(metadata)} properties instead.",
             param="metadata",
             code="object_above_max_properties",
         )
-    for key, value in req.metadata.items():
+    for key, value in metadata.items():
         _max_length(key, METADATA_MAX_KEY, "metadata")
         _max_length(value, METADATA_MAX_VALUE, f"metadata.{key}")
 
@@ -175,9 +178,24 @@ def _check_background(req: CreateRequest) -> None:
         )
 
 
+def _conversation_id(req: CreateRequest) -> str | None:
+    if not req.HasField("conversation"):
+        return None
+    conv = req.conversation
+    found = conv.id if conv.WhichOneof("conversation") == "id" else conv.ref.id
+    if not found:
+        raise invalid("Missing required parameter: 'conversation.id'.", param="conversation.id")
+    if req.HasField("previous_response_id"):
+        raise invalid(
+            "Mutually exclusive parameters: Ensure you are only providing one of: "
+            "'previous_response_id' or 'conversation'.",
+            param="conversation",
+            code="mutually_exclusive_parameters",
+        )
+    return found
+
+
 def _check_unsupported(req: CreateRequest) -> None:
-    if req.HasField("conversation"):
-        raise _unsupported("conversation", "Conversations")
     if req.HasField("prompt"):
         raise _unsupported("prompt", "Stored prompt templates")
     if len(req.context_management) > 0:
@@ -193,7 +211,7 @@ def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
             "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
         )
     _check_sampling(req)
-    _check_metadata(req)
+    check_metadata(req.metadata)
     _check_options(req)
     _check_background(req)
     _check_unsupported(req)
@@ -213,4 +231,5 @@ def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
         store=req.store if req.HasField("store") else True,
         stream=stream,
         background=req.background,
+        conversation_id=_conversation_id(req),
     )

@@ -193,3 +193,7 @@ class ConversationStore(Protocol):
     async def delete_conversation_item(self, conversation_id: str, item_id: str, *, tenant: str = "") -> bool:
         """Remove one item (the others keep their order); False when there was none."""
         ...
+
+
+class Store(ResponseStore, ConversationStore, Protocol):
+    """A store of responses and conversations (SQLite, PostgreSQL)."""

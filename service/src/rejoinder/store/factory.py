@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from rejoinder.store.base import ResponseStore
+from rejoinder.store.base import Store
 from rejoinder.store.postgres import PostgresStore
 from rejoinder.store.sqlite import SqliteStore
 
@@ -20,7 +20,7 @@ def describe(store_url: str | None, data_dir: Path) -> str:
     return f"PostgreSQL {url.hostname or 'localhost'}:{url.port or 5432}{url.path}"
 
 
-async def open_store(store_url: str | None, data_dir: Path) -> ResponseStore:
+async def open_store(store_url: str | None, data_dir: Path) -> Store:
     """Open the configured store; ValueError for a URL that names no store this server has."""
     if store_url is None:
         return await SqliteStore.open(data_dir / "rejoinder.db")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: responses (each of one tenant), the input items they were given; background runs: who runs
-    # each (a heartbeat per runner), cancel requests, and their event streams (one row per event).
+    # each (a heartbeat per runner), cancel requests, and their event streams (one row per event);
+    # conversations (each of one tenant, metadata as JSON bytes) and their items.
     (
         """
         CREATE TABLE responses (
@@ -56,6 +57,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         WHERE status IN ('queued', 'in_progress')
         """,
         "CREATE INDEX input_items_item_id ON input_items (response_id, item_id)",
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            metadata BYTEA NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE conversation_items (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            body BYTEA NOT NULL,
+            PRIMARY KEY (conversation_id, position)
+        )
+        """,
+        "CREATE INDEX conversation_items_item_id ON conversation_items (conversation_id, item_id)",
     ),
 )
 

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import UNFINISHED, ChainLink, Order
+from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, StoredConversation
 from rejoinder.store.items import require_item_id
 
 ResponseRow = tuple[str, str | None, int, str, bytes, str]
 ItemRow = tuple[str, int, str, bytes]
+ConversationRow = tuple[str, str, int, bytes]
 
 Marker = Callable[[int], str]
 """The SQL text of the n-th parameter (1-based): `?` for SQLite, `$n` for PostgreSQL."""
 
 
 @dataclass(frozen=True, slots=True)
+class ItemList:
+    """A table of ordered items, each row of one owner (a row of a tenant, in the `owners` table)."""
+
+    table: str
+    owner: str
+    """The items' column that holds the owner's ID."""
+    owners: str
+
+
+INPUT_ITEMS = ItemList("input_items", "response_id", "responses")
+CONVERSATION_ITEMS = ItemList("conversation_items", "conversation_id", "conversations")
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
-    """What `list_input_items` asks for."""
+    """What a list of items asks for (a conversation's: `before` is always None)."""
 
     after: str | None
     before: str | None
@@ -32,14 +49,16 @@ def backward(window: Window) -> bool:
     return window.before is not None and window.after is None
 
 
-def page_query(window: Window, after: int | None, before: int | None, mark: Marker) -> tuple[str, list[int]]:
-    """The page's SELECT of item bodies and its parameters after the first (the response ID).
+def page_query(
+    window: Window, after: int | None, before: int | None, mark: Marker, items: ItemList = INPUT_ITEMS
+) -> tuple[str, list[int]]:
+    """The page's SELECT of item bodies and its parameters after the first (the owner's ID).
 
     `after`/`before` are the cursors' positions. The last parameter is the row limit (limit + 1, so
     the caller can tell whether more follow).
     """
     ascending = window.order == "asc"
-    clauses = [f"response_id = {mark(1)}"]
+    clauses = [f"{items.owner} = {mark(1)}"]
     params: list[int] = []
     if after is not None:
         clauses.append(f"position {'>' if ascending else '<'} {mark(len(params) + 2)}")
@@ -51,16 +70,36 @@ def page_query(window: Window, after: int | None, before: int | None, mark: Mark
     direction = "ASC" if ascending != backward(window) else "DESC"
     where = " AND ".join(clauses)
     limit = mark(len(params) + 1)
-    return f"SELECT body FROM input_items WHERE {where} ORDER BY position {direction} LIMIT {limit}", params
+    query = f"SELECT body FROM {items.table} WHERE {where} ORDER BY position {direction} LIMIT {limit}"
+    return query, params
 
 
-def cursor_query(order: Order, mark: Marker) -> str:
+def cursor_query(order: Order, mark: Marker, items: ItemList = INPUT_ITEMS) -> str:
     """Where a cursor item sits (its first occurrence in the ordered list).
 
-    Parameters: response ID, item ID.
+    Parameters: owner ID, item ID.
     """
     pick = "MIN" if order == "asc" else "MAX"
-    return f"SELECT {pick}(position) FROM input_items WHERE response_id = {mark(1)} AND item_id = {mark(2)}"
+    where = f"{items.owner} = {mark(1)} AND item_id = {mark(2)}"
+    return f"SELECT {pick}(position) FROM {items.table} WHERE {where}"
+
+
+def cursor_missing(window: Window, after: int | None, before: int | None) -> bool:
+    """Whether a cursor the window names is not in the list (its page is empty)."""
+    return (window.after is not None and after is None) or (window.before is not None and before is None)
+
+
+def item_page(bodies: Sequence[bytes], window: Window) -> ItemPage:
+    """The page from the rows of `page_query` (up to limit + 1 bodies, in scan order)."""
+    items = [InputItem.FromString(body) for body in bodies[: window.limit]]
+    if backward(window):
+        items.reverse()
+    return ItemPage(items=tuple(items), has_more=len(bodies) > window.limit)
+
+
+def owned(items: ItemList, mark: Marker) -> str:
+    """A row (1) when the owner exists and is the tenant's; parameters: owner ID, tenant."""
+    return f"SELECT 1 FROM {items.owners} WHERE id = {mark(1)} AND tenant = {mark(2)}"
 
 
 def chain_cte(mark: Marker) -> str:
@@ -115,6 +154,74 @@ def insert_item(mark: Marker) -> str:
     return f"INSERT INTO input_items (response_id, position, item_id, body) VALUES ({values})"
 
 
+def insert_conversation(mark: Marker) -> str:
+    """A new conversation (nothing when the ID is taken); parameters: id, tenant, created, metadata."""
+    values = ", ".join(mark(n) for n in range(1, 5))
+    return f"""
+INSERT INTO conversations (id, tenant, created_at, metadata) VALUES ({values}) ON CONFLICT (id) DO NOTHING
+"""
+
+
+def get_conversation(mark: Marker) -> str:
+    """A tenant's conversation (id, created, metadata); parameters: id, tenant."""
+    return f"SELECT id, created_at, metadata FROM conversations WHERE id = {mark(1)} AND tenant = {mark(2)}"
+
+
+def update_conversation(mark: Marker) -> str:
+    """Replace a tenant's conversation's metadata, returning the row as `get_conversation`; parameters:
+    id, tenant, metadata."""
+    return f"""
+UPDATE conversations SET metadata = {mark(3)} WHERE id = {mark(1)} AND tenant = {mark(2)}
+RETURNING id, created_at, metadata
+"""
+
+
+def delete_conversation(mark: Marker) -> str:
+    """A tenant's conversation (its items go by ON DELETE CASCADE); parameters: id, tenant."""
+    return f"DELETE FROM conversations WHERE id = {mark(1)} AND tenant = {mark(2)}"
+
+
+def next_conversation_position(mark: Marker) -> str:
+    """The position after a conversation's last item (0 when it has none); parameter: conversation ID."""
+    return f"SELECT coalesce(max(position) + 1, 0) FROM conversation_items WHERE conversation_id = {mark(1)}"
+
+
+def insert_conversation_item(mark: Marker) -> str:
+    """One conversation item; parameters: conversation ID, position, item ID, body."""
+    values = ", ".join(mark(n) for n in range(1, 5))
+    return f"INSERT INTO conversation_items (conversation_id, position, item_id, body) VALUES ({values})"
+
+
+def all_conversation_items(mark: Marker) -> str:
+    """A conversation's item bodies in order; parameter: conversation ID."""
+    return f"SELECT body FROM conversation_items WHERE conversation_id = {mark(1)} ORDER BY position"
+
+
+def _first_conversation_item(mark: Marker) -> str:
+    """The position of an item's first occurrence in a tenant's conversation (NULL when it has none);
+    parameters: conversation ID, item ID, tenant."""
+    return f"""
+SELECT min(position) FROM conversation_items WHERE conversation_id = {mark(1)} AND item_id = {mark(2)}
+AND EXISTS (SELECT 1 FROM conversations WHERE id = {mark(1)} AND tenant = {mark(3)})
+"""
+
+
+def get_conversation_item(mark: Marker) -> str:
+    """The body of an item of a tenant's conversation; parameters: conversation ID, item ID, tenant."""
+    return f"""
+SELECT body FROM conversation_items
+WHERE conversation_id = {mark(1)} AND position = ({_first_conversation_item(mark)})
+"""
+
+
+def delete_conversation_item(mark: Marker) -> str:
+    """Remove an item of a tenant's conversation; parameters: conversation ID, item ID, tenant."""
+    return f"""
+DELETE FROM conversation_items
+WHERE conversation_id = {mark(1)} AND position = ({_first_conversation_item(mark)})
+"""
+
+
 def append_event(mark: Marker) -> str:
     """One event of a stored response (none when the response is not stored; a number kept twice keeps
     the first); parameters: sequence number, body, response ID."""
@@ -159,10 +266,35 @@ def response_row(response: Response, tenant: str) -> ResponseRow:
 
 def item_rows(response_id: str, items: Sequence[InputItem]) -> list[ItemRow]:
     """The `insert_item` parameters of each item; a ValueError for an item with no ID."""
-    return [
-        (response_id, position, require_item_id(item, position), item.SerializeToString())
-        for position, item in enumerate(items)
-    ]
+    return positioned(response_id, 0, item_bodies(items))
+
+
+def item_bodies(items: Sequence[InputItem]) -> list[tuple[str, bytes]]:
+    """Each item's ID and serialized body; a ValueError for an item with no ID (its index in `items`)."""
+    return [(require_item_id(item, index), item.SerializeToString()) for index, item in enumerate(items)]
+
+
+def positioned(owner_id: str, start: int, bodies: Iterable[tuple[str, bytes]]) -> list[ItemRow]:
+    """Insert parameters (owner ID, position, item ID, body) for items that follow position `start` - 1."""
+    return [(owner_id, start + n, found, body) for n, (found, body) in enumerate(bodies)]
+
+
+def conversation_row(conversation: StoredConversation, tenant: str) -> ConversationRow:
+    """The `insert_conversation` parameters; metadata as JSON (its keys in their given order)."""
+    if not conversation.id:
+        raise ValueError("conversation has no id")
+    return (conversation.id, tenant, conversation.created_at, metadata_json(conversation.metadata))
+
+
+def metadata_json(metadata: Mapping[str, str]) -> bytes:
+    """Conversation metadata as stored: a JSON object."""
+    return orjson.dumps(dict(metadata))
+
+
+def stored_conversation(conversation_id: str, created_at: int, metadata: bytes) -> StoredConversation:
+    """A conversation from its row (as `get_conversation` returns it)."""
+    found: dict[str, str] = orjson.loads(metadata)
+    return StoredConversation(id=conversation_id, created_at=created_at, metadata=found)
 
 
 def chain_links(

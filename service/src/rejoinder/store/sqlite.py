@@ -1,4 +1,5 @@
-"""`ResponseStore` on SQLite (WAL): the embedded default, one file under the data directory.
+"""`ResponseStore` and `ConversationStore` on SQLite (WAL): the embedded default, one file under the
+data directory.
 
 Every sqlite call runs on one dedicated worker thread that owns the only connection, so the event
 loop never blocks and writes are serialized. Every multi-statement write is one transaction.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,14 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store import sql
-from rejoinder.store.base import MAX_CHAIN_LINKS, ChainLink, ItemPage, Order, TenantResponse
+from rejoinder.store.base import (
+    MAX_CHAIN_LINKS,
+    ChainLink,
+    ItemPage,
+    Order,
+    StoredConversation,
+    TenantResponse,
+)
 from rejoinder.store.sqlite_schema import migrate
 
 MEMORY = ":memory:"
@@ -38,10 +46,20 @@ _INSERT_ITEM = sql.insert_item(_MARK)
 _APPEND_EVENT = sql.append_event(_MARK)
 _LOAD_EVENTS = sql.load_events(_MARK)
 _STALE = sql.stale(_MARK)
+_INSERT_CONVERSATION = sql.insert_conversation(_MARK)
+_GET_CONVERSATION = sql.get_conversation(_MARK)
+_UPDATE_CONVERSATION = sql.update_conversation(_MARK)
+_DELETE_CONVERSATION = sql.delete_conversation(_MARK)
+_CONVERSATION_OWNED = sql.owned(sql.CONVERSATION_ITEMS, _MARK)
+_NEXT_CONVERSATION_POSITION = sql.next_conversation_position(_MARK)
+_INSERT_CONVERSATION_ITEM = sql.insert_conversation_item(_MARK)
+_ALL_CONVERSATION_ITEMS = sql.all_conversation_items(_MARK)
+_GET_CONVERSATION_ITEM = sql.get_conversation_item(_MARK)
+_DELETE_CONVERSATION_ITEM = sql.delete_conversation_item(_MARK)
 
 
 class SqliteStore:
-    """Responses and their input items in one SQLite database; open it with `await SqliteStore.open(...)`."""
+    """Responses, conversations and their items in one SQLite database; open with `await open(...)`."""
 
     def __init__(
         self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, *, max_chain_links: int
@@ -103,7 +121,8 @@ class SqliteStore:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        return await self._call(_list_items, response_id, tenant, sql.Window(after, before, limit, order))
+        window = sql.Window(after, before, limit, order)
+        return await self._call(_list_items, sql.INPUT_ITEMS, response_id, tenant, window)
 
     async def load_chain(self, response_id: str, *, tenant: str = "") -> tuple[ChainLink, ...] | None:
         """The response and its ancestors, oldest first; None when missing. Stops at a missing ancestor."""
@@ -129,6 +148,74 @@ class SqliteStore:
     async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
         """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
         return await self._call(_stale, before_ms)
+
+    async def create_conversation(
+        self,
+        conversation: StoredConversation,
+        items: Sequence[InputItem],
+        *,
+        tenant: str = "",
+    ) -> None:
+        """Store a new conversation with its first items in one transaction; a ValueError when its ID is
+        taken (by any tenant) or an item has no ID."""
+        row = sql.conversation_row(conversation, tenant)  # serialized before any write
+        bodies = sql.item_bodies(items)
+        await self._call(_create_conversation, row, bodies)
+
+    async def get_conversation(self, conversation_id: str, *, tenant: str = "") -> StoredConversation | None:
+        """The tenant's conversation, or None."""
+        return await self._call(_get_conversation, conversation_id, tenant)
+
+    async def update_conversation(
+        self, conversation_id: str, metadata: Mapping[str, str], *, tenant: str = ""
+    ) -> StoredConversation | None:
+        """Replace its metadata; the updated conversation, or None when there is none."""
+        return await self._call(_update_conversation, conversation_id, tenant, sql.metadata_json(metadata))
+
+    async def delete_conversation(self, conversation_id: str, *, tenant: str = "") -> bool:
+        """Delete the conversation and its items; False when there was none."""
+        return await self._call(_delete_conversation, conversation_id, tenant)
+
+    async def add_conversation_items(
+        self, conversation_id: str, items: Sequence[InputItem], *, tenant: str = ""
+    ) -> bool:
+        """Append items after the last one, in one transaction; False when there is no such conversation.
+
+        A ValueError (and nothing written) when an item has no ID.
+        """
+        bodies = sql.item_bodies(items)
+        return await self._call(_add_conversation_items, conversation_id, tenant, bodies)
+
+    async def conversation_items(
+        self, conversation_id: str, *, tenant: str = ""
+    ) -> tuple[InputItem, ...] | None:
+        """All its items, oldest first; None when missing."""
+        return await self._call(_conversation_items, conversation_id, tenant)
+
+    async def list_conversation_items(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None,
+        limit: int,
+        order: Order,
+        tenant: str = "",
+    ) -> ItemPage | None:
+        """The `limit` items that follow `after` in `order`, and whether more follow; None when missing."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        window = sql.Window(after, None, limit, order)
+        return await self._call(_list_items, sql.CONVERSATION_ITEMS, conversation_id, tenant, window)
+
+    async def get_conversation_item(
+        self, conversation_id: str, item_id: str, *, tenant: str = ""
+    ) -> InputItem | None:
+        """One item of the conversation (its first with that ID), or None."""
+        return await self._call(_get_conversation_item, conversation_id, item_id, tenant)
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str, *, tenant: str = "") -> bool:
+        """Remove one item (its first with that ID); False when there was none."""
+        return await self._call(_delete_conversation_item, conversation_id, item_id, tenant)
 
     async def close(self) -> None:
         """Close the connection on its thread and stop the thread; later calls raise RuntimeError."""
@@ -243,32 +330,93 @@ def _delete(conn: sqlite3.Connection, response_id: str, tenant: str) -> bool:
 
 
 def _list_items(
-    conn: sqlite3.Connection, response_id: str, tenant: str, window: sql.Window
+    conn: sqlite3.Connection, items: sql.ItemList, owner_id: str, tenant: str, window: sql.Window
 ) -> ItemPage | None:
+    """A page of the items of a tenant's response or conversation; None when it does not exist."""
     with _transaction(conn):
-        found = conn.execute("SELECT 1 FROM responses WHERE id = ? AND tenant = ?", (response_id, tenant))
-        if found.fetchone() is None:
+        if conn.execute(sql.owned(items, _MARK), (owner_id, tenant)).fetchone() is None:
             return None
-        after = _cursor_position(conn, response_id, window.after, window.order)
-        before = _cursor_position(conn, response_id, window.before, window.order)
-        if (window.after is not None and after is None) or (window.before is not None and before is None):
+        after = _cursor_position(conn, items, owner_id, window.after, window.order)
+        before = _cursor_position(conn, items, owner_id, window.before, window.order)
+        if sql.cursor_missing(window, after, before):
             return ItemPage(items=(), has_more=False)
-        query, params = sql.page_query(window, after, before, _MARK)
-        rows = conn.execute(query, (response_id, *params)).fetchall()
-    items = [InputItem.FromString(body) for (body,) in rows[: window.limit]]
-    if sql.backward(window):
-        items.reverse()
-    return ItemPage(items=tuple(items), has_more=len(rows) > window.limit)
+        query, params = sql.page_query(window, after, before, _MARK, items)
+        rows = conn.execute(query, (owner_id, *params)).fetchall()
+    return sql.item_page([body for (body,) in rows], window)
 
 
 def _cursor_position(
-    conn: sqlite3.Connection, response_id: str, cursor: str | None, order: Order
+    conn: sqlite3.Connection, items: sql.ItemList, owner_id: str, cursor: str | None, order: Order
 ) -> int | None:
     """Where the cursor item sits (its first occurrence in the ordered list); None when absent."""
     if cursor is None:
         return None
-    position: int | None = conn.execute(sql.cursor_query(order, _MARK), (response_id, cursor)).fetchone()[0]
+    query = sql.cursor_query(order, _MARK, items)
+    position: int | None = conn.execute(query, (owner_id, cursor)).fetchone()[0]
     return position
+
+
+def _create_conversation(
+    conn: sqlite3.Connection, row: sql.ConversationRow, bodies: list[tuple[str, bytes]]
+) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        if conn.execute(_INSERT_CONVERSATION, row).rowcount == 0:
+            raise ValueError(f"conversation ID {row[0]!r} is taken")
+        conn.executemany(_INSERT_CONVERSATION_ITEM, sql.positioned(row[0], 0, bodies))
+
+
+def _get_conversation(
+    conn: sqlite3.Connection, conversation_id: str, tenant: str
+) -> StoredConversation | None:
+    found = conn.execute(_GET_CONVERSATION, (conversation_id, tenant)).fetchone()
+    return None if found is None else sql.stored_conversation(*found)
+
+
+def _update_conversation(
+    conn: sqlite3.Connection, conversation_id: str, tenant: str, metadata: bytes
+) -> StoredConversation | None:
+    found = conn.execute(_UPDATE_CONVERSATION, (conversation_id, tenant, metadata)).fetchone()
+    return None if found is None else sql.stored_conversation(*found)
+
+
+def _delete_conversation(conn: sqlite3.Connection, conversation_id: str, tenant: str) -> bool:
+    # One statement (the items go by ON DELETE CASCADE), so it is atomic on its own.
+    return conn.execute(_DELETE_CONVERSATION, (conversation_id, tenant)).rowcount > 0
+
+
+def _add_conversation_items(
+    conn: sqlite3.Connection, conversation_id: str, tenant: str, bodies: list[tuple[str, bytes]]
+) -> bool:
+    # The write transaction serializes appends: the next position cannot change under it.
+    with _transaction(conn, "IMMEDIATE"):
+        if conn.execute(_CONVERSATION_OWNED, (conversation_id, tenant)).fetchone() is None:
+            return False
+        (start,) = conn.execute(_NEXT_CONVERSATION_POSITION, (conversation_id,)).fetchone()
+        conn.executemany(_INSERT_CONVERSATION_ITEM, sql.positioned(conversation_id, start, bodies))
+    return True
+
+
+def _conversation_items(
+    conn: sqlite3.Connection, conversation_id: str, tenant: str
+) -> tuple[InputItem, ...] | None:
+    with _transaction(conn):
+        if conn.execute(_CONVERSATION_OWNED, (conversation_id, tenant)).fetchone() is None:
+            return None
+        rows = conn.execute(_ALL_CONVERSATION_ITEMS, (conversation_id,)).fetchall()
+    return tuple(InputItem.FromString(body) for (body,) in rows)
+
+
+def _get_conversation_item(
+    conn: sqlite3.Connection, conversation_id: str, item_id: str, tenant: str
+) -> InputItem | None:
+    found = conn.execute(_GET_CONVERSATION_ITEM, (conversation_id, item_id, tenant)).fetchone()
+    return None if found is None else InputItem.FromString(found[0])
+
+
+def _delete_conversation_item(
+    conn: sqlite3.Connection, conversation_id: str, item_id: str, tenant: str
+) -> bool:
+    return conn.execute(_DELETE_CONVERSATION_ITEM, (conversation_id, item_id, tenant)).rowcount > 0
 
 
 def _load_chain(

@@ -32,7 +32,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX responses_previous_response_id ON responses(previous_response_id)",
     ),
     # 2: the tenant of each response; background runs: who runs each (a heartbeat per runner), cancel
-    # requests, and their event streams.
+    # requests, and their event streams; conversations (each of one tenant) and their items.
     (
         "ALTER TABLE responses ADD COLUMN tenant TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE responses ADD COLUMN owner TEXT",
@@ -47,6 +47,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "CREATE INDEX responses_status ON responses(status)",
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            metadata BLOB NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE conversation_items (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (conversation_id, position)
+        )
+        """,
+        "CREATE INDEX conversation_items_item_id ON conversation_items(conversation_id, item_id)",
     ),
 )
 

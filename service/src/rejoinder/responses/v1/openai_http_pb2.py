@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(rejoinder/responses/v1/openai_http.proto\x12\x16rejoinder.responses.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\"g\n\x16HttpGetResponseRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06stream\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1c\n\x0estarting_after\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x01\"2\n\x15HttpResponseIdRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8b\x01\n\x19HttpListInputItemsRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x61\x66ter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x62\x65\x66ore\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05limit\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05order\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\x17\n\x15HttpListModelsRequest\"*\n\x13HttpGetModelRequest\x12\x13\n\x05model\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xcb\x06\n\x11OpenAIHttpService\x12X\n\x0e\x43reateResponse\x12\x14.google.api.HttpBody\x1a\x14.google.api.HttpBody\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/v1/responses:\x01*0\x01\x12z\n\x0bGetResponse\x12..rejoinder.responses.v1.HttpGetResponseRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/responses/{response_id}0\x01\x12z\n\x0e\x44\x65leteResponse\x12-.rejoinder.responses.v1.HttpResponseIdRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/responses/{response_id}\x12\x81\x01\n\x0e\x43\x61ncelResponse\x12-.rejoinder.responses.v1.HttpResponseIdRequest\x1a\x14.google.api.HttpBody\"*\x82\xd3\xe4\x93\x02$\"\"/v1/responses/{response_id}/cancel\x12\x8a\x01\n\x0eListInputItems\x12\x31.rejoinder.responses.v1.HttpListInputItemsRequest\x1a\x14.google.api.HttpBody\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/responses/{response_id}/input_items\x12\x65\n\nListModels\x12-.rejoinder.responses.v1.HttpListModelsRequest\x1a\x14.google.api.HttpBody\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/models\x12l\n\x08GetModel\x12+.rejoinder.responses.v1.HttpGetModelRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/models/{model=**}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(rejoinder/responses/v1/openai_http.proto\x12\x16rejoinder.responses.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\"g\n\x16HttpGetResponseRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06stream\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1c\n\x0estarting_after\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x01\"2\n\x15HttpResponseIdRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8b\x01\n\x19HttpListInputItemsRequest\x12\x19\n\x0bresponse_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x61\x66ter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x62\x65\x66ore\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05limit\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05order\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\x17\n\x15HttpListModelsRequest\"*\n\x13HttpGetModelRequest\x12\x13\n\x05model\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\":\n\x19HttpConversationIdRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"f\n\x1bHttpConversationBodyRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12(\n\x04\x62ody\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBodyB\x04\xe2\x41\x01\x02\"\x80\x01\n HttpListConversationItemsRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x61\x66ter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05limit\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05order\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"S\n\x1bHttpConversationItemRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07item_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd7\x0f\n\x11OpenAIHttpService\x12X\n\x0e\x43reateResponse\x12\x14.google.api.HttpBody\x1a\x14.google.api.HttpBody\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/v1/responses:\x01*0\x01\x12z\n\x0bGetResponse\x12..rejoinder.responses.v1.HttpGetResponseRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/responses/{response_id}0\x01\x12z\n\x0e\x44\x65leteResponse\x12-.rejoinder.responses.v1.HttpResponseIdRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/responses/{response_id}\x12\x81\x01\n\x0e\x43\x61ncelResponse\x12-.rejoinder.responses.v1.HttpResponseIdRequest\x1a\x14.google.api.HttpBody\"*\x82\xd3\xe4\x93\x02$\"\"/v1/responses/{response_id}/cancel\x12\x8a\x01\n\x0eListInputItems\x12\x31.rejoinder.responses.v1.HttpListInputItemsRequest\x1a\x14.google.api.HttpBody\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/responses/{response_id}/input_items\x12\x65\n\nListModels\x12-.rejoinder.responses.v1.HttpListModelsRequest\x1a\x14.google.api.HttpBody\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/models\x12l\n\x08GetModel\x12+.rejoinder.responses.v1.HttpGetModelRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/models/{model=**}\x12^\n\x12\x43reateConversation\x12\x14.google.api.HttpBody\x1a\x14.google.api.HttpBody\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/conversations:\x01*\x12\x87\x01\n\x0fGetConversation\x12\x31.rejoinder.responses.v1.HttpConversationIdRequest\x1a\x14.google.api.HttpBody\"+\x82\xd3\xe4\x93\x02%\x12#/v1/conversations/{conversation_id}\x12\x92\x01\n\x12UpdateConversation\x12\x33.rejoinder.responses.v1.HttpConversationBodyRequest\x1a\x14.google.api.HttpBody\"1\x82\xd3\xe4\x93\x02+\"#/v1/conversations/{conversation_id}:\x04\x62ody\x12\x8a\x01\n\x12\x44\x65leteConversation\x12\x31.rejoinder.responses.v1.HttpConversationIdRequest\x1a\x14.google.api.HttpBody\"+\x82\xd3\xe4\x93\x02%*#/v1/conversations/{conversation_id}\x12\x9d\x01\n\x17\x43reateConversationItems\x12\x33.rejoinder.responses.v1.HttpConversationBodyRequest\x1a\x14.google.api.HttpBody\"7\x82\xd3\xe4\x93\x02\x31\")/v1/conversations/{conversation_id}/items:\x04\x62ody\x12\x9a\x01\n\x15ListConversationItems\x12\x38.rejoinder.responses.v1.HttpListConversationItemsRequest\x1a\x14.google.api.HttpBody\"1\x82\xd3\xe4\x93\x02+\x12)/v1/conversations/{conversation_id}/items\x12\x9d\x01\n\x13GetConversationItem\x12\x33.rejoinder.responses.v1.HttpConversationItemRequest\x1a\x14.google.api.HttpBody\";\x82\xd3\xe4\x93\x02\x35\x12\x33/v1/conversations/{conversation_id}/items/{item_id}\x12\xa0\x01\n\x16\x44\x65leteConversationItem\x12\x33.rejoinder.responses.v1.HttpConversationItemRequest\x1a\x14.google.api.HttpBody\";\x82\xd3\xe4\x93\x02\x35*3/v1/conversations/{conversation_id}/items/{item_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,6 +54,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HTTPLISTINPUTITEMSREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\001'
   _globals['_HTTPGETMODELREQUEST'].fields_by_name['model']._loaded_options = None
   _globals['_HTTPGETMODELREQUEST'].fields_by_name['model']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPCONVERSATIONIDREQUEST'].fields_by_name['conversation_id']._loaded_options = None
+  _globals['_HTTPCONVERSATIONIDREQUEST'].fields_by_name['conversation_id']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPCONVERSATIONBODYREQUEST'].fields_by_name['conversation_id']._loaded_options = None
+  _globals['_HTTPCONVERSATIONBODYREQUEST'].fields_by_name['conversation_id']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPCONVERSATIONBODYREQUEST'].fields_by_name['body']._loaded_options = None
+  _globals['_HTTPCONVERSATIONBODYREQUEST'].fields_by_name['body']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['conversation_id']._loaded_options = None
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['conversation_id']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['after']._loaded_options = None
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['after']._serialized_options = b'\342A\001\001'
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['limit']._serialized_options = b'\342A\001\001'
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['order']._loaded_options = None
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\001'
+  _globals['_HTTPCONVERSATIONITEMREQUEST'].fields_by_name['conversation_id']._loaded_options = None
+  _globals['_HTTPCONVERSATIONITEMREQUEST'].fields_by_name['conversation_id']._serialized_options = b'\342A\001\002'
+  _globals['_HTTPCONVERSATIONITEMREQUEST'].fields_by_name['item_id']._loaded_options = None
+  _globals['_HTTPCONVERSATIONITEMREQUEST'].fields_by_name['item_id']._serialized_options = b'\342A\001\002'
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateResponse']._loaded_options = None
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateResponse']._serialized_options = b'\202\323\344\223\002\022\"\r/v1/responses:\001*'
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetResponse']._loaded_options = None
@@ -68,6 +86,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['ListModels']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/models'
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetModel']._loaded_options = None
   _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetModel']._serialized_options = b'\202\323\344\223\002\027\022\025/v1/models/{model=**}'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateConversation']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateConversation']._serialized_options = b'\202\323\344\223\002\026\"\021/v1/conversations:\001*'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetConversation']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetConversation']._serialized_options = b'\202\323\344\223\002%\022#/v1/conversations/{conversation_id}'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['UpdateConversation']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['UpdateConversation']._serialized_options = b'\202\323\344\223\002+\"#/v1/conversations/{conversation_id}:\004body'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['DeleteConversation']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['DeleteConversation']._serialized_options = b'\202\323\344\223\002%*#/v1/conversations/{conversation_id}'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateConversationItems']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['CreateConversationItems']._serialized_options = b'\202\323\344\223\0021\")/v1/conversations/{conversation_id}/items:\004body'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['ListConversationItems']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['ListConversationItems']._serialized_options = b'\202\323\344\223\002+\022)/v1/conversations/{conversation_id}/items'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetConversationItem']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['GetConversationItem']._serialized_options = b'\202\323\344\223\0025\0223/v1/conversations/{conversation_id}/items/{item_id}'
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['DeleteConversationItem']._loaded_options = None
+  _globals['_OPENAIHTTPSERVICE'].methods_by_name['DeleteConversationItem']._serialized_options = b'\202\323\344\223\0025*3/v1/conversations/{conversation_id}/items/{item_id}'
   _globals['_HTTPGETRESPONSEREQUEST']._serialized_start=158
   _globals['_HTTPGETRESPONSEREQUEST']._serialized_end=261
   _globals['_HTTPRESPONSEIDREQUEST']._serialized_start=263
@@ -78,6 +112,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HTTPLISTMODELSREQUEST']._serialized_end=480
   _globals['_HTTPGETMODELREQUEST']._serialized_start=482
   _globals['_HTTPGETMODELREQUEST']._serialized_end=524
-  _globals['_OPENAIHTTPSERVICE']._serialized_start=527
-  _globals['_OPENAIHTTPSERVICE']._serialized_end=1370
+  _globals['_HTTPCONVERSATIONIDREQUEST']._serialized_start=526
+  _globals['_HTTPCONVERSATIONIDREQUEST']._serialized_end=584
+  _globals['_HTTPCONVERSATIONBODYREQUEST']._serialized_start=586
+  _globals['_HTTPCONVERSATIONBODYREQUEST']._serialized_end=688
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST']._serialized_start=691
+  _globals['_HTTPLISTCONVERSATIONITEMSREQUEST']._serialized_end=819
+  _globals['_HTTPCONVERSATIONITEMREQUEST']._serialized_start=821
+  _globals['_HTTPCONVERSATIONITEMREQUEST']._serialized_end=904
+  _globals['_OPENAIHTTPSERVICE']._serialized_start=907
+  _globals['_OPENAIHTTPSERVICE']._serialized_end=2914
 # @@protoc_insertion_point(module_scope)
