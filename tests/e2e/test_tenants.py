@@ -93,6 +93,33 @@ def test_a_tenant_never_sees_another_tenants_responses(
     assert acme.responses.cancel(running.id).status in ("cancelled", "completed")
 
 
+def test_a_tenant_never_sees_another_tenants_conversations(
+    clients: dict[str, OpenAI], upstream: ScriptedUpstream
+) -> None:
+    acme, globex = clients[ACME], clients[GLOBEX]
+    conv = acme.conversations.create(items=[{"type": "message", "role": "user", "content": "secret"}])
+    item_id = acme.conversations.items.list(conv.id).data[0].id  # type: ignore[union-attr]
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.retrieve(conv.id)
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.items.list(conv.id)
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.items.retrieve(item_id, conversation_id=conv.id)
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.items.create(
+            conv.id, items=[{"type": "message", "role": "user", "content": "x"}]
+        )
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.update(conv.id, metadata={"taken": "yes"})
+    with pytest.raises(openai.NotFoundError):
+        globex.conversations.delete(conv.id)
+    with pytest.raises(openai.NotFoundError):
+        globex.responses.create(model="scripted/m", input="what was the secret?", conversation=conv.id)
+    assert upstream.requests == []  # no upstream call saw acme's items
+    assert [i.id for i in acme.conversations.items.list(conv.id).data] == [item_id]  # type: ignore[union-attr]
+    assert acme.conversations.retrieve(conv.id).metadata == {}
+
+
 class BearerKey(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """How a generated-client user sends an API key: a channel interceptor adding the metadata."""
 
