@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import httpx
 import openai
@@ -139,3 +141,18 @@ def test_typed_grpc_conversations(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as missing:
         stub.get_conversation(GetConversationRequest(conversation_id="conv_missing"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_a_background_response_adds_to_its_conversation_when_it_ends(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    conv = client.conversations.create()
+    upstream.enqueue(Script(text="later", first_byte_delay_s=0.3))
+    queued = client.responses.create(model="m", input="take your time", conversation=conv.id, background=True)
+    assert queued.status == "queued" and client.conversations.items.list(conv.id).data == []
+    deadline = time.monotonic() + 10
+    while client.responses.retrieve(queued.id).status != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    items = client.conversations.items.list(conv.id, order="asc").data
+    assert [item.role for item in items] == ["user", "assistant"]  # type: ignore[union-attr]
