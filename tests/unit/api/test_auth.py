@@ -72,3 +72,19 @@ def test_hash_key_command_prints_the_hash_to_configure() -> None:
         [sys.executable, "-m", "rejoinder", "hash-key"], input="", capture_output=True, text=True
     )
     assert empty.returncode == 2 and "no key" in empty.stderr
+
+
+class _Call:
+    def __init__(self, metadata: list[tuple[str, str | bytes]]) -> None:
+        self.metadata = metadata
+        self.reads = 0
+
+    def invocation_metadata(self) -> list[tuple[str, str | bytes]]:
+        self.reads += 1
+        return self.metadata
+
+
+def test_an_open_server_does_not_read_the_calls_metadata() -> None:
+    call = _Call([("authorization", f"Bearer {ACME_KEY}")])
+    assert Authenticator({}).tenant_of(call) == OPEN_TENANT and call.reads == 0
+    assert AUTH.tenant_of(call) == "acme" and call.reads == 1

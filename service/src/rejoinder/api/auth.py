@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from rejoinder.errors import ApiError, ErrorKind
 
@@ -16,6 +17,14 @@ HASH_PREFIX = "sha256:"
 OPEN_TENANT = ""
 
 Metadata = Iterable[tuple[str, str | bytes]]
+
+
+class Call(Protocol):
+    """What a servicer's context offers: the call's metadata."""
+
+    def invocation_metadata(self) -> Metadata | None:
+        """The metadata the client sent."""
+        ...
 
 NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
@@ -43,6 +52,10 @@ class Authenticator:
     def open(self) -> bool:
         """No keys configured: every call is the open tenant's."""
         return not self._tenant_of_hash
+
+    def tenant_of(self, call: Call) -> str:
+        """`tenant` of the call's metadata, which an open server does not read."""
+        return OPEN_TENANT if self.open else self.tenant(call.invocation_metadata())
 
     def tenant(self, metadata: Metadata | None) -> str:
         """The caller's tenant; raises `ApiError` (401) for a missing or unknown key."""

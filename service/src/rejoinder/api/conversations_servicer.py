@@ -22,7 +22,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self._auth = auth
 
     def _tenant(self, context: Context) -> str:
-        return self._auth.tenant(context.invocation_metadata())
+        return self._auth.tenant_of(context)
 
     async def CreateConversation(
         self, request: pb.CreateConversationRequest, context: Context

@@ -25,7 +25,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         self._auth = auth
 
     def _tenant(self, context: Context) -> str:
-        return self._auth.tenant(context.invocation_metadata())
+        return self._auth.tenant_of(context)
 
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
         """A finished response."""

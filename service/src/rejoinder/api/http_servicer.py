@@ -80,7 +80,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         self._keepalive_s = keepalive_s
 
     def _tenant(self, context: Context) -> str:
-        return self._auth.tenant(context.invocation_metadata())
+        return self._auth.tenant_of(context)
 
     def _encode_event(self, event: ResponseStreamEvent) -> dict[str, object]:
         payload = self._codec.encode(event)
