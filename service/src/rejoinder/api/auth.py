@@ -26,6 +26,7 @@ class Call(Protocol):
         """The metadata the client sent."""
         ...
 
+
 NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
     "Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
