@@ -124,7 +124,45 @@ else
   if check "create (stream)" 200 "text/event-stream"; then
     grep -q '^event: response.completed' "$TMP/body" || fail "create (stream): no response.completed event"
   fi
+  # Background: queued at once, then its stream replayed from the store.
+  request POST /v1/responses "{\"model\": \"$MODEL\", \"input\": \"Say hi\", \"background\": true}"
+  if check "create (background)" 200 "application/json"; then
+    [[ "$(json_string status)" == queued ]] || fail "create (background): status is not queued"
+    BG="$(json_string id)"
+    request GET "/v1/responses/$BG?stream=true&starting_after=0" "" -N
+    if check "stream of background $BG" 200 "text/event-stream"; then
+      grep -q '^event: response.created' "$TMP/body" && fail "stream of background: starting_after=0 replayed event 0"
+      grep -q '^event: response.queued' "$TMP/body" || fail "stream of background: no response.queued event"
+    fi
+  fi
 fi
+
+# Conversations: create, retrieve, update, items (add, list, retrieve, delete), delete.
+request POST /v1/conversations '{"metadata": {"verify": "yes"}, "items": [{"role": "user", "content": "hi"}]}'
+if check "create conversation" 200 "application/json"; then
+  CONV="$(json_string id)"
+  request GET "/v1/conversations/$CONV"
+  check "retrieve conversation" 200 "application/json"
+  request POST "/v1/conversations/$CONV" '{"metadata": {"verify": "again"}}'
+  if check "update conversation" 200 "application/json"; then
+    grep -q '"again"' "$TMP/body" || fail "update conversation: metadata not replaced"
+  fi
+  request POST "/v1/conversations/$CONV/items" '{"items": [{"role": "user", "content": "more"}]}'
+  check "add conversation items" 200 "application/json"
+  ITEM="$(json_string id)"
+  request GET "/v1/conversations/$CONV/items?order=asc&limit=10"
+  check "list conversation items" 200 "application/json"
+  request GET "/v1/conversations/$CONV/items/$ITEM"
+  check "retrieve conversation item" 200 "application/json"
+  request DELETE "/v1/conversations/$CONV/items/$ITEM"
+  check "delete conversation item" 200 "application/json"
+  request DELETE "/v1/conversations/$CONV"
+  check "delete conversation" 200 "application/json"
+  request GET "/v1/conversations/$CONV"
+  check_error "deleted conversation is 404" 404
+fi
+request POST /v1/conversations '{"items": 5}'
+check_error "conversation with bad items is 400" 400
 
 # Native gRPC through the same listener: grpc.health.v1.Health/Check with an empty request.
 N=$((N + 1))

@@ -5,7 +5,10 @@ Every body and event these tests receive also passes the exactness gate (conftes
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -307,3 +310,23 @@ def test_a_client_that_goes_away_stops_the_upstream_and_keeps_the_response(
         status = httpx.get(f"{service.base_url}/responses/{response_id}").json().get("status", "")
         time.sleep(0.05)
     assert status == "cancelled"
+
+
+def test_the_curl_smoke_test_passes_against_the_service(
+    service: ServiceProcess, upstream: ScriptedUpstream
+) -> None:
+    """envoy/verify.sh: every route through Envoy, with curl (what an operator runs on a deployment)."""
+    script = Path(__file__).resolve().parents[2] / "envoy" / "verify.sh"
+    base = service.base_url.removesuffix("/v1")
+    done = subprocess.run(
+        ["bash", str(script), base],
+        env={**os.environ, "VERIFY_MODEL": "m"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for check in ("create (background)", "stream of background", "delete conversation item", "native gRPC"):
+        assert f"ok   {check}" in done.stdout, done.stdout
+    assert "all checks passed" in done.stdout
