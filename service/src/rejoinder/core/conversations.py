@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from rejoinder.core.clock import Clock
 from rejoinder.core.context import with_id
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.pages import page_args
 from rejoinder.core.validate_items import check_input_items, expand_input
 from rejoinder.core.validation import check_metadata
 from rejoinder.errors import ApiError, invalid, not_found
@@ -21,8 +22,6 @@ from rejoinder.store.base import ConversationStore, StoredConversation
 from rejoinder.store.items import item_id
 
 MAX_ITEMS_PER_CALL = 20
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 
 
 def _missing(conversation_id: str) -> ApiError:
@@ -108,25 +107,14 @@ class ConversationsCore:
         self, req: pb.ListConversationItemsRequest, *, tenant: str = ""
     ) -> pb.ListConversationItemsResponse:
         """A page of items. Raises 400 or 404."""
-        limit = req.limit if req.HasField("limit") else DEFAULT_LIMIT
-        if not 1 <= limit <= MAX_LIMIT:
-            raise invalid(
-                f"Invalid 'limit': expected a value between 1 and {MAX_LIMIT}, but got {limit} instead.",
-                param="limit",
-                code="invalid_value",
-            )
-        order = req.order if req.HasField("order") else "desc"
-        if order not in ("asc", "desc"):
-            raise invalid(
-                f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.",
-                param="order",
-                code="invalid_value",
-            )
+        limit, order = page_args(
+            req.limit if req.HasField("limit") else None, req.order if req.HasField("order") else None
+        )
         page = await self._store.list_conversation_items(
             req.conversation_id,
             after=req.after if req.HasField("after") else None,
             limit=limit,
-            order="asc" if order == "asc" else "desc",
+            order=order,
             tenant=tenant,
         )
         if page is None:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.orchestrator import Deps, start
+from rejoinder.core.pages import page_args
 from rejoinder.core.validation import validate
 from rejoinder.errors import ApiError, ErrorKind, invalid, not_found
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
@@ -21,8 +22,6 @@ from rejoinder.store.base import UNFINISHED
 from rejoinder.store.items import item_id
 
 TERMINAL = ("response_completed", "response_incomplete", "response_failed")
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 
 
 def terminal_response(event: ResponseStreamEvent) -> Response | None:
@@ -151,26 +150,15 @@ class ResponsesCore:
         self, req: ListInputItemsRequest, *, tenant: str = ""
     ) -> ListInputItemsResponse:
         """A page of a stored response's input items. Raises 400 or 404."""
-        limit = req.limit if req.HasField("limit") else DEFAULT_LIMIT
-        if not 1 <= limit <= MAX_LIMIT:
-            raise invalid(
-                f"Invalid 'limit': expected a value between 1 and {MAX_LIMIT}, but got {limit} instead.",
-                param="limit",
-                code="invalid_value",
-            )
-        order = req.order if req.HasField("order") else "desc"
-        if order not in ("asc", "desc"):
-            raise invalid(
-                f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.",
-                param="order",
-                code="invalid_value",
-            )
+        limit, order = page_args(
+            req.limit if req.HasField("limit") else None, req.order if req.HasField("order") else None
+        )
         page = await self._deps.store.list_input_items(
             req.response_id,
             after=req.after if req.HasField("after") else None,
             before=req.before if req.HasField("before") else None,
             limit=limit,
-            order="asc" if order == "asc" else "desc",
+            order=order,
             tenant=tenant,
         )
         if page is None:
