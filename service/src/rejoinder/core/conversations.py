@@ -24,8 +24,9 @@ from rejoinder.store.items import item_id
 MAX_ITEMS_PER_CALL = 20
 
 
-def _missing(conversation_id: str) -> ApiError:
-    return not_found(f"Conversation with id '{conversation_id}' not found.", param="conversation_id")
+def missing_conversation(conversation_id: str, param: str = "conversation_id") -> ApiError:
+    """The 404 of a conversation that does not exist (or is another tenant's)."""
+    return not_found(f"Conversation with id '{conversation_id}' not found.", param=param)
 
 
 def _as_proto(stored: StoredConversation) -> pb.Conversation:
@@ -74,7 +75,7 @@ class ConversationsCore:
         """Raises 404."""
         stored = await self._store.get_conversation(conversation_id, tenant=tenant)
         if stored is None:
-            raise _missing(conversation_id)
+            raise missing_conversation(conversation_id)
         return _as_proto(stored)
 
     async def update(self, req: pb.UpdateConversationRequest, *, tenant: str = "") -> pb.Conversation:
@@ -82,13 +83,13 @@ class ConversationsCore:
         check_metadata(req.metadata)
         stored = await self._store.update_conversation(req.conversation_id, dict(req.metadata), tenant=tenant)
         if stored is None:
-            raise _missing(req.conversation_id)
+            raise missing_conversation(req.conversation_id)
         return _as_proto(stored)
 
     async def delete(self, conversation_id: str, *, tenant: str = "") -> pb.DeleteConversationResponse:
         """Raises 404."""
         if not await self._store.delete_conversation(conversation_id, tenant=tenant):
-            raise _missing(conversation_id)
+            raise missing_conversation(conversation_id)
         return pb.DeleteConversationResponse(id=conversation_id, object="conversation.deleted", deleted=True)
 
     async def add_items(
@@ -97,7 +98,7 @@ class ConversationsCore:
         """Append items; the list of those added, with their IDs. Raises 400 or 404."""
         items = self._new_items(req.items, "items")
         if not await self._store.add_conversation_items(req.conversation_id, items, tenant=tenant):
-            raise _missing(req.conversation_id)
+            raise missing_conversation(req.conversation_id)
         out = pb.CreateConversationItemsResponse(object="list", data=items, has_more=False)
         if items:
             out.first_id, out.last_id = item_id(items[0]), item_id(items[-1])
@@ -118,7 +119,7 @@ class ConversationsCore:
             tenant=tenant,
         )
         if page is None:
-            raise _missing(req.conversation_id)
+            raise missing_conversation(req.conversation_id)
         out = pb.ListConversationItemsResponse(object="list", data=page.items, has_more=page.has_more)
         if page.items:
             out.first_id, out.last_id = item_id(page.items[0]), item_id(page.items[-1])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from rejoinder.core.chat_mapping import TurnInput, chat_request
 from rejoinder.core.clock import Clock
 from rejoinder.core.context import Context, assemble, output_as_input
+from rejoinder.core.conversations import missing_conversation
 from rejoinder.core.echo import initial_response
 from rejoinder.core.events import EventEmitter
 from rejoinder.core.files import Fetch, file_texts, has_images
@@ -210,7 +211,7 @@ class Run:
             if not await self._deps.conversations.add_conversation_items(
                 conversation, added, tenant=self.tenant
             ):
-                raise ApiError(ErrorKind.NOT_FOUND, f"Conversation with id '{conversation}' not found.")
+                raise missing_conversation(conversation, "conversation")
         if self._vreq.store:
             await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
 
@@ -240,11 +241,7 @@ async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -
         raise invalid("Conversations are not enabled on this server.", param="conversation")
     items = await deps.conversations.conversation_items(vreq.conversation_id, tenant=tenant)
     if items is None:
-        raise ApiError(
-            ErrorKind.NOT_FOUND,
-            f"Conversation with id '{vreq.conversation_id}' not found.",
-            param="conversation",
-        )
+        raise missing_conversation(vreq.conversation_id, "conversation")
     return items
 
 
