@@ -48,7 +48,7 @@ def test_defaults() -> None:
     assert settings.http_port == 8080
     assert settings.grpc_port == 50051
     assert settings.envoy is True
-    assert settings.strict_json is False
+    assert settings.strict_json is True  # unknown JSON fields are a 400, as on OpenAI
     assert settings.providers == {}
     assert settings.default_provider is None
 
@@ -62,7 +62,11 @@ def test_file_values(config_file: Path) -> None:
     assert settings.envoy is False
     assert settings.default_provider == "lan"
     assert settings.providers["lan"] == UpstreamSettings(
-        base_url="http://127.0.0.1:8000/v1", api_key="sk-local", timeout_s=60.0
+        base_url="http://127.0.0.1:8000/v1",
+        api_key="sk-local",
+        timeout_s=60.0,
+        first_token_timeout_s=60.0,  # the older `timeout_s` sets the two read timeouts
+        idle_timeout_s=60.0,
     )
     assert settings.providers["cloud"].api_key is None
     assert settings.models == {
@@ -102,10 +106,10 @@ def test_flags_that_were_not_given_do_not_override() -> None:
 
 
 def test_env_booleans() -> None:
-    settings = load({}, env={"REJOINDER_ENVOY": "false", "REJOINDER_STRICT_JSON": "1"})
+    settings = load({}, env={"REJOINDER_ENVOY": "false", "REJOINDER_STRICT_JSON": "0"})
 
     assert settings.envoy is False
-    assert settings.strict_json is True
+    assert settings.strict_json is False
 
 
 def test_env_is_read_from_the_mapping_given(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,7 +56,17 @@ def _parser() -> argparse.ArgumentParser:
         "--local-threads", dest="local_n_threads", type=int, help="threads for the local model"
     )
     serve.add_argument("--no-envoy", dest="envoy", action="store_const", const=False, help="gRPC only")
-    serve.add_argument("--strict-json", action="store_const", const=True, help="reject unknown JSON fields")
+    serve.add_argument(
+        "--strict-json",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="reject unknown JSON fields with a 400, as OpenAI does (default); --no-strict-json ignores them",
+    )
+    serve.add_argument(
+        "--drain-s",
+        type=float,
+        help="on SIGTERM, how long running calls may finish before they are ended (default 20)",
+    )
     serve.add_argument("--log-level", default="INFO")
     sub.add_parser(
         "hash-key", help="read an API key on stdin, print the hash to put in [auth.tenants] of the config"

@@ -11,19 +11,33 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rejoinder.config_limits import RateLimitSettings, RequestLimits, rate_limits, request_limits
+
 DEFAULT_PROVIDER = "default"
+
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_FIRST_TOKEN_TIMEOUT_S = 600.0
+DEFAULT_IDLE_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
 class UpstreamSettings:
-    """One OpenAI-compatible upstream."""
+    """One OpenAI-compatible upstream.
+
+    Timeouts (seconds): `connect_timeout_s` to open a connection; `first_token_timeout_s` from sending
+    the request to the first delta of the answer; `idle_timeout_s` between two chunks after that. The
+    defaults follow the `openai` SDK's (5 s to connect, 600 s to read). `timeout_s`, the older key, sets
+    the last two when they are not given.
+    """
 
     base_url: str
     api_key: str | None = None
-    timeout_s: float = 300.0
-    connect_timeout_s: float = 5.0
+    timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     type: str = "openai-compatible"
     capabilities: Mapping[str, object] = field(default_factory=dict)
+    first_token_timeout_s: float = DEFAULT_FIRST_TOKEN_TIMEOUT_S
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -59,8 +73,7 @@ class Settings:
     auth_tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> key hashes
     envoy: bool = True
     envoy_admin_port: int | None = None
-    max_request_body_bytes: int = 32 * 1024 * 1024
-    strict_json: bool = False
+    strict_json: bool = True  # unknown JSON fields are a 400, as on OpenAI
     sse_keepalive_s: float = 15.0
     providers: Mapping[str, UpstreamSettings] = field(default_factory=dict)
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
@@ -72,6 +85,9 @@ class Settings:
     mcp_list_timeout_s: float = 30.0
     mcp_allow_hosts: tuple[str, ...] = ()
     mcp_deny_hosts: tuple[str, ...] = ("169.254.169.254", "metadata.google.internal")
+    request_limits: RequestLimits = field(default_factory=RequestLimits)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    drain_s: float = 20.0  # on SIGTERM: how long running calls may finish before they are ended
 
 
 class ConfigError(Exception):
@@ -80,17 +96,7 @@ class ConfigError(Exception):
 
 def _parse(doc: Mapping[str, Any]) -> Settings:
     server = doc.get("server", {})
-    providers = {
-        name: UpstreamSettings(
-            base_url=str(p["base_url"]),
-            api_key=p.get("api_key"),
-            timeout_s=float(p.get("timeout_s", 300.0)),
-            connect_timeout_s=float(p.get("connect_timeout_s", 5.0)),
-            type=str(p.get("type", "openai-compatible")),
-            capabilities=dict(p.get("capabilities", {})),
-        )
-        for name, p in doc.get("providers", {}).items()
-    }
+    providers = {name: _upstream(name, p) for name, p in doc.get("providers", {}).items()}
     models = {
         name: ModelSettings(provider=str(m["provider"]), upstream_model=str(m.get("model", name)))
         for name, m in doc.get("models", {}).items()
@@ -103,10 +109,35 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         default_provider=doc.get("default_provider"),
         reasoning_keys=keys,
         auth_tenants=tenants,
+        request_limits=request_limits(doc.get("limits", {})),
+        rate_limits=rate_limits(doc.get("rate_limits", {})),
     )
     mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
     local = {f"local_{k}": v for k, v in doc.get("local", {}).items()}
     return _apply(settings, {**server, **mcp, **local})
+
+
+def _seconds(owner: str, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{owner}: {key} must be a number of seconds above 0, not {value!r}")
+    return float(value)
+
+
+def _upstream(name: str, p: Mapping[str, Any]) -> UpstreamSettings:
+    owner = f"provider {name!r}"
+    read = _seconds(owner, "timeout_s", p.get("timeout_s", DEFAULT_IDLE_TIMEOUT_S))
+    return UpstreamSettings(
+        base_url=str(p["base_url"]),
+        api_key=p.get("api_key"),
+        timeout_s=read,
+        connect_timeout_s=_seconds(
+            owner, "connect_timeout_s", p.get("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S)
+        ),
+        first_token_timeout_s=_seconds(owner, "first_token_timeout_s", p.get("first_token_timeout_s", read)),
+        idle_timeout_s=_seconds(owner, "idle_timeout_s", p.get("idle_timeout_s", read)),
+        type=str(p.get("type", "openai-compatible")),
+        capabilities=dict(p.get("capabilities", {})),
+    )
 
 
 def _key_hashes(tenant: str, hashes: object) -> tuple[str, ...]:
@@ -156,7 +187,7 @@ _FIELDS = {
     "store": str,
     "background_lease_s": float,
     "envoy_admin_port": int,
-    "max_request_body_bytes": int,
+    "drain_s": float,
     "sse_keepalive_s": float,
     "mcp_connect_timeout_s": float,
     "mcp_call_timeout_s": float,

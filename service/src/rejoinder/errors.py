@@ -29,9 +29,10 @@ class ApiError(Exception):
     """A request failed in a way the caller should be told about.
 
     `reason` is the stable UPPER_SNAKE `ErrorInfo.reason` on gRPC; `code` and `param` are OpenAI's.
+    `retry_after` is in seconds (the `Retry-After` header; gRPC `RetryInfo`).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - a value: every field past `message` is optional and named
         self,
         kind: ErrorKind,
         message: str,
@@ -40,6 +41,8 @@ class ApiError(Exception):
         code: str | None = None,
         reason: str | None = None,
         retry_after: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        error_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -48,6 +51,8 @@ class ApiError(Exception):
         self.code = code
         self.reason = reason or (code or kind.name).upper()
         self.retry_after = retry_after
+        self.headers = headers  # more response headers (REST) / ErrorInfo metadata (gRPC)
+        self.error_type = error_type  # OpenAI's `type` when it is not the kind's usual one
 
 
 def invalid(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:

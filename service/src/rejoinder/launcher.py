@@ -48,7 +48,7 @@ def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
         grpc_upstreams=((settings.grpc_host, grpc_port),),
         descriptor_path=descriptor_path(),
         admin_port=settings.envoy_admin_port,
-        max_request_body_bytes=settings.max_request_body_bytes,
+        max_request_body_bytes=settings.request_limits.max_request_body_bytes,
     )
 
 

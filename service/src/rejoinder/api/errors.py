@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 import orjson
+from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from rejoinder.errors import ApiError, ErrorKind
@@ -45,10 +48,15 @@ def http_status(err: ApiError) -> int:
     return _HTTP[err.kind][0]
 
 
+def error_type(err: ApiError) -> str:
+    """OpenAI's `type` of this error."""
+    return err.error_type or _HTTP[err.kind][1]
+
+
 def http_body(err: ApiError) -> bytes:
     """OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`."""
     return orjson.dumps(
-        {"error": {"message": err.message, "type": _HTTP[err.kind][1], "param": err.param, "code": err.code}}
+        {"error": {"message": err.message, "type": error_type(err), "param": err.param, "code": err.code}}
     )
 
 
@@ -57,7 +65,7 @@ def http_metadata(err: ApiError) -> tuple[tuple[str, str], ...]:
     headers: tuple[tuple[str, str], ...] = (("x-http-status", str(http_status(err))),)
     if err.retry_after:
         headers += (("retry-after", err.retry_after),)
-    return headers
+    return headers + err.headers
 
 
 def grpc_code(err: ApiError) -> grpc.StatusCode:
@@ -69,7 +77,7 @@ def rpc_status(err: ApiError) -> status_pb2.Status:
     """A `google.rpc.Status` with one ErrorInfo and, for a bad field, a BadRequest violation."""
     code = grpc_code(err)
     status = status_pb2.Status(code=code.value[0], message=err.message)
-    metadata = {"type": _HTTP[err.kind][1]}
+    metadata = {"type": error_type(err), **dict(err.headers)}
     if err.param:
         metadata["param"] = err.param
     if err.code:
@@ -79,6 +87,10 @@ def rpc_status(err: ApiError) -> status_pb2.Status:
     status.details.add().Pack(
         error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=metadata)
     )
+    if err.retry_after:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(timedelta(seconds=float(err.retry_after)))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     if err.kind is ErrorKind.INVALID_REQUEST and err.param:
         violation = error_details_pb2.BadRequest.FieldViolation(field=err.param, description=err.message)
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
