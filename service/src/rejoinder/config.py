@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rejoinder.config_auth import auth_tenants, key_count
 from rejoinder.config_limits import RateLimitSettings, RequestLimits, rate_limits, request_limits
 
 DEFAULT_PROVIDER = "default"
@@ -102,7 +103,7 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         for name, m in doc.get("models", {}).items()
     }
     keys = tuple(str(k) for k in doc.get("reasoning", {}).get("keys", ()))
-    tenants = {str(t): _key_hashes(t, h) for t, h in doc.get("auth", {}).get("tenants", {}).items()}
+    tenants = auth_tenants(doc.get("auth", {}).get("tenants", {}))
     settings = Settings(
         providers=providers,
         models=models,
@@ -138,22 +139,6 @@ def _upstream(name: str, p: Mapping[str, Any]) -> UpstreamSettings:
         type=str(p.get("type", "openai-compatible")),
         capabilities=dict(p.get("capabilities", {})),
     )
-
-
-def _key_hashes(tenant: str, hashes: object) -> tuple[str, ...]:
-    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
-        raise ValueError(f"auth tenant {tenant!r}: expected a list of key hashes")
-    for h in hashes:
-        digest = h.removeprefix("sha256:")
-        if (
-            not h.startswith("sha256:")
-            or len(digest) != 64
-            or not all(c in "0123456789abcdef" for c in digest)
-        ):
-            raise ValueError(
-                f"auth tenant {tenant!r}: {h!r} is not sha256:<64 hex> (see `rejoinder hash-key`)"
-            )
-    return tuple(hashes)
 
 
 def _is_loopback(host: str) -> bool:
@@ -281,10 +266,15 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         kind = str(merged.get("upstream_type") or "openai-compatible")
         settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
     exposed = [h for h in (settings.http_host, settings.grpc_host) if not _is_loopback(h)]
-    if exposed and not settings.auth_tenants:
+    if exposed and key_count(settings.auth_tenants) == 0:
         raise ConfigError(
             f"listening on {exposed[0]} needs API keys: with none configured the server runs open, so only "
             "on loopback. Add [auth.tenants] to the config file (keys made with `rejoinder hash-key`)."
+        )
+    unknown = sorted(set(settings.rate_limits.tenants) - set(settings.auth_tenants))
+    if unknown:
+        raise ConfigError(
+            f"[rate_limits.tenants.{unknown[0]}] names a tenant that [auth.tenants] does not have"
         )
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from rejoinder.app import GrpcApp, start_grpc
 from rejoinder.config import ConfigError, Settings
+from rejoinder.config_auth import key_count
 from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
 from rejoinder.edge.ports import port_is_free
@@ -52,12 +53,21 @@ def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
     )
 
 
+def _access(settings: Settings) -> str:
+    tenants = len(settings.auth_tenants)
+    if not tenants:
+        return "no API keys: open to any caller, so listening on loopback only"
+    keys = key_count(settings.auth_tenants)
+    return f"API keys required: {tenants} tenant{'s' * (tenants != 1)}, {keys} key{'s' * (keys != 1)}"
+
+
 def _announce(settings: Settings, grpc_port: int, models: list[str]) -> None:
     print(f"rejoinder: gRPC on {settings.grpc_host}:{grpc_port}", flush=True)
     if settings.envoy:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
     print(f"rejoinder: responses stored in {describe(settings.store, settings.data_dir)}", flush=True)
+    print(f"rejoinder: {_access(settings)}", flush=True)
     if MODEL_NAME in models:
         print(
             f"rejoinder: default model '{MODEL_NAME}' (SmolLM2-135M-Instruct, in-process llama.cpp)",

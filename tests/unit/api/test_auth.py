@@ -88,3 +88,20 @@ def test_an_open_server_does_not_read_the_calls_metadata() -> None:
     call = _Call([("authorization", f"Bearer {ACME_KEY}")])
     assert Authenticator({}).tenant_of(call) == OPEN_TENANT and call.reads == 0
     assert AUTH.tenant_of(call) == "acme" and call.reads == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("x", "****"),
+        ("sk-1234567890", "****"),  # short: nothing of it, so not its length either
+        ("sk-" + "a" * 13 + "wxyz", "sk-****wxyz"),
+        ("sk-" + "a" * 90 + "wxyz", "sk-****wxyz"),  # long ones read the same whatever their length
+        ("sk-\x01" + "a" * 20, "****"),  # control characters are never echoed
+        ("sk-é" + "a" * 20, "****"),
+    ],
+)
+def test_a_wrong_key_is_echoed_without_its_length(key: str, shown: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        AUTH.tenant([("authorization", f"Bearer {key}")])
+    assert refused.value.message == f"Incorrect API key provided: {shown}."

@@ -39,7 +39,10 @@ def hash_key(key: str) -> str:
 
 
 def _masked(key: str) -> str:
-    return f"{key[:3]}{'*' * 4}{key[-4:]}" if len(key) > 8 else "*" * len(key)
+    """A wrong key as it is echoed: never its length, and its ends only when it is long and plain."""
+    if len(key) >= 16 and key.isascii() and key.isprintable():
+        return f"{key[:3]}****{key[-4:]}"
+    return "****"
 
 
 class Authenticator:
