@@ -34,6 +34,7 @@ from rejoinder.providers.local import (
     unavailable_reason,
 )
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
+from rejoinder.providers.timeouts import UpstreamTimeouts
 from rejoinder.responses.v1 import (
     conversations_service_pb2,
     openai_http_pb2,
@@ -97,7 +98,8 @@ def build_registry(settings: Settings, local: LocalProvider | None) -> ProviderR
     providers: dict[str, Provider] = {}
     for name, u in settings.providers.items():
         try:
-            providers[name] = build_provider(u.type, u.base_url, u.api_key, u.timeout_s, u.capabilities)
+            timeouts = UpstreamTimeouts(u.connect_timeout_s, u.first_token_timeout_s, u.idle_timeout_s)
+            providers[name] = build_provider(u.type, u.base_url, u.api_key, timeouts, u.capabilities)
         except ValueError as exc:
             raise ConfigError(f"provider {name!r}: {exc}") from exc
     models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
@@ -160,8 +162,12 @@ async def start_grpc(
     store: Store | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    replica_id: str | None = None,
 ) -> GrpcApp:
-    """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port)."""
+    """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port).
+
+    `replica_id`: this server's identity, kept across restarts (else a new one).
+    """
     if store is None:
         try:
             store = await open_store(settings.store, settings.data_dir)
@@ -192,7 +198,7 @@ async def start_grpc(
         conversations=store,
     )
     background = BackgroundRuns(
-        store, deps.clock, deps.ids.new("replica"), lease_s=settings.background_lease_s
+        store, deps.clock, replica_id or deps.ids.new("replica"), lease_s=settings.background_lease_s
     )
     lost = await background.tick()
     if lost:

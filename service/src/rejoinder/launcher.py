@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 from rejoinder.app import GrpcApp, start_grpc
 from rejoinder.config import ConfigError, Settings
 from rejoinder.config_auth import key_count
+from rejoinder.core.ids import RandomIds
+from rejoinder.datadir import DataDir, DataDirError, claim
 from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
 from rejoinder.edge.ports import port_is_free
@@ -41,10 +44,20 @@ def _check_ports(settings: Settings) -> None:
             )
 
 
+def listen_address(host: str) -> str:
+    """The IP address Envoy listens on for `host` (Envoy takes addresses, not names: `localhost`)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot resolve the HTTP host {host!r}: {exc}") from exc
+    inet = [info for info in infos if info[0] == socket.AF_INET] or infos
+    return str(inet[0][4][0])
+
+
 def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
     """Envoy in front of this process's gRPC server."""
     return EnvoySettings(
-        http_host=settings.http_host,
+        http_host=listen_address(settings.http_host),
         http_port=settings.http_port,
         grpc_upstreams=((settings.grpc_host, grpc_port),),
         descriptor_path=descriptor_path(),
@@ -105,8 +118,18 @@ async def _wait_for_stop(envoy: EnvoyProcess | None) -> None:
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM (or Envoy dies), then stop Envoy and drain gRPC."""
     _check_ports(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app: GrpcApp = await start_grpc(settings)
+    try:
+        data = claim(settings.data_dir, lambda: RandomIds().new("replica"))
+    except DataDirError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        await _serve_in(settings, data)
+    finally:
+        data.release()
+
+
+async def _serve_in(settings: Settings, data: DataDir) -> None:
+    app: GrpcApp = await start_grpc(settings, replica_id=data.replica_id)
     envoy: EnvoyProcess | None = None
     try:
         if settings.envoy:
