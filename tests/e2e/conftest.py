@@ -34,6 +34,8 @@ def _config(path: Path, upstream: ScriptedUpstream) -> Path:
     mcp += 'deny_hosts = ["blocked.test"]\n'
     models += '[providers.reasoner]\ntype = "vllm"\nbase_url = "' + upstream.base_url + '"\n'
     models += '[models."reasoner"]\nprovider = "reasoner"\nmodel = "scripted-model"\n'
+    models += '[models."capped"]\nprovider = "scripted"\nmodel = "scripted-model"\nmax_output_tokens = 4096\n'
+    models += '[providers.dead]\nbase_url = "http://127.0.0.1:1/v1"\n'  # nothing listens on port 1
     path.write_text(
         f'[providers.scripted]\nbase_url = "{upstream.base_url}"\ntimeout_s = 10\n\n{models}\n{mcp}'
     )

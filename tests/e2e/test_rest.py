@@ -215,7 +215,7 @@ def test_request_id_is_echoed_or_generated(http: httpx.Client, upstream: Scripte
 
 def test_models_are_listed(client: OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids == ["m", "gpt-test", "reasoner"]
+    assert ids == ["m", "gpt-test", "reasoner", "capped"]
     assert client.models.retrieve("m").id == "m"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvloop
 
-from rejoinder import config
+from rejoinder import config, logs
 from rejoinder.api.auth import hash_key
 from rejoinder.edge.envoy_process import EnvoyError
 from rejoinder.launcher import serve
@@ -84,9 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(hash_key(key))
         return 0
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(args.log_level)
     for chatty in ("httpx", "httpx2", "httpcore", "mcp"):  # a line per upstream request is not ours to log
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "log_level")}

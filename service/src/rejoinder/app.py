@@ -10,9 +10,11 @@ from dataclasses import dataclass
 import asyncpg
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from rejoinder.api.auth import Authenticator
+from rejoinder.api.calls import SafeRegistrar
 from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
@@ -102,7 +104,10 @@ def build_registry(settings: Settings, local: LocalProvider | None) -> ProviderR
             providers[name] = build_provider(u.type, u.base_url, u.api_key, timeouts, u.capabilities)
         except ValueError as exc:
             raise ConfigError(f"provider {name!r}: {exc}") from exc
-    models = {name: ModelEntry(m.provider, m.upstream_model) for name, m in settings.models.items()}
+    models = {
+        name: ModelEntry(m.provider, m.upstream_model, m.max_output_tokens)
+        for name, m in settings.models.items()
+    }
     default = settings.default_provider
     if local is not None:
         providers[LOCAL_PROVIDER] = local
@@ -140,19 +145,19 @@ def _server(
         ]
     )
     auth = Authenticator(settings.auth_tenants)
-    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core, auth), server)
+    registrar = SafeRegistrar(server)  # bytes that are not protobuf: INVALID_ARGUMENT, not UNKNOWN
+    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core, auth), registrar)
     conversations_grpc.add_ConversationsServiceServicer_to_server(
-        ConversationsServicer(conversations, auth), server
+        ConversationsServicer(conversations, auth), registrar
     )
     codec = OpenAIJson(strict=settings.strict_json)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
-        OpenAIHttpServicer(core, conversations, codec, registry, auth, settings.sse_keepalive_s), server
+        OpenAIHttpServicer(core, conversations, codec, registry, auth, settings.sse_keepalive_s), registrar
     )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
+    names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), registrar)
     return server
 
 

@@ -43,10 +43,11 @@ class UpstreamSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """A routable model name."""
+    """A routable model name; `max_output_tokens` is the most the model can produce (when known)."""
 
     provider: str
     upstream_model: str
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,7 @@ class ConfigError(Exception):
 def _parse(doc: Mapping[str, Any]) -> Settings:
     server = doc.get("server", {})
     providers = {name: _upstream(name, p) for name, p in doc.get("providers", {}).items()}
-    models = {
-        name: ModelSettings(provider=str(m["provider"]), upstream_model=str(m.get("model", name)))
-        for name, m in doc.get("models", {}).items()
-    }
+    models = {name: _model(name, m) for name, m in doc.get("models", {}).items()}
     keys = tuple(str(k) for k in doc.get("reasoning", {}).get("keys", ()))
     tenants = auth_tenants(doc.get("auth", {}).get("tenants", {}))
     settings = Settings(
@@ -116,6 +114,15 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
     mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
     local = {f"local_{k}": v for k, v in doc.get("local", {}).items()}
     return _apply(settings, {**server, **mcp, **local})
+
+
+def _model(name: str, m: Mapping[str, Any]) -> ModelSettings:
+    most = m.get("max_output_tokens")
+    if most is not None and (isinstance(most, bool) or not isinstance(most, int) or most < 1):
+        raise ValueError(f"model {name!r}: max_output_tokens must be a whole number of at least 1")
+    return ModelSettings(
+        provider=str(m["provider"]), upstream_model=str(m.get("model", name)), max_output_tokens=most
+    )
 
 
 def _seconds(owner: str, key: str, value: object) -> float:

@@ -33,7 +33,7 @@ def _check_hash(tenant: str, value: object) -> str:
         shown = value if len(value) <= 80 else value[:80] + "..."
         raise ValueError(
             f"auth tenant {tenant!r}: {shown!r} is not sha256:<64 lowercase hex> "
-            "(make one with `echo \"$KEY\" | rejoinder hash-key`)"
+            '(make one with `echo "$KEY" | rejoinder hash-key`)'
         )
     if value in _UNUSABLE:
         raise ValueError(f"auth tenant {tenant!r}: {value[:20]}... is the hash of an empty or blank key")
@@ -43,7 +43,7 @@ def _check_hash(tenant: str, value: object) -> str:
 def auth_tenants(doc: object) -> dict[str, tuple[str, ...]]:
     """Tenant name -> the hashes of its keys. Raises `ValueError` naming the tenant and the problem."""
     if not isinstance(doc, Mapping):
-        raise ValueError("[auth.tenants] must be a table: tenant = [\"sha256:...\", ...]")
+        raise ValueError('[auth.tenants] must be a table: tenant = ["sha256:...", ...]')
     tenants: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
     for name, hashes in doc.items():

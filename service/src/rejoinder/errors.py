@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from enum import Enum
 
+ECHO_CHARS = 64
+MAX_MESSAGE_CHARS = 1_000
+MAX_PARAM_CHARS = 256
+
+
+def clip(value: object, limit: int = ECHO_CHARS) -> str:
+    """A value from the request as an error message echoes it: whole when short, else its first
+    `limit` characters and "..." (a 5 MB model name must not become a 5 MB error)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 class ErrorKind(Enum):
     """What went wrong, as OpenAI classifies it."""
@@ -44,10 +55,11 @@ class ApiError(Exception):
         headers: tuple[tuple[str, str], ...] = (),
         error_type: str | None = None,
     ) -> None:
+        message = clip(message, MAX_MESSAGE_CHARS)  # a safety net: echoed values are clipped where made
         super().__init__(message)
         self.kind = kind
         self.message = message
-        self.param = param
+        self.param = None if param is None else clip(param, MAX_PARAM_CHARS)
         self.code = code
         self.reason = reason or (code or kind.name).upper()
         self.retry_after = retry_after

@@ -304,10 +304,33 @@ def test_non_message_items_pass_through_unchanged() -> None:
     assert list(vreq.input_items) == list(req.input.items.items)
 
 
-def test_no_input_is_no_items() -> None:
-    vreq = validate(CODEC.decode({"model": "m"}, CreateRequest), stream=False)
+def test_no_input_after_a_previous_response_is_no_items() -> None:
+    body = {"model": "m", "previous_response_id": "resp_1"}
+    vreq = validate(CODEC.decode(body, CreateRequest), stream=False)
 
     assert vreq.input_items == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({"model": "m"}, "missing_required_parameter"), ({"model": "m", "input": []}, "empty_array")],
+)
+def test_a_request_with_nothing_to_answer_is_a_400(body: dict[str, object], code: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        validate(CODEC.decode(body, CreateRequest), stream=False)
+
+    assert (refused.value.param, refused.value.code) == ("input", code)
+
+
+def test_max_output_tokens_has_a_ceiling() -> None:
+    with pytest.raises(ApiError) as refused:
+        validate(request(input="hi", max_output_tokens=10**12), stream=False)
+
+    assert refused.value.code == "integer_above_max_value"
+    assert refused.value.message == (
+        "Invalid 'max_output_tokens': integer above maximum value. Expected a value <= 1048576, "
+        f"but got {10**12} instead."
+    )
 
 
 def test_the_original_request_is_not_mutated() -> None:

@@ -85,8 +85,9 @@ def test_lua_filter_is_the_designed_one_and_spares_native_grpc() -> None:
     lua = _filter(render_envoy_config(_settings()), "envoy.filters.http.lua")
     source = lua["default_source_code"]["inline_string"]
     assert source == LUA_RESPONSE_FILTER
-    assert 'local s = h:headers():get("x-http-status")' in source
-    assert 'if s ~= nil then h:headers():replace(":status", s) end' in source
+    assert 'local s = headers:get("x-http-status")' in source
+    assert 'if s ~= nil then headers:replace(":status", s) end' in source
+    assert 'if headers:get("x-rejoinder-query-error") ~= nil then' in source  # rewrites marked replies only
     assert '{"x-http-status","grpc-status","grpc-message","grpc-accept-encoding"}' in source
     assert '== "application/grpc" then return end' in source
 
@@ -128,15 +129,25 @@ def test_request_id_is_generated_kept_and_echoed() -> None:
     assert manager["always_set_request_id_in_response"] is True
 
 
-def test_local_replies_use_openai_error_shape_with_nulls() -> None:
+def test_local_replies_use_openai_error_shape_and_words() -> None:
     mappers = _manager(render_envoy_config(_settings()))["local_reply_config"]["mappers"]
-    formats = [m["body_format_override"] for m in mappers]
-    assert [f["json_format"]["error"]["type"] for f in formats] == ["server_error", "invalid_request_error"]
-    for body_format in formats:
-        error = body_format["json_format"]["error"]
-        assert error == {"message": "%LOCAL_REPLY_BODY%", "type": error["type"], "param": None, "code": None}
-        assert body_format["content_type"] == "application/json"
-    assert '"param": null, "code": null' in json.dumps(formats[0])
+    errors = [m["body_format_override"]["json_format"]["error"] for m in mappers]
+    assert [(e["type"], e["code"]) for e in errors] == [
+        ("invalid_request_error", None),  # 404
+        ("invalid_request_error", "request_too_large"),  # 413
+        ("invalid_request_error", None),  # 400: the Lua filter rewrites it
+        ("server_error", None),  # 503
+        ("server_error", None),  # 504
+        ("server_error", None),  # other 5xx
+        ("invalid_request_error", None),  # anything else
+    ]
+    assert errors[0]["message"] == "Invalid URL (%REQ(:METHOD)% %REQ(:PATH):120%)"
+    assert "limit of 1000 bytes" in errors[1]["message"]
+    for mapper, error in zip(mappers, errors, strict=True):
+        assert set(error) == {"message", "type", "param", "code"} and error["param"] is None
+        assert mapper["body_format_override"]["content_type"] == "application/json"
+        assert error["message"] == "%LOCAL_REPLY_BODY%" or "%LOCAL_REPLY_BODY%" not in error["message"]
+    assert '"param": null' in json.dumps(errors[0])
 
 
 def test_admin_listens_on_loopback_only_or_not_at_all() -> None:

@@ -18,7 +18,7 @@ from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import http_body, http_metadata, internal_error
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.edge.envoy_config import ORIGINAL_PATH_METADATA
+from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError, invalid
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1 import conversations_service_pb2 as cv

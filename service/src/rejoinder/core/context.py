@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.sealing import ReasoningSealer, SealError
 from rejoinder.core.validation import ValidatedRequest
-from rejoinder.errors import invalid
+from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
 from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
 from rejoinder.store.base import UNFINISHED, ChainLink, ResponseStore
@@ -106,7 +106,7 @@ def _resolve(items: Sequence[InputItem], known: dict[str, InputItem]) -> list[In
         target = known.get(item.item_reference.id)
         if target is None:
             raise invalid(
-                f"Item with id '{item.item_reference.id}' not found.",
+                f"Item with id '{clip(item.item_reference.id)}' not found.",
                 param=f"input[{i}].id",
                 code="item_not_found",
             )
@@ -144,7 +144,7 @@ def _check_approvals(history: Sequence[InputItem], new_items: Sequence[InputItem
         request_id = item.mcp_approval_response.approval_request_id
         if request_id not in requests or request_id in answered:
             raise invalid(
-                f"No pending MCP approval request with id '{request_id}'.",
+                f"No pending MCP approval request with id '{clip(request_id)}'.",
                 param=f"input[{n}].approval_request_id",
                 code="approval_request_not_found",
             )
@@ -193,14 +193,14 @@ async def assemble(
         chain = await store.load_chain(prev, tenant=tenant)
         if chain is None:
             raise invalid(
-                f"Previous response with id '{prev}' not found.",
+                f"Previous response with id '{clip(prev)}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
             )
         if chain[-1].response.status in UNFINISHED:
             raise invalid(
-                f"Previous response with id '{prev}' is still {chain[-1].response.status}: wait until it "
-                "finishes (or cancel it) before continuing from it.",
+                f"Previous response with id '{clip(prev)}' is still {chain[-1].response.status}: wait "
+                "until it finishes (or cancel it) before continuing from it.",
                 param="previous_response_id",
                 code="previous_response_not_finished",
             )

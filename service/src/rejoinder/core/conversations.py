@@ -15,7 +15,7 @@ from rejoinder.core.ids import IdGenerator
 from rejoinder.core.pages import page_args
 from rejoinder.core.validate_items import check_input_items, expand_input
 from rejoinder.core.validation import check_metadata
-from rejoinder.errors import ApiError, invalid, not_found
+from rejoinder.errors import ApiError, clip, invalid, not_found
 from rejoinder.responses.v1 import conversations_service_pb2 as pb
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, InputItemList
 from rejoinder.store.base import ConversationStore, StoredConversation
@@ -26,7 +26,7 @@ MAX_ITEMS_PER_CALL = 20
 
 def missing_conversation(conversation_id: str, param: str = "conversation_id") -> ApiError:
     """The 404 of a conversation that does not exist (or is another tenant's)."""
-    return not_found(f"Conversation with id '{conversation_id}' not found.", param=param)
+    return not_found(f"Conversation with id '{clip(conversation_id)}' not found.", param=param)
 
 
 def _as_proto(stored: StoredConversation) -> pb.Conversation:
@@ -130,12 +130,12 @@ class ConversationsCore:
         found = await self._store.get_conversation_item(conversation_id, wanted, tenant=tenant)
         if found is None:
             await self.get(conversation_id, tenant=tenant)  # which one is missing
-            raise not_found(f"Item with id '{wanted}' not found.", param="item_id")
+            raise not_found(f"Item with id '{clip(wanted)}' not found.", param="item_id")
         return found
 
     async def delete_item(self, conversation_id: str, wanted: str, *, tenant: str = "") -> pb.Conversation:
         """Remove one item; the conversation. Raises 404."""
         if not await self._store.delete_conversation_item(conversation_id, wanted, tenant=tenant):
             await self.get(conversation_id, tenant=tenant)
-            raise not_found(f"Item with id '{wanted}' not found.", param="item_id")
+            raise not_found(f"Item with id '{clip(wanted)}' not found.", param="item_id")
         return await self.get(conversation_id, tenant=tenant)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from rejoinder.errors import invalid
+from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.content_pb2 import InputFile
 from rejoinder.responses.v1.items_pb2 import InputItem
 
@@ -64,7 +64,7 @@ async def _text(raw: bytes, mime: str, name: str, param: str) -> str:
         except UnicodeDecodeError as exc:
             raise invalid("The file is not UTF-8 text.", param=param, code="invalid_file") from exc
     raise invalid(
-        f"Files of type '{mime or name}' are not supported; send PDF or text files.",
+        f"Files of type '{clip(mime or name)}' are not supported; send PDF or text files.",
         param=param,
         code="unsupported_file_type",
     )

@@ -28,8 +28,8 @@ from rejoinder.core.sealing import ReasoningSealer
 from rejoinder.core.tool_policy import tool_policy
 from rejoinder.core.turn import run_turn
 from rejoinder.core.upstream_errors import as_api_error
-from rejoinder.core.validation import ValidatedRequest
-from rejoinder.errors import ApiError, ErrorKind, invalid
+from rejoinder.core.validation import ValidatedRequest, at_most
+from rejoinder.errors import ApiError, ErrorKind, clip, invalid
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry, Route
@@ -248,6 +248,8 @@ async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -
 async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
     """Everything before the first byte, for the tenant's request. Raises `ApiError`."""
     route = deps.providers.resolve(vreq.params.model)
+    if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
+        at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
     if servers_of(vreq.params.tools) and deps.mcp is None:
         raise invalid(
             "MCP tools are not enabled on this server.", param="tools", code="unsupported_parameter"
@@ -258,7 +260,7 @@ async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
     ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
     if has_images(ctx.items) and not route.provider.capabilities.images:
         raise invalid(
-            f"The model '{vreq.params.model}' does not accept images.",
+            f"The model '{clip(vreq.params.model)}' does not accept images.",
             param="input",
             code="images_not_supported",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rejoinder.errors import invalid
+from rejoinder.errors import clip, invalid
 from rejoinder.store.base import Order
 
 DEFAULT_LIMIT = 20
@@ -23,7 +23,7 @@ def page_args(limit: int | None, order: str | None) -> tuple[int, Order]:
     if order == "asc":
         return size, "asc"
     raise invalid(
-        f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.",
+        f"Invalid value: '{clip(order)}'. Supported values are: 'asc' and 'desc'.",
         param="order",
         code="invalid_value",
     )

@@ -9,7 +9,7 @@ from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.orchestrator import Deps, start
 from rejoinder.core.pages import page_args
 from rejoinder.core.validation import validate
-from rejoinder.errors import ApiError, ErrorKind, invalid, not_found
+from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import (
@@ -53,7 +53,7 @@ class _Replay:
 
 
 def _missing_response(response_id: str) -> ApiError:
-    return not_found(f"Response with id '{response_id}' not found.", param="response_id")
+    return not_found(f"Response with id '{clip(response_id)}' not found.", param="response_id")
 
 
 class ResponsesCore:

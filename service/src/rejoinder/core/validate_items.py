@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rejoinder.errors import invalid
+from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent, OutputText
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
 
@@ -70,7 +70,9 @@ def _check_part(part: Content, param: str, role: str) -> None:
         if not image.HasField("image_url") and not image.HasField("file_id"):
             raise missing(f"{param}.image_url")
         if image.detail and image.detail not in IMAGE_DETAIL:
-            raise invalid(f"Invalid value: '{image.detail}'.", param=f"{param}.detail", code="invalid_value")
+            raise invalid(
+                f"Invalid value: '{clip(image.detail)}'.", param=f"{param}.detail", code="invalid_value"
+            )
     if kind == "input_file":
         f = part.input_file
         if not (f.HasField("file_data") or f.HasField("file_url") or f.HasField("file_id")):
@@ -81,7 +83,7 @@ def _check_message(msg: Message, param: str) -> None:
     if msg.role not in ROLES:
         listed = ", ".join(f"'{r}'" for r in ROLES)
         raise invalid(
-            f"Invalid value: '{msg.role}'. Supported values are: {listed}.",
+            f"Invalid value: '{clip(msg.role)}'. Supported values are: {listed}.",
             param=f"{param}.role",
             code="invalid_value",
         )

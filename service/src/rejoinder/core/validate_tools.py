@@ -6,7 +6,7 @@ import re
 
 from rejoinder.core.json_text import check_json_object
 from rejoinder.core.validate_items import missing
-from rejoinder.errors import invalid
+from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool
 
@@ -19,7 +19,7 @@ def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
     allowed = req.tool_choice.allowed_tools
     if allowed.mode not in ("auto", "required"):
         raise invalid(
-            f"Invalid value: '{allowed.mode}'. Supported values are: 'auto' and 'required'.",
+            f"Invalid value: '{clip(allowed.mode)}'. Supported values are: 'auto' and 'required'.",
             param="tool_choice.mode",
             code="invalid_value",
         )
@@ -35,7 +35,7 @@ def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
             )
         if name not in function_names:
             raise invalid(
-                f"Tool '{name}' in 'tool_choice.tools' not found in 'tools' parameter.",
+                f"Tool '{clip(name)}' in 'tool_choice.tools' not found in 'tools' parameter.",
                 param=f"{param}.name",
                 code="invalid_value",
             )
@@ -46,13 +46,13 @@ def _check_tool_choice(req: CreateRequest, function_names: set[str], labels: set
     kind = choice.WhichOneof("tool_choice")
     if kind == "mode" and choice.mode not in TOOL_CHOICE_MODES:
         raise invalid(
-            f"Invalid value: '{choice.mode}'. Supported values are: 'none', 'auto', and 'required'.",
+            f"Invalid value: '{clip(choice.mode)}'. Supported values are: 'none', 'auto', and 'required'.",
             param="tool_choice",
             code="invalid_value",
         )
     if kind == "function" and choice.function.name not in function_names:
         raise invalid(
-            f"Tool choice '{choice.function.name}' not found in 'tools' parameter.",
+            f"Tool choice '{clip(choice.function.name)}' not found in 'tools' parameter.",
             param="tool_choice",
             code="invalid_value",
         )
@@ -60,7 +60,7 @@ def _check_tool_choice(req: CreateRequest, function_names: set[str], labels: set
         _check_allowed_tools(req, function_names)
     if kind == "mcp" and choice.mcp.server_label not in labels:
         raise invalid(
-            f"Tool choice MCP server '{choice.mcp.server_label}' not found in 'tools' parameter.",
+            f"Tool choice MCP server '{clip(choice.mcp.server_label)}' not found in 'tools' parameter.",
             param="tool_choice.server_label",
             code="invalid_value",
         )
@@ -84,7 +84,7 @@ def _check_function(tool: FunctionTool, param: str, names: set[str]) -> None:
             code="invalid_value",
         )
     if name in names:
-        raise invalid(f"Duplicate tool name: '{name}'.", param=f"{param}.name", code="invalid_value")
+        raise invalid(f"Duplicate tool name: '{clip(name)}'.", param=f"{param}.name", code="invalid_value")
     if tool.HasField("parameters"):
         check_json_object(tool.parameters, f"{param}.parameters")
     names.add(name)
@@ -101,7 +101,7 @@ def _check_mcp(tool: McpTool, param: str, labels: set[str]) -> None:
         )
     if tool.server_label in labels:
         raise invalid(
-            f"Duplicate MCP server_label: '{tool.server_label}'.",
+            f"Duplicate MCP server_label: '{clip(tool.server_label)}'.",
             param=f"{param}.server_label",
             code="invalid_value",
         )
@@ -118,7 +118,7 @@ def _check_mcp(tool: McpTool, param: str, labels: set[str]) -> None:
     approval = tool.require_approval
     if approval.WhichOneof("require_approval") == "mode" and approval.mode not in ("always", "never"):
         raise invalid(
-            f"Invalid value: '{approval.mode}'. Supported values are: 'always' and 'never'.",
+            f"Invalid value: '{clip(approval.mode)}'. Supported values are: 'always' and 'never'.",
             param=f"{param}.require_approval",
             code="invalid_value",
         )

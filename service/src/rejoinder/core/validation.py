@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rejoinder.core.json_text import check_json_object
 from rejoinder.core.validate_items import check_input_items, expand_input
 from rejoinder.core.validate_tools import check_tools
-from rejoinder.errors import ApiError, invalid
+from rejoinder.errors import ApiError, clip, invalid
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
@@ -36,6 +36,8 @@ METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
 IDENTIFIER_MAX = 64
 MIN_OUTPUT_TOKENS = 16
+MAX_OUTPUT_TOKENS = 1_048_576
+"""No model produces more in one response; a model configured with its own maximum is held to that."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def _one_of(value: str, allowed: tuple[str, ...], param: str) -> None:
     if value not in allowed:
         listed = ", ".join(f"'{a}'" for a in allowed)
         raise invalid(
-            f"Invalid value: '{value}'. Supported values are: {listed}.", param=param, code="invalid_value"
+            f"Invalid value: '{clip(value)}'. Supported values are: {listed}.",
+            param=param,
+            code="invalid_value",
         )
 
 
@@ -85,6 +89,17 @@ def _at_least(value: int, low: int, param: str) -> None:
         )
 
 
+def at_most(value: int, high: int, param: str) -> None:
+    """OpenAI's 400 for an integer above its maximum."""
+    if value > high:
+        raise invalid(
+            f"Invalid '{param}': integer above maximum value. Expected a value <= {high}, "
+            f"but got {value} instead.",
+            param=param,
+            code="integer_above_max_value",
+        )
+
+
 def _max_length(value: str, limit: int, param: str) -> None:
     if len(value) > limit:
         raise invalid(
@@ -106,15 +121,10 @@ def _check_sampling(req: CreateRequest) -> None:
         _in_range(req.frequency_penalty, -2, 2, "frequency_penalty")
     if req.HasField("top_logprobs"):
         _at_least(req.top_logprobs, 0, "top_logprobs")
-        if req.top_logprobs > 20:
-            raise invalid(
-                "Invalid 'top_logprobs': integer above maximum value. Expected a value <= 20, "
-                f"but got {req.top_logprobs} instead.",
-                param="top_logprobs",
-                code="integer_above_max_value",
-            )
+        at_most(req.top_logprobs, 20, "top_logprobs")
     if req.HasField("max_output_tokens"):
         _at_least(req.max_output_tokens, MIN_OUTPUT_TOKENS, "max_output_tokens")
+        at_most(req.max_output_tokens, MAX_OUTPUT_TOKENS, "max_output_tokens")
     if req.HasField("max_tool_calls"):
         _at_least(req.max_tool_calls, 1, "max_tool_calls")
 
@@ -204,12 +214,31 @@ def _check_unsupported(req: CreateRequest) -> None:
         raise _unsupported("moderation", "Moderation")
 
 
+def _check_input_given(req: CreateRequest) -> None:
+    """Something to answer: input, or the context of a previous response or a conversation."""
+    if req.HasField("previous_response_id") or req.HasField("conversation"):
+        return
+    kind = req.input.WhichOneof("input")
+    if kind is None:
+        raise invalid(
+            "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
+        )
+    if kind == "items" and not req.input.items.items:
+        raise invalid(
+            "Invalid 'input': empty array. Expected an array with minimum length 1, "
+            "but got an empty array instead.",
+            param="input",
+            code="empty_array",
+        )
+
+
 def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
     """Check a create request and normalize it. Raises `ApiError` (400) naming the parameter."""
     if not req.model:
         raise invalid(
             "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
         )
+    _check_input_given(req)
     _check_sampling(req)
     check_metadata(req.metadata)
     _check_options(req)

@@ -30,27 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rejoinder.edge.envoy_replies import LUA_RESPONSE_FILTER, local_reply_config
+
 TRANSCODED_SERVICE = "rejoinder.responses.v1.OpenAIHttpService"
-ORIGINAL_PATH_METADATA = "x-envoy-original-path"
 UPSTREAM_CLUSTER = "rejoinder_grpc"
 RETRY_ON = "connect-failure,refused-stream,reset-before-request"
 # Streams may stay silent this long between chunks (SSE keep-alive comments reset it).
 STREAM_IDLE_TIMEOUT = "300s"
 MAX_DOWNSTREAM_CONNECTIONS = 10_000
-
-# The filter of DESIGN.md section 3, plus its first line: a native gRPC reply (content-type
-# application/grpc; a transcoded reply never has it) keeps its headers, else a trailers-only error
-# such as UNIMPLEMENTED would lose `grpc-status` and reach the client as UNKNOWN "No status received".
-LUA_RESPONSE_FILTER = """\
-function envoy_on_response(h)
-  if string.sub(h:headers():get("content-type") or "", 1, 16) == "application/grpc" then return end
-  local s = h:headers():get("x-http-status")
-  if s ~= nil then h:headers():replace(":status", s) end
-  for _, k in ipairs({"x-http-status","grpc-status","grpc-message","grpc-accept-encoding"}) do
-    h:headers():remove(k)
-  end
-end
-"""
 
 _TYPE = "@type"
 _API = "type.googleapis.com/envoy.extensions"
@@ -131,7 +118,7 @@ def _http_connection_manager(settings: EnvoySettings) -> dict[str, Any]:
         "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
         "route_config": _route_config(),
         "http_filters": _http_filters(settings),
-        "local_reply_config": _local_reply_config(),
+        "local_reply_config": local_reply_config(settings.max_request_body_bytes),
     }
     if settings.access_log:
         manager["access_log"] = [_stderr_access_log()]
@@ -201,46 +188,6 @@ def _cors_policy() -> dict[str, Any]:
         "expose_headers": "x-request-id, retry-after",
         "max_age": "86400",
     }
-
-
-def _error_body(error_type: str) -> dict[str, Any]:
-    """OpenAI's error object; JSON `null` in a bootstrap becomes a Struct null_value that Envoy prints."""
-    error = {"message": "%LOCAL_REPLY_BODY%", "type": error_type, "param": None, "code": None}
-    return {"json_format": {"error": error}, "content_type": "application/json"}
-
-
-def _local_reply_config() -> dict[str, Any]:
-    """Envoy's own HTTP errors in OpenAI's shape; native gRPC callers keep Envoy's plain grpc-message.
-
-    A request is REST when the transcoder took it (it then carries `x-envoy-original-path`, while its
-    content-type already says gRPC) or when its content-type is not gRPC.
-    """
-    transcoded = {"name": ORIGINAL_PATH_METADATA, "present_match": True}
-    not_grpc = {
-        "name": "content-type",
-        "string_match": {"prefix": "application/grpc"},
-        "invert_match": True,
-        "treat_missing_header_as_empty": True,
-    }
-    rest = {"or_filter": {"filters": [_header_filter(transcoded), _header_filter(not_grpc)]}}
-    server_error = {"status_code_filter": {"comparison": {"op": "GE", "value": _runtime_uint(500)}}}
-    return {
-        "mappers": [
-            {
-                "filter": {"and_filter": {"filters": [rest, server_error]}},
-                "body_format_override": _error_body("server_error"),
-            },
-            {"filter": rest, "body_format_override": _error_body("invalid_request_error")},
-        ]
-    }
-
-
-def _header_filter(matcher: dict[str, Any]) -> dict[str, Any]:
-    return {"header_filter": {"header": matcher}}
-
-
-def _runtime_uint(value: int) -> dict[str, Any]:
-    return {"default_value": value, "runtime_key": "rejoinder.local_reply.status_floor"}
 
 
 def _stderr_access_log() -> dict[str, Any]:

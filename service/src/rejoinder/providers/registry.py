@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rejoinder.errors import not_found
+from rejoinder.errors import clip, not_found
 from rejoinder.providers.base import Provider
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A configured model name: which provider serves it, under which upstream name."""
+    """A configured model name: which provider serves it, under which upstream name, and the most
+    tokens it can produce when that is known."""
 
     provider: str
     upstream_model: str
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Route:
 
     provider: Provider
     upstream_model: str
+    max_output_tokens: int | None = None
 
 
 class ProviderRegistry:
@@ -46,14 +49,14 @@ class ProviderRegistry:
         """The route of `model`. Raises `ApiError` (404, code `model_not_found`)."""
         entry = self._models.get(model)
         if entry is not None:
-            return Route(self._providers[entry.provider], entry.upstream_model)
+            return Route(self._providers[entry.provider], entry.upstream_model, entry.max_output_tokens)
         prefix, sep, rest = model.partition("/")
         if sep and rest and prefix in self._providers:
             return Route(self._providers[prefix], rest)
         if self._default is not None:
             return Route(self._providers[self._default], model)
         raise not_found(
-            f"The model '{model}' does not exist or you do not have access to it.",
+            f"The model '{clip(model)}' does not exist or you do not have access to it.",
             param="model",
             code="model_not_found",
         )

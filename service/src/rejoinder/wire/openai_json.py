@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 
-from rejoinder.errors import ApiError, invalid
+from rejoinder.errors import ApiError, clip, invalid
 from rejoinder.wire.plan import FieldPlan, Kind, MessagePlan, build_plan
 
 M = TypeVar("M", bound=Message)
@@ -44,6 +44,7 @@ def _describe(value: object) -> str:
 
 
 def _join(path: str, key: str) -> str:
+    key = clip(key)  # a key is the client's: keep a huge one out of `param` and messages
     return f"{path}.{key}" if path else key
 
 
@@ -271,7 +272,7 @@ class OpenAIJson:
         if case is None or case.message is None:
             supported = ", ".join(f"'{t}'" for t in plan.cases_by_type)
             raise invalid(
-                f"Invalid value: '{wire_type}'. Supported values are: {supported}.",
+                f"Invalid value: '{clip(wire_type)}'. Supported values are: {supported}.",
                 param=type_param,
                 code="invalid_value",
             )
