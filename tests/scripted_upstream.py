@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -58,7 +59,10 @@ class Script:
     no chunked framing, so a drop looks like a clean end of body. `http_chunk_bytes=N` sends the whole
     stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `raw_events` replaces the
     generated events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
-    joined into the body.
+    joined into the body. `stall_before_head` never answers; `stall_after_chunks=N` sends the head and N
+    events (for a non-stream request: the head only), then goes silent. A stalled answer holds its
+    connection open, sending nothing, until the client closes it (outcome "client_gone") or the upstream
+    stops.
     """
 
     text: str | list[str] = ""
@@ -79,6 +83,8 @@ class Script:
     close_delimited: bool = False
     http_chunk_bytes: int | None = None
     raw_events: list[str] | None = None
+    stall_before_head: bool = False
+    stall_after_chunks: int | None = None
 
 
 @dataclass
@@ -301,10 +307,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, composer: _Composer, record: ReceivedRequest) -> None:
         script = composer.script
         self._pause(script.first_byte_delay_s)
+        if script.stall_before_head:
+            self._stall(record)
         if script.status != 200:
             self._send_error_reply(script)
         elif composer.request.get("stream"):
             self._stream(composer, record)
+        elif script.stall_after_chunks is not None:
+            self._send_head(200, {"content-length": str(len(composer.body()))})
+            self._stall(record)
         elif script.drop_after_chunks is not None:
             self._send(200, composer.body(), truncate=True)
             record.end("dropped")
@@ -333,6 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
         for count, data in enumerate(composer.events()):
             if script.drop_after_chunks is not None and count >= script.drop_after_chunks:
                 self._drop(record)
+            if script.stall_after_chunks is not None and count >= script.stall_after_chunks:
+                self._stall(record)
             if count:
                 self._pause(script.delay_s)
             self._write(f"data: {data}\n\n".encode(), script.close_delimited)
@@ -346,6 +359,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self, record: ReceivedRequest) -> None:
         record.end("dropped")
         self.connection.shutdown(socket.SHUT_RDWR)
+        raise _Abort
+
+    def _stall(self, record: ReceivedRequest) -> None:
+        """Send nothing until the client closes the connection (or the upstream stops)."""
+        while not self.server.upstream._stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                record.end("client_gone")
+                raise ConnectionAbortedError
+            if readable:  # the client sent more (a pipelined request): keep waiting without spinning
+                self.server.upstream._stopping.wait(0.05)
         raise _Abort
 
     def _pause(self, seconds: float) -> None:
@@ -368,15 +392,17 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, payload: bytes, headers: dict[str, str] | None = None, *, truncate: bool = False
     ) -> None:
         """Send a whole body; `truncate` sends half of it and cuts the connection."""
-        self.send_response(status)
-        for name, value in ({"content-type": "application/json"} | (headers or {})).items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
+        self._send_head(status, (headers or {}) | {"content-length": str(len(payload))})
         self.wfile.write(payload[: len(payload) // 2] if truncate else payload)
         if truncate:
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+
+    def _send_head(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in ({"content-type": "application/json"} | headers).items():
+            self.send_header(name, value)
+        self.end_headers()
 
 
 def _error(message: str, kind: str, code: int | None) -> dict[str, Any]:
@@ -476,3 +502,33 @@ class ScriptedUpstream:
 def _echo(body: dict[str, Any]) -> Script:
     users = [m for m in body.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"]
     return Script(text=f"You said: {_message_text(users[-1]) if users else ''}")
+
+
+class UnansweredPort:
+    """A port on 127.0.0.1 where a TCP connect hangs: a listener whose accept backlog is full and never
+    drained, so the kernel drops further SYNs (Linux with `tcp_abort_on_overflow` = 0, the default).
+
+        with UnansweredPort() as port:
+            ...  # connecting to 127.0.0.1:port neither succeeds nor fails until the client gives up
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._fillers: list[socket.socket] = []
+
+    def __enter__(self) -> int:
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        port: int = self._listener.getsockname()[1]
+        for _ in range(2):  # a backlog of 0 still queues one connection (two on some kernels)
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            self._fillers.append(filler)
+        return port
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for sock in (*self._fillers, self._listener):
+            sock.close()

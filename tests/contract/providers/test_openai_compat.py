@@ -34,9 +34,11 @@ from rejoinder.providers.base import (
     UsageDelta,
 )
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig, _SseFramer
+from rejoinder.providers.timeouts import UpstreamTimeouts
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 USER = ChatMessage("user", "Hi there")
+FIVE_S = UpstreamTimeouts.uniform(5.0)
 
 
 def chat(*, stream: bool = True, **kwargs: Any) -> ChatRequest:
@@ -45,7 +47,9 @@ def chat(*, stream: bool = True, **kwargs: Any) -> ChatRequest:
 
 @pytest.fixture
 async def provider(scripted_upstream: ScriptedUpstream) -> AsyncIterator[OpenAICompatProvider]:
-    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, api_key="sk-test", timeout=5.0))
+    adapter = OpenAICompatProvider(
+        UpstreamConfig(scripted_upstream.base_url, api_key="sk-test", timeouts=FIVE_S)
+    )
     yield adapter
     await adapter.aclose()
 
@@ -455,7 +459,7 @@ async def test_reasoning_input_and_effort_when_capable(scripted_upstream: Script
     caps = Capabilities(
         reasoning_field="reasoning_content", accepts_reasoning_input=True, reasoning_effort=True
     )
-    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, None, 5.0, caps))
+    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, None, FIVE_S, caps))
     try:
         await collect(adapter, ChatRequest("scripted-model", CONVERSATION, reasoning_effort="low"))
     finally:
@@ -580,7 +584,9 @@ async def test_error_reported_inside_the_stream(
 async def test_a_header_the_transport_refuses_is_an_upstream_error(
     scripted_upstream: ScriptedUpstream,
 ) -> None:
-    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, api_key="sk-a\nb", timeout=5.0))
+    adapter = OpenAICompatProvider(
+        UpstreamConfig(scripted_upstream.base_url, api_key="sk-a\nb", timeouts=FIVE_S)
+    )
     try:
         _, error = await collect_until_error(adapter, chat())
     finally:
@@ -592,7 +598,7 @@ async def test_a_header_the_transport_refuses_is_an_upstream_error(
 
 @pytest.mark.parametrize("base_url", ["ftp://127.0.0.1/v1", "no url at all", "http://[::1/v1"])
 async def test_an_unusable_url_is_a_connect_error(base_url: str) -> None:
-    adapter = OpenAICompatProvider(UpstreamConfig(base_url, timeout=5.0))
+    adapter = OpenAICompatProvider(UpstreamConfig(base_url, timeouts=FIVE_S))
     try:
         _, error = await collect_until_error(adapter, chat())
     finally:
@@ -605,7 +611,7 @@ async def test_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = OpenAICompatProvider(UpstreamConfig(f"http://127.0.0.1:{port}/v1", timeout=5.0))
+    adapter = OpenAICompatProvider(UpstreamConfig(f"http://127.0.0.1:{port}/v1", timeouts=FIVE_S))
     try:
         _, error = await collect_until_error(adapter, chat())
     finally:
@@ -614,20 +620,7 @@ async def test_connection_refused() -> None:
     assert error.kind == "connect"
 
 
-@pytest.mark.parametrize(
-    "script",
-    [Script(text="late", first_byte_delay_s=3.0), Script(text=["a", "b"], delay_s=3.0)],
-    ids=["before-headers", "between-chunks"],
-)
-async def test_read_timeout(scripted_upstream: ScriptedUpstream, script: Script) -> None:
-    scripted_upstream.enqueue(script)
-    adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, timeout=0.3))
-    try:
-        _, error = await collect_until_error(adapter, chat())
-    finally:
-        await adapter.aclose()
-
-    assert error.kind == "timeout"
+# The timeouts have their own suite: test_timeouts.py.
 
 
 # -- the consumer goes away -------------------------------------------------------------------------
@@ -672,7 +665,7 @@ async def test_cancelling_the_consumer_closes_the_upstream_request(
 
 async def test_injected_session_is_used_and_left_open(scripted_upstream: ScriptedUpstream) -> None:
     async with aiohttp.ClientSession(headers={"x-injected": "yes"}) as session:
-        adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, timeout=5.0), session)
+        adapter = OpenAICompatProvider(UpstreamConfig(scripted_upstream.base_url, timeouts=FIVE_S), session)
         await collect(adapter, chat())
         await adapter.aclose()
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from rejoinder.app import build_registry
+from rejoinder.config import Settings, UpstreamSettings
 from rejoinder.providers import llamacpp, ollama, openai, vllm
 from rejoinder.providers.base import Capabilities
 from rejoinder.providers.factory import (
@@ -19,6 +21,7 @@ from rejoinder.providers.llamacpp import LlamaCppProvider
 from rejoinder.providers.ollama import OllamaProvider
 from rejoinder.providers.openai import OpenAIProvider
 from rejoinder.providers.openai_compat import OpenAICompatProvider
+from rejoinder.providers.timeouts import UpstreamTimeouts
 from rejoinder.providers.vllm import VLLMProvider
 
 # The capability table, as declared; each non-obvious entry is sourced in its adapter's docstring.
@@ -65,6 +68,40 @@ async def test_build_provider(provider_type: str, cls: type[OpenAICompatProvider
         assert provider.capabilities == replace(TABLE[provider_type], images=False)
     finally:
         await provider.aclose()
+
+
+@pytest.mark.parametrize("provider_type", PROVIDER_TYPES)
+async def test_the_timeouts_reach_the_adapter(provider_type: str) -> None:
+    provider = build_provider(
+        provider_type, "http://127.0.0.1:9/v1", None, UpstreamTimeouts(2.0, 3.0, 4.0), {}
+    )
+    try:
+        assert isinstance(provider, OpenAICompatProvider)
+        assert provider._config.timeouts == UpstreamTimeouts(connect=2.0, first_token=3.0, idle=4.0)
+    finally:
+        await provider.aclose()
+
+
+async def test_one_number_bounds_all_three() -> None:
+    provider = build_provider("vllm", "http://127.0.0.1:9/v1", None, 7.5, {})
+    try:
+        assert isinstance(provider, OpenAICompatProvider)
+        assert provider._config.timeouts == UpstreamTimeouts(connect=7.5, first_token=7.5, idle=7.5)
+    finally:
+        await provider.aclose()
+
+
+async def test_the_configured_timeouts_reach_the_adapter_through_the_registry() -> None:
+    upstream = UpstreamSettings(
+        "http://127.0.0.1:9/v1", connect_timeout_s=1.5, first_token_timeout_s=20.0, idle_timeout_s=9.0
+    )
+    registry = build_registry(Settings(providers={"up": upstream}), None)
+    try:
+        provider = registry.resolve("up/some-model").provider
+        assert isinstance(provider, OpenAICompatProvider)
+        assert provider._config.timeouts == UpstreamTimeouts(connect=1.5, first_token=20.0, idle=9.0)
+    finally:
+        await registry.aclose()
 
 
 def test_unknown_type_lists_the_types() -> None:

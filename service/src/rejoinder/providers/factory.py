@@ -15,6 +15,7 @@ from typing import Literal, get_args
 from rejoinder.providers import llamacpp, ollama, openai, vllm
 from rejoinder.providers.base import Capabilities, Provider
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
+from rejoinder.providers.timeouts import UpstreamTimeouts
 
 ProviderType = Literal["openai-compatible", "vllm", "ollama", "llamacpp", "openai"]
 PROVIDER_TYPES: tuple[ProviderType, ...] = get_args(ProviderType)
@@ -80,10 +81,15 @@ def build_provider(
     provider_type: str,
     base_url: str,
     api_key: str | None,
-    timeout_s: float,
+    timeouts: UpstreamTimeouts | float,
     capability_overrides: Mapping[str, object],
 ) -> Provider:
-    """The adapter for one configured upstream. Raises `ValueError` for an unknown type or a bad override."""
+    """The adapter for one configured upstream. Raises `ValueError` for an unknown type or a bad override.
+
+    `timeouts` as one number bounds the connect, the first token and each silence alike.
+    """
     cls, defaults = _adapter(provider_type)
     capabilities = merge_capabilities(defaults, capability_overrides)
-    return cls(UpstreamConfig(base_url, api_key, timeout_s, capabilities))
+    if not isinstance(timeouts, UpstreamTimeouts):
+        timeouts = UpstreamTimeouts.uniform(timeouts)
+    return cls(UpstreamConfig(base_url, api_key, timeouts, capabilities))

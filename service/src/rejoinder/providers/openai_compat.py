@@ -9,12 +9,15 @@ post-processor of the normalized deltas).
 The transport is one `aiohttp.ClientSession` per provider (HTTP/1.1 keep-alive pool), made on first use
 inside the running loop: aiohttp's C parser and no anyio layer cost a fraction of httpx's CPU per
 request. It follows no redirects, keeps no cookies, and reads the proxy environment variables once.
+Its connect timeout is aiohttp's; the first-token and idle timeouts are kept by one `Watchdog` per
+response (`timeouts`), never by a timer per read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -31,6 +34,7 @@ from rejoinder.providers.chat_wire import (
     build_body,
     decode_completion,
 )
+from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
 
 _MAX_CONNECTIONS = 0  # no cap: every open stream holds one upstream connection; the upstream queues
 _KEEPALIVE_S = 30.0
@@ -39,11 +43,11 @@ _ERROR_TEXT_LIMIT = 200
 
 @dataclass(frozen=True)
 class UpstreamConfig:
-    """Where an upstream is and how long to wait for it. `timeout` bounds connect and each read."""
+    """Where an upstream is, how long to wait for it, and what it can do."""
 
     base_url: str
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
+    timeouts: UpstreamTimeouts = field(default_factory=UpstreamTimeouts)
     capabilities: Capabilities = field(default_factory=Capabilities)
 
 
@@ -82,6 +86,8 @@ class OpenAICompatProvider:
         self._closed = False
         self._headers = {stream: _headers(config.api_key, stream=stream) for stream in (False, True)}
         self._proxy: str | None = None
+        connect = config.timeouts.connect  # the read bounds are the watchdog's (see `stream`)
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -98,42 +104,59 @@ class OpenAICompatProvider:
     async def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
         """Run one chat completion and yield its deltas; raises only `UpstreamError`.
 
-        Closing this generator early closes the upstream response (and so its connection).
+        Closing this generator early closes the upstream response (and so its connection). The
+        first-token and idle timeouts are the watchdog's: it fails the pending read and closes `resp`.
         """
         content = self._encode(req)
         post = self._delta_filter()
-        resp = await self._send(content, stream=req.stream)
+        watchdog = Watchdog(self._config.timeouts)
+        resp = await self._send(content, req.stream, watchdog)
         try:
+            watchdog.watch(_aborter(resp))
             with _translate_errors():
                 await _check_status(resp)
                 if req.stream and not _is_json(resp):
-                    async with contextlib.aclosing(self._sse_deltas(resp)) as deltas:
+                    async with contextlib.aclosing(self._sse_deltas(resp, watchdog)) as deltas:
                         async for delta in deltas:
                             for out in post.feed(delta):
+                                if watchdog.waiting_first:
+                                    watchdog.first_delta()
                                 yield out
                 else:
-                    for delta in await self._json_deltas(resp):
+                    deltas_of_body = await self._json_deltas(resp)
+                    watchdog.cancel()
+                    for delta in deltas_of_body:
                         for out in post.feed(delta):
                             yield out
         finally:
+            watchdog.cancel()
             # A response read to its end has already gone back to the pool; anything else (an error,
             # the consumer gone, [DONE] before the end of the body) closes its connection now.
             resp.close()
         for out in post.close():
             yield out
 
-    async def _send(self, content: bytes, *, stream: bool) -> aiohttp.ClientResponse:
-        """POST `content`; the response once its head has arrived, whatever its status."""
+    async def _send(self, content: bytes, stream: bool, watchdog: Watchdog) -> aiohttp.ClientResponse:
+        """POST `content`; the response once its head has arrived, whatever its status, within the
+        first-token deadline."""
         session = self._new_session() if self._session is None else self._session
         with _translate_errors():
             try:
-                return await session.post(
-                    self._url,
-                    data=content,
-                    headers=self._headers[stream],
-                    allow_redirects=False,
-                    proxy=self._proxy,
-                )
+                async with asyncio.timeout_at(watchdog.first_token_deadline) as head:
+                    return await session.post(
+                        self._url,
+                        data=content,
+                        headers=self._headers[stream],
+                        allow_redirects=False,
+                        proxy=self._proxy,
+                        timeout=self._timeout,
+                    )
+            except aiohttp.ConnectionTimeoutError as exc:
+                raise connect_timeout(self._config.timeouts) from exc
+            except TimeoutError:
+                if head.expired():
+                    raise first_token_timeout(self._config.timeouts) from None
+                raise
             except aiohttp.ClientError:
                 raise
             except ValueError as exc:  # a header aiohttp will not write (say, an API key with a newline)
@@ -163,23 +186,25 @@ class OpenAICompatProvider:
         if self._closed:
             raise RuntimeError("the provider is closed")
         self._proxy = _env_proxy(self._url)
-        timeout = self._config.timeout
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS, keepalive_timeout=_KEEPALIVE_S),
-            timeout=aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
-            ),
+            timeout=self._timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self._session
 
-    async def _sse_deltas(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[ChatDelta, None]:
+    async def _sse_deltas(
+        self, resp: aiohttp.ClientResponse, watchdog: Watchdog
+    ) -> AsyncGenerator[ChatDelta, None]:
         decoder = StreamDecoder(self.capabilities)
         framer = _SseFramer()
         body = resp.content
+        clock = watchdog.clock
         first = True
         while True:
+            watchdog.reading_since = clock()  # the idle clock runs only while a read waits
             chunk = await (_read_one_chunk(body) if first else body.readany())
+            watchdog.reading_since = None
             if not chunk:
                 break
             for data in framer.feed(chunk):
@@ -212,6 +237,16 @@ async def _read_one_chunk(body: aiohttp.StreamReader) -> bytes:
         chunk, boundary = await body.readchunk()
         if chunk or not boundary:  # (b"", True) is an empty chunk boundary, not the end
             return chunk
+
+
+def _aborter(resp: aiohttp.ClientResponse) -> Callable[[UpstreamError], None]:
+    """What the watchdog calls at a deadline: the pending read raises `error`, the connection closes."""
+
+    def abort(error: UpstreamError) -> None:
+        resp.content.set_exception(error)
+        resp.close()
+
+    return abort
 
 
 def honored(body: JsonObject, caps: Capabilities) -> JsonObject:
