@@ -97,11 +97,16 @@ class PostgresStore:
             raise
         return cls(pool, max_chain_links=max_chain_links)
 
+    @property
+    def pool(self) -> asyncpg.Pool[asyncpg.Record]:
+        """The connection pool, for what shares this database's schema (the shared rate limiter)."""
+        return self._pool
+
     async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only."""
         self._check_open()
         row = sql.response_row(response, tenant)
-        items = sql.item_rows(response.id, input_items)
+        items = await sql.paced_item_rows(response.id, input_items)
         positions = [position for _, position, _, _ in items]
         item_ids = [item_id for _, _, item_id, _ in items]
         bodies = [body for _, _, _, body in items]

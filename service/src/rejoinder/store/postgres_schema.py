@@ -76,6 +76,179 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX conversation_items_item_id ON conversation_items (conversation_id, item_id)",
     ),
+    # 2: rate limits shared by the replicas (rejoinder/ratelimit/postgres.py). Per tenant, one row with
+    # its two sliding windows (requests, tokens), each as parallel arrays of one-second bucket keys and
+    # counts, oldest first, and their total (rejoinder/ratelimit/window.py); per tenant and replica, the
+    # requests in flight, which stop counting at `expires_at` unless the replica renews them. UNLOGGED:
+    # no WAL, so no commit waits for a disk; after a database crash the counts start from zero.
+    (
+        """
+        CREATE UNLOGGED TABLE ratelimit_windows (
+            tenant TEXT PRIMARY KEY,
+            request_keys BIGINT[] NOT NULL DEFAULT '{}',
+            request_counts BIGINT[] NOT NULL DEFAULT '{}',
+            request_total BIGINT NOT NULL DEFAULT 0,
+            token_keys BIGINT[] NOT NULL DEFAULT '{}',
+            token_counts BIGINT[] NOT NULL DEFAULT '{}',
+            token_total BIGINT NOT NULL DEFAULT 0
+        )
+        """,
+        """
+        CREATE UNLOGGED TABLE ratelimit_in_flight (
+            tenant TEXT NOT NULL,
+            replica TEXT NOT NULL,
+            in_flight INTEGER NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (tenant, replica)
+        )
+        """,
+        "CREATE INDEX ratelimit_in_flight_replica ON ratelimit_in_flight (replica)",
+        # A window without its buckets at or before `p_horizon` (O(1) amortized: only those are
+        # visited), plus `p_amount` in bucket `p_key`.
+        """
+        CREATE FUNCTION rejoinder_ratelimit_window(
+            p_keys BIGINT[], p_counts BIGINT[], p_total BIGINT, p_horizon DOUBLE PRECISION,
+            p_key BIGINT, p_amount BIGINT, OUT keys BIGINT[], OUT counts BIGINT[], OUT total BIGINT
+        ) LANGUAGE plpgsql IMMUTABLE AS $$
+        DECLARE
+            first INTEGER := 1;
+            n INTEGER := coalesce(array_length(p_keys, 1), 0);
+            i INTEGER;
+        BEGIN
+            keys := p_keys;
+            counts := p_counts;
+            total := p_total;
+            WHILE first <= n AND p_keys[first] <= p_horizon LOOP
+                total := total - p_counts[first];
+                first := first + 1;
+            END LOOP;
+            IF first > 1 THEN
+                keys := p_keys[first:n];
+                counts := p_counts[first:n];
+                n := n - first + 1;
+            END IF;
+            IF p_amount <= 0 OR p_key <= p_horizon THEN
+                RETURN;
+            END IF;
+            total := total + p_amount;
+            IF n > 0 AND keys[n] = p_key THEN
+                counts[n] := counts[n] + p_amount;
+            ELSIF n = 0 OR keys[n] < p_key THEN
+                keys := keys || p_key;
+                counts := counts || p_amount;
+            ELSE
+                i := n;  -- an earlier bucket (another replica's clock is ahead): keep the keys in order
+                WHILE i > 1 AND keys[i - 1] >= p_key LOOP
+                    i := i - 1;
+                END LOOP;
+                IF keys[i] = p_key THEN
+                    counts[i] := counts[i] + p_amount;
+                ELSE
+                    keys := keys[1:i - 1] || p_key || keys[i:n];
+                    counts := counts[1:i - 1] || p_amount || counts[i:n];
+                END IF;
+            END IF;
+        END
+        $$
+        """,
+        # One admission, atomically: the tenant's row lock orders its admissions, so each one sees
+        # what the one before it committed. Returns the windows and the count in flight after the
+        # admission, or before it with `refused` set (and then nothing is written). A window of a limit
+        # the tenant does not have (NULL) is neither read nor written.
+        """
+        CREATE FUNCTION rejoinder_ratelimit_admit(
+            p_tenant TEXT, p_replica TEXT, p_now DOUBLE PRECISION, p_window INTEGER,
+            p_lease DOUBLE PRECISION, p_rpm BIGINT, p_tpm BIGINT, p_concurrent BIGINT,
+            OUT refused TEXT, OUT request_keys BIGINT[], OUT request_counts BIGINT[],
+            OUT token_keys BIGINT[], OUT token_counts BIGINT[], OUT in_flight BIGINT
+        ) LANGUAGE plpgsql AS $$
+        #variable_conflict use_variable
+        DECLARE
+            horizon DOUBLE PRECISION := p_now - p_window;
+            requests BIGINT;
+            tokens BIGINT;
+        BEGIN
+            LOOP
+                SELECT w.request_keys, w.request_counts, w.request_total,
+                       w.token_keys, w.token_counts, w.token_total
+                    INTO request_keys, request_counts, requests, token_keys, token_counts, tokens
+                    FROM ratelimit_windows AS w WHERE w.tenant = p_tenant FOR UPDATE;
+                EXIT WHEN FOUND;
+                INSERT INTO ratelimit_windows (tenant) VALUES (p_tenant) ON CONFLICT DO NOTHING;
+            END LOOP;
+            IF p_rpm IS NOT NULL THEN
+                SELECT x.keys, x.counts, x.total INTO request_keys, request_counts, requests
+                    FROM rejoinder_ratelimit_window(
+                        request_keys, request_counts, requests, horizon, 0, 0) AS x;
+            END IF;
+            IF p_tpm IS NOT NULL THEN
+                SELECT x.keys, x.counts, x.total INTO token_keys, token_counts, tokens
+                    FROM rejoinder_ratelimit_window(token_keys, token_counts, tokens, horizon, 0, 0) AS x;
+            END IF;
+            in_flight := 0;
+            IF p_concurrent IS NOT NULL THEN
+                SELECT coalesce(sum(f.in_flight), 0) INTO in_flight FROM ratelimit_in_flight AS f
+                    WHERE f.tenant = p_tenant AND f.expires_at > p_now;
+            END IF;
+            IF requests >= p_rpm THEN
+                refused := 'requests';
+            ELSIF tokens >= p_tpm THEN
+                refused := 'tokens';
+            ELSIF in_flight >= p_concurrent THEN
+                refused := 'concurrent';
+            END IF;
+            IF refused IS NOT NULL THEN
+                RETURN;
+            END IF;
+            IF p_rpm IS NOT NULL THEN
+                SELECT x.keys, x.counts, x.total INTO request_keys, request_counts, requests
+                    FROM rejoinder_ratelimit_window(
+                        request_keys, request_counts, requests, horizon, ceil(p_now)::BIGINT, 1) AS x;
+                UPDATE ratelimit_windows AS w
+                    SET request_keys = request_keys, request_counts = request_counts, request_total = requests
+                    WHERE w.tenant = p_tenant;
+            END IF;
+            IF p_concurrent IS NOT NULL THEN
+                INSERT INTO ratelimit_in_flight AS f (tenant, replica, in_flight, expires_at)
+                    VALUES (p_tenant, p_replica, 1, p_now + p_lease)
+                    ON CONFLICT ON CONSTRAINT ratelimit_in_flight_pkey DO UPDATE
+                    SET in_flight = f.in_flight + 1, expires_at = greatest(f.expires_at, p_now + p_lease);
+                in_flight := in_flight + 1;
+            END IF;
+        END
+        $$
+        """,
+        # What a replica's finished responses did, in one call: tokens to charge (tenant, bucket, tokens;
+        # tenants in order, so two replicas' calls never wait on each other in a cycle) and the slots
+        # of this replica to release (tenant, count).
+        """
+        CREATE FUNCTION rejoinder_ratelimit_finish(
+            p_replica TEXT, p_now DOUBLE PRECISION, p_window INTEGER,
+            p_tenants TEXT[], p_keys BIGINT[], p_tokens BIGINT[],
+            p_release_tenants TEXT[], p_release_counts INTEGER[]
+        ) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            charge RECORD;
+        BEGIN
+            FOR charge IN
+                SELECT t.tenant, t.key, t.tokens
+                FROM unnest(p_tenants, p_keys, p_tokens) AS t (tenant, key, tokens)
+                ORDER BY t.tenant, t.key
+            LOOP
+                UPDATE ratelimit_windows AS w SET (token_keys, token_counts, token_total) = (
+                    SELECT x.keys, x.counts, x.total FROM rejoinder_ratelimit_window(
+                        w.token_keys, w.token_counts, w.token_total,
+                        p_now - p_window, charge.key, charge.tokens
+                    ) AS x
+                ) WHERE w.tenant = charge.tenant;
+            END LOOP;
+            UPDATE ratelimit_in_flight AS f SET in_flight = greatest(f.in_flight - r.n, 0)
+                FROM unnest(p_release_tenants, p_release_counts) AS r (tenant, n)
+                WHERE f.tenant = r.tenant AND f.replica = p_replica;
+        END
+        $$
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

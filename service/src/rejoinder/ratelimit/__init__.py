@@ -1,0 +1,5 @@
+"""Per-tenant rate limits: requests per minute, tokens per minute and requests in flight.
+
+`base.RateLimiter` is the interface; `memory.MemoryRateLimiter` serves one process,
+`postgres.PostgresRateLimiter` every replica that shares a PostgreSQL store.
+"""
