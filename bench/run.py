@@ -26,7 +26,7 @@ from types import FrameType
 
 import grpc
 
-from bench import profile, scenarios
+from bench import beside_big, profile, scenarios
 from bench.procs import (
     BenchError,
     Child,
@@ -50,6 +50,7 @@ PARTS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "nonstream": scenarios.nonstream,
     "stream": scenarios.streaming,
     "store": scenarios.store,
+    "beside_big": beside_big.beside_big,
     "idle": scenarios.idle,
 }
 UVLOOP_SETUP = "import uvloop; uvloop.install()"

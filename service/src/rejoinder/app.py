@@ -17,7 +17,7 @@ from rejoinder.api.auth import Authenticator
 from rejoinder.api.calls import SafeRegistrar
 from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
-from rejoinder.api.http_servicer import OpenAIHttpServicer
+from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
@@ -37,6 +37,8 @@ from rejoinder.providers.local import (
 )
 from rejoinder.providers.registry import ModelEntry, ProviderRegistry
 from rejoinder.providers.timeouts import UpstreamTimeouts
+from rejoinder.ratelimit.base import RateLimiter
+from rejoinder.ratelimit.factory import open_limiter
 from rejoinder.responses.v1 import (
     conversations_service_pb2,
     openai_http_pb2,
@@ -125,12 +127,14 @@ class GrpcApp:
     store: Store
     registry: ProviderRegistry
     background: BackgroundRuns
+    limiter: RateLimiter
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Finish in-flight calls (up to `grace_s`), fail the background runs, release everything."""
         await self.server.stop(grace_s)
         await self.background.close()
         await self.registry.aclose()
+        await self.limiter.close()  # before the store: it holds some of the store's connections
         await self.store.close()
 
 
@@ -140,20 +144,23 @@ def _server(
     server = grpc.aio.server(
         options=[
             ("grpc.so_reuseport", 0),
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            # a request as big as the REST body limit, and its framing
+            ("grpc.max_receive_message_length", settings.request_limits.max_request_body_bytes + 65_536),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ]
     )
     auth = Authenticator(settings.auth_tenants)
     registrar = SafeRegistrar(server)  # bytes that are not protobuf: INVALID_ARGUMENT, not UNKNOWN
-    responses_grpc.add_ResponsesServiceServicer_to_server(ResponsesServicer(core, auth), registrar)
+    responses_grpc.add_ResponsesServiceServicer_to_server(
+        ResponsesServicer(core, auth, settings.request_limits), registrar
+    )
     conversations_grpc.add_ConversationsServiceServicer_to_server(
         ConversationsServicer(conversations, auth), registrar
     )
-    codec = OpenAIJson(strict=settings.strict_json)
-    openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(
-        OpenAIHttpServicer(core, conversations, codec, registry, auth, settings.sse_keepalive_s), registrar
-    )
+    codec = OpenAIJson(strict=settings.strict_json, max_string_chars=settings.request_limits.max_string_chars)
+    options = RestOptions(settings.sse_keepalive_s, settings.request_limits)
+    http = OpenAIHttpServicer(core, conversations, codec, registry, auth, options)
+    openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(http, registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
@@ -185,11 +192,17 @@ async def start_grpc(
     if local is not None:
         await local.load()
     registry = build_registry(settings, local)
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    replica = replica_id or ids.new("replica")
+    limiter = await open_limiter(
+        settings.rate_limits, store, clock, replica=replica, lease_s=settings.background_lease_s
+    )
     deps = Deps(
         store=store,
         providers=registry,
-        clock=clock or SystemClock(),
-        ids=ids or RandomIds(),
+        clock=clock,
+        ids=ids,
         sealer=reasoning_sealer(settings),
         mcp=SdkMcpConnector(
             McpSettings(
@@ -201,10 +214,10 @@ async def start_grpc(
             )
         ),
         conversations=store,
+        limits=settings.request_limits,
+        limiter=limiter,
     )
-    background = BackgroundRuns(
-        store, deps.clock, replica_id or deps.ids.new("replica"), lease_s=settings.background_lease_s
-    )
+    background = BackgroundRuns(store, clock, replica, lease_s=settings.background_lease_s)
     lost = await background.tick()
     if lost:
         print(f"rejoinder: marked failed {lost} background response(s) whose server stopped", flush=True)
@@ -213,4 +226,6 @@ async def start_grpc(
     server = _server(ResponsesCore(deps, background), conversations, settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
-    return GrpcApp(server=server, port=port, store=store, registry=registry, background=background)
+    return GrpcApp(
+        server=server, port=port, store=store, registry=registry, background=background, limiter=limiter
+    )

@@ -75,3 +75,23 @@ def invalid(message: str, *, param: str | None = None, code: str | None = None) 
 def not_found(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     """A 404: the named object does not exist (or is not the caller's)."""
     return ApiError(ErrorKind.NOT_FOUND, message, param=param, code=code)
+
+
+def too_many(count: int, most: int, param: str) -> ApiError:
+    """OpenAI's 400 for an array of more than `most` elements."""
+    return invalid(
+        f"Invalid '{param}': array too long. Expected an array with maximum length {most}, "
+        f"but got an array with length {count} instead.",
+        param=param,
+        code="array_above_max_length",
+    )
+
+
+def too_long(length: int, most: int, param: str) -> ApiError:
+    """OpenAI's 400 for a string of more than `most` characters."""
+    return invalid(
+        f"Invalid '{param}': string too long. Expected a string with maximum length {most}, "
+        f"but got a string with length {length} instead.",
+        param=param,
+        code="string_above_max_length",
+    )

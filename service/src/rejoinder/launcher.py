@@ -20,6 +20,7 @@ from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
 from rejoinder.edge.ports import port_is_free
 from rejoinder.providers.local import MODEL_NAME
+from rejoinder.ratelimit.factory import describe as describe_limits
 from rejoinder.store.factory import describe
 
 log = logging.getLogger("rejoinder")
@@ -74,13 +75,15 @@ def _access(settings: Settings) -> str:
     return f"API keys required: {tenants} tenant{'s' * (tenants != 1)}, {keys} key{'s' * (keys != 1)}"
 
 
-def _announce(settings: Settings, grpc_port: int, models: list[str]) -> None:
+def _announce(settings: Settings, app: GrpcApp) -> None:
+    grpc_port, models = app.port, app.registry.model_names()
     print(f"rejoinder: gRPC on {settings.grpc_host}:{grpc_port}", flush=True)
     if settings.envoy:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
     print(f"rejoinder: responses stored in {describe(settings.store, settings.data_dir)}", flush=True)
     print(f"rejoinder: {_access(settings)}", flush=True)
+    print(f"rejoinder: {describe_limits(settings.rate_limits, app.store)}", flush=True)
     if MODEL_NAME in models:
         print(
             f"rejoinder: default model '{MODEL_NAME}' (SmolLM2-135M-Instruct, in-process llama.cpp)",
@@ -137,7 +140,7 @@ async def _serve_in(settings: Settings, data: DataDir) -> None:
             run_dir.mkdir(parents=True, exist_ok=True)
             envoy = EnvoyProcess(envoy_settings(settings, app.port), run_dir)
             await envoy.start()
-        _announce(settings, app.port, app.registry.model_names())
+        _announce(settings, app)
         await _wait_for_stop(envoy)
     except EnvoyError as exc:
         print(f"rejoinder: Envoy failed: {exc}", flush=True)

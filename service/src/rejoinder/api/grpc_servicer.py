@@ -8,8 +8,13 @@ import grpc
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import abort
+from rejoinder.config_limits import RequestLimits
+from rejoinder.core.limits import check_strings
 from rejoinder.core.responses import EventSource, ResponsesCore
+from rejoinder.core.validation import DEFAULT_LIMITS
 from rejoinder.errors import ApiError, invalid
+from rejoinder.pacing import run_paced
+from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.wire.batching import Tick, batches
@@ -20,12 +25,29 @@ Context = grpc.aio.ServicerContext[object, object]
 class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     """gRPC handlers over the shared core."""
 
-    def __init__(self, core: ResponsesCore, auth: Authenticator) -> None:
+    def __init__(
+        self, core: ResponsesCore, auth: Authenticator, limits: RequestLimits = DEFAULT_LIMITS
+    ) -> None:
         self._core = core
         self._auth = auth
+        self._limits = limits
 
     def _tenant(self, context: Context) -> str:
         return self._auth.tenant_of(context)
+
+    async def _admitted(self, params: pb.CreateRequest, context: Context) -> tuple[str, Admission]:
+        """The caller's tenant, admitted by its rate limits, for a request whose strings fit the limits.
+        The limits' headers go out as initial metadata."""
+        tenant = self._tenant(context)
+        admission = await self._core.admit(tenant)
+        try:
+            await run_paced(check_strings(params, self._limits))
+            if admission.headers:
+                await context.send_initial_metadata(admission.headers)
+        except BaseException:
+            admission.finish(0)
+            raise
+        return tenant, admission
 
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
         """A finished response."""
@@ -34,7 +56,9 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
                 raise invalid(
                     "Create does not stream; call StreamCreate.", param="stream", code="invalid_value"
                 )
-            return pb.CreateResponse(response=await self._core.create(request, tenant=self._tenant(context)))
+            tenant, admission = await self._admitted(request, context)
+            response = await self._core.create(request, tenant=tenant, admission=admission)
+            return pb.CreateResponse(response=response)
         except ApiError as err:
             await abort(context, err)
             raise
@@ -59,7 +83,8 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     async def _start(self, params: pb.CreateRequest, context: Context) -> EventSource:
         """A started stream, or the request's error as the call's status."""
         try:
-            return await self._core.start(params, stream=True, tenant=self._tenant(context))
+            tenant, admission = await self._admitted(params, context)
+            return await self._core.start(params, stream=True, tenant=tenant, admission=admission)
         except ApiError as err:
             await abort(context, err)
             raise

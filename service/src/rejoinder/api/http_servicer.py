@@ -7,20 +7,29 @@ turns into the HTTP status) and one OpenAI error body; the RPC itself ends OK.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import grpc
 import orjson
 from google.api.httpbody_pb2 import HttpBody
+from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import http_body, http_metadata, internal_error
-from rejoinder.core.conversations import ConversationsCore
+from rejoinder.config_limits import RequestLimits
+from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
+from rejoinder.core.limits import check_count
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.validation import DEFAULT_LIMITS
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
-from rejoinder.errors import ApiError, invalid
+from rejoinder.errors import ApiError
+from rejoinder.pacing import run_paced
 from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.ratelimit.base import Admission
+from rejoinder.ratelimit.replies import Headers
 from rejoinder.responses.v1 import conversations_service_pb2 as cv
 from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
@@ -28,36 +37,50 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
 from rejoinder.wire import sse
 from rejoinder.wire.batching import Tick, batches
+from rejoinder.wire.json_body import parse_object
 from rejoinder.wire.openai_json import OpenAIJson
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[object, object]
 JSON = "application/json"
+CONVERSATION_ARRAYS = {"items": MAX_ITEMS_PER_CALL}
 EVENT_STREAM = "text/event-stream"
 
-BAD_JSON = (
-    "We could not parse the JSON body of your request. The API expects a JSON payload, "
-    "but what was sent was not valid JSON."
-)
+M = TypeVar("M", bound=Message)
 
 
 def _json(value: object) -> HttpBody:
     return HttpBody(content_type=JSON, data=orjson.dumps(value))
 
 
-async def _error_body(context: Context, err: ApiError) -> HttpBody:
-    await context.send_initial_metadata(http_metadata(err))
+async def _error_body(context: Context, err: ApiError, headers: Headers = ()) -> HttpBody:
+    await context.send_initial_metadata(http_metadata(err) + headers)
     return HttpBody(content_type=JSON, data=http_body(err))
 
 
-def _parse_body(body: HttpBody) -> dict[str, object]:
-    try:
-        data = orjson.loads(body.data)
-    except orjson.JSONDecodeError as exc:
-        raise invalid(BAD_JSON) from exc
-    if not isinstance(data, dict):
-        raise invalid(BAD_JSON)
-    return data
+async def _send_headers(context: Context, headers: Headers) -> None:
+    """Headers for the reply (initial metadata, which Envoy makes HTTP headers), when there are any."""
+    if headers:
+        await context.send_initial_metadata(headers)
+
+
+def _check_arrays(data: Mapping[str, object], most: Mapping[str, int]) -> None:
+    """Arrays over their limit are refused before a single element is decoded."""
+    for key, limit in most.items():
+        value = data.get(key)
+        if isinstance(value, list):
+            check_count(len(value), limit, key)
+
+
+@dataclass(frozen=True)
+class RestOptions:
+    """How the REST surface reads and writes: SSE keep-alive comments, the request limits."""
+
+    keepalive_s: float = 15.0
+    limits: RequestLimits = DEFAULT_LIMITS
+
+
+DEFAULT_OPTIONS = RestOptions()
 
 
 class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
@@ -70,17 +93,25 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         codec: OpenAIJson,
         models: ProviderRegistry,
         auth: Authenticator,
-        keepalive_s: float = 15.0,
+        options: RestOptions = DEFAULT_OPTIONS,
     ) -> None:
+        limits = options.limits
+        self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
         self._core = core
         self._conversations = conversations
         self._auth = auth
         self._codec = codec
         self._models = models
-        self._keepalive_s = keepalive_s
+        self._keepalive_s = options.keepalive_s
 
     def _tenant(self, context: Context) -> str:
         return self._auth.tenant_of(context)
+
+    async def _read(self, body: HttpBody, cls: type[M], arrays: Mapping[str, int]) -> M:
+        """The body as a `cls`: parsed and decoded in steps that leave the event loop turns."""
+        data = await parse_object(body.data)
+        _check_arrays(data, arrays)
+        return await run_paced(self._codec.decode_steps(data, cls))
 
     def _encode_event(self, event: ResponseStreamEvent) -> dict[str, object]:
         payload = self._codec.encode(event)
@@ -96,23 +127,37 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             log.exception("request failed")
             return await _error_body(context, internal_error())
 
+    async def _admitted_read(self, request: HttpBody, admission: Admission) -> CreateRequest:
+        """The body, read after the tenant was admitted (a refused request costs no parsing)."""
+        try:
+            return await self._read(request, CreateRequest, self._arrays)
+        except BaseException:
+            admission.finish(0)
+            raise
+
     async def CreateResponse(self, request: HttpBody, context: Context) -> AsyncIterator[HttpBody]:
-        """POST /v1/responses: JSON, or SSE when the body says `"stream": true`."""
+        """POST /v1/responses: JSON, or SSE when the body says `"stream": true`. The tenant's
+        `x-ratelimit-*` headers go out with the reply, error or not."""
+        headers: Headers = ()
         try:
             tenant = self._tenant(context)
-            req = self._codec.decode(_parse_body(request), CreateRequest)
+            admission = await self._core.admit(tenant)
+            headers = admission.headers
+            req = await self._admitted_read(request, admission)
             if not req.stream:
-                response = await self._core.create(req, tenant=tenant)
+                response = await self._core.create(req, tenant=tenant, admission=admission)
+                await _send_headers(context, headers)
                 yield _json(self._codec.encode(response))
                 return
-            run = await self._core.start(req, stream=True, tenant=tenant)
+            run = await self._core.start(req, stream=True, tenant=tenant, admission=admission)
         except ApiError as err:
-            yield await _error_body(context, err)
+            yield await _error_body(context, err, headers)
             return
         except Exception:
             log.exception("create failed")
-            yield await _error_body(context, internal_error())
+            yield await _error_body(context, internal_error(), headers)
             return
+        await _send_headers(context, headers)
         async for body in self._sse(run.events()):
             yield body
 
@@ -212,7 +257,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """POST /v1/conversations."""
 
         async def produce() -> object:
-            req = self._codec.decode(_parse_body(request), cv.CreateConversationRequest)
+            req = await self._read(request, cv.CreateConversationRequest, CONVERSATION_ARRAYS)
             return self._codec.encode(await self._conversations.create(req, tenant=self._tenant(context)))
 
         return await self._unary(context, produce)
@@ -232,7 +277,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """POST /v1/conversations/{id}: new metadata."""
 
         async def produce() -> object:
-            req = self._codec.decode(_parse_body(request.body), cv.UpdateConversationRequest)
+            req = await self._read(request.body, cv.UpdateConversationRequest, CONVERSATION_ARRAYS)
             req.conversation_id = request.conversation_id
             return self._codec.encode(await self._conversations.update(req, tenant=self._tenant(context)))
 
@@ -253,7 +298,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         """POST /v1/conversations/{id}/items."""
 
         async def produce() -> object:
-            req = self._codec.decode(_parse_body(request.body), cv.CreateConversationItemsRequest)
+            req = await self._read(request.body, cv.CreateConversationItemsRequest, CONVERSATION_ARRAYS)
             req.conversation_id = request.conversation_id
             return self._codec.encode(await self._conversations.add_items(req, tenant=self._tenant(context)))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rejoinder.core.files import file_key
 from rejoinder.core.json_text import json_object
 from rejoinder.core.validation import ValidatedRequest
+from rejoinder.pacing import Steps, run_paced, run_sync
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Content, FunctionOutput
 from rejoinder.responses.v1.items_pb2 import InputItem, McpCall, Message
@@ -151,21 +152,32 @@ def plain_name(label: str, name: str) -> str:
     return name
 
 
+def chat_messages_steps(
+    items: Sequence[InputItem],
+    instructions: str | None,
+    name_for: NameFor = plain_name,
+    files: Mapping[str, str] | None = None,
+) -> Steps[tuple[p.ChatMessage, ...]]:
+    """The items as chat messages, `instructions` first as the system message; `input_file` parts
+    become the text in `files` (see core/files.py). In steps: one item each."""
+    builder = _Builder(name_for, _denials(items), files or {})
+    if instructions:
+        builder.messages.append(p.ChatMessage(role="system", content=instructions))
+    for item in items:
+        builder.add(item)
+        yield
+    builder.flush()
+    return tuple(builder.messages)
+
+
 def chat_messages(
     items: Sequence[InputItem],
     instructions: str | None,
     name_for: NameFor = plain_name,
     files: Mapping[str, str] | None = None,
 ) -> tuple[p.ChatMessage, ...]:
-    """The items as chat messages, `instructions` first as the system message; `input_file` parts
-    become the text in `files` (see core/files.py)."""
-    builder = _Builder(name_for, _denials(items), files or {})
-    if instructions:
-        builder.messages.append(p.ChatMessage(role="system", content=instructions))
-    for item in items:
-        builder.add(item)
-    builder.flush()
-    return tuple(builder.messages)
+    """`chat_messages_steps` at once."""
+    return run_sync(chat_messages_steps(items, instructions, name_for, files))
 
 
 def _tools(params: CreateRequest) -> tuple[p.FunctionTool, ...]:
@@ -213,13 +225,23 @@ class TurnInput:
     files: Mapping[str, str] = field(default_factory=dict)
 
 
-def chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
-    """The chat completions request for one turn of this response."""
+async def paced_chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
+    """`chat_request`, its messages made with pauses for the event loop (see `rejoinder.pacing`)."""
+    steps = chat_messages_steps(turn.items, turn.instructions, turn.name_for, turn.files)
+    return chat_request(vreq, turn, await run_paced(steps))
+
+
+def chat_request(
+    vreq: ValidatedRequest, turn: TurnInput, messages: tuple[p.ChatMessage, ...] | None = None
+) -> p.ChatRequest:
+    """The chat completions request for one turn of this response (`messages`: made already)."""
     params = vreq.params
     logprobs = LOGPROBS_INCLUDE in params.include or params.HasField("top_logprobs")
+    if messages is None:
+        messages = chat_messages(turn.items, turn.instructions, turn.name_for, turn.files)
     return p.ChatRequest(
         model=turn.upstream_model,
-        messages=chat_messages(turn.items, turn.instructions, turn.name_for, turn.files),
+        messages=messages,
         stream=vreq.stream,
         temperature=params.temperature if params.HasField("temperature") else None,
         top_p=params.top_p if params.HasField("top_p") else None,

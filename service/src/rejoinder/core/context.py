@@ -12,6 +12,7 @@ from rejoinder.core.ids import IdGenerator
 from rejoinder.core.sealing import ReasoningSealer, SealError
 from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import clip, invalid
+from rejoinder.pacing import Steps, run_paced
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
 from rejoinder.responses.v1.items_pb2 import InputItem, Message, OutputItem
 from rejoinder.store.base import UNFINISHED, ChainLink, ResponseStore
@@ -89,55 +90,103 @@ def with_id(item: InputItem, ids: IdGenerator) -> InputItem:
     return copy
 
 
-def _history(chain: Sequence[ChainLink]) -> list[InputItem]:
+def _history_steps(chain: Sequence[ChainLink]) -> Steps[list[InputItem]]:
     items: list[InputItem] = []
     for link in chain:
         items.extend(link.input_items)
         items.extend(output_as_input(o) for o in link.response.output)
+        yield
     return items
 
 
-def _resolve(items: Sequence[InputItem], known: dict[str, InputItem]) -> list[InputItem]:
-    resolved: list[InputItem] = []
+def _known_steps(history: Sequence[InputItem]) -> Steps[dict[str, InputItem]]:
+    known: dict[str, InputItem] = {}
+    for item in history:
+        found = item_id(item)
+        if found:
+            known[found] = item
+        yield
+    return known
+
+
+def _resolved(item: InputItem, i: int, known: dict[str, InputItem]) -> InputItem:
+    if item.WhichOneof("item") != "item_reference":
+        return item
+    target = known.get(item.item_reference.id)
+    if target is None:
+        raise invalid(
+            f"Item with id '{clip(item.item_reference.id)}' not found.",
+            param=f"input[{i}].id",
+            code="item_not_found",
+        )
+    return target
+
+
+def _unsealed(item: InputItem, i: int, sealer: ReasoningSealer | None) -> InputItem:
+    """Reasoning sent back encrypted gets its text again (for the model; the token stays)."""
+    if item.WhichOneof("item") != "reasoning" or not item.reasoning.HasField("encrypted_content"):
+        return item
+    param = f"input[{i}].encrypted_content"
+    if sealer is None:
+        raise invalid("Encrypted reasoning is not configured on this server.", param=param)
+    try:
+        parts = sealer.open(item.reasoning.encrypted_content)
+    except SealError as exc:
+        raise invalid(
+            f"The encrypted content could not be verified: {exc}.",
+            param=param,
+            code="invalid_encrypted_content",
+        ) from exc
+    copy = InputItem()
+    copy.CopyFrom(item)
+    del copy.reasoning.content[:]
+    copy.reasoning.content.extend(ReasoningText(text=t) for t in parts)
+    return copy
+
+
+def _new_items_steps(
+    items: Sequence[InputItem], known: dict[str, InputItem], ids: IdGenerator, sealer: ReasoningSealer | None
+) -> Steps[tuple[InputItem, ...]]:
+    """The request's items: references resolved, reasoning unsealed, each with an ID."""
+    out: list[InputItem] = []
     for i, item in enumerate(items):
-        if item.WhichOneof("item") != "item_reference":
-            resolved.append(item)
-            continue
-        target = known.get(item.item_reference.id)
-        if target is None:
-            raise invalid(
-                f"Item with id '{clip(item.item_reference.id)}' not found.",
-                param=f"input[{i}].id",
-                code="item_not_found",
-            )
-        resolved.append(target)
-    return resolved
+        out.append(with_id(_unsealed(_resolved(item, i, known), i, sealer), ids))
+        yield
+    return tuple(out)
 
 
-def _check_call_outputs(items: Sequence[InputItem]) -> None:
-    calls = {i.function_call.call_id for i in items if i.WhichOneof("item") == "function_call"}
+def _check_call_outputs_steps(items: Sequence[InputItem]) -> Steps[None]:
+    calls: set[str] = set()
     for item in items:
-        if item.WhichOneof("item") != "function_call_output":
-            continue
-        call_id = item.function_call_output.call_id
-        if call_id not in calls:
+        if item.WhichOneof("item") == "function_call":
+            calls.add(item.function_call.call_id)
+        yield
+    for item in items:
+        if (
+            item.WhichOneof("item") == "function_call_output"
+            and item.function_call_output.call_id not in calls
+        ):
             raise invalid(
-                f"No tool call found for function call output with call_id {call_id}.",
+                "No tool call found for function call output with call_id "
+                f"{clip(item.function_call_output.call_id)}.",
                 param="input",
                 code="function_call_output_without_call",
             )
+        yield
 
 
-def _check_approvals(history: Sequence[InputItem], new_items: Sequence[InputItem]) -> None:
-    everything = [*history, *new_items]
-    requests = {
-        i.mcp_approval_request.id for i in everything if i.WhichOneof("item") == "mcp_approval_request"
-    }
-    answered = {
-        i.mcp_approval_response.approval_request_id
-        for i in history
-        if i.WhichOneof("item") == "mcp_approval_response"
-    }
+def _check_approvals_steps(history: Sequence[InputItem], new_items: Sequence[InputItem]) -> Steps[None]:
+    requests: set[str] = set()
+    answered: set[str] = set()
+    for item in (*history, *new_items):
+        kind = item.WhichOneof("item")
+        if kind == "mcp_approval_request":
+            requests.add(item.mcp_approval_request.id)
+        yield
+    for item in history:
+        if item.WhichOneof("item") == "mcp_approval_response":
+            answered.add(item.mcp_approval_response.approval_request_id)
+        yield
     for n, item in enumerate(new_items):
         if item.WhichOneof("item") != "mcp_approval_response":
             continue
@@ -149,32 +198,6 @@ def _check_approvals(history: Sequence[InputItem], new_items: Sequence[InputItem
                 code="approval_request_not_found",
             )
         answered.add(request_id)
-
-
-def _unseal(items: Sequence[InputItem], sealer: ReasoningSealer | None) -> list[InputItem]:
-    """Reasoning sent back encrypted gets its text again (for the model; the token stays)."""
-    out: list[InputItem] = []
-    for i, item in enumerate(items):
-        if item.WhichOneof("item") != "reasoning" or not item.reasoning.HasField("encrypted_content"):
-            out.append(item)
-            continue
-        param = f"input[{i}].encrypted_content"
-        if sealer is None:
-            raise invalid("Encrypted reasoning is not configured on this server.", param=param)
-        try:
-            parts = sealer.open(item.reasoning.encrypted_content)
-        except SealError as exc:
-            raise invalid(
-                f"The encrypted content could not be verified: {exc}.",
-                param=param,
-                code="invalid_encrypted_content",
-            ) from exc
-        copy = InputItem()
-        copy.CopyFrom(item)
-        del copy.reasoning.content[:]
-        copy.reasoning.content.extend(ReasoningText(text=t) for t in parts)
-        out.append(copy)
-    return out
 
 
 async def assemble(
@@ -204,10 +227,10 @@ async def assemble(
                 param="previous_response_id",
                 code="previous_response_not_finished",
             )
-        history = _history(chain)
-    known = {item_id(i): i for i in history if item_id(i)}
-    new_items = tuple(with_id(i, ids) for i in _unseal(_resolve(vreq.input_items, known), sealer))
-    _check_call_outputs([*history, *new_items])
-    _check_approvals(history, new_items)
+        history = await run_paced(_history_steps(chain))
+    known = await run_paced(_known_steps(history))
+    new_items = await run_paced(_new_items_steps(vreq.input_items, known, ids, sealer))
+    await run_paced(_check_call_outputs_steps([*history, *new_items]))
+    await run_paced(_check_approvals_steps(history, new_items))
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
     return Context(history=tuple(history), new_items=new_items, instructions=instructions, tenant=tenant)

@@ -15,7 +15,7 @@ from rejoinder.core.ids import IdGenerator
 from rejoinder.core.pages import page_args
 from rejoinder.core.validate_items import check_input_items, expand_input
 from rejoinder.core.validation import check_metadata
-from rejoinder.errors import ApiError, clip, invalid, not_found
+from rejoinder.errors import ApiError, clip, invalid, not_found, too_many
 from rejoinder.responses.v1 import conversations_service_pb2 as pb
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, InputItemList
 from rejoinder.store.base import ConversationStore, StoredConversation
@@ -46,12 +46,7 @@ class ConversationsCore:
     def _new_items(self, items: Sequence[InputItem], param: str) -> tuple[InputItem, ...]:
         """Checked, expanded items with IDs; raises 400."""
         if len(items) > MAX_ITEMS_PER_CALL:
-            raise invalid(
-                f"Invalid '{param}': array too long. Expected an array with maximum length "
-                f"{MAX_ITEMS_PER_CALL}, but got an array with length {len(items)} instead.",
-                param=param,
-                code="array_above_max_length",
-            )
+            raise too_many(len(items), MAX_ITEMS_PER_CALL, param)
         expanded = expand_input(Input(items=InputItemList(items=items)))
         check_input_items(expanded, param)
         for i, item in enumerate(expanded):

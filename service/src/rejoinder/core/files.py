@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from rejoinder.errors import clip, invalid
+from rejoinder.pacing import each
 from rejoinder.responses.v1.content_pb2 import InputFile
 from rejoinder.responses.v1.items_pb2 import InputItem
 
@@ -90,7 +91,7 @@ async def _read(f: InputFile, param: str, fetch: Fetch) -> str:
 async def file_texts(items: Sequence[InputItem], fetch: Fetch) -> dict[str, str]:
     """The text of every `input_file` part in the items, by `file_key`."""
     texts: dict[str, str] = {}
-    for i, item in enumerate(items):
+    async for i, item in each(enumerate(items)):
         if item.WhichOneof("item") != "message":
             continue
         for j, part in enumerate(item.message.content.parts.items):
@@ -101,11 +102,11 @@ async def file_texts(items: Sequence[InputItem], fetch: Fetch) -> dict[str, str]
     return texts
 
 
-def has_images(items: Sequence[InputItem]) -> bool:
+async def has_images(items: Sequence[InputItem]) -> bool:
     """Whether any message carries an image."""
-    return any(
-        part.WhichOneof("part") == "input_image"
-        for item in items
-        if item.WhichOneof("item") == "message"
-        for part in item.message.content.parts.items
-    )
+    async for item in each(items):
+        if item.WhichOneof("item") == "message" and any(
+            part.WhichOneof("part") == "input_image" for part in item.message.content.parts.items
+        ):
+            return True
+    return False

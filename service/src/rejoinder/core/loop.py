@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
-from rejoinder.core.chat_mapping import TurnInput, chat_request, plain_name
+from rejoinder.core.chat_mapping import TurnInput, paced_chat_request, plain_name
 from rejoinder.core.context import Context, output_as_input
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.mcp_calls import McpRunner, PendingCall
@@ -174,7 +174,7 @@ class AgentLoop:
                 )
         return calls
 
-    def _deltas(self, turn: int, runner: McpRunner | None) -> AsyncIterator[p.ChatDelta]:
+    async def _deltas(self, turn: int, runner: McpRunner | None) -> AsyncIterator[p.ChatDelta]:
         if turn == 0 and self._first is not None:
             return self._first.deltas()
         parts = self._parts
@@ -189,7 +189,8 @@ class AgentLoop:
             files=parts.files,
         )
         policy = tool_policy(parts.vreq.params, toolset)
-        return run_turn(parts.route.provider, chat_request(parts.vreq, turn_input), policy, self._calls)
+        chat = await paced_chat_request(parts.vreq, turn_input)
+        return run_turn(parts.route.provider, chat, policy, self._calls)
 
     def _absorbed(
         self,
@@ -217,7 +218,7 @@ class AgentLoop:
         builder, tally = self._parts.builder, self._parts.tally
         by_index: dict[int, PendingCall] = {}
         functions_before = builder.function_calls
-        async for delta in self._deltas(turn, runner):
+        async for delta in await self._deltas(turn, runner):
             if not self._absorbed(delta, runner, by_index, pending):
                 for event in builder.on_delta(delta):
                     yield event

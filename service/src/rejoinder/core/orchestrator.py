@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
-from rejoinder.core.chat_mapping import TurnInput, chat_request
+from rejoinder.config_limits import RequestLimits
+from rejoinder.core.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.clock import Clock
 from rejoinder.core.context import Context, assemble, output_as_input
 from rejoinder.core.conversations import missing_conversation
@@ -33,6 +35,8 @@ from rejoinder.errors import ApiError, ErrorKind, clip, invalid
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry, Route
+from rejoinder.ratelimit.base import Admission, RateLimiter
+from rejoinder.ratelimit.memory import unlimited
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
@@ -65,6 +69,8 @@ class Deps:
     sealer: ReasoningSealer | None = None
     fetch: Fetch = field(default_factory=UrlFetcher)
     conversations: ConversationStore | None = None
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    limiter: RateLimiter = field(default_factory=unlimited)
 
 
 class Run:
@@ -80,6 +86,7 @@ class Run:
         files: Mapping[str, str],
     ) -> None:
         self._deps = deps
+        self._admission = Admission()
         self.tenant = ctx.tenant
         self._vreq = vreq
         self._ctx = ctx
@@ -99,6 +106,12 @@ class Run:
         self._interrupted: ApiError | None = None
         self.failure: ApiError | None = None
 
+    def hold(self, admission: Admission) -> None:
+        """The run finishes the request's rate-limit `admission` when it ends, charging its tokens (or,
+        should its events never be read, when it is dropped)."""
+        self._admission = admission
+        weakref.finalize(self, admission.finish, 0)
+
     @property
     def background(self) -> bool:
         """Whether it runs in background mode."""
@@ -112,9 +125,8 @@ class Run:
         turn = TurnInput(
             self._ctx.items, self._ctx.instructions, parts.route.upstream_model, files=parts.files
         )
-        upstream = run_turn(
-            parts.route.provider, chat_request(self._vreq, turn), tool_policy(self._vreq.params)
-        )
+        chat = await paced_chat_request(self._vreq, turn)
+        upstream = run_turn(parts.route.provider, chat, tool_policy(self._vreq.params))
         try:
             first = await anext(upstream, None)
         except p.UpstreamError as exc:
@@ -153,6 +165,7 @@ class Run:
             yield self._lifecycle(f"response_{self.response.status}")
         finally:
             await self._abandon()
+            self._admission.finish(self._tally.usage.total_tokens)  # what the upstream reported
 
     def interrupt(self, error: ApiError) -> None:
         """If the run is stopped before it ends, it ends `failed` with `error`, not `cancelled`."""
@@ -245,8 +258,14 @@ async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -
     return items
 
 
-async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
-    """Everything before the first byte, for the tenant's request. Raises `ApiError`."""
+async def start(
+    deps: Deps, vreq: ValidatedRequest, tenant: str = "", admission: Admission | None = None
+) -> Run:
+    """Everything before the first byte, for the tenant's request. Raises `ApiError`.
+
+    The run holds the request's rate-limit `admission` and finishes it when it ends (the caller does
+    when this raises).
+    """
     route = deps.providers.resolve(vreq.params.model)
     if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
         at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
@@ -258,7 +277,7 @@ async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
     conversation = await _conversation_items(deps, vreq, tenant)
     ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
-    if has_images(ctx.items) and not route.provider.capabilities.images:
+    if not route.provider.capabilities.images and await has_images(ctx.items):
         raise invalid(
             f"The model '{clip(vreq.params.model)}' does not accept images.",
             param="input",
@@ -267,6 +286,8 @@ async def start(deps: Deps, vreq: ValidatedRequest, tenant: str = "") -> Run:
     files = await file_texts(ctx.items, deps.fetch)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
     run = Run(deps, vreq, ctx, response, route, files)
+    if admission is not None:
+        run.hold(admission)
     if vreq.background:  # stored as queued now; the upstream's errors will fail the stored response
         await deps.store.save(response, ctx.new_items, tenant=tenant)
     else:

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from rejoinder.core.background import BackgroundRuns
-from rejoinder.core.orchestrator import Deps, start
+from rejoinder.core.orchestrator import Deps, Run, start
 from rejoinder.core.pages import page_args
-from rejoinder.core.validation import validate
+from rejoinder.core.validation import ValidatedRequest, validate_steps
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
+from rejoinder.pacing import run_paced
+from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import (
@@ -68,23 +70,44 @@ class ResponsesCore:
         self._deps = deps
         self._background = background or BackgroundRuns(deps.store, deps.clock, deps.ids.new("replica"))
 
-    async def start(self, req: CreateRequest, *, stream: bool = True, tenant: str = "") -> EventSource:
+    async def _validate(self, req: CreateRequest, *, stream: bool) -> ValidatedRequest:
+        return await run_paced(validate_steps(req, stream=stream, limits=self._deps.limits))
+
+    async def admit(self, tenant: str) -> Admission:
+        """The tenant's rate limits let one more response start; raises the 429 `ApiError`.
+
+        Whoever admits finishes the admission, or hands it to `start`/`create`, which always do.
+        """
+        return await self._deps.limiter.admit(tenant)
+
+    async def _run(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission | None) -> Run:
+        admitted = admission or await self.admit(tenant)
+        try:
+            return await start(self._deps, await self._validate(req, stream=stream), tenant, admitted)
+        except BaseException:
+            admitted.finish(0)
+            raise
+
+    async def start(
+        self, req: CreateRequest, *, stream: bool = True, tenant: str = "", admission: Admission | None = None
+    ) -> EventSource:
         """Validate and start a response; raises `ApiError` before anything is sent.
 
         A background stream's events come from its run, which goes on when the reader stops.
         """
-        run = await start(self._deps, validate(req, stream=stream), tenant)
+        run = await self._run(req, stream, tenant, admission)
         if run.background:
             return self._background.launch(run)
         return run
 
-    async def create(self, req: CreateRequest, *, tenant: str = "") -> Response:
+    async def create(
+        self, req: CreateRequest, *, tenant: str = "", admission: Admission | None = None
+    ) -> Response:
         """The finished response: the fold of the very events a stream would carry.
 
         In background mode: the response as stored when queued; its run goes on without the caller.
         """
-        vreq = validate(req, stream=req.background)  # a background run keeps every event, for readers
-        run = await start(self._deps, vreq, tenant)
+        run = await self._run(req, req.background, tenant, admission)  # a background run keeps every event
         if run.background:
             queued = Response()
             queued.CopyFrom(run.response)

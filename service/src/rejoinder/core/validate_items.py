@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rejoinder.errors import clip, invalid
+from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent, OutputText
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
 
@@ -34,7 +35,18 @@ def _default_details(content: MessageContent) -> None:
             part.input_image.detail = "auto"
 
 
-def expand_input(value: Input) -> tuple[InputItem, ...]:
+def expand_item(item: InputItem) -> InputItem:
+    """A message with string content gets one part; an image part its default `detail`."""
+    if item.WhichOneof("item") != "message":
+        return item
+    copy = InputItem()
+    copy.CopyFrom(item)
+    copy.message.content.CopyFrom(_expand_content(item.message.content, item.message.role))
+    _default_details(copy.message.content)
+    return copy
+
+
+def expand_input_steps(value: Input) -> Steps[tuple[InputItem, ...]]:
     """`input` as a list of items; a string becomes one user message with one `input_text` part."""
     kind = value.WhichOneof("input")
     if kind is None:
@@ -44,15 +56,14 @@ def expand_input(value: Input) -> tuple[InputItem, ...]:
         return (InputItem(message=Message(role="user", content=content)),)
     items: list[InputItem] = []
     for item in value.items.items:
-        if item.WhichOneof("item") == "message":
-            copy = InputItem()
-            copy.CopyFrom(item)
-            copy.message.content.CopyFrom(_expand_content(item.message.content, item.message.role))
-            _default_details(copy.message.content)
-            items.append(copy)
-        else:
-            items.append(item)
+        items.append(expand_item(item))
+        yield
     return tuple(items)
+
+
+def expand_input(value: Input) -> tuple[InputItem, ...]:
+    """`expand_input_steps` at once."""
+    return run_sync(expand_input_steps(value))
 
 
 def _check_part(part: Content, param: str, role: str) -> None:
@@ -120,7 +131,7 @@ _ITEM_CHECKS = {
 }
 
 
-def check_input_items(items: Sequence[InputItem], param: str = "input") -> None:
+def check_input_items_steps(items: Sequence[InputItem], param: str = "input") -> Steps[None]:
     """Each item has what its type requires (errors name `param[i]...`)."""
     for i, item in enumerate(items):
         kind = item.WhichOneof("item")
@@ -129,3 +140,9 @@ def check_input_items(items: Sequence[InputItem], param: str = "input") -> None:
         check = _ITEM_CHECKS.get(kind)
         if check is not None:
             check(item, f"{param}[{i}]")
+        yield
+
+
+def check_input_items(items: Sequence[InputItem], param: str = "input") -> None:
+    """`check_input_items_steps` at once."""
+    run_sync(check_input_items_steps(items, param))

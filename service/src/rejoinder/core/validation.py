@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rejoinder.config_limits import RequestLimits
 from rejoinder.core.json_text import check_json_object
-from rejoinder.core.validate_items import check_input_items, expand_input
+from rejoinder.core.limits import check_counts
+from rejoinder.core.validate_items import check_input_items_steps, expand_input_steps
 from rejoinder.core.validate_tools import check_tools
 from rejoinder.errors import ApiError, clip, invalid
+from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 
@@ -35,6 +38,8 @@ METADATA_MAX_KEYS = 16
 METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
 IDENTIFIER_MAX = 64
+DEFAULT_LIMITS = RequestLimits()
+COPY_CHUNK = 256
 MIN_OUTPUT_TOKENS = 16
 MAX_OUTPUT_TOKENS = 1_048_576
 """No model produces more in one response; a model configured with its own maximum is held to that."""
@@ -232,8 +237,18 @@ def _check_input_given(req: CreateRequest) -> None:
         )
 
 
-def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
-    """Check a create request and normalize it. Raises `ApiError` (400) naming the parameter."""
+def validate(req: CreateRequest, *, stream: bool, limits: RequestLimits = DEFAULT_LIMITS) -> ValidatedRequest:
+    """`validate_steps` at once."""
+    return run_sync(validate_steps(req, stream=stream, limits=limits))
+
+
+def validate_steps(
+    req: CreateRequest, *, stream: bool, limits: RequestLimits = DEFAULT_LIMITS
+) -> Steps[ValidatedRequest]:
+    """Check a create request and normalize it. Raises `ApiError` (400) naming the parameter.
+
+    In steps: the work that grows with the input yields between items (see `rejoinder.pacing`).
+    """
     if not req.model:
         raise invalid(
             "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
@@ -244,14 +259,16 @@ def validate(req: CreateRequest, *, stream: bool) -> ValidatedRequest:
     _check_options(req)
     _check_background(req)
     _check_unsupported(req)
+    check_counts(req, limits)
     check_tools(req)
-    items = expand_input(req.input)
-    check_input_items(items)
-    params = CreateRequest()
-    params.CopyFrom(req)
-    params.input.ClearField("text")
-    del params.input.items.items[:]
-    params.input.items.items.extend(items)
+    items = yield from expand_input_steps(req.input)
+    yield from check_input_items_steps(items)
+    # Everything but the input (a copy of that would hold the loop: 32 MiB of it, in one call) ...
+    params = CreateRequest(**{fd.name: value for fd, value in req.ListFields() if fd.name != "input"})
+    params.input.items.SetInParent()  # ... which comes back expanded, a chunk per step
+    for start in range(0, len(items), COPY_CHUNK):  # a copy of each item: a chunk per step
+        params.input.items.items.extend(items[start : start + COPY_CHUNK])
+        yield
     if not params.HasField("tool_choice"):
         params.tool_choice.mode = "auto"
     return ValidatedRequest(

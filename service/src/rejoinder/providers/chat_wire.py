@@ -9,10 +9,13 @@ reasoning in `reasoning_content` or `reasoning`, tool-call chunking, usage place
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import uuid4
 
+import orjson
+
+from rejoinder.pacing import Steps
 from rejoinder.providers.base import (
     Capabilities,
     ChatDelta,
@@ -30,6 +33,7 @@ from rejoinder.providers.base import (
     ToolCallDelta,
     ToolChoice,
     TopLogprob,
+    UpstreamError,
     UsageDelta,
 )
 
@@ -69,6 +73,35 @@ def build_body(req: ChatRequest, caps: Capabilities) -> JsonObject:
         "service_tier": req.service_tier,
     }
     return _without_none(body)
+
+
+MESSAGES_SLOT = b'"messages":[]'
+
+
+def _messages_json_steps(messages: Sequence[ChatMessage], caps: Capabilities) -> Steps[list[bytes]]:
+    """The JSON of `messages` and the commas between them, one message per step."""
+    pieces: list[bytes] = []
+    for msg in messages:
+        if pieces:
+            pieces.append(b",")
+        pieces.append(orjson.dumps(_message(msg, caps)))
+        yield
+    return pieces
+
+
+def encode_steps(body: JsonObject, req: ChatRequest, caps: Capabilities) -> Steps[bytes]:
+    """The bytes of `body` (the body of `req` made with no messages), with `req`'s messages put in,
+    one message per step (a request of 10,000 items must not hold the event loop), and the stream
+    options when it streams."""
+    if req.stream:
+        body = body | {"stream": True, "stream_options": {"include_usage": True}}
+    try:
+        head, slot, tail = orjson.dumps(body).partition(MESSAGES_SLOT)
+        messages = yield from _messages_json_steps(req.messages, caps)
+    except orjson.JSONEncodeError as exc:
+        raise UpstreamError("protocol", f"request is not JSON-serializable: {exc}") from exc
+    assert slot, "the body has no empty messages array"
+    return b"".join((head, b'"messages":[', *messages, b"]", tail))  # one copy of a body of any size
 
 
 def _message(msg: ChatMessage, caps: Capabilities) -> JsonObject:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -26,6 +26,7 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 import orjson
 
+from rejoinder.pacing import Steps, run_paced
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
 from rejoinder.providers.chat_wire import (
     JsonObject,
@@ -33,6 +34,7 @@ from rejoinder.providers.chat_wire import (
     WireError,
     build_body,
     decode_completion,
+    encode_steps,
 )
 from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
 
@@ -107,7 +109,7 @@ class OpenAICompatProvider:
         Closing this generator early closes the upstream response (and so its connection). The
         first-token and idle timeouts are the watchdog's: it fails the pending read and closes `resp`.
         """
-        content = self._encode(req)
+        content = await run_paced(self._encode(req))
         post = self._delta_filter()
         watchdog = Watchdog(self._config.timeouts)
         resp = await self._send(content, req.stream, watchdog)
@@ -171,14 +173,9 @@ class OpenAICompatProvider:
         """A fresh post-processor for one response's deltas; the generic adapter passes them through."""
         return PassThrough()
 
-    def _encode(self, req: ChatRequest) -> bytes:
-        body = self._body(req)
-        if req.stream:
-            body |= {"stream": True, "stream_options": {"include_usage": True}}
-        try:
-            return orjson.dumps(body)
-        except orjson.JSONEncodeError as exc:
-            raise UpstreamError("protocol", f"request is not JSON-serializable: {exc}") from exc
+    def _encode(self, req: ChatRequest) -> Steps[bytes]:
+        """The request's bytes, in steps (see `chat_wire.encode_steps`)."""
+        return encode_steps(self._body(replace(req, messages=())), req, self.capabilities)
 
     def _new_session(self) -> aiohttp.ClientSession:
         """The pool, made on first use (aiohttp binds it to the running loop), and the proxy that the

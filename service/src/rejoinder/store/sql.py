@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from rejoinder.pacing import Steps, run_paced, run_sync
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, StoredConversation
@@ -264,14 +265,23 @@ def response_row(response: Response, tenant: str) -> ResponseRow:
     )
 
 
-def item_rows(response_id: str, items: Sequence[InputItem]) -> list[ItemRow]:
-    """The `insert_item` parameters of each item; a ValueError for an item with no ID."""
-    return positioned(response_id, 0, item_bodies(items))
+async def paced_item_rows(response_id: str, items: Sequence[InputItem]) -> list[ItemRow]:
+    """The `insert_item` parameters of each item, serialized with turns for the event loop (a response
+    may have 10,000 items); a ValueError for an item with no ID."""
+    return positioned(response_id, 0, await run_paced(_item_bodies_steps(items)))
+
+
+def _item_bodies_steps(items: Sequence[InputItem]) -> Steps[list[tuple[str, bytes]]]:
+    bodies: list[tuple[str, bytes]] = []
+    for index, item in enumerate(items):
+        bodies.append((require_item_id(item, index), item.SerializeToString()))
+        yield
+    return bodies
 
 
 def item_bodies(items: Sequence[InputItem]) -> list[tuple[str, bytes]]:
     """Each item's ID and serialized body; a ValueError for an item with no ID (its index in `items`)."""
-    return [(require_item_id(item, index), item.SerializeToString()) for index, item in enumerate(items)]
+    return run_sync(_item_bodies_steps(items))
 
 
 def positioned(owner_id: str, start: int, bodies: Iterable[tuple[str, bytes]]) -> list[ItemRow]:

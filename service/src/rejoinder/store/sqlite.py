@@ -68,7 +68,7 @@ class SqliteStore:
     async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only."""
         row = sql.response_row(response, tenant)  # serialized before any write
-        items = sql.item_rows(response.id, input_items)
+        items = await sql.paced_item_rows(response.id, input_items)
         await self._call(ops.save, row, items)
 
     async def get(self, response_id: str, *, tenant: str = "") -> Response | None:

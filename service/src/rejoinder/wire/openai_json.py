@@ -14,33 +14,20 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
-from google.protobuf.struct_pb2 import Struct
 
-from rejoinder.errors import ApiError, clip, invalid
+from rejoinder.errors import clip, invalid, too_long
+from rejoinder.pacing import Steps
+from rejoinder.wire.json_values import SCALARS, TOO_DEEP, plain, type_error
 from rejoinder.wire.plan import FieldPlan, Kind, MessagePlan, build_plan
 
 M = TypeVar("M", bound=Message)
 JsonValue = object
 
+CHUNK = 256
+"""Array elements copied into a message in one go (about 0.1 ms)."""
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _INT32_TYPES = {5, 13, 15, 17}  # int32, uint32, sfixed32, sint32
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def _join(path: str, key: str) -> str:
@@ -48,78 +35,14 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def type_error(param: str, expected: str, got: object) -> ApiError:
-    """OpenAI's message for a value of the wrong JSON type."""
-    return invalid(
-        f"Invalid type for '{param}': expected {expected}, but got {_describe(got)} instead.",
-        param=param,
-        code="invalid_type",
-    )
-
-
-def _plain(value: object) -> object:
-    """Struct numbers are doubles; print whole ones as integers, as they were most likely sent."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _as_string(value: object, path: str) -> object:
-    if not isinstance(value, str):
-        raise type_error(path, "a string", value)
-    return value
-
-
-def _as_bool(value: object, path: str) -> object:
-    if not isinstance(value, bool):
-        raise type_error(path, "a boolean", value)
-    return value
-
-
-def _as_float(value: object, path: str) -> object:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise type_error(path, "a decimal", value)
-    return float(value)
-
-
-def _as_json_text(value: object, path: str) -> object:
-    if not isinstance(value, dict):
-        raise type_error(path, "an object", value)
-    return orjson.dumps(value).decode()
-
-
-def _as_json_value_text(value: object, path: str) -> object:
-    return orjson.dumps(value).decode()
-
-
-def _as_struct(value: object, path: str) -> object:
-    if not isinstance(value, dict):
-        raise type_error(path, "an object", value)
-    struct = Struct()
-    json_format.ParseDict(value, struct)
-    return struct
-
-
-_SCALARS = {
-    Kind.STRING: _as_string,
-    Kind.BOOL: _as_bool,
-    Kind.FLOAT: _as_float,
-    Kind.JSON_TEXT: _as_json_text,
-    Kind.JSON_VALUE_TEXT: _as_json_value_text,
-    Kind.STRUCT: _as_struct,
-}
-
-
 class OpenAIJson:
     """The codec. Plans are read from descriptors once per message type and kept here."""
 
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(self, *, strict: bool = False, max_string_chars: int | None = None) -> None:
+        """`strict`: unknown keys are 400s; `max_string_chars`: the longest string a request may hold."""
         self._plans: dict[str, MessagePlan] = {}
         self._strict = strict
+        self._max_chars = max_string_chars
 
     def plan(self, desc: Descriptor | Any) -> MessagePlan:
         """The cached plan of a message type."""
@@ -200,7 +123,7 @@ class OpenAIJson:
                 return value
         if fp.kind is Kind.STRUCT:
             assert isinstance(value, Message)
-            return _plain(json_format.MessageToDict(value))
+            return plain(json_format.MessageToDict(value))
         if fp.kind is Kind.MESSAGE:
             assert isinstance(value, Message)
             return self.encode(value)
@@ -210,9 +133,72 @@ class OpenAIJson:
 
     def decode(self, data: object, cls: type[M], *, param: str = "") -> M:
         """Read a message of type `cls` from parsed JSON. Raises `ApiError` (400) on bad input."""
-        msg = self._decode_message(data, self.plan(cls.DESCRIPTOR), param)
+        try:
+            msg = self._decode_message(data, self.plan(cls.DESCRIPTOR), param)
+        except RecursionError as exc:
+            raise invalid(TOO_DEEP, param=param or None, code="invalid_value") from exc
         assert isinstance(msg, cls)
         return msg
+
+    def decode_steps(self, data: dict[str, object], cls: type[M]) -> Steps[M]:
+        """`decode` of a JSON object, in steps: its arrays are read one element per step (a request's
+        input items), so that a big request can give the event loop turns (see `rejoinder.pacing`)."""
+        plan = self.plan(cls.DESCRIPTOR)
+        assert plan.oneof is None
+        kwargs: dict[str, object] = {}
+        big: dict[str, list[object]] = {}  # arrays added to the message a chunk at a time
+        for key, value in data.items():
+            fp = plan.fields.get(key)
+            item = self._list_item(fp) if fp is not None and isinstance(value, list) else None
+            if fp is None or item is None or not isinstance(value, list):
+                kwargs.update(self._decode_fields({key: value}, plan, "", ()))
+                continue
+            values = []
+            for i, element in enumerate(value):
+                values.append(self.decode_one(item, element, f"{key}[{i}]"))
+                yield
+            if len(values) <= CHUNK:
+                kwargs[key] = self._list_value_of(fp, values)
+            else:
+                big[key] = values
+        msg = plan.cls(**kwargs)
+        for key, values in big.items():  # a message takes a copy of what it is given: copy in chunks
+            for start in range(0, len(values), CHUNK):
+                msg.MergeFrom(
+                    plan.cls(**{key: self._list_value_of(plan.fields[key], values[start : start + CHUNK])})
+                )
+                yield
+        assert isinstance(msg, cls)
+        return msg
+
+    def _list_item(self, fp: FieldPlan) -> FieldPlan | None:
+        """The plan of one element of an array field (a repeated field, or a union's list case);
+        None for a field that is not an array."""
+        if fp.repeated and not fp.is_map:
+            return fp
+        if fp.message is None:
+            return None
+        union = self.plan(fp.message)
+        if union.list_case is None or union.list_case.message is None:
+            return None
+        return self.plan(union.list_case.message).list_item
+
+    def _list_value_of(self, fp: FieldPlan, values: list[object]) -> object:
+        if fp.repeated:
+            return values
+        assert fp.message is not None
+        union = self.plan(fp.message)
+        assert union.list_case is not None and union.list_case.message is not None
+        wrapper = self.plan(union.list_case.message)
+        assert wrapper.list_item is not None
+        return union.cls(**{union.list_case.name: wrapper.cls(**{wrapper.list_item.name: values})})
+
+    def decode_one(self, fp: FieldPlan, value: object, path: str) -> object:
+        """One value of field `fp` (one element, for a repeated field)."""
+        try:
+            return self._decode_one(fp, value, path)
+        except RecursionError as exc:
+            raise invalid(TOO_DEEP, param=path, code="invalid_value") from exc
 
     def _decode_message(self, data: object, plan: MessagePlan, path: str) -> Message:
         if plan.oneof is not None:
@@ -241,6 +227,8 @@ class OpenAIJson:
 
     def _decode_union(self, data: object, plan: MessagePlan, path: str) -> Message:
         if isinstance(data, str) and plan.scalar_case is not None:
+            if self._max_chars is not None and len(data) > self._max_chars:
+                raise too_long(len(data), self._max_chars, path or "body")
             return plan.cls(**{plan.scalar_case.name: data})
         if isinstance(data, list) and plan.list_case is not None:
             wrapper = self._decode_list_wrapper(data, plan.list_case, path)
@@ -325,7 +313,10 @@ class OpenAIJson:
         kind = fp.kind
         if kind is Kind.INT:
             return self._decode_int(fp, value, path)
-        scalar = _SCALARS.get(kind)
+        most = self._max_chars
+        if kind is Kind.STRING and most is not None and isinstance(value, str) and len(value) > most:
+            raise too_long(len(value), most, path)
+        scalar = SCALARS.get(kind)
         if scalar is not None:
             return scalar(value, path)
         assert fp.message is not None

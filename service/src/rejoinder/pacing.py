@@ -1,0 +1,73 @@
+"""Work that grows with a request gives the event loop back every couple of milliseconds.
+
+One process serves every call on one event loop, so a request with 10,000 items must not hold it for the
+whole of its validation, context assembly or upstream encoding: the calls beside it would wait that long.
+Loops over a request's items call `pace()` (async code) or are written as *steps* — generators that
+`yield` between items — and run by `run_paced` (async callers) or `run_sync` (tests, small inputs).
+`pace()` and each step cost a clock read; it yields (`asyncio.sleep(0)`) only once the current task has run
+`BUDGET_S` since it last yielded, so small requests never yield at all.
+
+The time of the last yield is kept per task (a context variable: each task has its own copy), so no
+state is shared between calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Generator, Iterable
+from contextvars import ContextVar
+from typing import TypeVar
+
+BUDGET_S = 0.0005
+"""The longest a request's growing work runs before the loop gets a turn."""
+
+T = TypeVar("T")
+Steps = Generator[None, None, T]
+"""Sync work in steps: a generator that yields between items and returns the result."""
+
+_since: ContextVar[float] = ContextVar("rejoinder_pace_since", default=0.0)
+
+
+async def pace() -> None:
+    """Yield to the event loop when this task has run for `BUDGET_S` since it last did."""
+    now = time.perf_counter()
+    since = _since.get()
+    if now - since < BUDGET_S:
+        return
+    if since:  # the first look only starts the clock
+        await asyncio.sleep(0)
+        now = time.perf_counter()
+    _since.set(now)
+
+
+async def each(items: Iterable[T]) -> AsyncIterator[T]:
+    """`items`, with a turn for the loop whenever the budget is spent."""
+    due = _since.get() + BUDGET_S
+    for item in items:
+        yield item
+        if time.perf_counter() >= due:
+            await pace()
+            due = _since.get() + BUDGET_S
+
+
+def run_sync(steps: Steps[T]) -> T:
+    """Run steps to their end at once."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+async def run_paced(steps: Steps[T]) -> T:
+    """Run steps, yielding to the event loop whenever the budget is spent (a clock read per step)."""
+    due = _since.get() + BUDGET_S
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        if time.perf_counter() >= due:
+            await pace()
+            due = _since.get() + BUDGET_S
