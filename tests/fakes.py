@@ -73,6 +73,7 @@ class InMemoryStore:
         self._items: dict[str, tuple[InputItem, ...]] = {}
         self._events: dict[str, dict[int, ResponseStreamEvent]] = {}
         self._heartbeats: dict[str, int] = {}
+        self._owners: dict[str, str] = {}
         self._cancel_requested: set[str] = set()
         self._tenants: dict[str, str] = {}
         self._conversations: dict[str, tuple[str, StoredConversation]] = {}
@@ -167,6 +168,7 @@ class InMemoryStore:
         alive = [r for r in response_ids if r in self._responses]
         for response_id in alive:
             self._heartbeats[response_id] = now_ms
+            self._owners[response_id] = owner
         return frozenset(r for r in alive if r in self._cancel_requested)
 
     async def request_cancel(self, response_id: str) -> None:
@@ -174,12 +176,16 @@ class InMemoryStore:
         if response_id in self._responses:
             self._cancel_requested.add(response_id)
 
-    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
+    async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
         self._check_open()
         found = [
             r
             for r in self._responses.values()
-            if r.status in UNFINISHED and self._heartbeats.get(r.id, r.created_at * 1000) < before_ms
+            if r.status in UNFINISHED
+            and (
+                self._heartbeats.get(r.id, r.created_at * 1000) < before_ms
+                or (owner is not None and self._owners.get(r.id) == owner)
+            )
         ]
         found.sort(key=lambda r: (r.created_at, r.id))
         return tuple(TenantResponse(self._tenants[r.id], _copy_response(r)) for r in found)

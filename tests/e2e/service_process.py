@@ -27,6 +27,7 @@ class ServiceProcess:
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     api_key: str | None = None  # for the readiness probe, when the service has API keys
+    drain_s: float = 3.0  # SIGTERM lets running calls finish this long (`stop` waits 15 s in all)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,6 +54,7 @@ class ServiceProcess:
             "--http-port", str(self.http_port),
             "--grpc-port", str(self.grpc_port),
             "--data-dir", str(self.data_dir),
+            "--drain-s", str(self.drain_s),
             *self.extra_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})

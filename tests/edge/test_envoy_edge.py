@@ -196,12 +196,14 @@ def _assert_no_grpc_headers(response: httpx.Response) -> None:
     assert leaked == []
 
 
-def _assert_openai_error(response: httpx.Response, status: int, error_type: str) -> None:
+def _assert_openai_error(
+    response: httpx.Response, status: int, error_type: str, code: str | None = None
+) -> None:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
-    assert error["type"] == error_type and error["param"] is None and error["code"] is None
+    assert error["type"] == error_type and error["param"] is None and error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
 
 
@@ -322,7 +324,7 @@ async def test_body_over_the_limit_is_an_openai_413(edge: Edge) -> None:
     response = await edge.http.post(
         "/v1/responses", content=big, headers={"content-type": "application/json"}
     )
-    _assert_openai_error(response, 413, "invalid_request_error")
+    _assert_openai_error(response, 413, "invalid_request_error", "request_too_large")
 
 
 async def test_request_id_is_echoed_or_generated(edge: Edge) -> None:

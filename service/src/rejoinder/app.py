@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import grpc
@@ -53,6 +55,7 @@ from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+FINISH_S = 5.0  # after the drain: how long ended responses have to tell their readers
 LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
@@ -128,19 +131,36 @@ class GrpcApp:
     registry: ProviderRegistry
     background: BackgroundRuns
     limiter: RateLimiter
+    core: ResponsesCore
+    health: Any  # grpc_health's aio HealthServicer (untyped)
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Finish in-flight calls (up to `grace_s`), fail the background runs, release everything."""
-        await self.server.stop(grace_s)
+    async def drain(self, drain_s: float) -> int:
+        """Stop serving, gently: health says NOT_SERVING (so Envoy routes elsewhere), new calls are
+        refused, running responses get `drain_s` to finish and then end `failed` (in band, and stored
+        so). Returns how many had to be ended."""
+        await self.health.enter_graceful_shutdown()
+        stopped = asyncio.ensure_future(self.server.stop(drain_s + FINISH_S))  # refuses new calls now
+        ended = await self.core.drain(drain_s, FINISH_S)
+        await stopped
+        return ended
+
+    async def close(self) -> None:
+        """Release everything (after `drain`): background runs, upstream pools, limiter, store."""
         await self.background.close()
         await self.registry.aclose()
         await self.limiter.close()  # before the store: it holds some of the store's connections
         await self.store.close()
 
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """`drain`, then `close`."""
+        await self.drain(drain_s)
+        await self.close()
+
 
 def _server(
     core: ResponsesCore, conversations: ConversationsCore, settings: Settings, registry: ProviderRegistry
-) -> grpc.aio.Server:
+) -> tuple[grpc.aio.Server, Any]:
+    """The server with every servicer, and its health servicer."""
     server = grpc.aio.server(
         options=[
             ("grpc.so_reuseport", 0),
@@ -165,7 +185,7 @@ def _server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), registrar)
-    return server
+    return server, health_servicer
 
 
 async def start_grpc(
@@ -218,14 +238,24 @@ async def start_grpc(
         limiter=limiter,
     )
     background = BackgroundRuns(store, clock, replica, lease_s=settings.background_lease_s)
-    lost = await background.tick()
+    lost = await background.recover()
     if lost:
-        print(f"rejoinder: marked failed {lost} background response(s) whose server stopped", flush=True)
+        print(
+            f"rejoinder: ended {lost} background response(s) left unfinished by a stopped server", flush=True
+        )
     background.start()
     conversations = ConversationsCore(store, deps.ids, deps.clock)
-    server = _server(ResponsesCore(deps, background), conversations, settings, registry)
+    core = ResponsesCore(deps, background)
+    server, health_servicer = _server(core, conversations, settings, registry)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     return GrpcApp(
-        server=server, port=port, store=store, registry=registry, background=background, limiter=limiter
+        server=server,
+        port=port,
+        store=store,
+        registry=registry,
+        background=background,
+        limiter=limiter,
+        core=core,
+        health=health_servicer,
     )

@@ -27,6 +27,7 @@ log = logging.getLogger("rejoinder")
 
 # The last line of the start-up announcement: scripts (and the e2e harness) wait for it.
 READY_LINE = "rejoinder: ready"
+ENVOY_FLUSH_S = 0.2  # after the gRPC server has finished its calls: Envoy writes their last bytes
 
 
 def descriptor_path() -> Path:
@@ -146,8 +147,19 @@ async def _serve_in(settings: Settings, data: DataDir) -> None:
         print(f"rejoinder: Envoy failed: {exc}", flush=True)
         raise
     finally:
-        if envoy is not None:
-            with contextlib.suppress(EnvoyError):
-                await envoy.stop()
-        await app.stop()
-        print("rejoinder: stopped", flush=True)
+        await _shut_down(settings, app, envoy)
+
+
+async def _shut_down(settings: Settings, app: GrpcApp, envoy: EnvoyProcess | None) -> None:
+    """Drain (health NOT_SERVING, no new calls, running responses finish for `drain_s` and the rest end
+    `failed`), then stop Envoy, once it has passed on the last bytes, and release the rest."""
+    print(f"rejoinder: draining: running responses have {settings.drain_s:g} s to finish", flush=True)
+    ended = await app.drain(settings.drain_s)
+    if ended:
+        print(f"rejoinder: ended {ended} running response(s) as failed (server shutting down)", flush=True)
+    if envoy is not None:
+        await asyncio.sleep(ENVOY_FLUSH_S)
+        with contextlib.suppress(EnvoyError):
+            await envoy.stop()
+    await app.close()
+    print("rejoinder: stopped", flush=True)

@@ -169,3 +169,10 @@ def test_config_is_plain_json() -> None:
 def test_no_upstream_is_an_error() -> None:
     with pytest.raises(ValueError, match="grpc_upstreams"):
         render_envoy_config(_settings(grpc_upstreams=()))
+
+
+def test_envoy_never_times_a_call_out_itself_but_bounds_a_slow_request() -> None:
+    manager = _manager(render_envoy_config(_settings()))
+    assert manager["stream_idle_timeout"] == "0s"  # the service's timeouts end every call, in its words
+    assert (manager["request_headers_timeout"], manager["request_timeout"]) == ("10s", "300s")
+    assert _route(render_envoy_config(_settings()))["route"]["timeout"] == "0s"

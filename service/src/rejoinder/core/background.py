@@ -19,18 +19,23 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from rejoinder.core.clock import Clock
 from rejoinder.core.orchestrator import Run
+from rejoinder.core.replay import failed_at_end
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
-from rejoinder.store.base import UNFINISHED, ResponseStore
+from rejoinder.store.base import UNFINISHED, ResponseStore, TenantResponse
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN = ApiError(ErrorKind.INTERNAL, "The server shut down before this background response finished.")
+SHUTDOWN = ApiError(
+    ErrorKind.UNAVAILABLE,
+    "The server shut down before this response finished; what it made so far is kept. Retry the request.",
+    code="server_shutting_down",
+)
 LOST = ApiError(ErrorKind.INTERNAL, "The server running this background response stopped before it finished.")
 TERMINAL_EVENTS = ("response_completed", "response_incomplete", "response_failed")
 DEFAULT_LEASE_S = 15.0
@@ -44,8 +49,12 @@ def _is_terminal(event: ResponseStreamEvent) -> bool:
 class LiveRun:
     """One background response this replica runs: its task, its events in memory and their flushing."""
 
-    def __init__(self, run: Run, store: ResponseStore, flush_s: float) -> None:
+    def __init__(
+        self, run: Run, store: ResponseStore, flush_s: float, claim: Callable[[], Awaitable[object]]
+    ) -> None:
+        """`claim` marks the run as this replica's in the store (its first heartbeat)."""
         self.run = run
+        self._claim = claim
         self._store = store
         self._flush_s = flush_s
         self._events: list[ResponseStreamEvent] = []
@@ -63,6 +72,7 @@ class LiveRun:
 
     async def _drive(self) -> None:
         try:
+            await self._claim()  # so that a restart of this replica knows the run was its own
             async for event in self.run.events():  # never raises but when the task is cancelled
                 async with self._changed:
                     self._events.append(event)
@@ -118,10 +128,12 @@ class LiveRun:
         return seen < len(self._events) or self._done
 
     async def stop(self, error: ApiError | None = None) -> None:
-        """Cancel the run (ending `failed` with `error` when given, else `cancelled`) and wait for it."""
+        """Stop the run and wait for it: `failed` with `error` when given (its last events say so), else
+        `cancelled`."""
         if error is not None:
-            self.run.interrupt(error)
-        self.task.cancel()
+            self.run.interrupt(error)  # cancels this task where it reads the run's events
+        else:
+            self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
 
@@ -149,10 +161,13 @@ class BackgroundRuns:
 
     def launch(self, run: Run) -> LiveRun:
         """Start driving `run` (already stored as `queued`)."""
-        live = LiveRun(run, self._store, self._flush_s)
+        live = LiveRun(run, self._store, self._flush_s, functools.partial(self._claim, run.response.id))
         self._live[live.response_id] = live
         live.task.add_done_callback(lambda _: self._live.pop(live.response_id, None))
         return live
+
+    async def _claim(self, response_id: str) -> None:
+        await self._store.heartbeat(self._owner, [response_id], int(self._clock.now() * 1000))
 
     def get(self, response_id: str) -> LiveRun | None:
         """The live run of that response, if this replica runs it."""
@@ -180,13 +195,29 @@ class BackgroundRuns:
                     stopping = asyncio.get_running_loop().create_task(live.stop())
                     self._stopping.add(stopping)
                     stopping.add_done_callback(self._stopping.discard)
+        return await self._end_lost(now_ms - int(self._lease_s * 1000))
+
+    async def recover(self) -> int:
+        """At start: end the runs this replica left unfinished when it last stopped (it knows its own by
+        its identity, kept across restarts), and those of replicas gone for a lease; returns how many."""
+        return await self._end_lost(int(self._clock.now() * 1000) - int(self._lease_s * 1000), self._owner)
+
+    async def _end_lost(self, before_ms: int, owner: str | None = None) -> int:
         lost = 0
-        for owned in await self._store.stale(now_ms - int(self._lease_s * 1000)):
+        for owned in await self._store.stale(before_ms, owner=owner):
             if owned.response.id not in self._live:
-                failed = _ended(owned.response, "failed", int(self._clock.now()), LOST)
-                await self._store.save(failed, [], tenant=owned.tenant)
+                await self._end(owned)
                 lost += 1
         return lost
+
+    async def _end(self, owned: TenantResponse) -> None:
+        """End a run whose runner is gone as the run would have: `failed`, with the output its kept events
+        made, and those events closed by `error` and `response.failed`."""
+        response_id = owned.response.id
+        kept = await self._store.load_events(response_id)
+        failed, closing = failed_at_end(owned.response, kept, LOST, int(self._clock.now()))
+        await self._store.append_events(response_id, closing)
+        await self._store.save(failed, [], tenant=owned.tenant)
 
     async def follow_stored(
         self, response_id: str, after: int, tenant: str
@@ -244,13 +275,10 @@ class BackgroundRuns:
             await live.stop(SHUTDOWN)
 
 
-def _ended(response: Response, status: str, now: int, error: ApiError | None = None) -> Response:
+def _ended(response: Response, status: str, now: int) -> Response:
     """The response as its runner would have left it, had it not gone away."""
     ended = Response()
     ended.CopyFrom(response)
     ended.status = status
     ended.completed_at = now
-    if error is not None:
-        ended.error.code = "server_error"
-        ended.error.message = error.message
     return ended

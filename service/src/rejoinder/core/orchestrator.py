@@ -104,6 +104,9 @@ class Run:
         self._first: FirstTurn | None = None
         self._finished = False
         self._interrupted: ApiError | None = None
+        self._driver: asyncio.Task[object] | None = None  # the task reading `events()`
+        self.ended = asyncio.Event()  # its events told and its end stored
+        self._saving: asyncio.Future[None] | None = None
         self.failure: ApiError | None = None
 
     def hold(self, admission: Admission) -> None:
@@ -137,7 +140,12 @@ class Run:
         return self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
-        """The response's events, ending with exactly one terminal event. Never raises."""
+        """The response's events, ending with exactly one terminal event. Never raises.
+
+        `interrupt` ends them early: an `error` event and `response.failed`, the output made so far kept
+        (as `incomplete` items) and stored.
+        """
+        self._read_here()
         try:
             stream, background = self._vreq.stream, self._vreq.background
             if stream:  # a non-stream response is the fold of its events: these add nothing
@@ -154,8 +162,8 @@ class Run:
                 async for event in loop.run():
                     yield event
                 self._complete()
-            except Exception as exc:
-                for event in self._fail(self._as_failure(exc)):
+            except BaseException as exc:
+                for event in self._recovered(exc):
                     yield event
             try:
                 await self._save()
@@ -164,12 +172,35 @@ class Run:
                     yield event
             yield self._lifecycle(f"response_{self.response.status}")
         finally:
-            await self._abandon()
-            self._admission.finish(self._tally.usage.total_tokens)  # what the upstream reported
+            try:
+                await self._abandon()
+            finally:
+                self._admission.finish(self._tally.usage.total_tokens)  # what the upstream reported
+                self._end_when_saved()
+
+    def _read_here(self) -> None:
+        """The current task reads the events: `interrupt` cancels it. A run interrupted before it began
+        ends at its first wait."""
+        self._driver = asyncio.current_task()
+        if self._interrupted is not None and self._driver is not None:
+            self._driver.cancel()
+
+    def _recovered(self, exc: BaseException) -> list[ResponseStreamEvent]:
+        """The events that end the run after `exc`; re-raises what is not the run's to end (the consumer
+        gone away, ...: see `_abandon`)."""
+        if isinstance(exc, asyncio.CancelledError) and self._interrupted is not None:
+            _uncancel()  # the cancellation was `interrupt`'s: the run goes on to tell and store its end
+            return self._fail(self._as_failure(self._interrupted))
+        if isinstance(exc, Exception):
+            return self._fail(self._as_failure(exc))
+        raise exc
 
     def interrupt(self, error: ApiError) -> None:
-        """If the run is stopped before it ends, it ends `failed` with `error`, not `cancelled`."""
+        """End the run now, `failed` with `error` (the server shuts down): its events say so, in band,
+        and it is stored so. A run whose events are not being read ends so when they are."""
         self._interrupted = error
+        if self._driver is not None and not self._finished:
+            self._driver.cancel()
 
     def _as_failure(self, exc: Exception) -> ApiError:
         if isinstance(exc, p.UpstreamError):
@@ -241,9 +272,26 @@ class Run:
         else:
             self._fail(self._interrupted)
         if self._vreq.store:
+            saving = asyncio.ensure_future(
+                self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
+            )
+            self._saving = saving
             with contextlib.suppress(Exception):
-                saved = self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
-                await asyncio.shield(saved)
+                await asyncio.shield(saving)  # the consumer gone or not, what was made is kept
+
+    def _end_when_saved(self) -> None:
+        """`ended` once the run's last state is stored (a save `_abandon` started may outlive the task)."""
+        saving = self._saving
+        if saving is None or saving.done():
+            self.ended.set()
+        else:
+            saving.add_done_callback(lambda _: self.ended.set())
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -> tuple[InputItem, ...]:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from rejoinder.core.background import BackgroundRuns
+from rejoinder.core.inflight import InFlight
 from rejoinder.core.orchestrator import Deps, Run, start
 from rejoinder.core.pages import page_args
 from rejoinder.core.validation import ValidatedRequest, validate_steps
@@ -69,6 +70,12 @@ class ResponsesCore:
         """`background`: the server's runs (heartbeating); by default runs with no heartbeat."""
         self._deps = deps
         self._background = background or BackgroundRuns(deps.store, deps.clock, deps.ids.new("replica"))
+        self._in_flight = InFlight()
+
+    async def drain(self, grace_s: float, finish_s: float = 5.0) -> int:
+        """Let the responses in flight finish for up to `grace_s`, then end the rest (see `InFlight`).
+        Returns how many had to be ended."""
+        return await self._in_flight.drain(grace_s, finish_s)
 
     async def _validate(self, req: CreateRequest, *, stream: bool) -> ValidatedRequest:
         return await run_paced(validate_steps(req, stream=stream, limits=self._deps.limits))
@@ -83,10 +90,13 @@ class ResponsesCore:
     async def _run(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission | None) -> Run:
         admitted = admission or await self.admit(tenant)
         try:
-            return await start(self._deps, await self._validate(req, stream=stream), tenant, admitted)
+            return await self._in_flight.start(self._started(req, stream, tenant, admitted))
         except BaseException:
             admitted.finish(0)
             raise
+
+    async def _started(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission) -> Run:
+        return await start(self._deps, await self._validate(req, stream=stream), tenant, admission)
 
     async def start(
         self, req: CreateRequest, *, stream: bool = True, tenant: str = "", admission: Admission | None = None

@@ -35,8 +35,13 @@ from rejoinder.edge.envoy_replies import LUA_RESPONSE_FILTER, local_reply_config
 TRANSCODED_SERVICE = "rejoinder.responses.v1.OpenAIHttpService"
 UPSTREAM_CLUSTER = "rejoinder_grpc"
 RETRY_ON = "connect-failure,refused-stream,reset-before-request"
-# Streams may stay silent this long between chunks (SSE keep-alive comments reset it).
-STREAM_IDLE_TIMEOUT = "300s"
+# Envoy never times a call out itself: the service's own timeouts (per upstream: connect, first token,
+# idle; MCP calls; the drain) end every call, in OpenAI's words, so a client never reads Envoy's. A
+# non-stream response is silent until it is done, so no idle timeout of Envoy's could stay above them.
+STREAM_IDLE_TIMEOUT = "0s"
+# What Envoy does bound: a client slow to send its request (headers, then the whole body).
+REQUEST_HEADERS_TIMEOUT = "10s"
+REQUEST_TIMEOUT = "300s"
 MAX_DOWNSTREAM_CONNECTIONS = 10_000
 
 _TYPE = "@type"
@@ -116,6 +121,8 @@ def _http_connection_manager(settings: EnvoySettings) -> dict[str, Any]:
         "preserve_external_request_id": True,
         "always_set_request_id_in_response": True,
         "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
+        "request_headers_timeout": REQUEST_HEADERS_TIMEOUT,
+        "request_timeout": REQUEST_TIMEOUT,
         "route_config": _route_config(),
         "http_filters": _http_filters(settings),
         "local_reply_config": local_reply_config(settings.max_request_body_bytes),

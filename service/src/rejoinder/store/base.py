@@ -108,9 +108,10 @@ class ResponseStore(Protocol):
         """Ask whoever runs the response to cancel it (seen at its next `heartbeat`)."""
         ...
 
-    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
+    async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
         """Responses still `queued` or `in_progress` whose last heartbeat (else their creation) is older
-        than `before_ms`: their runner is gone. Oldest first."""
+        than `before_ms` (their runner is gone), or whose runner is `owner` (a server restarted under
+        the same identity: that run died with it). Oldest first."""
         ...
 
     async def close(self) -> None:

@@ -185,10 +185,11 @@ class PostgresStore:
         self._check_open()
         await self._pool.execute("UPDATE responses SET cancel_requested = true WHERE id = $1", response_id)
 
-    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
-        """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
+    async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
+        """Unfinished responses whose runner has not been heard of since `before_ms`, or is `owner`,
+        oldest first."""
         self._check_open()
-        rows = await self._pool.fetch(_STALE, before_ms)
+        rows = await self._pool.fetch(_STALE, before_ms, owner)
         return tuple(TenantResponse(row["tenant"], Response.FromString(row["body"])) for row in rows)
 
     async def create_conversation(

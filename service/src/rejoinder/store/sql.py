@@ -242,12 +242,12 @@ ORDER BY sequence_number
 
 
 def stale(mark: Marker) -> str:
-    """Unfinished responses (tenant, body) not heard of since a time (ms), oldest first; parameter: that
-    time."""
+    """Unfinished responses (tenant, body) not heard of since a time (ms), or run by an owner, oldest
+    first; parameters: that time, that owner (or NULL)."""
     unfinished = ", ".join(f"'{status}'" for status in UNFINISHED)
     return f"""
 SELECT tenant, body FROM responses WHERE status IN ({unfinished})
-AND coalesce(heartbeat_at, created_at * 1000) < {mark(1)} ORDER BY created_at, id
+AND (coalesce(heartbeat_at, created_at * 1000) < {mark(1)} OR owner = {mark(2)}) ORDER BY created_at, id
 """
 
 

@@ -122,9 +122,10 @@ class SqliteStore:
         """Flag the response for its runner to cancel."""
         await self._call(ops.request_cancel, response_id)
 
-    async def stale(self, before_ms: int) -> tuple[TenantResponse, ...]:
-        """Unfinished responses whose runner has not been heard of since `before_ms`, oldest first."""
-        return await self._call(ops.stale, before_ms)
+    async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
+        """Unfinished responses whose runner has not been heard of since `before_ms`, or is `owner`,
+        oldest first."""
+        return await self._call(ops.stale, before_ms, owner)
 
     async def create_conversation(
         self,

@@ -117,8 +117,8 @@ def request_cancel(conn: sqlite3.Connection, response_id: str) -> None:
     conn.execute("UPDATE responses SET cancel_requested = 1 WHERE id = ?", (response_id,))
 
 
-def stale(conn: sqlite3.Connection, before_ms: int) -> tuple[TenantResponse, ...]:
-    rows = conn.execute(_STALE, (before_ms,)).fetchall()
+def stale(conn: sqlite3.Connection, before_ms: int, owner: str | None) -> tuple[TenantResponse, ...]:
+    rows = conn.execute(_STALE, (before_ms, owner)).fetchall()
     return tuple(TenantResponse(tenant, Response.FromString(body)) for tenant, body in rows)
 
 
