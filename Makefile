@@ -8,7 +8,7 @@ PY_OUT := service/src
 CLIENT_OUT := clients/python/rejoinder_client
 DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 
-.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check fmt bench
+.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check fmt bench fuzz
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
@@ -16,6 +16,7 @@ help:
 	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code"
 	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
 	@echo "make bench      the benchmark (about 4 minutes; ARGS=--quick for about 1)"
+	@echo "make fuzz       the fuzz suite at length: 10,000 generated requests per test (make test runs 150)"
 
 # llama-cpp-python has no wheel for this platform: it builds from source, for a generic x86-64 (the
 # native build dies with "Illegal instruction" here). pip caches the wheel, so only the first setup waits.
@@ -89,3 +90,9 @@ fmt: setup
 	$(BIN)/buf format -w --path proto/rejoinder
 
 check: proto-check gen-check lint typecheck
+
+# The fuzz suite (tests/fuzz) at length: 10,000 hypothesis examples per test against `rejoinder serve`
+# with real Envoy (REST) and over gRPC. REJOINDER_FUZZ_SEED repeats a run; REJOINDER_FUZZ_SURVEY=1 with
+# REJOINDER_FUZZ_FINDINGS=FILE records every failure instead of stopping at the first of each kind.
+fuzz: setup
+	REJOINDER_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/fuzz -q $(PYTEST_ARGS)

@@ -55,6 +55,7 @@ from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_METADATA_BYTES = 256 * 1024
 FINISH_S = 5.0  # after the drain: how long ended responses have to tell their readers
 LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
@@ -167,6 +168,10 @@ def _server(
             # a request as big as the REST body limit, and its framing
             ("grpc.max_receive_message_length", settings.request_limits.max_request_body_bytes + 65_536),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Envoy's limit on a request's headers (60 KiB, a 431) applies first: a long path reaches us
+            # twice (`:path` and `x-envoy-original-path`), and gRPC's own 8/16 KiB would refuse it as a 429.
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         ]
     )
     auth = Authenticator(settings.auth_tenants)

@@ -135,6 +135,7 @@ def test_local_replies_use_openai_error_shape_and_words() -> None:
     assert [(e["type"], e["code"]) for e in errors] == [
         ("invalid_request_error", None),  # 404
         ("invalid_request_error", "request_too_large"),  # 413
+        ("invalid_request_error", "request_too_large"),  # 431
         ("invalid_request_error", None),  # 400: the Lua filter rewrites it
         ("server_error", None),  # 503
         ("server_error", None),  # 504

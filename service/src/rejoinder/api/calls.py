@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import grpc
+from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import DecodeError
 
-from rejoinder.api.errors import abort
+from rejoinder.api.errors import abort, http_body, http_metadata
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
 
@@ -57,27 +58,62 @@ async def refuse(context: Context, request: Malformed) -> None:
     )
 
 
+REST_SERVICE = "rejoinder.responses.v1.OpenAIHttpService"
+NOT_IMPLEMENTED = "Method not implemented."
+
+
+async def _rest_refusal(context: Context, request: Malformed) -> HttpBody:
+    """What a REST client gets for a request Envoy could not make a valid message of (a path or query
+    that is not UTF-8): OpenAI's 400, not a gRPC status."""
+    words = "Invalid URL: its path or query is not valid UTF-8." if "UTF-8" in request.why else None
+    err = ApiError(
+        ErrorKind.INVALID_REQUEST, words or "The request could not be read.", code="invalid_request"
+    )
+    await context.send_initial_metadata(http_metadata(err))
+    return HttpBody(content_type="application/json", data=http_body(err))
+
+
+def _start(behavior: Callable[..., Any], request: object, context: Context) -> Any:
+    """The behaviour's coroutine or stream; an unimplemented method (a generated base's) is UNIMPLEMENTED,
+    without the traceback grpc.aio would log."""
+    try:
+        return behavior(request, context)
+    except NotImplementedError:
+        return None
+
+
 def _bind(context: Context) -> None:
     sent = next((v for k, v in context.invocation_metadata() or () if k == REQUEST_ID_HEADER), None)
     bind_request_id(sent)
 
 
-def _unary_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _unary_unary(behavior: Callable[..., Any], rest: bool) -> Callable[..., Any]:
     async def call(request: object, context: Context) -> object:
         _bind(context)
         if isinstance(request, Malformed):
+            if rest:
+                return await _rest_refusal(context, request)
             await refuse(context, request)
-        return await behavior(request, context)
+        started = _start(behavior, request, context)
+        if started is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
+        return await started
 
     return call
 
 
-def _unary_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _unary_stream(behavior: Callable[..., Any], rest: bool) -> Callable[..., Any]:
     async def call(request: object, context: Context) -> AsyncIterator[object]:
         _bind(context)
         if isinstance(request, Malformed):
+            if rest:
+                yield await _rest_refusal(context, request)
+                return
             await refuse(context, request)
-        async for reply in behavior(request, context):
+        started = _start(behavior, request, context)
+        if started is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
+        async for reply in started:
             yield reply
 
     return call
@@ -110,14 +146,15 @@ def _stream_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
 
 
-def safe(handler: Handler) -> Handler:
-    """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse."""
+def safe(handler: Handler, *, rest: bool = False) -> Handler:
+    """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse
+    (`rest`: in OpenAI's shape, for the HttpBody bridge)."""
     parse = _tolerant(handler.request_deserializer)
     write = handler.response_serializer
     if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary), parse, write)
+        return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary, rest), parse, write)
     if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(_unary_stream(handler.unary_stream), parse, write)
+        return grpc.unary_stream_rpc_method_handler(_unary_stream(handler.unary_stream, rest), parse, write)
     if handler.stream_unary is not None:
         return grpc.stream_unary_rpc_method_handler(_stream_unary(handler.stream_unary), parse, write)
     assert handler.stream_stream is not None
@@ -135,6 +172,7 @@ class SafeRegistrar:
 
     def add_registered_method_handlers(self, service: str, handlers: Mapping[str, Handler]) -> None:
         """Register the service's methods, each made safe."""
-        made_safe = {name: safe(handler) for name, handler in handlers.items()}
+        rest = service == REST_SERVICE
+        made_safe = {name: safe(handler, rest=rest) for name, handler in handlers.items()}
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, made_safe),))
         self._server.add_registered_method_handlers(service, made_safe)  # type: ignore[attr-defined]

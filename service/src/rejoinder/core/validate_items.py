@@ -8,6 +8,7 @@ from rejoinder.errors import clip, invalid
 from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.content_pb2 import Content, InputText, MessageContent, OutputText
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
+from rejoinder.store.items import item_id
 
 ROLES = ("user", "assistant", "system", "developer")
 IMAGE_DETAIL = ("auto", "low", "high", "original")
@@ -123,8 +124,18 @@ def _check_item_reference(item: InputItem, param: str) -> None:
         raise missing(f"{param}.id")
 
 
+def _check_echoed_item(item: InputItem, param: str) -> None:
+    """An output item given back as input (an MCP listing, call or approval request) keeps its ID: the
+    server made it and gives it no new one."""
+    if not item_id(item):
+        raise missing(f"{param}.id")
+
+
 _ITEM_CHECKS = {
     "message": lambda item, param: _check_message(item.message, param),
+    "mcp_list_tools": _check_echoed_item,
+    "mcp_call": _check_echoed_item,
+    "mcp_approval_request": _check_echoed_item,
     "function_call": _check_function_call,
     "function_call_output": _check_function_call_output,
     "item_reference": _check_item_reference,

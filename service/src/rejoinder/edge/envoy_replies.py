@@ -17,6 +17,7 @@ from typing import Any
 
 ORIGINAL_PATH_METADATA = "x-envoy-original-path"
 QUERY_ERROR_HEADER = "x-rejoinder-query-error"
+HEADERS_TOO_LARGE = "Request headers too large: the path, query and headers may hold at most 60 KiB."
 
 # The filter of DESIGN.md section 3, plus: a native gRPC reply (content-type application/grpc; a
 # transcoded reply never has it) keeps its headers, else a trailers-only error such as UNIMPLEMENTED
@@ -109,6 +110,7 @@ def local_reply_config(max_request_body_bytes: int) -> dict[str, Any]:
                 _status("EQ", 404), _error_body("Invalid URL (%REQ(:METHOD)% %REQ(:PATH):120%)", invalid)
             ),
             _mapper(_status("EQ", 413), _error_body(too_large, invalid, "request_too_large")),
+            _mapper(_status("EQ", 431), _error_body(HEADERS_TOO_LARGE, invalid, "request_too_large")),
             _mapper(
                 _status("EQ", 400),
                 _error_body("%LOCAL_REPLY_BODY%", invalid),
