@@ -11,7 +11,7 @@ from rejoinder.wire.json_body import INCREMENTAL_BYTES, MAX_DEPTH, parse_object
 BODY = {
     "model": "m",
     "input": [
-        {"role": "user", "content": f"é {i}", "x": [1.5, -2, None, True, {"k": []}]} for i in range(900)
+        {"role": "user", "content": f"é {i}", "x": [1.5, -2, None, True, {"k": []}]} for i in range(2000)
     ],
     "metadata": {},
 }
