@@ -14,7 +14,7 @@ from rejoinder.core.json_text import check_json_object
 from rejoinder.core.limits import check_counts
 from rejoinder.core.validate_items import check_input_items_steps, expand_input_steps
 from rejoinder.core.validate_tools import check_tools
-from rejoinder.errors import ApiError, clip, invalid
+from rejoinder.errors import ApiError, clip, invalid, too_long
 from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
@@ -107,12 +107,7 @@ def at_most(value: int, high: int, param: str) -> None:
 
 def _max_length(value: str, limit: int, param: str) -> None:
     if len(value) > limit:
-        raise invalid(
-            f"Invalid '{param}': string too long. Expected a string with maximum length {limit}, "
-            f"but got a string with length {len(value)} instead.",
-            param=param,
-            code="string_above_max_length",
-        )
+        raise too_long(len(value), limit, param)
 
 
 def _check_sampling(req: CreateRequest) -> None:
