@@ -26,7 +26,9 @@ from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor
 from hypothesis import strategies as st
 
-from rejoinder.core import validate_items, validate_tools, validation
+from rejoinder.core.checks import items as validate_items
+from rejoinder.core.checks import tools as validate_tools
+from rejoinder.core.checks import validation
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.plan import FieldPlan, Kind, MessagePlan
 from tests.fuzz.mutate import make_safe

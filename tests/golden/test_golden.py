@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.run.orchestrator import Deps
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.tools.base import CallResult, ListedTool

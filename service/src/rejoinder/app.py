@@ -21,13 +21,13 @@ from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
 from rejoinder.config import ConfigError, Settings
-from rejoinder.core.background import BackgroundRuns
+from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
+from rejoinder.core.context.sealing import ReasoningSealer, new_key
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.ids import IdGenerator, RandomIds
-from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.sealing import ReasoningSealer, new_key
+from rejoinder.core.run.orchestrator import Deps
 from rejoinder.providers.base import Provider
 from rejoinder.providers.factory import build_provider
 from rejoinder.providers.local import (

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from rejoinder.core.background import BackgroundRuns
-from rejoinder.core.orchestrator import Deps
+from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.run.orchestrator import Deps
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rejoinder.core.chat_mapping import TurnInput, chat_messages, chat_request
-from rejoinder.core.context import Context
-from rejoinder.core.tool_policy import tool_policy
-from rejoinder.core.validation import ValidatedRequest, validate
+from rejoinder.core.checks.validation import ValidatedRequest, validate
+from rejoinder.core.context.assemble import Context
+from rejoinder.core.run.chat_mapping import TurnInput, chat_messages, chat_request
+from rejoinder.core.run.tool_policy import tool_policy
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rejoinder.core.context import Context, assemble, output_as_input
-from rejoinder.core.validation import ValidatedRequest, validate
+from rejoinder.core.checks.validation import ValidatedRequest, validate
+from rejoinder.core.context.assemble import Context, assemble, output_as_input
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.content_pb2 import (
     Content,

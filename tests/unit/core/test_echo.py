@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rejoinder.core.echo import initial_response
-from rejoinder.core.validation import ValidatedRequest, validate
+from rejoinder.core.checks.validation import ValidatedRequest, validate
+from rejoinder.core.run.echo import initial_response
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool, Tool, ToolChoice

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from rejoinder.core.orchestrator import Deps
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.run.orchestrator import Deps
 from rejoinder.errors import ApiError
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry

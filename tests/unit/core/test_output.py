@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rejoinder.core.events import EventEmitter
-from rejoinder.core.output import OutputBuilder
+from rejoinder.core.run.events import EventEmitter
+from rejoinder.core.run.output import OutputBuilder
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent

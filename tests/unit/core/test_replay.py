@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rejoinder.core.replay import failed_at_end, output_so_far
+from rejoinder.core.background.replay import failed_at_end, output_so_far
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import OutputText, ReasoningText, StreamedContent

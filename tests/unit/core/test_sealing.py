@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from rejoinder.core.sealing import PREFIX, ReasoningSealer, SealError, new_key
+from rejoinder.core.context.sealing import PREFIX, ReasoningSealer, SealError, new_key
 
 
 def test_round_trip_keeps_the_parts() -> None:

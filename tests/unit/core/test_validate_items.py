@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rejoinder.core.validate_items import check_input_items, expand_input
-from rejoinder.core.validate_tools import check_tools
-from rejoinder.core.validation import validate
+from rejoinder.core.checks.items import check_input_items, expand_input
+from rejoinder.core.checks.tools import check_tools
+from rejoinder.core.checks.validation import validate
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.content_pb2 import MessageContent
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rejoinder.core.validation import ValidatedRequest, validate
+from rejoinder.core.checks.validation import ValidatedRequest, validate
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.wire.openai_json import OpenAIJson

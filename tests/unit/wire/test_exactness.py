@@ -24,11 +24,11 @@ import pytest
 from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseItemList as SdkItemList
 
-from rejoinder.core.context import assemble
-from rejoinder.core.echo import initial_response
-from rejoinder.core.events import EventEmitter
-from rejoinder.core.output import OutputBuilder
-from rejoinder.core.validation import validate
+from rejoinder.core.checks.validation import validate
+from rejoinder.core.context.assemble import assemble
+from rejoinder.core.run.echo import initial_response
+from rejoinder.core.run.events import EventEmitter
+from rejoinder.core.run.output import OutputBuilder
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem

@@ -9,9 +9,9 @@ import grpc
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import abort
 from rejoinder.config_limits import RequestLimits
-from rejoinder.core.limits import check_strings
+from rejoinder.core.checks.limits import check_strings
+from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.responses import EventSource, ResponsesCore
-from rejoinder.core.validation import DEFAULT_LIMITS
 from rejoinder.errors import ApiError, invalid
 from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.base import Admission

@@ -20,10 +20,10 @@ from google.protobuf.message import Message
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import http_body, http_metadata, internal_error
 from rejoinder.config_limits import RequestLimits
+from rejoinder.core.checks.limits import check_count
+from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
-from rejoinder.core.limits import check_count
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.validation import DEFAULT_LIMITS
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError
 from rejoinder.pacing import run_paced

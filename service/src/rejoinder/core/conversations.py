@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rejoinder.core.checks.items import check_input_items, expand_input
+from rejoinder.core.checks.validation import check_metadata
 from rejoinder.core.clock import Clock
-from rejoinder.core.context import with_id
+from rejoinder.core.context.assemble import with_id
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.pages import page_args
-from rejoinder.core.validate_items import check_input_items, expand_input
-from rejoinder.core.validation import check_metadata
 from rejoinder.errors import ApiError, clip, invalid, not_found, too_many
 from rejoinder.responses.v1 import conversations_service_pb2 as pb
 from rejoinder.responses.v1.items_pb2 import Input, InputItem, InputItemList

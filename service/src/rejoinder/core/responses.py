@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from rejoinder.core.background import BackgroundRuns
-from rejoinder.core.inflight import InFlight
-from rejoinder.core.orchestrator import Deps, Run, start
+from rejoinder.core.background.inflight import InFlight
+from rejoinder.core.background.runs import BackgroundRuns
+from rejoinder.core.checks.validation import ValidatedRequest, validate_steps
 from rejoinder.core.pages import page_args
-from rejoinder.core.validation import ValidatedRequest, validate_steps
+from rejoinder.core.run.orchestrator import Deps, Run, start
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.base import Admission

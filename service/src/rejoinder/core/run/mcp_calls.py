@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.mcp_toolset import (
+from rejoinder.core.run.mcp_toolset import (
     Exposed,
     McpServer,
     McpToolset,
@@ -20,7 +20,7 @@ from rejoinder.core.mcp_toolset import (
     listing_item,
     needs_approval,
 )
-from rejoinder.core.output import OutputBuilder
+from rejoinder.core.run.output import OutputBuilder
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import (

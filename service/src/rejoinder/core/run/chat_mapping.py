@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rejoinder.core.files import file_key
-from rejoinder.core.json_text import json_object
-from rejoinder.core.validation import ValidatedRequest
+from rejoinder.core.checks.json_text import json_object
+from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.files import file_key
 from rejoinder.pacing import Steps, run_paced, run_sync
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Content, FunctionOutput
@@ -159,7 +159,7 @@ def chat_messages_steps(
     files: Mapping[str, str] | None = None,
 ) -> Steps[tuple[p.ChatMessage, ...]]:
     """The items as chat messages, `instructions` first as the system message; `input_file` parts
-    become the text in `files` (see core/files.py). In steps: one item each."""
+    become the text in `files` (see core/context/files.py). In steps: one item each."""
     builder = _Builder(name_for, _denials(items), files or {})
     if instructions:
         builder.messages.append(p.ChatMessage(role="system", content=instructions))

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.sealing import ReasoningSealer, SealError
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.sealing import ReasoningSealer, SealError
-from rejoinder.core.validation import ValidatedRequest
 from rejoinder.errors import clip, invalid
 from rejoinder.pacing import Steps, run_paced
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText

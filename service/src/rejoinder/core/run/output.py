@@ -15,8 +15,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from rejoinder.core.events import EventEmitter
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.run.events import EventEmitter
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import (

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rejoinder.config_limits import RequestLimits
-from rejoinder.core.json_text import check_json_object
-from rejoinder.core.limits import check_counts
-from rejoinder.core.validate_items import check_input_items_steps, expand_input_steps
-from rejoinder.core.validate_tools import check_tools
+from rejoinder.core.checks.items import check_input_items_steps, expand_input_steps
+from rejoinder.core.checks.json_text import check_json_object
+from rejoinder.core.checks.limits import check_counts
+from rejoinder.core.checks.tools import check_tools
 from rejoinder.errors import ApiError, clip, invalid, too_long
 from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.items_pb2 import InputItem

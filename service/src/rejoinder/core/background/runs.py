@@ -21,9 +21,9 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from rejoinder.core.background.replay import failed_at_end
 from rejoinder.core.clock import Clock
-from rejoinder.core.orchestrator import Run
-from rejoinder.core.replay import failed_at_end
+from rejoinder.core.run.orchestrator import Run
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from rejoinder.core.json_text import json_object
+from rejoinder.core.checks.json_text import json_object
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import InputItem, McpListTools, McpToolInfo
 from rejoinder.responses.v1.tools_pb2 import McpAllowedTools, McpRequireApproval, McpTool, McpToolFilter, Tool

@@ -11,15 +11,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
-from rejoinder.core.chat_mapping import TurnInput, paced_chat_request, plain_name
-from rejoinder.core.context import Context, output_as_input
+from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.assemble import Context, output_as_input
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.mcp_calls import McpRunner, PendingCall
-from rejoinder.core.mcp_toolset import McpServer, McpToolset
-from rejoinder.core.output import OutputBuilder
-from rejoinder.core.tool_policy import tool_policy
-from rejoinder.core.turn import run_turn
-from rejoinder.core.validation import ValidatedRequest
+from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request, plain_name
+from rejoinder.core.run.mcp_calls import McpRunner, PendingCall
+from rejoinder.core.run.mcp_toolset import McpServer, McpToolset
+from rejoinder.core.run.output import OutputBuilder
+from rejoinder.core.run.tool_policy import tool_policy
+from rejoinder.core.run.turn import run_turn
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import Route
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 
-from rejoinder.core.tool_policy import CallFilter, ToolPolicy
+from rejoinder.core.run.tool_policy import CallFilter, ToolPolicy
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.providers import base as p
 

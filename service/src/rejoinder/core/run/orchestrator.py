@@ -15,22 +15,22 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from rejoinder.config_limits import RequestLimits
-from rejoinder.core.chat_mapping import TurnInput, paced_chat_request
+from rejoinder.core.checks.validation import ValidatedRequest, at_most
 from rejoinder.core.clock import Clock
-from rejoinder.core.context import Context, assemble, output_as_input
+from rejoinder.core.context.assemble import Context, assemble, output_as_input
+from rejoinder.core.context.files import Fetch, file_texts, has_images
+from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.conversations import missing_conversation
-from rejoinder.core.echo import initial_response
-from rejoinder.core.events import EventEmitter
-from rejoinder.core.files import Fetch, file_texts, has_images
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
-from rejoinder.core.mcp_toolset import servers_of
-from rejoinder.core.output import OutputBuilder
-from rejoinder.core.sealing import ReasoningSealer
-from rejoinder.core.tool_policy import tool_policy
-from rejoinder.core.turn import run_turn
-from rejoinder.core.upstream_errors import as_api_error
-from rejoinder.core.validation import ValidatedRequest, at_most
+from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
+from rejoinder.core.run.echo import initial_response
+from rejoinder.core.run.events import EventEmitter
+from rejoinder.core.run.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
+from rejoinder.core.run.mcp_toolset import servers_of
+from rejoinder.core.run.output import OutputBuilder
+from rejoinder.core.run.tool_policy import tool_policy
+from rejoinder.core.run.turn import run_turn
+from rejoinder.core.run.upstream_errors import as_api_error
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p

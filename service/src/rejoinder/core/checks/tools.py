@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rejoinder.core.json_text import check_json_object
-from rejoinder.core.validate_items import missing
+from rejoinder.core.checks.items import missing
+from rejoinder.core.checks.json_text import check_json_object
 from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rejoinder.core.validation import ValidatedRequest
+from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.responses.v1.response_pb2 import Response, TextConfig, TextFormat, TextFormatText
 from rejoinder.responses.v1.tools_pb2 import Tool
 

@@ -12,8 +12,8 @@ import asyncio
 import weakref
 from collections.abc import Awaitable
 
-from rejoinder.core.background import SHUTDOWN
-from rejoinder.core.orchestrator import Run
+from rejoinder.core.background.runs import SHUTDOWN
+from rejoinder.core.run.orchestrator import Run
 
 
 class InFlight:
