@@ -7,7 +7,9 @@ from __future__ import annotations
 import grpc
 import httpx
 import openai
+import orjson
 import pytest
+from google.api.httpbody_pb2 import HttpBody
 from openai import OpenAI
 
 from rejoinder.responses.v1 import responses_service_pb2 as pb
@@ -136,7 +138,6 @@ def test_huge_values_are_echoed_as_a_short_prefix(http: httpx.Client, channel: g
         "/rejoinder.responses.v1.ResponsesService/Create",
         "/rejoinder.responses.v1.ResponsesService/StreamCreate",
         "/rejoinder.responses.v1.ConversationsService/GetConversation",
-        "/rejoinder.responses.v1.OpenAIHttpService/CreateResponse",
         "/grpc.health.v1.Health/Check",
     ],
 )
@@ -144,7 +145,7 @@ def test_bytes_that_are_not_protobuf_are_invalid_argument(
     channel: grpc.Channel, service: ServiceProcess, method: str
 ) -> None:
     before = service.log().count("Traceback")
-    streaming = "Stream" in method or method.endswith("CreateResponse")
+    streaming = "Stream" in method
     call = channel.unary_stream(method) if streaming else channel.unary_unary(method)
     with pytest.raises(grpc.RpcError) as refused:
         reply = call(b"\xff\xff\xff\xff\x0f\x01 not protobuf", timeout=10)
@@ -192,3 +193,21 @@ def test_max_output_tokens_beyond_the_model_is_refused(
     assert grpc_refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert upstream.requests == []
     assert client.responses.create(model="capped", input="hi", max_output_tokens=4096).status == "completed"
+
+
+def test_bytes_the_rest_bridge_cannot_read_are_openais_400(
+    channel: grpc.Channel, service: ServiceProcess
+) -> None:
+    """Envoy builds the bridge's messages, so what fails to parse is a path or query that is not UTF-8:
+    the REST client gets OpenAI's 400 (the bridge answers in HttpBody, with the status as metadata)."""
+    call = channel.unary_unary("/rejoinder.responses.v1.OpenAIHttpService/GetModel")
+    body, reply = call.with_call(b"\x0a\x02\xc3\x28", timeout=10)  # field 1, a string that is not UTF-8
+    assert dict(reply.initial_metadata())["x-http-status"] == "400"
+    error = orjson.loads(HttpBody.FromString(body).data)["error"]
+    assert (error["code"], error["message"]) == (
+        "invalid_request",
+        "Invalid URL: its path or query is not valid UTF-8.",
+    )
+    root = service.base_url.removesuffix("/v1")
+    reply_rest = httpx.get(f"{root}/v1/responses/resp_%ED%A0%80")
+    assert reply_rest.status_code == 400 and reply_rest.json()["error"]["code"] == "invalid_request"
