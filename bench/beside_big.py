@@ -31,14 +31,17 @@ CREATE = "/rejoinder.responses.v1.ResponsesService/Create"
 BIG_MODEL = "bench-16-0"
 
 
-def _text_per_item() -> int:
+SHORT_TEXT = 40  # the "many items" request: 10,000 short messages, about 0.6 MiB
+
+
+def _text_per_item(body_bytes: int) -> int:
     overhead = len(orjson.dumps({"role": "user", "content": ""})) + 1
-    return (BODY_BYTES - 200) // ITEMS - overhead
+    return (body_bytes - 200) // ITEMS - overhead
 
 
-def big_rest_body() -> bytes:
-    """The maximal REST body: `ITEMS` messages filling it to just under the limit."""
-    text = "x" * _text_per_item()
+def big_rest_body(body_bytes: int = BODY_BYTES) -> bytes:
+    """The maximal REST body: `ITEMS` messages filling `body_bytes` (by default just under the limit)."""
+    text = "x" * _text_per_item(body_bytes)
     body = orjson.dumps(
         {"model": BIG_MODEL, "store": False, "input": [{"role": "user", "content": text}] * ITEMS}
     )
@@ -46,9 +49,10 @@ def big_rest_body() -> bytes:
     return body
 
 
-def big_grpc_request() -> bytes:
+def big_grpc_request(body_bytes: int = BODY_BYTES) -> bytes:
     """The same request as a serialized `CreateRequest`."""
-    item = InputItem(message=Message(role="user", content=MessageContent(text="x" * _text_per_item())))
+    text = "x" * _text_per_item(body_bytes)
+    item = InputItem(message=Message(role="user", content=MessageContent(text=text)))
     req = CreateRequest(model=BIG_MODEL, store=False, input=Input(items=InputItemList(items=[item] * ITEMS)))
     return req.SerializeToString()
 
@@ -81,8 +85,8 @@ class BigSender:
         self._thread.join(timeout=120)
 
 
-def rest_sender(port: int) -> Callable[[], bool]:
-    body = big_rest_body()
+def rest_sender(port: int, body_bytes: int) -> Callable[[], bool]:
+    body = big_rest_body(body_bytes)
 
     def send() -> bool:
         conn = http.client.HTTPConnection(LOOPBACK, port, timeout=120)
@@ -99,8 +103,8 @@ def rest_sender(port: int) -> Callable[[], bool]:
     return send
 
 
-def grpc_sender(port: int) -> Callable[[], bool]:
-    raw = big_grpc_request()
+def grpc_sender(port: int, body_bytes: int) -> Callable[[], bool]:
+    raw = big_grpc_request(body_bytes)
     channel = grpc.insecure_channel(
         f"{LOOPBACK}:{port}", options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
     )
@@ -120,42 +124,47 @@ def _latency(metrics: Metrics, prefix: str) -> Metrics:
     return {f"{prefix}_{k}": metrics[k] for k in ("p50_ms", "p99_ms", "count", "errors")}
 
 
+SIZES = {"beside_big": BODY_BYTES, "beside_many": ITEMS * (SHORT_TEXT + 40)}
+"""The maximal request (every limit: 10,000 items in 32 MiB), and 10,000 short items (about 0.8 MiB)."""
+
+
 async def beside_big(bench: Bench, results: Results) -> None:
-    """Small non-stream requests at c=1 alone, then beside maximal requests kept in flight."""
+    """Small non-stream requests at c=1 alone, then beside a big request kept in flight: the maximal one,
+    and one of as many items but short ones."""
     shape = Shape(tokens=bench.plan.nonstream_tokens, stream=False)
-    results["beside_big"] = {}
-    for path in ("rest", "grpc"):
-        bench.log(f"beside a maximal request ({ITEMS} items, {BODY_BYTES // 2**20} MiB), {path}")
-        alone = await bench.loop(path, shape, 1, bench.plan.duration_s)
-        port = bench.endpoints.http if path == "rest" else bench.endpoints.grpc
-        sender = BigSender(rest_sender(port) if path == "rest" else grpc_sender(port))
-        sender.start()
-        try:
-            beside = await bench.loop(path, shape, 1, max(bench.plan.duration_s, 5.0))
-        finally:
-            sender.stop()
-        seconds = sender.seconds
-        results["beside_big"][path] = {
-            **_latency(alone, "alone"),
-            **_latency(beside, "beside"),
-            "beside_max_ms": beside.get("p99_ms") if beside.get("count") in (None, 0) else _max_ms(beside),
-            "added_p99_ms": _minus(beside.get("p99_ms"), alone.get("p99_ms")),
-            "added_p50_ms": _minus(beside.get("p50_ms"), alone.get("p50_ms")),
-            "big_ok": sender.ok,
-            "big_failed": sender.failed,
-            "big_s": percentile(seconds, 50),
-        }
-        bench.log(
-            f"  {path:6} small p99 {alone.get('p99_ms')} ms alone, {beside.get('p99_ms')} ms beside; "
-            f"{sender.ok} maximal requests ({sender.failed} failed), each {percentile(seconds, 50)} s"
-        )
+    for name, body_bytes in SIZES.items():
+        results[name] = {}
+        for path in ("rest", "grpc"):
+            bench.log(f"beside a request of {ITEMS} items, {body_bytes / 2**20:.1f} MiB, {path}")
+            results[name][path] = await _beside(bench, shape, path, body_bytes)
+
+
+async def _beside(bench: Bench, shape: Shape, path: str, body_bytes: int) -> Metrics:
+    alone = await bench.loop(path, shape, 1, bench.plan.duration_s)
+    port = bench.endpoints.http if path == "rest" else bench.endpoints.grpc
+    sender = BigSender(rest_sender(port, body_bytes) if path == "rest" else grpc_sender(port, body_bytes))
+    sender.start()
+    try:
+        beside = await bench.loop(path, shape, 1, max(bench.plan.duration_s, 5.0))
+    finally:
+        sender.stop()
+    seconds = sender.seconds
+    bench.log(
+        f"  {path:6} small p99 {alone.get('p99_ms')} ms alone, {beside.get('p99_ms')} ms beside; "
+        f"{sender.ok} big requests ({sender.failed} failed), each {percentile(seconds, 50)} s"
+    )
+    return {
+        **_latency(alone, "alone"),
+        **_latency(beside, "beside"),
+        "added_p99_ms": _minus(beside.get("p99_ms"), alone.get("p99_ms")),
+        "added_p50_ms": _minus(beside.get("p50_ms"), alone.get("p50_ms")),
+        "big_ok": sender.ok,
+        "big_failed": sender.failed,
+        "big_s": percentile(seconds, 50),
+    }
 
 
 def _minus(a: object, b: object) -> float | None:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return float(a) - float(b)
     return None
-
-
-def _max_ms(metrics: Metrics) -> object:
-    return metrics.get("max_ms", metrics.get("p99_ms"))

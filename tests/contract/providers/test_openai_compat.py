@@ -33,7 +33,8 @@ from rejoinder.providers.base import (
     UpstreamError,
     UsageDelta,
 )
-from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig, _SseFramer
+from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
+from rejoinder.providers.sse_framer import SseFramer
 from rejoinder.providers.timeouts import UpstreamTimeouts
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
@@ -326,7 +327,7 @@ def _event(text: str) -> bytes:
 @pytest.mark.parametrize("piece", [1, 7, 1000])
 def test_sse_framing_whatever_the_line_ends_and_chunking(body: bytes, piece: int) -> None:
     raw = body % (_event("one"), _event("two")) + b"data: [DONE]\n\n"
-    framer = _SseFramer()
+    framer = SseFramer()
 
     events = [event for at in range(0, len(raw), piece) for event in framer.feed(raw[at : at + piece])]
 
@@ -334,7 +335,7 @@ def test_sse_framing_whatever_the_line_ends_and_chunking(body: bytes, piece: int
 
 
 def test_sse_multi_line_data_is_joined_with_newlines() -> None:
-    framer = _SseFramer()
+    framer = SseFramer()
 
     assert list(framer.feed(b'data: {"a":\r\ndata:  1}\r\n')) == []
     assert list(framer.feed(b"\r\n")) == [b'{"a":\n 1}']
@@ -684,3 +685,16 @@ async def test_scripted_upstream_models_and_unknown_paths(scripted_upstream: Scr
     assert [m["id"] for m in models["data"]] == ["scripted-model"]
     assert missing_status == 404
     assert "embeddings" in missing["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_big_request_arrives_whole_sent_in_pieces(
+    provider: OpenAICompatProvider, scripted_upstream: ScriptedUpstream, stream: bool
+) -> None:
+    """Over 256 KiB the body is written piece by piece (never joined whole): the upstream reads the same
+    JSON, every message in order."""
+    messages = tuple(ChatMessage("user", f"{n:05d} " + "é" * 300) for n in range(2000))  # about 1.2 MB
+    await collect(provider, ChatRequest(model="scripted-model", messages=messages, stream=stream))
+    received = scripted_upstream.requests[-1]
+    assert [m["content"] for m in received["messages"]] == [m.content for m in messages]
+    assert received["model"] == "scripted-model" and received.get("stream", False) is stream

@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError
 from rejoinder.api.errors import abort, http_body, http_metadata
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
+from rejoinder.wire.raw_body import read_raw_body
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -149,7 +150,10 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the ty
 def safe(handler: Handler, *, rest: bool = False) -> Handler:
     """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse
     (`rest`: in OpenAI's shape, for the HttpBody bridge)."""
-    parse = _tolerant(handler.request_deserializer)
+    deserialize = handler.request_deserializer
+    if rest and deserialize == HttpBody.FromString:
+        deserialize = read_raw_body  # a JSON body read in place (up to 32 MiB: no copies)
+    parse = _tolerant(deserialize)
     write = handler.response_serializer
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary, rest), parse, write)

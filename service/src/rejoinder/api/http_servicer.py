@@ -39,6 +39,7 @@ from rejoinder.wire import sse
 from rejoinder.wire.batching import Tick, batches
 from rejoinder.wire.json_body import parse_object
 from rejoinder.wire.openai_json import OpenAIJson
+from rejoinder.wire.raw_body import RawBody
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[object, object]
@@ -107,7 +108,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     def _tenant(self, context: Context) -> str:
         return self._auth.tenant_of(context)
 
-    async def _read(self, body: HttpBody, cls: type[M], arrays: Mapping[str, int]) -> M:
+    async def _read(self, body: HttpBody | RawBody, cls: type[M], arrays: Mapping[str, int]) -> M:
         """The body as a `cls`: parsed and decoded in steps that leave the event loop turns."""
         data = await parse_object(body.data)
         _check_arrays(data, arrays)
@@ -127,7 +128,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             log.exception("request failed")
             return await _error_body(context, internal_error())
 
-    async def _admitted_read(self, request: HttpBody, admission: Admission) -> CreateRequest:
+    async def _admitted_read(self, request: HttpBody | RawBody, admission: Admission) -> CreateRequest:
         """The body, read after the tenant was admitted (a refused request costs no parsing)."""
         try:
             return await self._read(request, CreateRequest, self._arrays)
@@ -135,7 +136,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             admission.finish(0)
             raise
 
-    async def CreateResponse(self, request: HttpBody, context: Context) -> AsyncIterator[HttpBody]:
+    async def CreateResponse(self, request: HttpBody | RawBody, context: Context) -> AsyncIterator[HttpBody]:
         """POST /v1/responses: JSON, or SSE when the body says `"stream": true`. The tenant's
         `x-ratelimit-*` headers go out with the reply, error or not."""
         headers: Headers = ()
@@ -253,7 +254,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
         return await self._unary(context, produce)
 
-    async def CreateConversation(self, request: HttpBody, context: Context) -> HttpBody:
+    async def CreateConversation(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/conversations."""
 
         async def produce() -> object:

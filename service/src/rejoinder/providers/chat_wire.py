@@ -76,6 +76,7 @@ def build_body(req: ChatRequest, caps: Capabilities) -> JsonObject:
 
 
 MESSAGES_SLOT = b'"messages":[]'
+PIECE_BYTES = 256 * 1024
 
 
 def _messages_json_steps(messages: Sequence[ChatMessage], caps: Capabilities) -> Steps[list[bytes]]:
@@ -89,10 +90,11 @@ def _messages_json_steps(messages: Sequence[ChatMessage], caps: Capabilities) ->
     return pieces
 
 
-def encode_steps(body: JsonObject, req: ChatRequest, caps: Capabilities) -> Steps[bytes]:
-    """The bytes of `body` (the body of `req` made with no messages), with `req`'s messages put in,
-    one message per step (a request of 10,000 items must not hold the event loop), and the stream
-    options when it streams."""
+def encode_steps(body: JsonObject, req: ChatRequest, caps: Capabilities) -> Steps[list[bytes]]:
+    """The bytes of `body` (the body of `req` made with no messages), with `req`'s messages put in, and
+    the stream options when it streams, in pieces of about `PIECE_BYTES` (one for a small body) that are
+    sent one after the other: a body of 32 MiB is never copied whole again. One message per step (a
+    request of 10,000 items must not hold the event loop)."""
     if req.stream:
         body = body | {"stream": True, "stream_options": {"include_usage": True}}
     try:
@@ -101,7 +103,25 @@ def encode_steps(body: JsonObject, req: ChatRequest, caps: Capabilities) -> Step
     except orjson.JSONEncodeError as exc:
         raise UpstreamError("protocol", f"request is not JSON-serializable: {exc}") from exc
     assert slot, "the body has no empty messages array"
-    return b"".join((head, b'"messages":[', *messages, b"]", tail))  # one copy of a body of any size
+    return (yield from _pieces_steps((head, b'"messages":[', *messages, b"]", tail)))
+
+
+def _pieces_steps(parts: Sequence[bytes]) -> Steps[list[bytes]]:
+    """`parts` joined into pieces of about `PIECE_BYTES` (a bigger part is a piece of its own), a piece
+    per step."""
+    pieces: list[bytes] = []
+    group: list[bytes] = []
+    size = 0
+    for part in parts:
+        group.append(part)
+        size += len(part)
+        if size >= PIECE_BYTES:
+            pieces.append(b"".join(group))
+            group, size = [], 0
+            yield
+    if group:
+        pieces.append(b"".join(group))
+    return pieces
 
 
 def _message(msg: ChatMessage, caps: Capabilities) -> JsonObject:

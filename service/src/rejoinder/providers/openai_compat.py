@@ -25,6 +25,7 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractStreamWriter
 
 from rejoinder.pacing import Steps, run_paced
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
@@ -36,6 +37,7 @@ from rejoinder.providers.chat_wire import (
     decode_completion,
     encode_steps,
 )
+from rejoinder.providers.sse_framer import SseFramer
 from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
 
 _MAX_CONNECTIONS = 0  # no cap: every open stream holds one upstream connection; the upstream queues
@@ -138,7 +140,7 @@ class OpenAICompatProvider:
         for out in post.close():
             yield out
 
-    async def _send(self, content: bytes, stream: bool, watchdog: Watchdog) -> aiohttp.ClientResponse:
+    async def _send(self, content: list[bytes], stream: bool, watchdog: Watchdog) -> aiohttp.ClientResponse:
         """POST `content`; the response once its head has arrived, whatever its status, within the
         first-token deadline."""
         session = self._new_session() if self._session is None else self._session
@@ -147,7 +149,7 @@ class OpenAICompatProvider:
                 async with asyncio.timeout_at(watchdog.first_token_deadline) as head:
                     return await session.post(
                         self._url,
-                        data=content,
+                        data=content[0] if len(content) == 1 else _Pieces(content),
                         headers=self._headers[stream],
                         allow_redirects=False,
                         proxy=self._proxy,
@@ -173,7 +175,7 @@ class OpenAICompatProvider:
         """A fresh post-processor for one response's deltas; the generic adapter passes them through."""
         return PassThrough()
 
-    def _encode(self, req: ChatRequest) -> Steps[bytes]:
+    def _encode(self, req: ChatRequest) -> Steps[list[bytes]]:
         """The request's bytes, in steps (see `chat_wire.encode_steps`)."""
         return encode_steps(self._body(replace(req, messages=())), req, self.capabilities)
 
@@ -194,7 +196,7 @@ class OpenAICompatProvider:
         self, resp: aiohttp.ClientResponse, watchdog: Watchdog
     ) -> AsyncGenerator[ChatDelta, None]:
         decoder = StreamDecoder(self.capabilities)
-        framer = _SseFramer()
+        framer = SseFramer()
         body = resp.content
         clock = watchdog.clock
         first = True
@@ -261,39 +263,21 @@ def honored(body: JsonObject, caps: Capabilities) -> JsonObject:
     return {k: v for k, v in body.items() if k not in dropped}
 
 
-class _SseFramer:
-    """Server-sent events framing: bytes in, the `data` of each complete event out.
+class _Pieces(aiohttp.Payload):
+    """A request body sent piece by piece, so that a big one is not joined into one more copy (a join of
+    32 MiB holds the event loop for tens of milliseconds)."""
 
-    Lines end with LF, CRLF or CR, as the SSE specification says (and nothing else: a U+2028 inside a
-    JSON string is text).
-    """
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__(pieces, content_type="application/json")
+        self._pieces = pieces
+        self._size = sum(len(piece) for piece in pieces)
 
-    def __init__(self) -> None:
-        self._tail = b""
-        self._skip_lf = False
-        self._data: list[bytes] = []
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._pieces).decode(encoding, errors)
 
-    def feed(self, chunk: bytes) -> Iterator[bytes]:
-        """Take the next bytes of the body; yield the data of the events they complete, in order, as
-        each is found (the first event of a long read is not held behind the rest)."""
-        if self._skip_lf:  # the previous bytes ended with CR: an LF now is the rest of that CRLF
-            self._skip_lf = False
-            chunk = chunk.removeprefix(b"\n")
-        buf = self._tail + chunk if self._tail else chunk
-        if b"\r" in buf:
-            self._skip_lf = buf.endswith(b"\r")
-            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buf.split(b"\n")
-        self._tail = lines.pop()
-        for line in lines:
-            if line:
-                name, _, value = line.partition(b":")
-                if name == b"data":
-                    self._data.append(value[1:] if value.startswith(b" ") else value)
-            elif self._data:
-                event = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-                self._data.clear()
-                yield event
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        for piece in self._pieces:
+            await writer.write(piece)  # waits while the socket's buffer is full
 
 
 @contextlib.contextmanager

@@ -76,7 +76,7 @@ class _Builder:
             self._add(value)
 
 
-async def _parse_in_pieces(raw: bytes) -> object:
+async def _parse_in_pieces(raw: bytes | memoryview) -> object:
     events = ijson.sendable_list()
     parser = ijson.basic_parse_coro(events, use_float=True, multiple_values=False)
     built = _Builder()
@@ -115,7 +115,7 @@ def check_depth(value: object, param: str | None = None) -> None:
     raise _too_deep(param)
 
 
-async def parse_object(raw: bytes) -> dict[str, object]:
+async def parse_object(raw: bytes | memoryview) -> dict[str, object]:
     """The body as a JSON object. Raises `ApiError` (400) for anything else."""
     if len(raw) <= INCREMENTAL_BYTES:
         try:
