@@ -15,6 +15,7 @@ from rejoinder.config_auth import auth_tenants, key_count
 from rejoinder.config_limits import RateLimitSettings, RequestLimits, rate_limits, request_limits
 
 DEFAULT_PROVIDER = "default"
+LOG_FORMATS = ("text", "json")
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_FIRST_TOKEN_TIMEOUT_S = 600.0
@@ -90,6 +91,10 @@ class Settings:
     request_limits: RequestLimits = field(default_factory=RequestLimits)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     drain_s: float = 20.0  # on SIGTERM: how long running calls may finish before they are ended
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 9464  # Prometheus metrics of the service (0 picks a free port; None: off)
+    models_refresh_s: float = 60.0  # how often the upstreams' own model lists are fetched again
 
 
 class ConfigError(Exception):
@@ -180,6 +185,10 @@ _FIELDS = {
     "background_lease_s": float,
     "envoy_admin_port": int,
     "drain_s": float,
+    "log_format": str,
+    "metrics_host": str,
+    "metrics_port": int,
+    "models_refresh_s": float,
     "sse_keepalive_s": float,
     "mcp_connect_timeout_s": float,
     "mcp_call_timeout_s": float,
@@ -283,6 +292,8 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         raise ConfigError(
             f"[rate_limits.tenants.{unknown[0]}] names a tenant that [auth.tenants] does not have"
         )
+    if settings.log_format not in LOG_FORMATS:
+        raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not {settings.log_format!r}")
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
     if "local" in settings.providers:
