@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
+from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UpstreamModel
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
@@ -342,6 +342,9 @@ class ScriptedProvider:
             if isinstance(delta, UpstreamError):
                 raise delta
             yield delta
+
+    async def models(self) -> list[UpstreamModel]:
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -9,6 +9,9 @@ The one stand-in of the project: it speaks HTTP/1.1 (keep-alive, chunked or clos
         assert upstream.requests[-1]["model"] == "m"
 
 An empty queue answers "You said: <last user text>". Every chat request is recorded, body and headers.
+
+`GET /v1/models` lists `models` (ids, or whole entries sent as given); `models_status != 200` makes it
+fail with that status, `models_delay_s` makes it slow. Its requests are recorded in `model_requests`.
 """
 
 from __future__ import annotations
@@ -271,11 +274,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/v1/models":
-            data = [
-                {"id": m, "object": "model", "created": 0, "owned_by": "scripted"}
-                for m in self.server.upstream.models
-            ]
-            self._send_json(200, {"object": "list", "data": data})
+            upstream = self.server.upstream
+            record, status, delay_s = upstream._receive_models(self)
+            try:
+                self._pause(delay_s)
+            except _Abort:
+                self.close_connection = True
+                record.end("aborted")
+                return
+            if status != 200:
+                self._send_json(status, _error(f"scripted models error {status}", "server_error", None))
+            else:
+                data = [_model_entry(m) for m in upstream.models]
+                self._send_json(200, {"object": "list", "data": data})
+            record.end("completed")
         else:
             self._send_json(404, _error(f"Not found: GET {self.path}", "invalid_request_error", 404))
 
@@ -405,6 +417,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+def _model_entry(model: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(model, dict):
+        return model
+    return {"id": model, "object": "model", "created": 0, "owned_by": "scripted"}
+
+
 def _error(message: str, kind: str, code: int | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
@@ -412,8 +430,11 @@ def _error(message: str, kind: str, code: int | None) -> dict[str, Any]:
 class ScriptedUpstream:
     """A scripted OpenAI chat completions server; see the module docstring."""
 
-    def __init__(self, models: tuple[str, ...] = ("scripted-model",)) -> None:
+    def __init__(self, models: tuple[str | dict[str, Any], ...] = ("scripted-model",)) -> None:
         self.models = models
+        self.models_status = 200
+        self.models_delay_s = 0.0
+        self.model_requests: list[ReceivedRequest] = []
         self.received: list[ReceivedRequest] = []
         self._scripts: deque[Script] = deque()
         self._lock = threading.Lock()
@@ -436,10 +457,13 @@ class ScriptedUpstream:
             return [r.body for r in self.received if r.body is not None]
 
     def reset(self) -> None:
-        """Forget received requests and queued scripts (between tests sharing one upstream)."""
+        """Forget received requests and queued scripts, and let `GET /v1/models` answer again at once
+        (between tests sharing one upstream)."""
         with self._lock:
             self.received.clear()
             self._scripts.clear()
+            self.model_requests.clear()
+            self.models_status, self.models_delay_s = 200, 0.0
 
     def enqueue(self, *scripts: Script) -> None:
         """Queue what the next chat requests answer, in order."""
@@ -489,6 +513,13 @@ class ScriptedUpstream:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
+
+    def _receive_models(self, handler: _Handler) -> tuple[ReceivedRequest, int, float]:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        record = ReceivedRequest(handler.command, handler.path, headers, None)
+        with self._lock:
+            self.model_requests.append(record)
+            return record, self.models_status, self.models_delay_s
 
     def _receive(self, handler: _Handler, body: dict[str, Any]) -> tuple[ReceivedRequest, Script, int]:
         headers = {k.lower(): v for k, v in handler.headers.items()}

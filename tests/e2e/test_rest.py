@@ -215,7 +215,8 @@ def test_request_id_is_echoed_or_generated(http: httpx.Client, upstream: Scripte
 
 def test_models_are_listed(client: OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids == ["m", "gpt-test", "reasoner", "capped"]
+    aliases = ["m", "gpt-test", "reasoner", "capped"]
+    assert ids == [*aliases, "scripted/scripted-model", "reasoner/scripted-model"]  # and the upstreams' own
     assert client.models.retrieve("m").id == "m"
 
 
@@ -242,7 +243,8 @@ def test_service_stops_cleanly(tmp_path: pytest.TempPathFactory, e2e_upstream: S
         assert f"rejoinder: OpenAI REST on {proc.base_url}" in announced[:ready]
         assert f"rejoinder: provider 'default' -> {e2e_upstream.base_url}" in announced[:ready]
         models = httpx.get(f"{proc.base_url}/models").json()
-        assert models == {"object": "list", "data": []}
+        listed = {"id": "scripted-model", "object": "model", "created": 0, "owned_by": "scripted"}
+        assert models == {"object": "list", "data": [listed]}  # the upstream's own models
         e2e_upstream.reset()
         reply = OpenAI(base_url=proc.base_url, api_key="x").responses.create(model="any-name", input="ping")
         assert reply.output_text == "You said: ping"

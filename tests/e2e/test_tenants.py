@@ -61,7 +61,7 @@ def test_calls_without_a_valid_key_get_openai_401s(
     assert missing.status_code == 401
     error = missing.json()["error"]
     assert error["type"] == "invalid_request_error" and "Authorization: Bearer" in error["message"]
-    assert [m.id for m in clients[ACME].models.list()] == []  # a good key lists models
+    assert [m.id for m in clients[ACME].models.list()] == ["scripted/scripted-model"]  # a good key lists them
 
 
 def test_a_tenant_never_sees_another_tenants_responses(

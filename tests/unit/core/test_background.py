@@ -48,6 +48,9 @@ class GatedProvider:
         finally:
             self.closed = True
 
+    async def models(self) -> list[p.UpstreamModel]:
+        return []
+
     async def aclose(self) -> None:
         return None
 

@@ -25,6 +25,9 @@ class FakeProvider:
     async def stream(self, req: p.ChatRequest) -> AsyncIterator[p.ChatDelta]:
         yield p.FinishDelta("stop")
 
+    async def models(self) -> list[p.UpstreamModel]:
+        return []
+
     async def aclose(self) -> None:
         self.closed = True
 

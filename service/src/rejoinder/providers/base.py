@@ -197,6 +197,15 @@ class UpstreamError(Exception):
 
 
 @dataclass(frozen=True)
+class UpstreamModel:
+    """One model as its upstream lists it (OpenAI's `Model`); `created` and `owned_by` when it says."""
+
+    id: str
+    created: int | None = None
+    owned_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What an adapter's upstream can do; core reads only this, never the provider's name."""
 
@@ -220,6 +229,10 @@ class Provider(Protocol):
 
     def stream(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
         """Run one chat completion and yield its deltas. Raises `UpstreamError`."""
+        ...
+
+    async def models(self) -> list[UpstreamModel]:
+        """The models the upstream serves, by the names it knows them by. Raises `UpstreamError`."""
         ...
 
     async def aclose(self) -> None:

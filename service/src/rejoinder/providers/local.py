@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from rejoinder.providers import base
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UsageDelta
 from rejoinder.providers.local_grammar import (
     OutputPlan,
@@ -227,10 +228,6 @@ class _Job:
     max_tokens: int | None
 
 
-def _print_progress(message: str) -> None:
-    print(f"rejoinder: {message}", flush=True)
-
-
 def _new_call_id() -> str:
     return f"call_{secrets.token_hex(12)}"
 
@@ -240,7 +237,7 @@ class LocalProvider:
 
     def __init__(self, config: LocalModelConfig, progress: Callable[[str], None] | None = None) -> None:
         self._config = config
-        self._progress = progress or _print_progress
+        self._progress = progress or (lambda message: print("rejoinder:", message, flush=True))
         self._slots = SlotQueue(config.max_waiting, config.retry_after_s)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejoinder-local-model")
         self._model: LlamaModel | None = None  # touched only on the executor's one thread
@@ -251,6 +248,10 @@ class LocalProvider:
     def capabilities(self) -> Capabilities:
         """One call per turn, no logprobs, no images; tool choice forcing and JSON output through grammars."""
         return CAPABILITIES
+
+    async def models(self) -> list[base.UpstreamModel]:
+        """The one model it runs (the registry lists it as `local/smollm2-135m`)."""
+        return [base.UpstreamModel(MODEL_NAME.partition("/")[2], owned_by="rejoinder")]
 
     async def load(self) -> None:
         """Load the model now instead of at the first request."""
