@@ -7,13 +7,16 @@ PROTO_PKG := proto/rejoinder/responses/v1
 PY_OUT := service/src
 CLIENT_OUT := clients/python/rejoinder_client
 DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
+# An example of `rejoinder envoy-config` (Envoy run by you, in front of `serve --no-envoy` replicas). Its
+# descriptor path is relative to the repository root, where `make envoy-check` validates it.
+ENVOY_EXAMPLE := envoy/envoy.example.yaml
 
-.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check fmt bench fuzz
+.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
 	@echo "make test       set up (once) and run every test (unit, contract, e2e through real Envoy)"
-	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code"
+	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code, Envoy example valid"
 	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
 	@echo "make bench      the benchmark (about 4 minutes; ARGS=--quick for about 1)"
 	@echo "make fuzz       the fuzz suite at length: 10,000 generated requests per test (make test runs 150)"
@@ -65,10 +68,12 @@ gen: setup
 	  --python_betterproto2_opt=client_generation=sync_async \
 	  $(PROTO_PKG)/*.proto
 	$(BIN)/buf build --exclude-source-info -o $(DESCRIPTOR)
+	$(BIN)/rejoinder envoy-config --replica 127.0.0.1:50051 --replica 127.0.0.1:50052 --http-host 127.0.0.1 \
+	  --http-port 8080 --admin-port 9901 --descriptor $(DESCRIPTOR) --output $(ENVOY_EXAMPLE)
 
 # CI: regenerate and fail on any difference from what is committed.
 gen-check: gen
-	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) $(DESCRIPTOR) | tee /dev/stderr | (! grep -q .) \
+	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) $(DESCRIPTOR) $(ENVOY_EXAMPLE) | tee /dev/stderr | (! grep -q .) \
 	  || (echo "generated code is stale: run 'make gen' and commit" >&2; exit 1)
 
 proto-check: setup
@@ -76,6 +81,10 @@ proto-check: setup
 	$(BIN)/buf lint
 	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
 	  $(BIN)/buf breaking --against '.git#branch=main'; else echo "buf breaking: no proto on main yet"; fi
+
+# Envoy itself checks the example bootstrap (run from the repository root: its descriptor path is relative).
+envoy-check: setup
+	$(BIN)/envoy --mode validate -c $(ENVOY_EXAMPLE) --log-level warn
 
 lint: setup
 	$(BIN)/ruff check service tests bench
@@ -89,7 +98,7 @@ fmt: setup
 	$(BIN)/ruff check --fix service tests bench
 	$(BIN)/buf format -w --path proto/rejoinder
 
-check: proto-check gen-check lint typecheck
+check: proto-check gen-check envoy-check lint typecheck
 
 # The fuzz suite (tests/fuzz) at length: 10,000 hypothesis examples per test against `rejoinder serve`
 # with real Envoy (REST) and over gRPC. REJOINDER_FUZZ_SEED repeats a run; REJOINDER_FUZZ_SURVEY=1 with
