@@ -1,4 +1,5 @@
-"""Runs `rejoinder serve` as a user would: a child process with real Envoy, on free ports."""
+"""Runs `rejoinder serve` as a user would: a child process with real Envoy, on free ports (or, with
+`envoy=False`, a `--no-envoy` replica that serves gRPC only, for an Envoy of the test's own)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rejoinder.edge.ports import free_port
 from rejoinder.launcher import READY_LINE
@@ -20,7 +23,8 @@ READY_TIMEOUT_S = 30.0
 
 @dataclass
 class ServiceProcess:
-    """One `rejoinder serve` child; `start()` returns once REST answers."""
+    """One `rejoinder serve` child; `start()` returns once REST answers through its Envoy, or, with
+    `envoy=False` (`--no-envoy`), once its gRPC health check says SERVING."""
 
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
@@ -29,6 +33,9 @@ class ServiceProcess:
     api_key: str | None = None  # for the readiness probe, when the service has API keys
     drain_s: float = 3.0  # SIGTERM lets running calls finish this long (`stop` waits 15 s in all)
     proc: subprocess.Popen[bytes] | None = None
+    envoy: bool = True  # False: `--no-envoy`, gRPC only (`http_port` is then unused)
+    metrics_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)  # over the test's own environment
 
     @property
     def base_url(self) -> str:
@@ -39,6 +46,11 @@ class ServiceProcess:
     def grpc_target(self) -> str:
         """The gRPC server, direct."""
         return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The service's Prometheus metrics."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def envoy_target(self) -> str:
@@ -55,25 +67,38 @@ class ServiceProcess:
             "--grpc-port", str(self.grpc_port),
             "--data-dir", str(self.data_dir),
             "--drain-s", str(self.drain_s),
+            "--metrics-port", str(self.metrics_port),
+            *([] if self.envoy else ["--no-envoy"]),
             *self.extra_args,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"rejoinder serve exited: {self.log()}")
-            try:
-                if (
-                    READY_LINE in self.log()
-                    and httpx.get(f"{self.base_url}/models", headers=self._auth(), timeout=1).status_code
-                    == 200
-                ):
-                    return self
-            except httpx.HTTPError:
-                pass
+            if READY_LINE in self.log() and self._answers():
+                return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"rejoinder serve did not become ready: {self.log()}")
+
+    def _answers(self) -> bool:
+        """REST through Envoy answers `GET /v1/models`; without Envoy, gRPC health says SERVING."""
+        if not self.envoy:
+            return self.grpc_serving()
+        try:
+            return httpx.get(f"{self.base_url}/models", headers=self._auth(), timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def grpc_serving(self) -> bool:
+        """The gRPC health check (`grpc.health.v1`, the server as a whole) answers SERVING."""
+        with grpc.insecure_channel(self.grpc_target) as channel:
+            try:
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            except grpc.RpcError:
+                return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     def _auth(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}

@@ -7,7 +7,9 @@ import base64
 import binascii
 import os
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
@@ -20,6 +22,7 @@ from rejoinder.api.calls import SafeRegistrar
 from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
+from rejoinder.api.models_servicer import ModelsServicer
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
@@ -28,6 +31,11 @@ from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
+from rejoinder.observe.metrics import Metrics
+from rejoinder.observe.observer import SILENT, Observer
+from rejoinder.observe.provider import ObservedProvider
+from rejoinder.observe.tools import ObservedConnector
+from rejoinder.observe.tracing import Tracing
 from rejoinder.providers.base import Provider
 from rejoinder.providers.factory import build_provider
 from rejoinder.providers.local import (
@@ -43,17 +51,21 @@ from rejoinder.ratelimit.base import RateLimiter
 from rejoinder.ratelimit.factory import open_limiter
 from rejoinder.responses.v1 import (
     conversations_service_pb2,
+    models_service_pb2,
     openai_http_pb2,
     openai_http_pb2_grpc,
     responses_service_pb2,
 )
 from rejoinder.responses.v1 import conversations_service_pb2_grpc as conversations_grpc
+from rejoinder.responses.v1 import models_service_pb2_grpc as models_grpc
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, open_store
+from rejoinder.store.observed import ObservedStore
 from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
 from rejoinder.wire.openai_json import OpenAIJson
 
+VERSION = version("rejoinder")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_METADATA_BYTES = 256 * 1024
 FINISH_S = 5.0  # after the drain: how long ended responses have to tell their readers
@@ -61,6 +73,7 @@ LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
     conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"].full_name,
+    models_service_pb2.DESCRIPTOR.services_by_name["ModelsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
 
@@ -101,15 +114,47 @@ def local_provider(settings: Settings) -> LocalProvider | None:
     return LocalProvider(config)
 
 
-def build_registry(settings: Settings, local: LocalProvider | None) -> ProviderRegistry:
-    """One adapter per configured upstream, the local model if on, and the model routes."""
+def mcp_connector(settings: Settings) -> SdkMcpConnector:
+    """MCP servers reached with the configured timeouts and host rules."""
+    return SdkMcpConnector(
+        McpSettings(
+            connect_timeout_s=settings.mcp_connect_timeout_s,
+            call_timeout_s=settings.mcp_call_timeout_s,
+            list_timeout_s=settings.mcp_list_timeout_s,
+            allow_hosts=settings.mcp_allow_hosts,
+            deny_hosts=settings.mcp_deny_hosts,
+        )
+    )
+
+
+def _address(base_url: str) -> tuple[str, int] | None:
+    """An upstream's host and port (its URL's, or the scheme's default port)."""
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def build_registry(
+    settings: Settings,
+    local: LocalProvider | None,
+    observer: Observer = SILENT,
+    tracing: Tracing | None = None,
+) -> ProviderRegistry:
+    """One adapter per configured upstream, the local model if on, and the model routes; each provider's
+    calls observed under its configured name (and traced, with `tracing`)."""
     providers: dict[str, Provider] = {}
+    addresses: dict[str, tuple[str, int] | None] = {}
+    hooks = tracing.client_trace_configs() if tracing is not None else []
     for name, u in settings.providers.items():
         try:
             timeouts = UpstreamTimeouts(u.connect_timeout_s, u.first_token_timeout_s, u.idle_timeout_s)
-            providers[name] = build_provider(u.type, u.base_url, u.api_key, timeouts, u.capabilities)
+            providers[name] = build_provider(u.type, u.base_url, u.api_key, timeouts, u.capabilities, hooks)
         except ValueError as exc:
             raise ConfigError(f"provider {name!r}: {exc}") from exc
+        addresses[name] = _address(u.base_url)
     models = {
         name: ModelEntry(m.provider, m.upstream_model, m.max_output_tokens)
         for name, m in settings.models.items()
@@ -119,7 +164,10 @@ def build_registry(settings: Settings, local: LocalProvider | None) -> ProviderR
         providers[LOCAL_PROVIDER] = local
         models[MODEL_NAME] = ModelEntry(LOCAL_PROVIDER, MODEL_NAME.partition("/")[2])
         default = default or LOCAL_PROVIDER
-    return ProviderRegistry(providers, models, default)
+    observed: dict[str, Provider] = {
+        n: ObservedProvider(p, n, observer, addresses.get(n)) for n, p in providers.items()
+    }
+    return ProviderRegistry(observed, models, default, refresh_s=settings.models_refresh_s)
 
 
 @dataclass
@@ -134,6 +182,8 @@ class GrpcApp:
     limiter: RateLimiter
     core: ResponsesCore
     health: Any  # grpc_health's aio HealthServicer (untyped)
+    observer: Observer
+    tracing: Tracing | None = None
 
     async def drain(self, drain_s: float) -> int:
         """Stop serving, gently: health says NOT_SERVING (so Envoy routes elsewhere), new calls are
@@ -151,6 +201,8 @@ class GrpcApp:
         await self.registry.aclose()
         await self.limiter.close()  # before the store: it holds some of the store's connections
         await self.store.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # the last spans exported
 
     async def stop(self, drain_s: float = 5.0) -> None:
         """`drain`, then `close`."""
@@ -159,10 +211,16 @@ class GrpcApp:
 
 
 def _server(
-    core: ResponsesCore, conversations: ConversationsCore, settings: Settings, registry: ProviderRegistry
+    core: ResponsesCore,
+    conversations: ConversationsCore,
+    settings: Settings,
+    registry: ProviderRegistry,
+    observer: Observer,
+    tracing: Tracing | None,
 ) -> tuple[grpc.aio.Server, Any]:
     """The server with every servicer, and its health servicer."""
     server = grpc.aio.server(
+        interceptors=tracing.server_interceptors() if tracing is not None else None,
         options=[
             ("grpc.so_reuseport", 0),
             # a request as big as the REST body limit, and its framing
@@ -172,16 +230,17 @@ def _server(
             # twice (`:path` and `x-envoy-original-path`), and gRPC's own 8/16 KiB would refuse it as a 429.
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-        ]
+        ],
     )
     auth = Authenticator(settings.auth_tenants)
-    registrar = SafeRegistrar(server)  # bytes that are not protobuf: INVALID_ARGUMENT, not UNKNOWN
+    registrar = SafeRegistrar(server, observer)  # every call observed; bytes that are not protobuf refused
     responses_grpc.add_ResponsesServiceServicer_to_server(
         ResponsesServicer(core, auth, settings.request_limits), registrar
     )
     conversations_grpc.add_ConversationsServiceServicer_to_server(
         ConversationsServicer(conversations, auth), registrar
     )
+    models_grpc.add_ModelsServiceServicer_to_server(ModelsServicer(registry, auth), registrar)
     codec = OpenAIJson(strict=settings.strict_json, max_string_chars=settings.request_limits.max_string_chars)
     options = RestOptions(settings.sse_keepalive_s, settings.request_limits)
     http = OpenAIHttpServicer(core, conversations, codec, registry, auth, options)
@@ -200,10 +259,12 @@ async def start_grpc(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
     replica_id: str | None = None,
+    tracing: Tracing | None = None,
 ) -> GrpcApp:
     """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port).
 
-    `replica_id`: this server's identity, kept across restarts (else a new one).
+    `replica_id`: this server's identity, kept across restarts (else a new one). `tracing`: where spans go
+    (else as `settings.tracing` says: by default nowhere, and none are made).
     """
     if store is None:
         try:
@@ -216,33 +277,30 @@ async def start_grpc(
     local = local_provider(settings)
     if local is not None:
         await local.load()
-    registry = build_registry(settings, local)
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     replica = replica_id or ids.new("replica")
+    tracing = tracing or Tracing.from_settings(settings.tracing, instance=replica, version=VERSION)
+    metrics = Metrics() if settings.metrics_port is not None else None
+    observer = Observer(metrics, tracing.tracer if tracing is not None else None)
+    registry = build_registry(settings, local, observer, tracing)
     limiter = await open_limiter(
         settings.rate_limits, store, clock, replica=replica, lease_s=settings.background_lease_s
     )
+    raw_store, store = store, ObservedStore(store, observer, "postgresql" if settings.store else "sqlite")
     deps = Deps(
         store=store,
         providers=registry,
         clock=clock,
         ids=ids,
         sealer=reasoning_sealer(settings),
-        mcp=SdkMcpConnector(
-            McpSettings(
-                connect_timeout_s=settings.mcp_connect_timeout_s,
-                call_timeout_s=settings.mcp_call_timeout_s,
-                list_timeout_s=settings.mcp_list_timeout_s,
-                allow_hosts=settings.mcp_allow_hosts,
-                deny_hosts=settings.mcp_deny_hosts,
-            )
-        ),
+        mcp=ObservedConnector(mcp_connector(settings), observer),
         conversations=store,
         limits=settings.request_limits,
         limiter=limiter,
+        observer=observer,
     )
-    background = BackgroundRuns(store, clock, replica, lease_s=settings.background_lease_s)
+    background = BackgroundRuns(store, clock, replica, lease_s=settings.background_lease_s, observer=observer)
     lost = await background.recover()
     if lost:
         print(
@@ -251,16 +309,19 @@ async def start_grpc(
     background.start()
     conversations = ConversationsCore(store, deps.ids, deps.clock)
     core = ResponsesCore(deps, background)
-    server, health_servicer = _server(core, conversations, settings, registry)
+    server, health_servicer = _server(core, conversations, settings, registry, observer, tracing)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    await registry.start()  # the upstreams' model lists: waits at most 2 s, then refreshes in the background
     await server.start()
     return GrpcApp(
         server=server,
         port=port,
-        store=store,
+        store=raw_store,
         registry=registry,
         background=background,
         limiter=limiter,
         core=core,
         health=health_servicer,
+        observer=observer,
+        tracing=tracing,
     )

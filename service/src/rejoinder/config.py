@@ -13,9 +13,11 @@ from typing import Any
 
 from rejoinder.config_auth import auth_tenants, key_count
 from rejoinder.config_limits import RateLimitSettings, RequestLimits, rate_limits, request_limits
+from rejoinder.config_tracing import TracingSettings, tracing_settings
 
 DEFAULT_PROVIDER = "default"
 LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_FIRST_TOKEN_TIMEOUT_S = 600.0
@@ -91,10 +93,12 @@ class Settings:
     request_limits: RequestLimits = field(default_factory=RequestLimits)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     drain_s: float = 20.0  # on SIGTERM: how long running calls may finish before they are ended
+    log_level: str = "INFO"  # one of LOG_LEVELS
     log_format: str = "text"  # "text" or "json" (one JSON object per line)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = 9464  # Prometheus metrics of the service (0 picks a free port; None: off)
     models_refresh_s: float = 60.0  # how often the upstreams' own model lists are fetched again
+    tracing: TracingSettings = field(default_factory=TracingSettings)  # from OTEL_*: off by default
 
 
 class ConfigError(Exception):
@@ -185,6 +189,7 @@ _FIELDS = {
     "background_lease_s": float,
     "envoy_admin_port": int,
     "drain_s": float,
+    "log_level": str,
     "log_format": str,
     "metrics_host": str,
     "metrics_port": int,
@@ -266,11 +271,16 @@ def _with_upstream(settings: Settings, url: str, api_key: str | None, kind: str)
 
 def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> Settings:
     """Merge the sources; `flags` holds only what was given on the command line."""
-    merged: dict[str, object] = _from_env(os.environ if env is None else env)
+    environ = os.environ if env is None else env
+    merged: dict[str, object] = _from_env(environ)
     merged.update({k: v for k, v in flags.items() if v is not None})
     config = merged.get("config")
     settings = _load_file(Path(str(config))) if config else Settings()
     settings = _apply(settings, merged)
+    try:
+        settings = replace(settings, tracing=tracing_settings(environ))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     env_keys = merged.get("reasoning_keys")
     if env_keys:
         settings = replace(
@@ -281,6 +291,13 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         key = merged.get("upstream_api_key")
         kind = str(merged.get("upstream_type") or "openai-compatible")
         settings = _with_upstream(settings, str(upstream), str(key) if key else None, kind)
+    settings = replace(settings, log_level=settings.log_level.upper())
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    """Raise `ConfigError` for settings that cannot work together."""
     exposed = [h for h in (settings.http_host, settings.grpc_host) if not _is_loopback(h)]
     if exposed and key_count(settings.auth_tenants) == 0:
         raise ConfigError(
@@ -292,6 +309,8 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
         raise ConfigError(
             f"[rate_limits.tenants.{unknown[0]}] names a tenant that [auth.tenants] does not have"
         )
+    if settings.log_level not in LOG_LEVELS:
+        raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {settings.log_level!r}")
     if settings.log_format not in LOG_FORMATS:
         raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not {settings.log_format!r}")
     if settings.background_lease_s <= 0:
@@ -301,4 +320,3 @@ def load(flags: Mapping[str, object], env: Mapping[str, str] | None = None) -> S
     for name, model in settings.models.items():
         if model.provider not in settings.providers and model.provider != "local":
             raise ConfigError(f"model {name!r} names unknown provider {model.provider!r}")
-    return settings

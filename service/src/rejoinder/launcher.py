@@ -18,7 +18,8 @@ from rejoinder.core.ids import RandomIds
 from rejoinder.datadir import DataDir, DataDirError, claim
 from rejoinder.edge.envoy_config import EnvoySettings
 from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
-from rejoinder.edge.ports import port_is_free
+from rejoinder.edge.ports import free_port, port_is_free
+from rejoinder.observe.metrics import serve as serve_metrics
 from rejoinder.providers.local import MODEL_NAME
 from rejoinder.ratelimit.factory import describe as describe_limits
 from rejoinder.store.factory import describe
@@ -56,14 +57,14 @@ def listen_address(host: str) -> str:
     return str(inet[0][4][0])
 
 
-def envoy_settings(settings: Settings, grpc_port: int) -> EnvoySettings:
-    """Envoy in front of this process's gRPC server."""
+def envoy_settings(settings: Settings, grpc_port: int, admin_port: int | None = None) -> EnvoySettings:
+    """Envoy in front of this process's gRPC server (its admin, with its Prometheus stats, on loopback)."""
     return EnvoySettings(
         http_host=listen_address(settings.http_host),
         http_port=settings.http_port,
         grpc_upstreams=((settings.grpc_host, grpc_port),),
         descriptor_path=descriptor_path(),
-        admin_port=settings.envoy_admin_port,
+        admin_port=admin_port if admin_port is not None else settings.envoy_admin_port,
         max_request_body_bytes=settings.request_limits.max_request_body_bytes,
     )
 
@@ -132,15 +133,38 @@ async def serve(settings: Settings) -> None:
         data.release()
 
 
+def _serve_metrics(settings: Settings, app: GrpcApp) -> None:
+    """The service's metrics on their own port (`GET /metrics`), announced."""
+    metrics = app.observer.metrics
+    if metrics is None or settings.metrics_port is None:
+        return
+    try:
+        port, _ = serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        raise ConfigError(
+            f"metrics port {settings.metrics_host}:{settings.metrics_port}: {exc}; choose another with "
+            "--metrics-port (0 picks a free one)"
+        ) from exc
+    print(f"rejoinder: metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
+
+
+async def _start_envoy(settings: Settings, app: GrpcApp) -> EnvoyProcess:
+    run_dir = settings.data_dir / "envoy"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    admin_port = settings.envoy_admin_port or free_port()
+    envoy = EnvoyProcess(envoy_settings(settings, app.port, admin_port), run_dir)
+    await envoy.start()
+    print(f"rejoinder: Envoy stats on http://127.0.0.1:{admin_port}/stats/prometheus", flush=True)
+    return envoy
+
+
 async def _serve_in(settings: Settings, data: DataDir) -> None:
     app: GrpcApp = await start_grpc(settings, replica_id=data.replica_id)
     envoy: EnvoyProcess | None = None
     try:
+        _serve_metrics(settings, app)
         if settings.envoy:
-            run_dir = settings.data_dir / "envoy"
-            run_dir.mkdir(parents=True, exist_ok=True)
-            envoy = EnvoyProcess(envoy_settings(settings, app.port), run_dir)
-            await envoy.start()
+            envoy = await _start_envoy(settings, app)
         _announce(settings, app)
         await _wait_for_stop(envoy)
     except EnvoyError as exc:

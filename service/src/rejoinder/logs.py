@@ -1,16 +1,20 @@
-"""Logging: every line a call causes carries that call's request id.
+"""Logging: every line a call causes carries that call's request id; text or one JSON object per line.
 
 The request id is Envoy's `x-request-id` (kept from the client or made by Envoy), read once per call by
 `api.calls`; a direct gRPC call without one gets a short id of its own. It lives in a context variable,
 so each call's task (and a background run started from it) logs its own id. Lines logged outside any
-call show "-".
+call show "-". Access lines (`observe.access`) carry their fields as `extra={"access": {...}}`: keys of
+the JSON object, or `key=value` after the text message.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from contextvars import ContextVar
+
+import orjson
 
 REQUEST_ID: ContextVar[str] = ContextVar("rejoinder_request_id", default="-")
 REQUEST_ID_HEADER = "x-request-id"
@@ -27,6 +31,43 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """`FORMAT`, then an access line's fields as `key=value`."""
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line."""
+        line = super().format(record)
+        access = record.__dict__.get("access")
+        if isinstance(access, dict):
+            line += " " + " ".join(f"{k}={v}" for k, v in access.items() if v not in (None, ""))
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, request_id, message, an access line's fields, and
+    the exception's text when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line."""
+        out: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": record.__dict__.get("request_id", "-"),
+            "message": record.getMessage(),
+        }
+        access = record.__dict__.get("access")
+        if isinstance(access, dict):
+            out.update(access)
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(out).decode()
+
+
 def bind_request_id(sent: str | bytes | None) -> str:
     """Make `sent` (or a new id when none came) the current call's request id; returns it."""
     text = sent.decode(errors="replace") if isinstance(sent, bytes) else sent
@@ -35,8 +76,10 @@ def bind_request_id(sent: str | bytes | None) -> str:
     return request_id
 
 
-def configure(level: str) -> None:
-    """Log to stderr at `level`, each line with its request id."""
-    logging.basicConfig(level=level.upper(), format=FORMAT)
+def configure(level: str, log_format: str = "text") -> None:
+    """Log to stderr at `level`, each line with its request id, as text or JSON (`log_format`)."""
+    logging.basicConfig(level=level.upper())
+    formatter: logging.Formatter = JsonFormatter() if log_format == "json" else TextFormatter()
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
+        handler.setFormatter(formatter)

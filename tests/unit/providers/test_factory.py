@@ -8,6 +8,7 @@ import pytest
 
 from rejoinder.app import build_registry
 from rejoinder.config import Settings, UpstreamSettings
+from rejoinder.observe.provider import ObservedProvider
 from rejoinder.providers import llamacpp, ollama, openai, vllm
 from rejoinder.providers.base import Capabilities
 from rejoinder.providers.factory import (
@@ -97,7 +98,9 @@ async def test_the_configured_timeouts_reach_the_adapter_through_the_registry() 
     )
     registry = build_registry(Settings(providers={"up": upstream}), None)
     try:
-        provider = registry.resolve("up/some-model").provider
+        observed = registry.resolve("up/some-model").provider
+        assert isinstance(observed, ObservedProvider)  # measured under its configured name
+        provider = observed.inner
         assert isinstance(provider, OpenAICompatProvider)
         assert provider._config.timeouts == UpstreamTimeouts(connect=1.5, first_token=20.0, idle=9.0)
     finally:

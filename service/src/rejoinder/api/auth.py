@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.observe.record import current
 
 HASH_PREFIX = "sha256:"
 OPEN_TENANT = ""
@@ -58,8 +59,11 @@ class Authenticator:
         return not self._tenant_of_hash
 
     def tenant_of(self, call: Call) -> str:
-        """`tenant` of the call's metadata, which an open server does not read."""
-        return OPEN_TENANT if self.open else self.tenant(call.invocation_metadata())
+        """`tenant` of the call's metadata, which an open server does not read (noted in the call's
+        record, for its access line)."""
+        tenant = OPEN_TENANT if self.open else self.tenant(call.invocation_metadata())
+        current().tenant = tenant
+        return tenant
 
     def tenant(self, metadata: Metadata | None) -> str:
         """The caller's tenant; raises `ApiError` (401) for a missing or unknown key."""

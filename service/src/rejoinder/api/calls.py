@@ -1,182 +1,187 @@
-"""What every RPC passes through before its servicer: its request id, and a check that it parsed.
+"""What every RPC passes through before and after its servicer.
 
 Servicers are registered through `SafeRegistrar` instead of the server. Each method then
-- binds the call's request id (`x-request-id`) for its log lines (`rejoinder.logs`);
-- gets a deserializer that turns bytes that are not valid protobuf into a `Malformed` value, and a
-  behaviour that refuses that value with INVALID_ARGUMENT (one ErrorInfo, like every other error) before
-  the servicer is called. By itself grpc.aio answers such a call UNKNOWN and logs a traceback per call.
+- opens the call's record (`observe.record`) with its request id (`x-request-id`, also bound for the
+  log lines: `rejoinder.logs`) and trace id, and when the call ends reports it (access line, metrics:
+  `Observer`);
+- gets a deserializer that turns bytes that are not valid protobuf into a `Malformed` value, refused
+  before the servicer is called (`api.malformed`);
+- answers an unimplemented method (a generated base's) UNIMPLEMENTED, without the traceback grpc.aio
+  would log.
 Nothing else changes for a well-formed request.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import grpc
 from google.api.httpbody_pb2 import HttpBody
-from google.protobuf.message import DecodeError
+from opentelemetry import trace
 
-from rejoinder.api.errors import abort, http_body, http_metadata
-from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.api.malformed import Malformed, checked, refuse, refuse_rest, tolerant
 from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
+from rejoinder.observe.observer import SILENT, Observer
+from rejoinder.observe.record import CallRecord, begin
+from rejoinder.observe.tracing import trace_id_of
 from rejoinder.wire.raw_body import read_raw_body
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-@dataclass(frozen=True)
-class Malformed:
-    """What a request that could not be parsed deserializes to."""
-
-    why: str
-
-
-def _tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
-    if deserialize is None:
-        return None
-    parse = deserialize
-
-    def tolerant(raw: bytes) -> object:
-        try:
-            return parse(raw)
-        except (DecodeError, ValueError, TypeError) as exc:
-            return Malformed(str(exc))
-
-    return tolerant
-
-
-async def refuse(context: Context, request: Malformed) -> None:
-    """End the call with INVALID_ARGUMENT naming what could not be parsed."""
-    await abort(
-        context,
-        ApiError(
-            ErrorKind.INVALID_REQUEST,
-            f"The request is not a valid protobuf message: {request.why}",
-            code="malformed_request",
-        ),
-    )
-
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
 
 REST_SERVICE = "rejoinder.responses.v1.OpenAIHttpService"
 NOT_IMPLEMENTED = "Method not implemented."
+TRACEPARENT = "traceparent"
+QUIET_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+"""Counted in the metrics, but no access line: Envoy checks health every two seconds."""
 
 
-async def _rest_refusal(context: Context, request: Malformed) -> HttpBody:
-    """What a REST client gets for a request Envoy could not make a valid message of (a path or query
-    that is not UTF-8): OpenAI's 400, not a gRPC status."""
-    words = "Invalid URL: its path or query is not valid UTF-8." if "UTF-8" in request.why else None
-    err = ApiError(
-        ErrorKind.INVALID_REQUEST, words or "The request could not be read.", code="invalid_request"
-    )
-    await context.send_initial_metadata(http_metadata(err))
-    return HttpBody(content_type="application/json", data=http_body(err))
+@dataclass(frozen=True)
+class Method:
+    """One registered method: its name, whether it is the REST bridge's, who hears of its calls."""
+
+    route: str
+    rest: bool
+    observer: Observer
+    logged: bool = True  # an access line per call (not for health checks)
+
+    @contextlib.contextmanager
+    def call(self, context: Context) -> Iterator[CallRecord]:
+        """The record of one call of this method, reported when the call ends."""
+        sent = parent = None
+        for key, value in context.invocation_metadata() or ():
+            if key == REQUEST_ID_HEADER:
+                sent = value
+            elif key == TRACEPARENT:
+                parent = value
+        surface = "rest" if self.rest else "grpc"
+        record = begin(CallRecord(surface=surface, route=self.route, request_id=bind_request_id(sent)))
+        record.trace_id = _trace_id(parent)
+        record.on_stream = functools.partial(self.observer.stream, surface)
+        try:
+            yield record
+        except asyncio.CancelledError:
+            record.status = record.status or ("499" if self.rest else "CANCELLED")  # the client went away
+            raise
+        except Exception:
+            record.status = record.status or ("500" if self.rest else "UNKNOWN")
+            raise
+        finally:
+            record.status = record.status or ("200" if self.rest else "OK")
+            record.ended()
+            self.observer.call_ended(record, time.perf_counter() - record.started, logged=self.logged)
+
+
+def _trace_id(traceparent: str | bytes | None) -> str:
+    """The call's trace: its span's when tracing is on, else the one the caller's `traceparent` names (so
+    access lines join the caller's traces either way)."""
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        return format(span.trace_id, "032x")
+    return trace_id_of(traceparent) if isinstance(traceparent, str) else ""
 
 
 def _start(behavior: Callable[..., Any], request: object, context: Context) -> Any:
-    """The behaviour's coroutine or stream; an unimplemented method (a generated base's) is UNIMPLEMENTED,
-    without the traceback grpc.aio would log."""
     try:
         return behavior(request, context)
     except NotImplementedError:
         return None
 
 
-def _bind(context: Context) -> None:
-    sent = next((v for k, v in context.invocation_metadata() or () if k == REQUEST_ID_HEADER), None)
-    bind_request_id(sent)
+async def _unimplemented(context: Context, record: CallRecord) -> None:
+    record.status = "UNIMPLEMENTED"
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
 
 
-def _unary_unary(behavior: Callable[..., Any], rest: bool) -> Callable[..., Any]:
+def _unary_unary(behavior: Callable[..., Any], method: Method) -> Callable[..., Any]:
     async def call(request: object, context: Context) -> object:
-        _bind(context)
-        if isinstance(request, Malformed):
-            if rest:
-                return await _rest_refusal(context, request)
-            await refuse(context, request)
-        started = _start(behavior, request, context)
-        if started is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
-        return await started
+        with method.call(context) as record:
+            if isinstance(request, Malformed):
+                if method.rest:
+                    return await refuse_rest(context, request)
+                await refuse(context, request)
+            started = _start(behavior, request, context)
+            if started is None:
+                await _unimplemented(context, record)
+            return await started
 
     return call
 
 
-def _unary_stream(behavior: Callable[..., Any], rest: bool) -> Callable[..., Any]:
+def _unary_stream(behavior: Callable[..., Any], method: Method) -> Callable[..., Any]:
     async def call(request: object, context: Context) -> AsyncIterator[object]:
-        _bind(context)
-        if isinstance(request, Malformed):
-            if rest:
-                yield await _rest_refusal(context, request)
-                return
-            await refuse(context, request)
-        started = _start(behavior, request, context)
-        if started is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
-        async for reply in started:
-            yield reply
+        with method.call(context) as record:
+            if isinstance(request, Malformed):
+                if method.rest:
+                    yield await refuse_rest(context, request)
+                    return
+                await refuse(context, request)
+            started = _start(behavior, request, context)
+            if started is None:
+                await _unimplemented(context, record)
+            async for reply in started:
+                yield reply
 
     return call
 
 
-async def _checked(requests: AsyncIterator[object], context: Context) -> AsyncIterator[object]:
-    async for request in requests:
-        if isinstance(request, Malformed):
-            await refuse(context, request)
-        yield request
-
-
-def _stream_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _stream_unary(behavior: Callable[..., Any], method: Method) -> Callable[..., Any]:
     async def call(requests: AsyncIterator[object], context: Context) -> object:
-        _bind(context)
-        return await behavior(_checked(requests, context), context)
+        with method.call(context):
+            return await behavior(checked(requests, context), context)
 
     return call
 
 
-def _stream_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _stream_stream(behavior: Callable[..., Any], method: Method) -> Callable[..., Any]:
     async def call(requests: AsyncIterator[object], context: Context) -> AsyncIterator[object]:
-        _bind(context)
-        async for reply in behavior(_checked(requests, context), context):
-            yield reply
+        with method.call(context):
+            async for reply in behavior(checked(requests, context), context):
+                yield reply
 
     return call
 
 
-Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
-
-
-def safe(handler: Handler, *, rest: bool = False) -> Handler:
-    """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse
-    (`rest`: in OpenAI's shape, for the HttpBody bridge)."""
+def safe(handler: Handler, method: Method) -> Handler:
+    """`handler` observed, with a tolerant deserializer and a behaviour that refuses what it could not
+    parse (on the REST bridge in OpenAI's shape, and with JSON bodies read in place)."""
     deserialize = handler.request_deserializer
-    if rest and deserialize == HttpBody.FromString:
+    if method.rest and deserialize == HttpBody.FromString:
         deserialize = read_raw_body  # a JSON body read in place (up to 32 MiB: no copies)
-    parse = _tolerant(deserialize)
+    parse = tolerant(deserialize)
     write = handler.response_serializer
     if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary, rest), parse, write)
+        return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary, method), parse, write)
     if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(_unary_stream(handler.unary_stream, rest), parse, write)
+        return grpc.unary_stream_rpc_method_handler(_unary_stream(handler.unary_stream, method), parse, write)
     if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(_stream_unary(handler.stream_unary), parse, write)
+        return grpc.stream_unary_rpc_method_handler(_stream_unary(handler.stream_unary, method), parse, write)
     assert handler.stream_stream is not None
-    return grpc.stream_stream_rpc_method_handler(_stream_stream(handler.stream_stream), parse, write)
+    return grpc.stream_stream_rpc_method_handler(_stream_stream(handler.stream_stream, method), parse, write)
 
 
 class SafeRegistrar:
     """Stands in for the server when a generated `add_*Servicer_to_server` registers a servicer."""
 
-    def __init__(self, server: grpc.aio.Server) -> None:
+    def __init__(self, server: grpc.aio.Server, observer: Observer = SILENT) -> None:
         self._server = server
+        self._observer = observer
 
     def add_generic_rpc_handlers(self, handlers: object) -> None:
         """Ignored: `add_registered_method_handlers` receives the same methods, and registers both."""
 
     def add_registered_method_handlers(self, service: str, handlers: Mapping[str, Handler]) -> None:
-        """Register the service's methods, each made safe."""
-        rest = service == REST_SERVICE
-        made_safe = {name: safe(handler, rest=rest) for name, handler in handlers.items()}
+        """Register the service's methods, each made safe and observed."""
+        rest, logged = service == REST_SERVICE, service not in QUIET_SERVICES
+        made_safe = {
+            name: safe(handler, Method(name, rest, self._observer, logged))
+            for name, handler in handlers.items()
+        }
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, made_safe),))
         self._server.add_registered_method_handlers(service, made_safe)  # type: ignore[attr-defined]

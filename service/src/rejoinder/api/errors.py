@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.observe.record import current
 
 DOMAIN = "responses.rejoinder.dev"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -99,6 +100,7 @@ def rpc_status(err: ApiError) -> status_pb2.Status:
 
 async def abort(context: grpc.aio.ServicerContext[object, object], err: ApiError) -> None:
     """Fail the RPC with the rich status (never returns)."""
+    current().failed(err, grpc_code(err).name)
     status = rpc_status(err)
     await context.abort(
         grpc_code(err),

@@ -13,6 +13,7 @@ from rejoinder.core.checks.limits import check_strings
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.responses import EventSource, ResponsesCore
 from rejoinder.errors import ApiError, invalid
+from rejoinder.observe.record import current
 from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1 import responses_service_pb2 as pb
@@ -68,6 +69,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     ) -> AsyncIterator[pb.StreamCreateResponse]:
         """The response's events as they happen."""
         run = await self._start(request.params, context)
+        current().streaming()
         async for event in run.events():
             yield pb.StreamCreateResponse(event=event)
 
@@ -76,6 +78,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
     ) -> AsyncIterator[pb.StreamCreateBatchedResponse]:
         """The response's events as they happen, those ready together in one message."""
         run = await self._start(request.params, context)
+        current().streaming()
         async for batch in batches(run.events(), None):
             assert not isinstance(batch, Tick)  # no interval, no ticks
             yield pb.StreamCreateBatchedResponse(events=batch)
@@ -109,6 +112,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         except ApiError as err:
             await abort(context, err)
             raise
+        current().streaming()
         async for event in source.events():
             yield pb.StreamGetResponse(event=event)
 

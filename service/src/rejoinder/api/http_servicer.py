@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import grpc
 import orjson
@@ -18,14 +18,16 @@ from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.errors import http_body, http_metadata, internal_error
+from rejoinder.api.errors import http_body, http_metadata, http_status, internal_error
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
+from rejoinder.core.models import get_model, list_models
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError
+from rejoinder.observe.record import current
 from rejoinder.pacing import run_paced
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.ratelimit.base import Admission
@@ -55,6 +57,7 @@ def _json(value: object) -> HttpBody:
 
 
 async def _error_body(context: Context, err: ApiError, headers: Headers = ()) -> HttpBody:
+    current().failed(err, str(http_status(err)))
     await context.send_initial_metadata(http_metadata(err) + headers)
     return HttpBody(content_type=JSON, data=http_body(err))
 
@@ -163,6 +166,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             yield body
 
     async def _sse(self, events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[HttpBody]:
+        current().streaming()
         async for batch in batches(events, self._keepalive_s):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
@@ -239,8 +243,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
         async def produce() -> object:
             self._tenant(context)
-            data = [_model(name) for name in self._models.model_names()]
-            return {"object": "list", "data": data}
+            return self._codec.encode(list_models(self._models))
 
         return await self._unary(context, produce)
 
@@ -249,8 +252,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
         async def produce() -> object:
             self._tenant(context)
-            self._models.resolve(request.model)
-            return _model(request.model)
+            return self._codec.encode(get_model(self._models, _model_id(request, context)))
 
         return await self._unary(context, produce)
 
@@ -349,6 +351,16 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         return await self._unary(context, produce)
 
 
+def _model_id(request: http.HttpGetModelRequest, context: Context) -> str:
+    """The model ID as the client wrote it. The transcoder leaves reserved characters percent-encoded
+    (the SDK sends "org/model" as "org%2Fmodel") but decodes the others ("%25"), so the ID is decoded
+    once, from the original path, when there is one."""
+    metadata = dict(context.invocation_metadata() or ())
+    path = urlsplit(str(metadata.get(ORIGINAL_PATH_METADATA, ""))).path
+    prefix = "/v1/models/"
+    return unquote(path.removeprefix(prefix)) if path.startswith(prefix) else request.model
+
+
 def _starting_after(request: http.HttpGetResponseRequest, context: Context) -> int | None:
     """The `starting_after` query parameter; the field cannot tell 0 from absent, the query can."""
     if request.starting_after:
@@ -357,7 +369,3 @@ def _starting_after(request: http.HttpGetResponseRequest, context: Context) -> i
     original = metadata.get(ORIGINAL_PATH_METADATA, "")
     query = parse_qs(urlsplit(str(original)).query)
     return 0 if "starting_after" in query else None
-
-
-def _model(name: str) -> dict[str, object]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "rejoinder"}

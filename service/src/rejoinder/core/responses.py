@@ -55,6 +55,13 @@ class _Replay:
         return self._events
 
 
+def _limit(refused: ApiError) -> str:
+    """Which limit refused: requests, tokens (its OpenAI `type`), or concurrent requests."""
+    if refused.message.startswith("Too many concurrent requests"):
+        return "concurrent"
+    return refused.error_type or "requests"
+
+
 def _missing_response(response_id: str) -> ApiError:
     return not_found(f"Response with id '{clip(response_id)}' not found.", param="response_id")
 
@@ -78,14 +85,20 @@ class ResponsesCore:
         return await self._in_flight.drain(grace_s, finish_s)
 
     async def _validate(self, req: CreateRequest, *, stream: bool) -> ValidatedRequest:
-        return await run_paced(validate_steps(req, stream=stream, limits=self._deps.limits))
+        with self._deps.observer.span("validate"):
+            return await run_paced(validate_steps(req, stream=stream, limits=self._deps.limits))
 
     async def admit(self, tenant: str) -> Admission:
         """The tenant's rate limits let one more response start; raises the 429 `ApiError`.
 
         Whoever admits finishes the admission, or hands it to `start`/`create`, which always do.
         """
-        return await self._deps.limiter.admit(tenant)
+        try:
+            return await self._deps.limiter.admit(tenant)
+        except ApiError as refused:
+            if refused.kind is ErrorKind.RATE_LIMIT:
+                self._deps.observer.rate_limited(_limit(refused))
+            raise
 
     async def _run(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission | None) -> Run:
         admitted = admission or await self.admit(tenant)

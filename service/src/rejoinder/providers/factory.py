@@ -8,9 +8,11 @@ from the defaults (an older vLLM, a text-only model, ...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Literal, get_args
+
+import aiohttp
 
 from rejoinder.providers import llamacpp, ollama, openai, vllm
 from rejoinder.providers.base import Capabilities, Provider
@@ -83,13 +85,15 @@ def build_provider(
     api_key: str | None,
     timeouts: UpstreamTimeouts | float,
     capability_overrides: Mapping[str, object],
+    trace_configs: Sequence[aiohttp.TraceConfig] = (),
 ) -> Provider:
     """The adapter for one configured upstream. Raises `ValueError` for an unknown type or a bad override.
 
-    `timeouts` as one number bounds the connect, the first token and each silence alike.
+    `timeouts` as one number bounds the connect, the first token and each silence alike; `trace_configs`
+    are the request hooks of its HTTP pool (tracing).
     """
     cls, defaults = _adapter(provider_type)
     capabilities = merge_capabilities(defaults, capability_overrides)
     if not isinstance(timeouts, UpstreamTimeouts):
         timeouts = UpstreamTimeouts.uniform(timeouts)
-    return cls(UpstreamConfig(base_url, api_key, timeouts, capabilities))
+    return cls(UpstreamConfig(base_url, api_key, timeouts, capabilities), trace_configs=trace_configs)

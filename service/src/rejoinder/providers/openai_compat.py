@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -28,7 +28,8 @@ import orjson
 from aiohttp.abc import AbstractStreamWriter
 
 from rejoinder.pacing import Steps, run_paced
-from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError
+from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UpstreamModel
+from rejoinder.providers.catalog import decode_model_list
 from rejoinder.providers.chat_wire import (
     JsonObject,
     StreamDecoder,
@@ -82,9 +83,17 @@ class PassThrough:
 class OpenAICompatProvider:
     """A `Provider` for any server that speaks OpenAI chat completions."""
 
-    def __init__(self, config: UpstreamConfig, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        """`trace_configs`: aiohttp's request hooks for the pool it makes (tracing: a span per request)."""
         self._config = config
+        self._trace_configs = list(trace_configs)
         self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._models_url = config.base_url.rstrip("/") + "/models"
         self._owns_session = session is None
         self._session = session
         self._closed = False
@@ -104,6 +113,22 @@ class OpenAICompatProvider:
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def models(self) -> list[UpstreamModel]:
+        """`GET {base_url}/models` with the API key; raises only `UpstreamError`. Only the connect is
+        bounded here (by its timeout): the caller bounds the whole fetch."""
+        session = self._new_session() if self._session is None else self._session
+        with _translate_errors():
+            async with session.get(
+                self._models_url,
+                headers=self._headers[False],
+                allow_redirects=False,
+                proxy=self._proxy,
+                timeout=self._timeout,
+            ) as resp:
+                await _check_status(resp)
+                raw = await resp.read()
+        return decode_model_list(raw)
 
     async def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
         """Run one chat completion and yield its deltas; raises only `UpstreamError`.
@@ -189,6 +214,7 @@ class OpenAICompatProvider:
             connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS, keepalive_timeout=_KEEPALIVE_S),
             timeout=self._timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=self._trace_configs or None,
         )
         return self._session
 

@@ -25,6 +25,7 @@ from rejoinder.core.background.replay import failed_at_end
 from rejoinder.core.clock import Clock
 from rejoinder.core.run.orchestrator import Run
 from rejoinder.errors import ApiError, ErrorKind
+from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import UNFINISHED, ResponseStore, TenantResponse
@@ -149,7 +150,9 @@ class BackgroundRuns:
         *,
         lease_s: float = DEFAULT_LEASE_S,
         flush_s: float = DEFAULT_FLUSH_S,
+        observer: Observer = SILENT,
     ) -> None:
+        self._observer = observer
         self._store = store
         self._clock = clock
         self._owner = owner
@@ -163,8 +166,13 @@ class BackgroundRuns:
         """Start driving `run` (already stored as `queued`)."""
         live = LiveRun(run, self._store, self._flush_s, functools.partial(self._claim, run.response.id))
         self._live[live.response_id] = live
-        live.task.add_done_callback(lambda _: self._live.pop(live.response_id, None))
+        self._observer.background(len(self._live))
+        live.task.add_done_callback(lambda _: self._ended(live))
         return live
+
+    def _ended(self, live: LiveRun) -> None:
+        self._live.pop(live.response_id, None)
+        self._observer.background(len(self._live), ended=live.run.response.status)
 
     async def _claim(self, response_id: str) -> None:
         await self._store.heartbeat(self._owner, [response_id], int(self._clock.now() * 1000))

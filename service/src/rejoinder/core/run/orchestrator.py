@@ -33,6 +33,8 @@ from rejoinder.core.run.turn import run_turn
 from rejoinder.core.run.upstream_errors import as_api_error
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid
 from rejoinder.fetch import UrlFetcher
+from rejoinder.observe.observer import SILENT, Observer
+from rejoinder.observe.record import current
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry, Route
 from rejoinder.ratelimit.base import Admission, RateLimiter
@@ -71,6 +73,7 @@ class Deps:
     conversations: ConversationStore | None = None
     limits: RequestLimits = field(default_factory=RequestLimits)
     limiter: RateLimiter = field(default_factory=unlimited)
+    observer: Observer = SILENT
 
 
 class Run:
@@ -99,6 +102,7 @@ class Run:
         )
         self._builder = OutputBuilder(self._emitter, deps.ids, seal, deltas=vreq.stream)
         self._tally = Tally()
+        self._record = current()  # the call that started the run: its access line's tokens
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
         self._servers = servers_of(vreq.params.tools)
         self._first: FirstTurn | None = None
@@ -175,7 +179,12 @@ class Run:
             try:
                 await self._abandon()
             finally:
-                self._admission.finish(self._tally.usage.total_tokens)  # what the upstream reported
+                usage = self._tally.usage
+                self._admission.finish(usage.total_tokens)  # what the upstream reported
+                self._record.tokens(
+                    usage.input_tokens, usage.output_tokens, usage.output_tokens_details.reasoning_tokens
+                )
+                self._deps.observer.tokens(self._record)
                 self._end_when_saved()
 
     def _read_here(self) -> None:
@@ -314,6 +323,7 @@ async def start(
     The run holds the request's rate-limit `admission` and finishes it when it ends (the caller does
     when this raises).
     """
+    current().model = clip(vreq.params.model)
     route = deps.providers.resolve(vreq.params.model)
     if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
         at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
@@ -323,16 +333,20 @@ async def start(
         )
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
-    conversation = await _conversation_items(deps, vreq, tenant)
-    ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
-    if not route.provider.capabilities.images and await has_images(ctx.items):
-        raise invalid(
-            f"The model '{clip(vreq.params.model)}' does not accept images.",
-            param="input",
-            code="images_not_supported",
-        )
-    files = await file_texts(ctx.items, deps.fetch)
+    with deps.observer.span("assemble_context"):
+        conversation = await _conversation_items(deps, vreq, tenant)
+        ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
+        if not route.provider.capabilities.images and await has_images(ctx.items):
+            raise invalid(
+                f"The model '{clip(vreq.params.model)}' does not accept images.",
+                param="input",
+                code="images_not_supported",
+            )
+        files = await file_texts(ctx.items, deps.fetch)
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
+    deps.observer.annotate(
+        {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
+    )
     run = Run(deps, vreq, ctx, response, route, files)
     if admission is not None:
         run.hold(admission)

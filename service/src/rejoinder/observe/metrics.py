@@ -1,0 +1,168 @@
+"""The service's Prometheus metrics (shared/OBSERVABILITY.md: OpenTelemetry GenAI names in Prometheus form,
+and `rejoinder_*` for what is ours), in a registry of their own, served on a port of their own.
+
+Label sets stay bounded: surface, route (an RPC name), status (an HTTP status or gRPC code), provider (as
+configured), outcome and error kinds are fixed sets; a model name or an MCP server label comes from the
+client, so each keeps only the first `DISTINCT` values it sees and calls the rest "other". No ids, prompts,
+keys or tenants.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from rejoinder.observe.record import CallRecord
+
+DISTINCT = 100
+SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144)
+
+
+class Bounded:
+    """The first `most` distinct values of a label as they are; any later one as "other"."""
+
+    def __init__(self, most: int = DISTINCT) -> None:
+        self._seen: set[str] = set()
+        self._most = most
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._most:
+            return "other"
+        self._seen.add(value)
+        return value
+
+
+class Metrics:
+    """Every metric of the service; `registry` is what `serve` exposes."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self._model, self._server = Bounded(), Bounded()
+        call = ("surface", "route", "status", "model")
+        self.requests = Counter(
+            "rejoinder_requests", "Calls that ended, by surface, route, status, model", call, registry=r
+        )
+        self.duration = Histogram(
+            "gen_ai_server_request_duration_seconds", "Time of a call", call, buckets=SECONDS, registry=r
+        )
+        self.first_token = Histogram(
+            "gen_ai_server_time_to_first_token_seconds",
+            "Time from a create call to its first token",
+            ("surface", "model"),
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.per_token = Histogram(
+            "gen_ai_server_time_per_output_token_seconds",
+            "Time per output token after the first, of a create call",
+            ("surface", "model"),
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28),
+            registry=r,
+        )
+        self.token_count = Counter(
+            "rejoinder_tokens", "Tokens the upstreams reported", ("type", "provider", "model"), registry=r
+        )
+        self.token_usage = Histogram(
+            "gen_ai_client_token_usage",
+            "Tokens per upstream-answered response",
+            ("gen_ai_token_type", "gen_ai_provider_name"),
+            buckets=TOKENS,
+            registry=r,
+        )
+        self._upstream_and_tools(r)
+        self._state(r)
+
+    def _upstream_and_tools(self, r: CollectorRegistry) -> None:
+        self.upstream_calls = Counter(
+            "rejoinder_upstream_requests",
+            "Upstream calls by provider and outcome",
+            ("provider", "outcome"),
+            registry=r,
+        )
+        self.upstream_duration = Histogram(
+            "gen_ai_client_operation_duration_seconds",
+            "Time of an upstream call",
+            ("gen_ai_provider_name", "error_type"),
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.tool_calls = Counter(
+            "rejoinder_tool_calls",
+            "Tool runs by tool type, server label and outcome",
+            ("tool", "server_label", "outcome"),
+            registry=r,
+        )
+        self.tool_duration = Histogram(
+            "gen_ai_execute_tool_duration_seconds",
+            "Time of a tool run",
+            ("tool", "server_label", "outcome"),
+            buckets=SECONDS,
+            registry=r,
+        )
+
+    def _state(self, r: CollectorRegistry) -> None:
+        self.active_streams = Gauge(
+            "rejoinder_active_streams", "Streams being sent", ("surface",), registry=r
+        )
+        self.background_running = Gauge(
+            "rejoinder_background_runs_running", "Background runs this replica runs now", registry=r
+        )
+        self.background_ended = Counter(
+            "rejoinder_background_runs", "Background runs that ended, by status", ("status",), registry=r
+        )
+        self.store_duration = Histogram(
+            "rejoinder_store_operation_duration_seconds",
+            "Time of a store operation",
+            ("operation",),
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "rejoinder_rate_limit_rejections", "Create calls refused by a rate limit", ("limit",), registry=r
+        )
+
+    def model(self, name: str) -> str:
+        """`name` as a label value (bounded)."""
+        return self._model(name) if name else ""
+
+    def server_label(self, label: str) -> str:
+        """An MCP server label as a label value (bounded)."""
+        return self._server(label)
+
+    def call_ended(self, record: CallRecord, seconds: float) -> None:
+        """One call ended: its count and time; for a response, its first token."""
+        model = self.model(record.model)
+        labels = (record.surface, record.route, record.status, model)
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(seconds)
+        if record.first_token_s is not None:
+            self.first_token.labels(record.surface, model).observe(record.first_token_s)
+            if record.output_tokens > 1:
+                after_first = (seconds - record.first_token_s) / (record.output_tokens - 1)
+                self.per_token.labels(record.surface, model).observe(after_first)
+
+    def tokens(self, record: CallRecord) -> None:
+        """A response's run ended (in its call, or later in the background): the tokens it used."""
+        if not record.provider:
+            return
+        model = self.model(record.model)
+        for kind, count in (
+            ("input", record.input_tokens),
+            ("output", record.output_tokens),
+            ("reasoning", record.reasoning_tokens),
+        ):
+            self.token_count.labels(kind, record.provider, model).inc(count)
+        if record.input_tokens or record.output_tokens:
+            self.token_usage.labels("input", record.provider).observe(record.input_tokens)
+            self.token_usage.labels("output", record.provider).observe(record.output_tokens)
+
+
+def serve(metrics: Metrics, host: str, port: int) -> tuple[int, threading.Thread]:
+    """Expose the metrics over HTTP (`GET /metrics`) from a thread of prometheus_client's; the port it
+    listens on (0: a free one)."""
+    server, thread = start_http_server(port, host, registry=metrics.registry)
+    return int(server.server_port), thread
