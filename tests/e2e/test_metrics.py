@@ -88,7 +88,9 @@ def _wait_done(client: openai.OpenAI, response_id: str) -> str:
     raise AssertionError("the background response did not finish")
 
 
-def test_the_counts_move_by_exactly_what_was_sent(measured: ServiceProcess, upstream: ScriptedUpstream) -> None:
+def test_the_counts_move_by_exactly_what_was_sent(
+    measured: ServiceProcess, upstream: ScriptedUpstream
+) -> None:
     client = openai.OpenAI(base_url=measured.base_url, api_key="k", max_retries=0)
     envoy = _envoy_stats(measured)
     before, envoy_before = scrape(measured.metrics_url), scrape(envoy)
@@ -117,7 +119,10 @@ def test_the_counts_move_by_exactly_what_was_sent(measured: ServiceProcess, upst
     with grpc.insecure_channel(measured.grpc_target) as channel:
         stub = pb_grpc.ResponsesServiceStub(channel)
         for _ in range(2):
-            assert stub.Create(pb.CreateRequest(model="m", input=Input(text="hi"))).response.status == "completed"
+            assert (
+                stub.Create(pb.CreateRequest(model="m", input=Input(text="hi"))).response.status
+                == "completed"
+            )
         params = pb.CreateRequest(model="m", input=Input(text="hi"))
         events = list(stub.StreamCreate(pb.StreamCreateRequest(params=params)))
         assert events[-1].event.WhichOneof("event") == "response_completed"
@@ -147,13 +152,26 @@ def test_the_counts_move_by_exactly_what_was_sent(measured: ServiceProcess, upst
     for kind, count in tokens.items():
         labels = {"type": kind, "provider": "scripted", "model": "m"}
         assert moved("rejoinder_tokens_total", **labels) == count, kind
-    assert moved("gen_ai_client_token_usage_count", gen_ai_token_type="input", gen_ai_provider_name="scripted") == 8
-    assert moved("gen_ai_client_token_usage_sum", gen_ai_token_type="output", gen_ai_provider_name="scripted") == 20
+    assert (
+        moved("gen_ai_client_token_usage_count", gen_ai_token_type="input", gen_ai_provider_name="scripted")
+        == 8
+    )
+    assert (
+        moved("gen_ai_client_token_usage_sum", gen_ai_token_type="output", gen_ai_provider_name="scripted")
+        == 20
+    )
 
     # upstream calls by provider and outcome, and their time
     assert moved("rejoinder_upstream_requests_total", provider="scripted", outcome="ok") == 8
     assert moved("rejoinder_upstream_requests_total", provider="dead", outcome="connect") == 1
-    assert moved("gen_ai_client_operation_duration_seconds_count", gen_ai_provider_name="dead", error_type="connect") == 1
+    assert (
+        moved(
+            "gen_ai_client_operation_duration_seconds_count",
+            gen_ai_provider_name="dead",
+            error_type="connect",
+        )
+        == 1
+    )
     assert moved.summed("rejoinder_upstream_requests_total") == 9
 
     # state: no stream open any more, the background run ended completed, each response stored once
@@ -161,15 +179,21 @@ def test_the_counts_move_by_exactly_what_was_sent(measured: ServiceProcess, upst
     assert after[("rejoinder_active_streams", frozenset({("surface", "grpc")}))] == 0
     assert moved("rejoinder_background_runs_total", status="completed") == 1
     assert after[("rejoinder_background_runs_running", frozenset())] == 0
-    assert moved("rejoinder_store_operation_duration_seconds_count", operation="save") == 3 + 1 + 3 + 3  # a background run: queued, in progress, done
+    assert (
+        moved("rejoinder_store_operation_duration_seconds_count", operation="save") == 3 + 1 + 3 + 3
+    )  # a background run: queued, in progress, done
     assert moved.summed("rejoinder_rate_limit_rejections_total") == 0
 
     # Envoy's own stats: each REST request once, downstream and to the gRPC cluster
     envoy_moved = Moved(envoy_before, scrape(envoy))
     rest_requests = sum(n for (surface, *_), n in calls.items() if surface == "rest") + gets
-    downstream = envoy_moved("envoy_http_downstream_rq_total", envoy_http_conn_manager_prefix="rejoinder_http")
+    downstream = envoy_moved(
+        "envoy_http_downstream_rq_total", envoy_http_conn_manager_prefix="rejoinder_http"
+    )
     assert downstream == rest_requests
-    assert envoy_moved("envoy_cluster_upstream_rq_total", envoy_cluster_name="rejoinder_grpc") == rest_requests
+    assert (
+        envoy_moved("envoy_cluster_upstream_rq_total", envoy_cluster_name="rejoinder_grpc") == rest_requests
+    )
 
 
 def test_label_values_stay_bounded(measured: ServiceProcess, upstream: ScriptedUpstream) -> None:

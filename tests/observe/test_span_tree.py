@@ -52,7 +52,7 @@ async def app(
         data_dir=tmp_path,
         providers={"scripted": UpstreamSettings(base_url=upstream.base_url)},
         default_provider="scripted",
-        metrics_port=None,
+        metrics=False,
     )
     started = await start_grpc(settings, tracing=Tracing.to(exporter))
     yield started

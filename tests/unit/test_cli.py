@@ -65,6 +65,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
     with_upstream = {"REJOINDER_UPSTREAM": URL}
     samples |= {
         "--no-envoy": (["--no-envoy"], {"REJOINDER_ENVOY": "false"}),
+        "--no-metrics": (["--no-metrics"], {"REJOINDER_METRICS": "false"}),
         "--strict-json": (["--strict-json"], {"REJOINDER_STRICT_JSON": "true"}),
         "--no-strict-json": (["--no-strict-json"], {"REJOINDER_STRICT_JSON": "false"}),
         "--local": (["--local"], {"REJOINDER_LOCAL_ENABLED": "true"}),

@@ -125,6 +125,13 @@ def _add_observability(serve: argparse.ArgumentParser, d: config.Settings) -> No
     )
     metrics = "port of the Prometheus metrics endpoint (0: a free port)"
     add("--metrics-port", type=int, help=_help(metrics, "metrics_port", d.metrics_port))
+    add(
+        "--no-metrics",
+        dest="metrics",
+        action="store_const",
+        const=False,
+        help=f"count no metrics and serve none (default on; env {_env('metrics')}=false)",
+    )
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:

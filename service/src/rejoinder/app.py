@@ -281,7 +281,7 @@ async def start_grpc(
     ids = ids or RandomIds()
     replica = replica_id or ids.new("replica")
     tracing = tracing or Tracing.from_settings(settings.tracing, instance=replica, version=VERSION)
-    metrics = Metrics() if settings.metrics_port is not None else None
+    metrics = Metrics() if settings.metrics else None
     observer = Observer(metrics, tracing.tracer if tracing is not None else None)
     registry = build_registry(settings, local, observer, tracing)
     limiter = await open_limiter(

@@ -96,7 +96,8 @@ class Settings:
     log_level: str = "INFO"  # one of LOG_LEVELS
     log_format: str = "text"  # "text" or "json" (one JSON object per line)
     metrics_host: str = "127.0.0.1"
-    metrics_port: int | None = 9464  # Prometheus metrics of the service (0 picks a free port; None: off)
+    metrics: bool = True  # the Prometheus metrics of the service: counted and served
+    metrics_port: int = 9464  # where they are served (0 picks a free port)
     models_refresh_s: float = 60.0  # how often the upstreams' own model lists are fetched again
     tracing: TracingSettings = field(default_factory=TracingSettings)  # from OTEL_*: off by default
 
@@ -218,7 +219,7 @@ def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
             if not isinstance(items, list | tuple):
                 raise ConfigError(f"{key}: expected a list of hosts")
             changes[key] = tuple(str(x).strip() for x in items if str(x).strip())
-    for key in ("envoy", "strict_json"):
+    for key in ("envoy", "strict_json", "metrics"):
         value = values.get(key)
         if value is not None:
             changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
@@ -251,6 +252,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, object]:
         *_LISTS,
         "envoy",
         "strict_json",
+        "metrics",
         "upstream",
         "upstream_api_key",
         "upstream_type",

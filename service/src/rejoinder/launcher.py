@@ -136,7 +136,7 @@ async def serve(settings: Settings) -> None:
 def _serve_metrics(settings: Settings, app: GrpcApp) -> None:
     """The service's metrics on their own port (`GET /metrics`), announced."""
     metrics = app.observer.metrics
-    if metrics is None or settings.metrics_port is None:
+    if metrics is None:
         return
     try:
         port, _ = serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
