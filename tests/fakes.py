@@ -176,6 +176,9 @@ class InMemoryStore:
         if response_id in self._responses:
             self._cancel_requested.add(response_id)
 
+    async def ping(self) -> None:
+        """Always answers."""
+
     async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
         self._check_open()
         found = [

@@ -46,6 +46,7 @@ class PostgresServer:
         self._dir: Path | None = None
         self._bin = server_bin()
         self._as_postgres = os.geteuid() == 0
+        self._options = ""
 
     def _run(self, *args: str) -> None:
         cmd = [str(self._bin / args[0]), *args[1:]]
@@ -63,14 +64,23 @@ class PostgresServer:
         data = self._dir / "data"
         port = free_port("127.0.0.1")
         self._run("initdb", "-D", str(data), "-U", ROLE, "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = (
+        self._options = (
             f"-c listen_addresses=127.0.0.1 -p {port} -k {self._dir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run(
-            "pg_ctl", "-D", str(data), "-l", str(self._dir / "server.log"), "-w", "-o", options, "start"
-        )
+        self.resume()
         return f"postgresql://{ROLE}@127.0.0.1:{port}/postgres"
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data and port (`resume` starts it again): a database gone away."""
+        assert self._dir is not None
+        self._run("pg_ctl", "-D", str(self._dir / "data"), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server (again) on its data and port."""
+        assert self._dir is not None
+        data, log = self._dir / "data", self._dir / "server.log"
+        self._run("pg_ctl", "-D", str(data), "-l", str(log), "-w", "-o", self._options, "start")
 
     def pin(self, cpus: frozenset[int]) -> None:
         """Run the server (and the backends it forks from now on) on these cores."""

@@ -21,6 +21,7 @@ from rejoinder.api.auth import Authenticator
 from rejoinder.api.calls import SafeRegistrar
 from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
+from rejoinder.api.health import Readiness
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
 from rejoinder.api.models_servicer import ModelsServicer
 from rejoinder.config import ConfigError, Settings
@@ -76,6 +77,7 @@ SERVICE_NAMES = (
     models_service_pb2.DESCRIPTOR.services_by_name["ModelsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
+SERVED = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)  # health and reflection know them
 
 
 def reasoning_sealer(settings: Settings) -> ReasoningSealer:
@@ -181,7 +183,7 @@ class GrpcApp:
     background: BackgroundRuns
     limiter: RateLimiter
     core: ResponsesCore
-    health: Any  # grpc_health's aio HealthServicer (untyped)
+    health: Readiness  # grpc.health.v1: the store answers, the server is not draining
     observer: Observer
     tracing: Tracing | None = None
 
@@ -189,7 +191,7 @@ class GrpcApp:
         """Stop serving, gently: health says NOT_SERVING (so Envoy routes elsewhere), new calls are
         refused, running responses get `drain_s` to finish and then end `failed` (in band, and stored
         so). Returns how many had to be ended."""
-        await self.health.enter_graceful_shutdown()
+        await self.health.drain()
         stopped = asyncio.ensure_future(self.server.stop(drain_s + FINISH_S))  # refuses new calls now
         ended = await self.core.drain(drain_s, FINISH_S)
         await stopped
@@ -247,8 +249,7 @@ def _server(
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(http, registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
-    names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), registrar)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(SERVED), registrar)
     return server, health_servicer
 
 
@@ -312,6 +313,8 @@ async def start_grpc(
     server, health_servicer = _server(core, conversations, settings, registry, observer, tracing)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await registry.start()  # the upstreams' model lists: waits at most 2 s, then refreshes in the background
+    readiness = Readiness(health_servicer, SERVED, store)
+    await readiness.start()  # SERVING from the first call when the store answers
     await server.start()
     return GrpcApp(
         server=server,
@@ -321,7 +324,7 @@ async def start_grpc(
         background=background,
         limiter=limiter,
         core=core,
-        health=health_servicer,
+        health=readiness,
         observer=observer,
         tracing=tracing,
     )

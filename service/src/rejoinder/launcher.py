@@ -57,6 +57,9 @@ def listen_address(host: str) -> str:
     return str(inet[0][4][0])
 
 
+ACCESS_LOG = "access.log"  # Envoy's, in <data dir>/envoy/, one JSON line per request
+
+
 def envoy_settings(settings: Settings, grpc_port: int, admin_port: int | None = None) -> EnvoySettings:
     """Envoy in front of this process's gRPC server (its admin, with its Prometheus stats, on loopback)."""
     return EnvoySettings(
@@ -66,6 +69,7 @@ def envoy_settings(settings: Settings, grpc_port: int, admin_port: int | None = 
         descriptor_path=descriptor_path(),
         admin_port=admin_port if admin_port is not None else settings.envoy_admin_port,
         max_request_body_bytes=settings.request_limits.max_request_body_bytes,
+        access_log=str(settings.data_dir.resolve() / "envoy" / ACCESS_LOG),
     )
 
 

@@ -61,14 +61,25 @@ def test_one_listener_speaks_http1_and_h2c_on_the_given_address() -> None:
     assert _manager(config)["codec_type"] == "AUTO"
 
 
-def test_filter_order_is_cors_lua_transcoder_router() -> None:
+def test_filter_order_is_health_cors_lua_transcoder_router() -> None:
     names = [f["name"] for f in _manager(render_envoy_config(_settings()))["http_filters"]]
     assert names == [
+        "envoy.filters.http.health_check",
+        "envoy.filters.http.health_check",
         "envoy.filters.http.cors",
         "envoy.filters.http.lua",
         "envoy.filters.http.grpc_json_transcoder",
         "envoy.filters.http.router",
     ]
+
+
+def test_envoy_answers_liveness_itself_and_readiness_from_the_replicas_health() -> None:
+    live, ready = (f["typed_config"] for f in _manager(render_envoy_config(_settings()))["http_filters"][:2])
+    assert live["headers"] == [{"name": ":path", "string_match": {"exact": "/healthz"}}]
+    assert ready["headers"] == [{"name": ":path", "string_match": {"exact": "/readyz"}}]
+    assert live["pass_through_mode"] is False and ready["pass_through_mode"] is False
+    assert "cluster_min_healthy_percentages" not in live
+    assert ready["cluster_min_healthy_percentages"] == {"rejoinder_grpc": {"value": 1.0}}  # any replica
 
 
 def test_transcoder_maps_only_the_http_bridge() -> None:
@@ -130,7 +141,10 @@ def test_request_id_is_generated_kept_and_echoed() -> None:
 
 
 def test_local_replies_use_openai_error_shape_and_words() -> None:
-    mappers = _manager(render_envoy_config(_settings()))["local_reply_config"]["mappers"]
+    health = _manager(render_envoy_config(_settings()))["local_reply_config"]["mappers"][:2]
+    mappers = _manager(render_envoy_config(_settings()))["local_reply_config"]["mappers"][2:]
+    assert [m["body"]["inline_string"] for m in health] == ["ok\n", "unavailable\n"]  # the health routes'
+    assert {m["body_format_override"]["content_type"] for m in health} == {"text/plain; charset=utf-8"}
     errors = [m["body_format_override"]["json_format"]["error"] for m in mappers]
     assert [(e["type"], e["code"]) for e in errors] == [
         ("invalid_request_error", None),  # 404
@@ -159,7 +173,14 @@ def test_admin_listens_on_loopback_only_or_not_at_all() -> None:
 
 def test_access_log_is_optional() -> None:
     assert "access_log" not in _manager(render_envoy_config(_settings()))
-    assert _manager(render_envoy_config(_settings(access_log=True)))["access_log"]
+    (logger,) = _manager(render_envoy_config(_settings(access_log="/data/envoy/access.log")))["access_log"]
+    assert logger["filter"] == {"not_health_check_filter": {}}
+    config = logger["typed_config"]
+    assert config["path"] == "/data/envoy/access.log"
+    fields = config["log_format"]["json_format"]
+    assert fields["request_id"] == "%REQ(X-REQUEST-ID)%"  # joins the service's access lines
+    assert fields["path"] == "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"  # the REST path, not the gRPC method's
+    assert not any("AUTHORIZATION" in value.upper() for value in fields.values())
 
 
 def test_config_is_plain_json() -> None:

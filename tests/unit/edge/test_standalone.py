@@ -189,7 +189,10 @@ def test_the_rendered_bootstrap_reads_back_to_the_renderers_data() -> None:
 def test_one_replica_renders_exactly_what_the_launcher_gives_its_own_envoy() -> None:
     settings = Settings(http_port=18080, envoy_admin_port=19901)
     launcher = render_envoy_config(launcher_settings(settings, 15051))
-    options = EdgeOptions(replicas=("127.0.0.1:15051",), http_port=18080, admin_port="19901")
+    access_log = str(Settings().data_dir.resolve() / "envoy" / "access.log")  # the launcher's, by default
+    options = EdgeOptions(
+        replicas=("127.0.0.1:15051",), http_port=18080, admin_port="19901", access_log=access_log
+    )
 
     assert read_yaml(render(options)) == launcher
     assert packaged_descriptor().resolve() == descriptor_path().resolve()
@@ -203,6 +206,7 @@ def test_replicas_become_the_clusters_endpoints_in_order_names_by_dns() -> None:
         8080,
         (("127.0.0.1", 50051), ("::1", 50052), ("replica-3", 50053)),
         packaged_descriptor().resolve(),
+        access_log="/dev/stdout",  # a container's log, by default
     )
 
     assert settings == expected
@@ -230,7 +234,8 @@ def test_the_command_writes_the_file_and_a_copy_of_the_descriptor(tmp_path: Path
     config = read_yaml(out.read_text())
     transcoder = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
     filters = transcoder["typed_config"]["http_filters"]
-    assert filters[2]["typed_config"]["proto_descriptor"] == str(descriptor)
+    transcoder = next(f for f in filters if f["name"] == "envoy.filters.http.grpc_json_transcoder")
+    assert transcoder["typed_config"]["proto_descriptor"] == str(descriptor)
     assert out.read_text().startswith("# Envoy bootstrap for Rejoinder")
     assert f"--descriptor-out {descriptor}" in out.read_text()
 

@@ -4,9 +4,11 @@
 (Envoy reads `.json` bootstraps natively, so no YAML library is needed). The layout:
 
 - One listener, HTTP/1.1 and cleartext HTTP/2 (`codec_type: AUTO`), filters
-  `cors -> lua -> grpc_json_transcoder -> router`. Lua stands before the transcoder so that, on the
-  response path, it runs after it: it copies the server's `x-http-status` initial metadata into
-  `:status` and strips `grpc-*` headers.
+  `health_check (/healthz) -> health_check (/readyz) -> cors -> lua -> grpc_json_transcoder -> router`.
+  `GET /healthz` is Envoy answering (liveness: 200 unless Envoy itself is failing); `GET /readyz` is 200
+  while at least one gRPC replica passes Envoy's health check (`grpc.health.v1`, every 2 s), else 503.
+  Lua stands before the transcoder so that, on the response path, it runs after it: it copies the
+  server's `x-http-status` initial metadata into `:status` and strips `grpc-*` headers.
 - The transcoder maps only `rejoinder.responses.v1.OpenAIHttpService`; requests with
   `content-type: application/grpc` (the typed `ResponsesService`, health checks, reflection) pass
   through untouched on the same listener. Unknown REST paths get a 404, bodies over
@@ -21,6 +23,11 @@ which reaches the gRPC server as the invocation metadata key ``x-envoy-original-
 ``x-envoy-original-method``. `x-request-id` is always present (Envoy generates one when the client
 sent none) and is echoed on every reply, `authorization`, `openai-organization` and
 `openai-project` pass through as sent.
+
+With `access_log` set, Envoy writes one JSON line per request to that file (`ACCESS_LOG_FORMAT`: the
+`x-request-id` the service's access lines carry too, the original path, status, gRPC status, times,
+bytes, the caller's `traceparent`; never `authorization` or a body); health checks are left out.
+Envoy reopens the file on SIGUSR1 (log rotation).
 """
 
 from __future__ import annotations
@@ -43,6 +50,28 @@ STREAM_IDLE_TIMEOUT = "0s"
 REQUEST_HEADERS_TIMEOUT = "10s"
 REQUEST_TIMEOUT = "300s"
 MAX_DOWNSTREAM_CONNECTIONS = 10_000
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+READY_PERCENT = 1.0  # of the replicas, healthy: at least one (of up to a hundred)
+ACCESS_LOG_FORMAT = {
+    "time": "%START_TIME%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "protocol": "%PROTOCOL%",
+    "status": "%RESPONSE_CODE%",
+    "grpc_status": "%GRPC_STATUS%",
+    "flags": "%RESPONSE_FLAGS%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "bytes_received": "%BYTES_RECEIVED%",
+    "bytes_sent": "%BYTES_SENT%",
+    "duration_ms": "%DURATION%",
+    "upstream_ms": "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+    "upstream": "%UPSTREAM_HOST%",
+    "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+    "user_agent": "%REQ(USER-AGENT)%",
+    "traceparent": "%REQ(TRACEPARENT)%",
+}
 
 _TYPE = "@type"
 _API = "type.googleapis.com/envoy.extensions"
@@ -58,7 +87,7 @@ class EnvoySettings:
     descriptor_path: Path
     admin_port: int | None = None
     max_request_body_bytes: int = 32 * 1024 * 1024
-    access_log: bool = False
+    access_log: str | None = None  # a file for Envoy's JSON access lines ("/dev/stdout" works too)
     max_response_body_bytes: int = 64 * 1024 * 1024
 
 
@@ -127,13 +156,27 @@ def _http_connection_manager(settings: EnvoySettings) -> dict[str, Any]:
         "http_filters": _http_filters(settings),
         "local_reply_config": local_reply_config(settings.max_request_body_bytes),
     }
-    if settings.access_log:
-        manager["access_log"] = [_stderr_access_log()]
+    if settings.access_log is not None:
+        manager["access_log"] = [_file_access_log(settings.access_log)]
     return manager
+
+
+def _health_check(path: str, ready: bool) -> dict[str, Any]:
+    """Envoy answers `path` itself; with `ready`, 503 unless a replica passes its health check."""
+    config: dict[str, Any] = {
+        _TYPE: f"{_API}.filters.http.health_check.v3.HealthCheck",
+        "pass_through_mode": False,
+        "headers": [{"name": ":path", "string_match": {"exact": path}}],
+    }
+    if ready:
+        config["cluster_min_healthy_percentages"] = {UPSTREAM_CLUSTER: {"value": READY_PERCENT}}
+    return {"name": "envoy.filters.http.health_check", "typed_config": config}
 
 
 def _http_filters(settings: EnvoySettings) -> list[dict[str, Any]]:
     return [
+        _health_check(LIVENESS_PATH, ready=False),
+        _health_check(READINESS_PATH, ready=True),
         {"name": "envoy.filters.http.cors", "typed_config": {_TYPE: f"{_API}.filters.http.cors.v3.Cors"}},
         {
             "name": "envoy.filters.http.lua",
@@ -197,10 +240,15 @@ def _cors_policy() -> dict[str, Any]:
     }
 
 
-def _stderr_access_log() -> dict[str, Any]:
+def _file_access_log(path: str) -> dict[str, Any]:
     return {
-        "name": "envoy.access_loggers.stderr",
-        "typed_config": {_TYPE: f"{_API}.access_loggers.stream.v3.StderrAccessLog"},
+        "name": "envoy.access_loggers.file",
+        "filter": {"not_health_check_filter": {}},
+        "typed_config": {
+            _TYPE: f"{_API}.access_loggers.file.v3.FileAccessLog",
+            "path": path,
+            "log_format": {"json_format": ACCESS_LOG_FORMAT},
+        },
     }
 
 

@@ -26,6 +26,7 @@ from rejoinder.edge.ports import port_is_free
 
 CONFIG_FILE = "envoy.json"
 LOG_FILE = "envoy.log"
+ACCESS_LOG_FLUSH_MS = 1000  # how often Envoy writes its access lines out (its default: every 10 s)
 
 # Runs in the fresh child before exec: die with the parent, and bail out if it is already gone.
 _PDEATHSIG_SHIM = """\
@@ -160,6 +161,7 @@ class EnvoyProcess:
         binary = self._options.binary or envoy_binary()
         envoy = [str(binary), "-c", str(self.config_path), "--disable-hot-restart"]
         envoy += ["--concurrency", str(self._options.concurrency), "--log-level", self._options.log_level]
+        envoy += ["--file-flush-interval-msec", str(ACCESS_LOG_FLUSH_MS)]  # access lines within a second
         if sys.platform.startswith("linux") and sys.executable:
             return [sys.executable, "-I", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *envoy]
         return envoy

@@ -61,6 +61,9 @@ end
 """.replace("__QUERY_ERROR_HEADER__", QUERY_ERROR_HEADER)
 
 
+HEALTH_PATHS = "^/(healthz|readyz)$"
+
+
 def _error_body(message: str, error_type: str, code: str | None = None) -> dict[str, Any]:
     """OpenAI's error object; JSON `null` in a bootstrap becomes a Struct null_value that Envoy prints."""
     error = {"message": message, "type": error_type, "param": None, "code": code}
@@ -97,6 +100,16 @@ def _header(key: str, value: str) -> dict[str, Any]:
     return {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
 
 
+def _health(status: dict[str, Any] | None, text: str) -> dict[str, Any]:
+    """The answer of Envoy's health routes (`/healthz`, `/readyz`): a word, for people and probes."""
+    path = {"name": ":path", "string_match": {"safe_regex": {"regex": HEALTH_PATHS}}}
+    matches = _header_filter(path)
+    if status is not None:
+        matches = {"and_filter": {"filters": [matches, status]}}
+    plain = {"text_format": "%LOCAL_REPLY_BODY%", "content_type": "text/plain; charset=utf-8"}
+    return {"filter": matches, "body": {"inline_string": text}, "body_format_override": plain}
+
+
 def local_reply_config(max_request_body_bytes: int) -> dict[str, Any]:
     """Envoy's own HTTP errors in OpenAI's shape and words (the first mapper that matches applies)."""
     invalid, server = "invalid_request_error", "server_error"
@@ -106,6 +119,8 @@ def local_reply_config(max_request_body_bytes: int) -> dict[str, Any]:
     )
     return {
         "mappers": [
+            _health(_status("EQ", 200), "ok\n"),
+            _health(None, "unavailable\n"),
             _mapper(
                 _status("EQ", 404), _error_body("Invalid URL (%REQ(:METHOD)% %REQ(:PATH):120%)", invalid)
             ),

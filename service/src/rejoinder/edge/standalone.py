@@ -37,6 +37,8 @@ from rejoinder.edge.envoy_config import TRANSCODED_SERVICE, EnvoySettings, rende
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8080
+DEFAULT_ACCESS_LOG = "/dev/stdout"  # a container's log, as Envoy images do
+NO_ACCESS_LOG = "off"
 ADMIN_HOST = "127.0.0.1"  # where render_envoy_config puts the admin interface
 DESCRIPTOR_NAME = "rejoinder.binpb"  # the descriptor set shipped in `rejoinder.edge` (`make gen`)
 
@@ -127,6 +129,7 @@ class EdgeOptions:
     max_request_body_bytes: int = RequestLimits().max_request_body_bytes
     descriptor: Path | None = None
     descriptor_out: Path | None = None
+    access_log: str = DEFAULT_ACCESS_LOG
 
 
 def _replicas(given: Sequence[str]) -> tuple[tuple[str, int], ...]:
@@ -159,6 +162,7 @@ def envoy_settings(options: EdgeOptions) -> EnvoySettings:
         descriptor_path=options.descriptor_out or options.descriptor or source.resolve(),
         admin_port=None if options.admin_port is None else parse_admin(options.admin_port),
         max_request_body_bytes=options.max_request_body_bytes,
+        access_log=None if options.access_log == NO_ACCESS_LOG else options.access_log,
     )
 
 
@@ -169,6 +173,8 @@ def command_line(options: EdgeOptions) -> list[str]:
     if options.admin_port is not None:
         flags.append(f"--admin-port {shlex.quote(options.admin_port)}")
     flags.append(f"--max-request-body-bytes {options.max_request_body_bytes}")
+    if options.access_log != DEFAULT_ACCESS_LOG:
+        flags.append(f"--access-log {shlex.quote(options.access_log)}")
     for flag, path in (("--descriptor", options.descriptor), ("--descriptor-out", options.descriptor_out)):
         if path is not None:
             flags.append(f"{flag} {shlex.quote(str(path))}")
@@ -247,6 +253,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"largest REST body, 413 beyond it (default {RequestLimits().max_request_body_bytes}); at most "
         "the replicas' [limits] max_request_body_bytes",
     )
+    add(
+        "--access-log",
+        default=DEFAULT_ACCESS_LOG,
+        metavar="FILE",
+        help=f"where Envoy writes one JSON line per request (default {DEFAULT_ACCESS_LOG}; "
+        f"{NO_ACCESS_LOG!r}: none)",
+    )
     _add_descriptor_arguments(parser)
 
 
@@ -278,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
         max_request_body_bytes=args.max_request_body_bytes,
         descriptor=args.descriptor,
         descriptor_out=args.descriptor_out,
+        access_log=args.access_log,
     )
     try:
         write(options, args.output)

@@ -114,6 +114,10 @@ class ResponseStore(Protocol):
         the same identity: that run died with it). Oldest first."""
         ...
 
+    async def ping(self) -> None:
+        """Raise unless the store answers a trivial query now (readiness checks)."""
+        ...
+
     async def close(self) -> None:
         """Release connections and threads."""
         ...

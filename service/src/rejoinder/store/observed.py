@@ -77,6 +77,9 @@ class ObservedStore:
     async def stale(self, before_ms: int, *, owner: str | None = None) -> tuple[TenantResponse, ...]:
         return await self._timed("stale", self._store.stale(before_ms, owner=owner))
 
+    async def ping(self) -> None:
+        await self._store.ping()  # not timed: a readiness check every few seconds is not a store operation
+
     async def close(self) -> None:
         await self._store.close()
 

@@ -290,6 +290,11 @@ class PostgresStore:
         status: str = await self._pool.execute(_DELETE_CONVERSATION_ITEM, conversation_id, item_id, tenant)
         return status != "DELETE 0"
 
+    async def ping(self) -> None:
+        """`SELECT 1` on a connection of the pool (a new one when the server dropped them)."""
+        self._check_open()
+        await self._pool.fetchval("SELECT 1")
+
     async def close(self) -> None:
         """Close the pool; later calls raise RuntimeError."""
         if self._closed:

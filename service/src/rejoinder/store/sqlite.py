@@ -35,6 +35,10 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
+def _select_one(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT 1").fetchone()
+
+
 class SqliteStore:
     """Responses, conversations and their items in one SQLite database; open with `await open(...)`."""
 
@@ -194,6 +198,10 @@ class SqliteStore:
     async def delete_conversation_item(self, conversation_id: str, item_id: str, *, tenant: str = "") -> bool:
         """Remove one item (its first with that ID); False when there was none."""
         return await self._call(ops.delete_conversation_item, conversation_id, item_id, tenant)
+
+    async def ping(self) -> None:
+        """`SELECT 1` on the store's connection (behind any write queued before it)."""
+        await self._call(_select_one)
 
     async def close(self) -> None:
         """Close the connection on its thread and stop the thread; later calls raise RuntimeError."""
