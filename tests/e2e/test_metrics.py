@@ -13,45 +13,13 @@ import grpc
 import httpx
 import openai
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.responses.v1.items_pb2 import Input
+from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
 from tests.scripted_upstream import Script, ScriptedUpstream
-
-Sample = tuple[str, frozenset[tuple[str, str]]]
-
-
-def scrape(url: str) -> dict[Sample, float]:
-    """Every sample of a Prometheus text page, by name and labels."""
-    text = httpx.get(url, timeout=5).text
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-class Moved:
-    """What moved between two scrapes."""
-
-    def __init__(self, before: dict[Sample, float], after: dict[Sample, float]) -> None:
-        self._before, self._after = before, after
-
-    def __call__(self, name: str, **labels: str) -> float:
-        key = (name, frozenset(labels.items()))
-        return self._after.get(key, 0.0) - self._before.get(key, 0.0)
-
-    def summed(self, name: str, **labels: str) -> float:
-        """The change of every series of `name` that has `labels` (whatever its other labels)."""
-        wanted = set(labels.items())
-        return sum(
-            value - self._before.get(key, 0.0)
-            for key, value in self._after.items()
-            if key[0] == name and wanted <= key[1]
-        )
 
 
 @pytest.fixture(scope="module")

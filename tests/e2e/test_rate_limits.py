@@ -18,6 +18,7 @@ from rejoinder.api.auth import hash_key
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.responses.v1.items_pb2 import Input
+from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
 from tests.scripted_upstream import Script, ScriptedUpstream
 
@@ -67,6 +68,7 @@ def _post(service: ServiceProcess, key: str, **body: object) -> httpx.Response:
 
 
 def test_requests_per_minute_over_rest(limited: ServiceProcess, upstream: ScriptedUpstream) -> None:
+    before = scrape(limited.metrics_url)
     seen = [_post(limited, GLOBEX) for _ in range(3)]
     assert [r.status_code for r in seen] == [200, 200, 200]
     assert [r.headers["x-ratelimit-remaining-requests"] for r in seen] == ["2", "1", "0"]
@@ -86,6 +88,11 @@ def test_requests_per_minute_over_rest(limited: ServiceProcess, upstream: Script
         sdk.responses.create(model="scripted/m", input="hi")
     assert raised.value.code == "rate_limit_exceeded"
     assert _post(limited, ACME).status_code == 200  # another tenant's quota is its own
+    moved = Moved(before, scrape(limited.metrics_url))
+    assert moved("rejoinder_rate_limit_rejections_total", limit="requests") == 2
+    assert moved.summed("rejoinder_rate_limit_rejections_total") == 2
+    refusals = {"surface": "rest", "route": "CreateResponse", "status": "429", "model": ""}
+    assert moved("rejoinder_requests_total", **refusals) == 2  # refused before the model was read
 
 
 def test_requests_per_minute_over_grpc(limited: ServiceProcess, upstream: ScriptedUpstream) -> None:
