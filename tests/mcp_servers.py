@@ -9,7 +9,8 @@ when its context exits:
         assert server.open_requests == 0
 
 `toolbox_server()` offers `add`, `search` (array parameter), `plan_trip` ($ref/$defs), `ping` (no
-arguments), `fail` (a tool error), `sleep` (hangs), `lookup` (read-only) and `echo_headers`.
+arguments), `fail` (a tool error), `sleep` (hangs), `lookup` (read-only) and `echo_headers` (the
+request's Authorization and X-Custom headers, and its `traceparent` when there is one).
 `paged_server()` is a low-level server whose `tools/list` answers two tools a page and whose tool
 `explode` answers a JSON-RPC error.
 """
@@ -86,7 +87,10 @@ def lookup(key: str) -> str:
 
 def echo_headers(ctx: Context) -> str:
     headers = ctx.headers or {}
-    return json.dumps({name: headers.get(name) for name in ("authorization", "x-custom")})
+    seen = {name: headers.get(name) for name in ("authorization", "x-custom")}
+    if "traceparent" in headers:  # only when sent: a client that traces nothing sees the two keys alone
+        seen["traceparent"] = headers["traceparent"]
+    return json.dumps(seen)
 
 
 def toolbox_server() -> MCPServer:
@@ -104,7 +108,10 @@ def toolbox_server() -> MCPServer:
     server.add_tool(sleep, description="Sleep, then answer.")
     read_only = mt.ToolAnnotations(read_only_hint=True)
     server.add_tool(lookup, description="Read a value.", annotations=read_only)
-    server.add_tool(echo_headers, description="Echo the request's Authorization and X-Custom headers.")
+    server.add_tool(
+        echo_headers,
+        description="Echo the request's Authorization and X-Custom headers, and its traceparent when sent.",
+    )
     return server
 
 

@@ -60,16 +60,15 @@ class ObservedProvider:
         deltas = self._inner.stream(req)
         source = deltas if span is None else _within(span, deltas)
         try:
+            first = True
             async for delta in source:
                 if record.first_token_s is None:
-                    record.first_token()
-                    if span is not None:
-                        span.add_event("gen_ai.first_token")
-                        span.set_attribute(
-                            "gen_ai.response.time_to_first_chunk", time.perf_counter() - started
-                        )
+                    record.first_token()  # the call's first token (of its first upstream call)
                 if span is not None:
+                    if first:  # this upstream call's
+                        _first(span, time.perf_counter() - started)
                     _describe(span, delta)
+                first = False
                 yield delta
         except UpstreamError as exc:
             outcome = exc.kind
