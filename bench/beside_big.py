@@ -108,7 +108,7 @@ def grpc_sender(port: int, body_bytes: int) -> Callable[[], bool]:
     channel = grpc.insecure_channel(
         f"{LOOPBACK}:{port}", options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
     )
-    create = channel.unary_unary(CREATE)  # bytes in, bytes out: nothing to serialize per call
+    create = channel.unary_unary(CREATE, None, None)  # bytes in, bytes out: nothing to serialize per call
 
     def send() -> bool:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -19,15 +20,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 
 import grpc
 
-from bench import beside_big, profile, scenarios
+from bench import beside_big, observability, profile, scenarios
+from bench.otlp_sink import sink_counts, start_sink
 from bench.procs import (
+    LOOPBACK,
     BenchError,
     Child,
     CpuProbe,
@@ -61,6 +64,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="What the Rejoinder gateway costs.")
     parser.add_argument("--quick", action="store_true", help="short windows: about a minute in all")
     parser.add_argument("--only", nargs="+", choices=sorted(PARTS), help="run only these scenario groups")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="what metrics and tracing cost: non-stream and stream c=1 on REST and gRPC against three "
+        "services (--no-metrics; metrics; metrics + OTLP tracing to a span-counting sink), about 2.5 minutes",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="--observability: rounds of windows over the three services, averaged (default 4; quick 2)",
+    )
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy profiles")
     parser.add_argument("--profile-seconds", type=float, default=None, help="length of each profile")
     parser.add_argument("--profile-native", action="store_true", help="profiles include C frames")
@@ -115,6 +130,10 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _tagged_log(tag: str, message: str) -> None:
+    _log(f"{message} [{tag}]")
+
+
 def _service_prefix(args: argparse.Namespace) -> list[str] | None:
     """`-m rejoinder` unless an experiment runs code first (then `-c '<code>; main()'`)."""
     setup = [UVLOOP_SETUP] if args.service_loop == "uvloop" else []
@@ -146,6 +165,13 @@ def _envoy_pid(service: Child) -> int:
     raise BenchError("no Envoy child of the service was found")
 
 
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
 def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
@@ -172,6 +198,7 @@ def _meta(args: argparse.Namespace, pids: dict[str, int]) -> dict[str, object]:
         "service_log_level": args.service_log_level,
         "nice": os.getpriority(os.PRIO_PROCESS, 0),
         "pids": pids,
+        "service_argv": _argv(pids["svc"]),
         "affinity": {name: thread_affinity(pid) for name, pid in pids.items()},
     }
 
@@ -208,28 +235,62 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _start(args: argparse.Namespace, workdir: Path, children: list[Child], store_dsn: str | None) -> Bench:
-    """Start the upstream and the service (appending them to `children` at once) and pin them."""
+def _metrics_port_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """`--metrics-port 0` when the service has that flag: metrics are on by default on port 9464, and
+    two runs (or a service already running) must never collide on it."""
+    main_py = "service/src/rejoinder/__main__.py"
+    root = Path(__file__).resolve().parent.parent
+    if args.at_commit is None:
+        source = (root / main_py).read_text()
+    else:
+        command = ["git", "show", f"{args.at_commit}:{main_py}"]
+        source = subprocess.run(command, capture_output=True, text=True, check=False, cwd=root).stdout
+    return ("--metrics-port", "0") if "--metrics-port" in source else ()
+
+
+def _start_upstream(args: argparse.Namespace, workdir: Path, children: list[Child]) -> tuple[Child, int]:
     upstream, upstream_port = start_upstream(workdir, frozenset({args.load_core}), args.loop)
     children.append(upstream)
-    prefix = _service_prefix(args)
+    return upstream, upstream_port
+
+
+def _start_service(
+    args: argparse.Namespace,
+    workdir: Path,
+    children: list[Child],
+    upstream: tuple[Child, int],
+    env: Mapping[str, str] | None,
+    extra: tuple[str, ...],
+) -> tuple[Child, Bench]:
+    """Start the service (inserting it first in `children` at once, so it is stopped first) and pin it."""
+    upstream_child, upstream_port = upstream
     url = f"http://127.0.0.1:{upstream_port}/v1"
-    env = _service_env(args.at_commit, workdir)
-    extra = ("--log-level", args.service_log_level) if args.service_log_level else ()
-    if store_dsn is not None:
-        extra += ("--store", store_dsn)
-    service, ports = start_service(url, workdir, frozenset({args.service_core}), prefix, env, extra)
+    log_level = ("--log-level", args.service_log_level) if args.service_log_level else ()
+    cpus = frozenset({args.service_core})
+    service, ports = start_service(url, workdir, cpus, _service_prefix(args), env, (*log_level, *extra))
     children.insert(0, service)
     pids = {
         "svc": service.pid,
         "envoy": _envoy_pid(service),
-        "upstream": upstream.pid,
+        "upstream": upstream_child.pid,
         "loadgen": os.getpid(),
     }
     plan: Plan = scenarios.QUICK if args.quick else scenarios.FULL
+    if args.observability:
+        plan = observability.plan_for(quick=args.quick)
     endpoints = Endpoints(upstream_port, ports.http, ports.grpc)
     probe = CpuProbe(pids, {"service_core": args.service_core, "load_core": args.load_core})
-    return Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log, args.retries)
+    return service, Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log, args.retries)
+
+
+def _start(args: argparse.Namespace, workdir: Path, children: list[Child], store_dsn: str | None) -> Bench:
+    """Start the upstream and the service (appending them to `children` at once) and pin them."""
+    upstream = _start_upstream(args, workdir, children)
+    env = _service_env(args.at_commit, workdir)
+    extra = _metrics_port_args(args)
+    if store_dsn is not None:
+        extra += ("--store", store_dsn)
+    return _start_service(args, workdir, children, upstream, env, extra)[1]
 
 
 def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, object]:
@@ -256,6 +317,102 @@ def _measure(args: argparse.Namespace, workdir: Path, stem: Path) -> dict[str, o
         if postgres is not None:
             postgres.stop()
     return {"meta": meta, "plan": asdict(bench.plan), "results": results, "profiles": profiles}
+
+
+def _observability_services(
+    args: argparse.Namespace,
+    workdir: Path,
+    children: list[Child],
+    upstream: tuple[Child, int],
+    sink: tuple[Child, int],
+) -> dict[str, tuple[Child, Bench, dict[str, object]]]:
+    """The three services, all started before anything is measured (idle ones cost nothing)."""
+    base_env = _service_env(args.at_commit, workdir) or dict(os.environ)
+    sink_child, sink_port = sink
+    services = {}
+    for config in observability.CONFIGS:
+        (workdir / config.key).mkdir()
+        env = config.env(base_env, sink_port)
+        extra = config.service_args()
+        service, bench = _start_service(args, workdir / config.key, children, upstream, env, extra)
+        bench.probe.pids["sink"] = sink_child.pid  # on the load core: counted as ours there, not as "other"
+        bench.log = functools.partial(_tagged_log, config.label)
+        otel = config.otel_env(sink_port)
+        doc: dict[str, object] = {
+            "service_args": list(extra),
+            "otel_env": otel,
+            "meta": _meta(args, bench.probe.pids),
+        }
+        shown = " ".join(f"{k}={v}" for k, v in otel.items()) or "no OTEL_*"
+        _log(f"{config.label}: rejoinder serve {' '.join(extra)}; {shown}")
+        services[config.key] = (service, bench, doc)
+    return services
+
+
+def _measure_observability(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    """Start the upstream, the sink and the three services; measure in rounds; check their metrics;
+    stop the services (the last spans are exported then) and count the spans."""
+    children: list[Child] = []
+    try:
+        upstream = _start_upstream(args, workdir, children)
+        sink, sink_port = start_sink(workdir, frozenset({args.load_core}))
+        children.append(sink)
+        _log(f"OTLP/gRPC trace sink on {LOOPBACK}:{sink_port} (load core)")
+        services = _observability_services(args, workdir, children, upstream, (sink, sink_port))
+        benches = {key: bench for key, (_, bench, _) in services.items()}
+        rounds = args.rounds or (2 if args.quick else 4)
+        with asyncio.Runner(loop_factory=new_loop_factory(args.loop)) as runner:
+            measured = runner.run(observability.measure(benches, rounds, _log))
+        docs = {}
+        for key, (service, _, doc) in services.items():
+            url = observability.metrics_url(service.log_path.read_text(errors="replace"))
+            calls = observability.counted_calls(observability.scrape(url)) if url else None
+            doc |= {"metrics_calls_counted": calls, "upstream_requests": measured.served[key]}
+            service.stop()
+            children.remove(service)
+            docs[key] = doc
+        spans = sink_counts(sink_port).as_json()
+    except scenarios.PreflightError as exc:
+        tails = "\n".join(f"--- {c.log_path} (tail) ---\n{c.log_tail(10)}" for c in children)
+        raise BenchError(f"{exc}\n{tails}") from exc
+    finally:
+        for child in children:
+            child.stop()
+    metas = {key: doc.pop("meta") for key, doc in docs.items()}
+    for key, doc in docs.items():
+        meta = metas[key]
+        assert isinstance(meta, dict)
+        doc |= {"pids": meta["pids"], "service_argv": meta["service_argv"], "affinity": meta["affinity"]}
+    return {
+        "mode": "observability",
+        "meta": metas[observability.CONFIGS[0].key],
+        "plan": asdict(observability.plan_for(quick=args.quick)),
+        "results": observability.combine(measured.rounds),
+        "observability": {"services": docs, "spans": spans, "rounds": measured.rounds},
+    }
+
+
+def run_observability(args: argparse.Namespace, workdir: Path) -> int:
+    """`--observability`: measure, print the table and the proof that metrics and traces ran, save."""
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.results_dir / time.strftime("%Y%m%dT%H%M%SZ-observability", time.gmtime())
+    doc = _measure_observability(args, workdir)
+    results, summary = doc["results"], doc["observability"]
+    assert isinstance(results, dict) and isinstance(summary, dict)
+    rounds = summary["rounds"]
+    table = observability.render(results, rounds)
+    proof = observability.render_proof(summary["services"], summary["spans"])
+    warning = contention({f"{key} (round {n})": r[key] for n, r in enumerate(rounds, 1) for key in r})
+    costs = observability.costs(results, rounds)
+    doc |= {"costs": costs, "table": table, "proof": proof, "contention_warning": warning}
+    out = stem.with_suffix(".json")
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(table)
+    print("\n" + proof)
+    print(f"\nresults: {out}")
+    if warning:
+        print(warning)
+    return 0
 
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
@@ -289,6 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cores = f"{args.service_core} and {args.load_core}"
         _log(f"this machine has {os.cpu_count()} cores: pinning needs cores {cores}")
         return 2
+    if args.observability and (args.only or args.store != "sqlite"):
+        _log("--observability runs its own cells (store: false): it takes no --only or --store")
+        return 2
     os.sched_setaffinity(0, {args.load_core})
     if args.nice:
         os.nice(args.nice)  # inherited by the upstream, the service and Envoy
@@ -301,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="rejoinder-bench-"))
     try:
-        return run(args, workdir)
+        return run_observability(args, workdir) if args.observability else run(args, workdir)
     except KeyboardInterrupt:
         _log("interrupted: everything started was stopped")
         return 130

@@ -2,7 +2,8 @@
 
 Metric names end in their unit (`_ms`, `_us`, `_mb`, `_rps`, `_pct`). CPU figures come from
 /proc (`utime + stime`) of the service process (`svc`), its Envoy child (`envoy`), the bench
-upstream (`upstream`) and the load generator itself (`loadgen`) over the measured window.
+upstream (`upstream`), the load generator itself (`loadgen`) and, with `--observability`, the OTLP span
+sink (`sink`) over the measured window.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def loop_metrics(result: LoopResult) -> Metrics:
     ttfts = [s.ttft for s in ok if s.ttft is not None]
     deltas = sum(s.deltas for s in ok)
     cpu, n = result.cpu, len(ok)
+    sink = {"sink_cpu_us_per_req": _per(cpu["sink"], n, 1e6)} if "sink" in cpu else {}
     return {
         "count": n,
         "errors": result.errors,
@@ -116,6 +118,7 @@ def loop_metrics(result: LoopResult) -> Metrics:
         "loadgen_cpu_us_per_req": _per(cpu["loadgen"], n, 1e6),
         "svc_cpu_us_per_delta": _per(cpu.get("svc", 0.0), deltas, 1e6),
         "envoy_cpu_us_per_delta": _per(cpu.get("envoy", 0.0), deltas, 1e6),
+        **sink,
         **busy(cpu),
     }
 
@@ -136,7 +139,7 @@ def busy(cpu: dict[str, float]) -> dict[str, float]:
     """How busy the two cores were with our processes, and with anything else (`other_*`)."""
     wall = cpu["wall"]
     ours0 = cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)
-    ours1 = cpu.get("upstream", 0.0) + cpu.get("loadgen", 0.0)
+    ours1 = cpu.get("upstream", 0.0) + cpu.get("loadgen", 0.0) + cpu.get("sink", 0.0)
     return {
         "core0_busy_pct": 100 * ours0 / wall,
         "core1_busy_pct": 100 * ours1 / wall,
@@ -198,10 +201,10 @@ class Bench:
 Results = dict[str, dict[str, Metrics]]
 
 
-async def preflight(bench: Bench) -> None:
+async def preflight(bench: Bench, paths: Sequence[str] = PATHS) -> None:
     """One request of each kind on each path must succeed before anything is measured."""
     for shape in (Shape(tokens=4, stream=False), Shape(tokens=4, stream=True)):
-        for path in PATHS:
+        for path in paths:
             target = bench.endpoints.target(path, shape)
             session = target.session()
             try:
