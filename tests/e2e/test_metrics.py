@@ -19,7 +19,8 @@ from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.responses.v1.items_pb2 import Input
 from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
-from tests.scripted_upstream import Script, ScriptedUpstream
+from tests.mcp_servers import McpTestServer, toolbox_server
+from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +163,37 @@ def test_the_counts_move_by_exactly_what_was_sent(
     assert (
         envoy_moved("envoy_cluster_upstream_rq_total", envoy_cluster_name="rejoinder_grpc") == rest_requests
     )
+
+
+def test_mcp_listings_and_calls_are_counted_by_server_and_outcome(
+    measured: ServiceProcess, upstream: ScriptedUpstream
+) -> None:
+    client = openai.OpenAI(base_url=measured.base_url, api_key="k", max_retries=0)
+    with McpTestServer(toolbox_server(), "streamable_http") as toolbox:
+        tool = {
+            "type": "mcp",
+            "server_label": "toolbox",
+            "server_url": toolbox.url,
+            "require_approval": "never",
+        }
+        upstream.enqueue(
+            Script(tool_calls=[ScriptedToolCall("call_1", "add", '{"a": 1, "b": 2}')]),
+            Script(tool_calls=[ScriptedToolCall("call_2", "fail", "{}")]),
+            Script(text="done"),
+        )
+        before = scrape(measured.metrics_url)
+        answer = client.responses.create(model="m", input="add, then fail", tools=[tool])
+        after = scrape(measured.metrics_url)
+    assert [o.type for o in answer.output] == ["mcp_list_tools", "mcp_call", "mcp_call", "message"]
+    moved = Moved(before, after)
+    for tool_kind, outcome in (("mcp_list_tools", "ok"), ("mcp_call", "ok"), ("mcp_call", "tool_error")):
+        labels = {"tool": tool_kind, "server_label": "toolbox", "outcome": outcome}
+        assert moved("rejoinder_tool_calls_total", **labels) == 1, labels
+        assert moved("gen_ai_execute_tool_duration_seconds_count", **labels) == 1, labels
+    assert moved.summed("rejoinder_tool_calls_total") == 3
+    assert (
+        moved("rejoinder_upstream_requests_total", provider="scripted", outcome="ok") == 3
+    )  # the loop's turns
 
 
 def test_label_values_stay_bounded(measured: ServiceProcess, upstream: ScriptedUpstream) -> None:
