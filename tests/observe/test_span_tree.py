@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from rejoinder.app import GrpcApp, start_grpc
+from rejoinder.app import GrpcApp, Parts, start_grpc
 from rejoinder.config import Settings, UpstreamSettings
 from rejoinder.observe.tracing import Tracing
 from rejoinder.responses.v1 import items_pb2, responses_service_pb2, tools_pb2
@@ -54,7 +54,7 @@ async def app(
         default_provider="scripted",
         metrics=False,
     )
-    started = await start_grpc(settings, tracing=Tracing.to(exporter))
+    started = await start_grpc(settings, Parts(tracing=Tracing.to(exporter)))
     yield started
     await started.stop(0.5)
 

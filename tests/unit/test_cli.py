@@ -56,6 +56,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
         "--log-format": "json",
         "--metrics-host": "127.0.0.9",
         "--metrics-port": "0",
+        "--workers": "3",
     }
     dests = {"--local-model": "local_model_path", "--local-threads": "local_n_threads"}
     samples = {

@@ -232,3 +232,18 @@ def test_api_key_hashes_and_where_an_open_server_may_listen(tmp_path: Path) -> N
         path.write_text(f"[auth.tenants]\nacme = {bad}\n")
         with pytest.raises(ConfigError, match="acme"):
             load({"config": str(path)}, env={})
+
+
+@pytest.mark.parametrize("workers", [0, -1, 65])
+def test_workers_outside_one_to_64_are_refused(workers: int) -> None:
+    with pytest.raises(ConfigError, match="workers must be between 1 and 64"):
+        load({"workers": workers}, env={})
+
+
+def test_workers_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("[server]\nworkers = 4\n")
+
+    assert load({"config": file}, env={}).workers == 4
+    assert load({"config": file}, env={"REJOINDER_WORKERS": "2"}).workers == 2
+    assert load({}, env={}).workers == 1

@@ -7,7 +7,6 @@ core, which reads it as it starts (see `no_grpc_fork_handlers`), and only then i
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import MutableMapping, Sequence
@@ -43,6 +42,11 @@ def _add_listeners(serve: argparse.ArgumentParser, d: config.Settings) -> None:
         help="gRPC only: run no Envoy; put your own in front with `rejoinder envoy-config` "
         f"(default Envoy runs; env {_env('envoy')}=false)",
     )
+    workers = (
+        "service processes behind the one Envoy, which balances them (least request); they share the gRPC "
+        "port; the local model runs in the first only"
+    )
+    add("--workers", type=int, metavar="N", help=_help(workers, "workers", d.workers))
 
 
 def _add_state(serve: argparse.ArgumentParser, d: config.Settings) -> None:
@@ -198,8 +202,6 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = config.load(flags)
         logs.configure(settings.log_level, settings.log_format)
-        for chatty in ("httpx", "httpx2", "httpcore", "mcp"):  # a line per upstream request is not ours
-            logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # measured: bench/README.md
             runner.run(serve(settings))
     except config.ConfigError as exc:

@@ -8,7 +8,7 @@ import binascii
 import os
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -116,6 +116,14 @@ def local_provider(settings: Settings) -> LocalProvider | None:
     return LocalProvider(config)
 
 
+async def load_local(settings: Settings) -> LocalProvider | None:
+    """The local model as `settings` say, loaded (None when it is off or cannot run)."""
+    local = local_provider(settings)
+    if local is not None:
+        await local.load()
+    return local
+
+
 def mcp_connector(settings: Settings) -> SdkMcpConnector:
     """MCP servers reached with the configured timeouts and host rules."""
     return SdkMcpConnector(
@@ -141,7 +149,7 @@ def _address(base_url: str) -> tuple[str, int] | None:
 
 def build_registry(
     settings: Settings,
-    local: LocalProvider | None,
+    local: Provider | None,
     observer: Observer = SILENT,
     tracing: Tracing | None = None,
 ) -> ProviderRegistry:
@@ -212,19 +220,13 @@ class GrpcApp:
         await self.close()
 
 
-def _server(
-    core: ResponsesCore,
-    conversations: ConversationsCore,
-    settings: Settings,
-    registry: ProviderRegistry,
-    observer: Observer,
-    tracing: Tracing | None,
-) -> tuple[grpc.aio.Server, Any]:
-    """The server with every servicer, and its health servicer."""
-    server = grpc.aio.server(
+def _new_server(settings: Settings, tracing: Tracing | None, reuse_port: bool) -> grpc.aio.Server:
+    """`reuse_port`: its ports are shared with the other workers of `serve --workers N` (SO_REUSEPORT);
+    else a port in use is an error (a second server would silently share it)."""
+    return grpc.aio.server(
         interceptors=tracing.server_interceptors() if tracing is not None else None,
         options=[
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(reuse_port)),
             # a request as big as the REST body limit, and its framing
             ("grpc.max_receive_message_length", settings.request_limits.max_request_body_bytes + 65_536),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -234,6 +236,17 @@ def _server(
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         ],
     )
+
+
+def _add_servicers(
+    server: grpc.aio.Server,
+    core: ResponsesCore,
+    conversations: ConversationsCore,
+    settings: Settings,
+    registry: ProviderRegistry,
+    observer: Observer,
+) -> Any:
+    """Every servicer on `server`; returns the health servicer."""
     auth = Authenticator(settings.auth_tenants)
     registrar = SafeRegistrar(server, observer)  # every call observed; bytes that are not protobuf refused
     responses_grpc.add_ResponsesServiceServicer_to_server(
@@ -250,23 +263,34 @@ def _server(
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(SERVED), registrar)
-    return server, health_servicer
+    return health_servicer
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Collaborators `start_grpc` is given instead of building them from `Settings` (tests inject a store,
+    clock, ids or span exporter; a worker of `serve --workers N` the local model it reaches)."""
+
+    store: Store | None = None
+    clock: Clock | None = None
+    ids: IdGenerator | None = None
+    tracing: Tracing | None = None  # else as `settings.tracing` says: by default nowhere, no spans made
+    local: Provider | Literal["settings"] | None = "settings"  # what the local model's name routes to
 
 
 async def start_grpc(
     settings: Settings,
+    parts: Parts = Parts(),
     *,
-    store: Store | None = None,
-    clock: Clock | None = None,
-    ids: IdGenerator | None = None,
     replica_id: str | None = None,
-    tracing: Tracing | None = None,
+    shared_port: int | None = None,
 ) -> GrpcApp:
     """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port).
 
-    `replica_id`: this server's identity, kept across restarts (else a new one). `tracing`: where spans go
-    (else as `settings.tracing` says: by default nowhere, and none are made).
+    `replica_id`: this server's identity, kept across restarts (else a new one). `shared_port`: a worker of
+    `serve --workers N` also serves on this port of `grpc_host`, which every worker binds (SO_REUSEPORT).
     """
+    store, clock, ids, tracing, local = parts.store, parts.clock, parts.ids, parts.tracing, parts.local
     if store is None:
         try:
             store = await open_store(settings.store, settings.data_dir)
@@ -275,9 +299,8 @@ async def start_grpc(
         except (OSError, asyncpg.PostgresError) as exc:
             where = describe(settings.store, settings.data_dir)
             raise ConfigError(f"cannot open the store ({where}): {exc}") from exc
-    local = local_provider(settings)
-    if local is not None:
-        await local.load()
+    if isinstance(local, str):  # "settings"
+        local = await load_local(settings)
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     replica = replica_id or ids.new("replica")
@@ -310,8 +333,11 @@ async def start_grpc(
     background.start()
     conversations = ConversationsCore(store, deps.ids, deps.clock)
     core = ResponsesCore(deps, background)
-    server, health_servicer = _server(core, conversations, settings, registry, observer, tracing)
+    server = _new_server(settings, tracing, reuse_port=shared_port is not None)
+    health_servicer = _add_servicers(server, core, conversations, settings, registry, observer)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    if shared_port is not None:
+        server.add_insecure_port(f"{settings.grpc_host}:{shared_port}")
     await registry.start()  # the upstreams' model lists: waits at most 2 s, then refreshes in the background
     readiness = Readiness(health_servicer, SERVED, store)
     await readiness.start()  # SERVING from the first call when the store answers

@@ -19,6 +19,7 @@ DEFAULT_PROVIDER = "default"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
+MAX_WORKERS = 64
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_FIRST_TOKEN_TIMEOUT_S = 600.0
 DEFAULT_IDLE_TIMEOUT_S = 600.0
@@ -77,6 +78,7 @@ class Settings:
     background_lease_s: float = 15.0  # a background run not heard of for this long is failed
     auth_tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> key hashes
     envoy: bool = True
+    workers: int = 1  # service processes behind the one Envoy (`workers.py`); 1: this process serves
     envoy_admin_port: int | None = None
     strict_json: bool = True  # unknown JSON fields are a 400, as on OpenAI
     sse_keepalive_s: float = 15.0
@@ -189,6 +191,7 @@ _FIELDS = {
     "store": str,
     "background_lease_s": float,
     "envoy_admin_port": int,
+    "workers": int,
     "drain_s": float,
     "log_level": str,
     "log_format": str,
@@ -315,6 +318,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {settings.log_level!r}")
     if settings.log_format not in LOG_FORMATS:
         raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not {settings.log_format!r}")
+    if not 1 <= settings.workers <= MAX_WORKERS:
+        raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {settings.workers}")
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
     if "local" in settings.providers:

@@ -5,24 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import socket
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rejoinder.app import GrpcApp, start_grpc
+from rejoinder.app import FINISH_S, GrpcApp, start_grpc
 from rejoinder.config import ConfigError, Settings
 from rejoinder.config_auth import key_count
 from rejoinder.core.ids import RandomIds
 from rejoinder.datadir import DataDir, DataDirError, claim
 from rejoinder.edge.envoy_config import EnvoySettings
-from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess
+from rejoinder.edge.envoy_process import EnvoyError, EnvoyProcess, EnvoyProcessOptions
 from rejoinder.edge.ports import free_port, port_is_free
+from rejoinder.observe.metrics import SharedMetrics
 from rejoinder.observe.metrics import serve as serve_metrics
 from rejoinder.providers.local import MODEL_NAME
 from rejoinder.ratelimit.factory import describe as describe_limits
 from rejoinder.store.factory import describe
+from rejoinder.workers.pool import WorkerPool
 
 log = logging.getLogger("rejoinder")
 
@@ -60,12 +65,15 @@ def listen_address(host: str) -> str:
 ACCESS_LOG = "access.log"  # Envoy's, in <data dir>/envoy/, one JSON line per request
 
 
-def envoy_settings(settings: Settings, grpc_port: int, admin_port: int | None = None) -> EnvoySettings:
-    """Envoy in front of this process's gRPC server (its admin, with its Prometheus stats, on loopback)."""
+def envoy_settings(
+    settings: Settings, grpc_ports: Sequence[int], admin_port: int | None = None
+) -> EnvoySettings:
+    """Envoy in front of this server's gRPC ports, one per worker (its admin, with its Prometheus stats,
+    on loopback)."""
     return EnvoySettings(
         http_host=listen_address(settings.http_host),
         http_port=settings.http_port,
-        grpc_upstreams=((settings.grpc_host, grpc_port),),
+        grpc_upstreams=tuple((settings.grpc_host, port) for port in grpc_ports),
         descriptor_path=descriptor_path(),
         admin_port=admin_port if admin_port is not None else settings.envoy_admin_port,
         max_request_body_bytes=settings.request_limits.max_request_body_bytes,
@@ -81,15 +89,14 @@ def _access(settings: Settings) -> str:
     return f"API keys required: {tenants} tenant{'s' * (tenants != 1)}, {keys} key{'s' * (keys != 1)}"
 
 
-def _announce(settings: Settings, app: GrpcApp) -> None:
-    grpc_port, models = app.port, app.registry.model_names()
+def _announce(settings: Settings, grpc_port: int, models: Sequence[str], limits: str) -> None:
     print(f"rejoinder: gRPC on {settings.grpc_host}:{grpc_port}", flush=True)
     if settings.envoy:
         print(f"rejoinder: OpenAI REST on http://{settings.http_host}:{settings.http_port}/v1", flush=True)
     print(f"rejoinder: data in {settings.data_dir.resolve()}", flush=True)
     print(f"rejoinder: responses stored in {describe(settings.store, settings.data_dir)}", flush=True)
     print(f"rejoinder: {_access(settings)}", flush=True)
-    print(f"rejoinder: {describe_limits(settings.rate_limits, app.store)}", flush=True)
+    print(f"rejoinder: {limits}", flush=True)
     if MODEL_NAME in models:
         print(
             f"rejoinder: default model '{MODEL_NAME}' (SmolLM2-135M-Instruct, in-process llama.cpp)",
@@ -137,45 +144,101 @@ async def serve(settings: Settings) -> None:
         data.release()
 
 
-def _serve_metrics(settings: Settings, app: GrpcApp) -> None:
-    """The service's metrics on their own port (`GET /metrics`), announced."""
-    metrics = app.observer.metrics
-    if metrics is None:
-        return
+def _metrics_port(settings: Settings, start: Callable[[], int]) -> int:
     try:
-        port, _ = serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
+        return start()
     except OSError as exc:
         raise ConfigError(
             f"metrics port {settings.metrics_host}:{settings.metrics_port}: {exc}; choose another with "
             "--metrics-port (0 picks a free one)"
         ) from exc
+
+
+def _serve_metrics(settings: Settings, app: GrpcApp) -> None:
+    """The service's metrics on their own port (`GET /metrics`), announced."""
+    metrics = app.observer.metrics
+    if metrics is None:
+        return
+    port = _metrics_port(
+        settings, lambda: serve_metrics(metrics, settings.metrics_host, settings.metrics_port)[0]
+    )
     print(f"rejoinder: metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
 
 
-async def _start_envoy(settings: Settings, app: GrpcApp) -> EnvoyProcess:
+async def _start_envoy(settings: Settings, grpc_ports: Sequence[int]) -> EnvoyProcess:
+    """Envoy in front of `grpc_ports`, with a worker thread per service worker."""
     run_dir = settings.data_dir / "envoy"
     run_dir.mkdir(parents=True, exist_ok=True)
     admin_port = settings.envoy_admin_port or free_port()
-    envoy = EnvoyProcess(envoy_settings(settings, app.port, admin_port), run_dir)
+    options = EnvoyProcessOptions(concurrency=len(grpc_ports))
+    envoy = EnvoyProcess(envoy_settings(settings, grpc_ports, admin_port), run_dir, options)
     await envoy.start()
     print(f"rejoinder: Envoy stats on http://127.0.0.1:{admin_port}/stats/prometheus", flush=True)
     return envoy
 
 
 async def _serve_in(settings: Settings, data: DataDir) -> None:
+    if settings.workers > 1:
+        await _serve_workers(settings, data)
+        return
     app: GrpcApp = await start_grpc(settings, replica_id=data.replica_id)
     envoy: EnvoyProcess | None = None
     try:
         _serve_metrics(settings, app)
         if settings.envoy:
-            envoy = await _start_envoy(settings, app)
-        _announce(settings, app)
+            envoy = await _start_envoy(settings, (app.port,))
+        limits = describe_limits(settings.rate_limits, app.store)
+        _announce(settings, app.port, app.registry.model_names(), limits)
         await _wait_for_stop(envoy)
     except EnvoyError as exc:
         print(f"rejoinder: Envoy failed: {exc}", flush=True)
         raise
     finally:
         await _shut_down(settings, app, envoy)
+
+
+async def _serve_workers(settings: Settings, data: DataDir) -> None:
+    """`--workers N`: N worker processes (`workers/`), Envoy balancing their own ports, the metrics of
+    all of them on the metrics port, until SIGINT/SIGTERM; then every worker drains, and Envoy stops."""
+    shared = SharedMetrics(data.path / "metrics") if settings.metrics else None
+    if shared is not None:
+        os.environ.update(shared.environment())  # the workers inherit it
+    shared_port = settings.grpc_port or free_port()
+
+    def ended(index: int, pid: int, code: int | None) -> None:
+        if shared is not None:
+            shared.worker_ended(pid)
+
+    pool = WorkerPool(settings, data.replica_id, shared_port, secrets.token_urlsafe(32), ended)
+    envoy: EnvoyProcess | None = None
+    try:
+        first = await pool.start()
+        if shared is not None:
+            port = _metrics_port(settings, lambda: shared.serve(settings.metrics_host, settings.metrics_port))
+            print(f"rejoinder: metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
+        if settings.envoy:
+            envoy = await _start_envoy(settings, pool.ports)
+        ports = ", ".join(str(p) for p in pool.ports)
+        print(
+            f"rejoinder: {settings.workers} workers (pids {_pids(pool)}; own gRPC ports {ports})", flush=True
+        )
+        _announce(settings, shared_port, first.models, first.limits)
+        await _wait_for_stop(envoy)
+    except EnvoyError as exc:
+        print(f"rejoinder: Envoy failed: {exc}", flush=True)
+        raise
+    finally:
+        print(f"rejoinder: draining: running responses have {settings.drain_s:g} s to finish", flush=True)
+        await pool.stop(settings.drain_s + FINISH_S)
+        if envoy is not None:
+            await asyncio.sleep(ENVOY_FLUSH_S)
+            with contextlib.suppress(EnvoyError):
+                await envoy.stop()
+        print("rejoinder: stopped", flush=True)
+
+
+def _pids(pool: WorkerPool) -> str:
+    return ", ".join(str(p) for p in pool.pids)
 
 
 async def _shut_down(settings: Settings, app: GrpcApp, envoy: EnvoyProcess | None) -> None:

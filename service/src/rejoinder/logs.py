@@ -76,6 +76,9 @@ def bind_request_id(sent: str | bytes | None) -> str:
     return request_id
 
 
+CHATTY = ("httpx", "httpx2", "httpcore", "mcp")
+
+
 def configure(level: str, log_format: str = "text") -> None:
     """Log to stderr at `level`, each line with its request id, as text or JSON (`log_format`)."""
     logging.basicConfig(level=level.upper())
@@ -83,3 +86,5 @@ def configure(level: str, log_format: str = "text") -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
         handler.setFormatter(formatter)
+    for chatty in CHATTY:  # a line per upstream request is not ours
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))

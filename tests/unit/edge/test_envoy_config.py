@@ -115,7 +115,7 @@ def test_cluster_is_http2_round_robin_with_grpc_health_checks() -> None:
     cluster = _cluster(render_envoy_config(_settings()))
     assert cluster["name"] == "rejoinder_grpc"
     assert cluster["type"] == "STATIC"
-    assert cluster["lb_policy"] == "ROUND_ROBIN"
+    assert cluster["lb_policy"] == "LEAST_REQUEST"
     options = cluster["typed_extension_protocol_options"][
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
     ]

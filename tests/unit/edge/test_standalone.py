@@ -188,7 +188,7 @@ def test_the_rendered_bootstrap_reads_back_to_the_renderers_data() -> None:
 
 def test_one_replica_renders_exactly_what_the_launcher_gives_its_own_envoy() -> None:
     settings = Settings(http_port=18080, envoy_admin_port=19901)
-    launcher = render_envoy_config(launcher_settings(settings, 15051))
+    launcher = render_envoy_config(launcher_settings(settings, (15051,)))
     access_log = str(Settings().data_dir.resolve() / "envoy" / "access.log")  # the launcher's, by default
     options = EdgeOptions(
         replicas=("127.0.0.1:15051",), http_port=18080, admin_port="19901", access_log=access_log
@@ -196,6 +196,24 @@ def test_one_replica_renders_exactly_what_the_launcher_gives_its_own_envoy() -> 
 
     assert read_yaml(render(options)) == launcher
     assert packaged_descriptor().resolve() == descriptor_path().resolve()
+
+
+def test_workers_render_the_cluster_envoy_config_renders_for_as_many_replicas() -> None:
+    settings = Settings(http_port=18080, envoy_admin_port=19901, workers=2)
+    launcher = render_envoy_config(launcher_settings(settings, (15051, 15052)))
+    access_log = str(Settings().data_dir.resolve() / "envoy" / "access.log")
+    options = EdgeOptions(
+        replicas=("127.0.0.1:15051", "127.0.0.1:15052"),
+        http_port=18080,
+        admin_port="19901",
+        access_log=access_log,
+    )
+
+    assert read_yaml(render(options)) == launcher
+    cluster = launcher["static_resources"]["clusters"][0]
+    endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert [e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints] == [15051, 15052]
+    assert cluster["lb_policy"] == "LEAST_REQUEST"
 
 
 def test_replicas_become_the_clusters_endpoints_in_order_names_by_dns() -> None:

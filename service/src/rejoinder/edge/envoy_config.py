@@ -13,7 +13,8 @@
   `content-type: application/grpc` (the typed `ResponsesService`, health checks, reflection) pass
   through untouched on the same listener. Unknown REST paths get a 404, bodies over
   `max_request_body_bytes` a 413, both in OpenAI's error shape via `local_reply_config`.
-- Every request goes to one HTTP/2 cluster of gRPC replicas (`ROUND_ROBIN`, gRPC health checks),
+- Every request goes to one HTTP/2 cluster of gRPC replicas (`LEAST_REQUEST`: a replica busy with long
+  streams gets fewer new ones; gRPC health checks),
   with `timeout: 0s` so streams are never cut, and retries on connection-level failures.
 
 Metadata the server sees on a transcoded call: the transcoder rewrites `:path` to the gRPC method
@@ -258,7 +259,7 @@ def _cluster(upstreams: tuple[tuple[str, int], ...]) -> dict[str, Any]:
         "name": UPSTREAM_CLUSTER,
         "type": "STATIC" if all_ips else "STRICT_DNS",
         "connect_timeout": "1s",
-        "lb_policy": "ROUND_ROBIN",
+        "lb_policy": "LEAST_REQUEST",
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 _TYPE: f"{_API}.upstreams.http.v3.HttpProtocolOptions",

@@ -9,9 +9,11 @@ keys or tenants.
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
 from rejoinder.observe.record import CallRecord
 
@@ -106,10 +108,17 @@ class Metrics:
 
     def _state(self, r: CollectorRegistry) -> None:
         self.active_streams = Gauge(
-            "rejoinder_active_streams", "Streams being sent", ("surface",), registry=r
+            "rejoinder_active_streams",
+            "Streams being sent",
+            ("surface",),
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.background_running = Gauge(
-            "rejoinder_background_runs_running", "Background runs this replica runs now", registry=r
+            "rejoinder_background_runs_running",
+            "Background runs this replica runs now",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.background_ended = Counter(
             "rejoinder_background_runs", "Background runs that ended, by status", ("status",), registry=r
@@ -166,3 +175,33 @@ def serve(metrics: Metrics, host: str, port: int) -> tuple[int, threading.Thread
     listens on (0: a free one)."""
     server, thread = start_http_server(port, host, registry=metrics.registry)
     return int(server.server_port), thread
+
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class SharedMetrics:
+    """The metrics of `serve --workers N`: each worker counts into files of its own in `path`
+    (prometheus_client's multiprocess mode, chosen by `PROMETHEUS_MULTIPROC_DIR` in the workers'
+    environment), and the supervisor serves their sum. Gauges count live workers only."""
+
+    def __init__(self, path: Path) -> None:
+        """Start empty: the files of an earlier run would add to this one's counts."""
+        self.path = path
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, mode=0o700)
+
+    def environment(self) -> dict[str, str]:
+        """What the workers' environment needs (set before they start: read as prometheus_client loads)."""
+        return {MULTIPROCESS_ENV: str(self.path)}
+
+    def worker_ended(self, pid: int) -> None:
+        """A worker is gone: its gauges stop counting (its counters keep what they counted)."""
+        multiprocess.mark_process_dead(pid, str(self.path))  # type: ignore[no-untyped-call]
+
+    def serve(self, host: str, port: int) -> int:
+        """`GET /metrics` with every worker's metrics summed; the port (0: a free one)."""
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(self.path))  # type: ignore[no-untyped-call]
+        server, _ = start_http_server(port, host, registry=registry)
+        return int(server.server_port)
