@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ class ServiceProcess:
     envoy: bool = True  # False: `--no-envoy`, gRPC only (`http_port` is then unused)
     metrics_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)  # over the test's own environment
+    workers: int = 1  # `--workers N` when above 1
 
     @property
     def base_url(self) -> str:
@@ -69,6 +71,7 @@ class ServiceProcess:
             "--drain-s", str(self.drain_s),
             "--metrics-port", str(self.metrics_port),
             *([] if self.envoy else ["--no-envoy"]),
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
             *self.extra_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
@@ -104,6 +107,17 @@ class ServiceProcess:
 
     def _auth(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def workers_announced(self) -> tuple[list[int], list[str]]:
+        """`--workers N`: each worker's pid and own gRPC address, in worker order, as announced at start
+        and after each restart."""
+        found = re.search(r"workers \(pids ([\d, ]+); own gRPC ports ([\d, ]+)\)", self.log())
+        assert found is not None, self.log()
+        pids = [int(p) for p in found.group(1).split(", ")]
+        targets = [f"127.0.0.1:{p}" for p in found.group(2).split(", ")]
+        for index, pid in re.findall(r"worker (\d+) serves again \(pid (\d+)\)", self.log()):
+            pids[int(index)] = int(pid)
+        return pids, targets
 
     def log(self) -> str:
         """What the service printed."""

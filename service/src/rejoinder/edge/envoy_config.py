@@ -214,7 +214,18 @@ def _route_config() -> dict[str, Any]:
         "route": {
             "cluster": UPSTREAM_CLUSTER,
             "timeout": "0s",
-            "retry_policy": {"retry_on": RETRY_ON, "num_retries": 2},
+            "retry_policy": {
+                "retry_on": RETRY_ON,
+                "num_retries": 2,
+                # a retry goes to another replica (or worker) than the one that just refused the connection
+                "retry_host_predicate": [
+                    {
+                        "name": "envoy.retry_host_predicates.previous_hosts",
+                        "typed_config": {_TYPE: f"{_API}.retry.host.previous_hosts.v3.PreviousHostsPredicate"},
+                    }
+                ],
+                "host_selection_retry_max_attempts": 3,
+            },
         },
     }
     return {
