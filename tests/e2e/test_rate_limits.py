@@ -1,6 +1,7 @@
 """Rate limits per tenant ([rate_limits]): requests per minute, tokens per minute and concurrent requests;
 over them a 429 `rate_limit_exceeded` with Retry-After and OpenAI's x-ratelimit-* headers (gRPC:
-RESOURCE_EXHAUSTED with RetryInfo), in process by default and shared by replicas on one PostgreSQL."""
+RESOURCE_EXHAUSTED with RetryInfo), shared by the workers of `serve --workers N` on one SQLite file and by
+replicas on one PostgreSQL."""
 
 from __future__ import annotations
 
@@ -175,3 +176,32 @@ def test_replicas_sharing_postgresql_share_one_quota(
     finally:
         for replica in replicas:
             assert replica.stop() == 0, replica.log()
+
+
+def test_workers_on_one_sqlite_file_share_one_quota(tmp_path: Path, e2e_upstream: ScriptedUpstream) -> None:
+    extra = "[rate_limits]\nrequests_per_minute = 4\n"
+    service = ServiceProcess(
+        data_dir=tmp_path / "data",
+        extra_args=_config(tmp_path / "workers.toml", e2e_upstream, extra),
+        api_key=ACME,
+        workers=2,
+    )
+    service.data_dir.mkdir()
+    service.start()
+    try:
+        assert "rate limits shared by every worker on this SQLite database" in service.log()
+        req = pb.CreateRequest(model="scripted/m", input=Input(text="hi"))
+        metadata = [("authorization", f"Bearer {GLOBEX}")]
+        codes: list[grpc.StatusCode] = []
+        for n in range(6):  # each worker on its own gRPC port, in turn
+            with grpc.insecure_channel(service.workers_announced()[1][n % 2]) as channel:
+                try:
+                    pb_grpc.ResponsesServiceStub(channel).Create(req, metadata=metadata)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as err:
+                    codes.append(err.code())  # type: ignore[attr-defined]
+        # 2 + 2 of one quota of 4, not 4 each
+        assert codes == [grpc.StatusCode.OK] * 4 + [grpc.StatusCode.RESOURCE_EXHAUSTED] * 2
+        assert _post(service, GLOBEX).status_code == 429  # through Envoy, whichever worker takes it
+    finally:
+        assert service.stop() == 0, service.log()

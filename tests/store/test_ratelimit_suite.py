@@ -1,15 +1,19 @@
-"""One behaviour suite for every rate limiter; on PostgreSQL, two limiters with different replica ids on
-one database stand for two replicas behind one Envoy.
+"""One behaviour suite for every rate limiter. On PostgreSQL, two limiters with different replica ids on
+one database stand for two replicas behind one Envoy; on SQLite, two limiters on one file stand for two
+worker processes of `rejoinder serve --workers N` (each limiter has its own connection, as a process has).
 
 The in-process limiter is one process: its "replicas" are the same limiter, so the shared-quota tests
-hold trivially there and the crash tests are PostgreSQL's alone.
+hold trivially there and the crash tests are the shared limiters' alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +22,12 @@ from rejoinder.errors import ApiError
 from rejoinder.ratelimit.base import Admission
 from rejoinder.ratelimit.memory import MemoryRateLimiter
 from rejoinder.ratelimit.postgres import PostgresRateLimiter
+from rejoinder.ratelimit.sqlite import SqliteRateLimiter
 from rejoinder.store.postgres import PostgresStore
 from tests.fakes import FakeClock
 from tests.postgres_server import create_database, drop_database
 
-Limiter = MemoryRateLimiter | PostgresRateLimiter
+Limiter = MemoryRateLimiter | PostgresRateLimiter | SqliteRateLimiter
 LEASE_S = 30.0
 T0 = 1_700_000_000.0
 SETTINGS = RateLimitSettings(
@@ -40,26 +45,53 @@ SETTINGS = RateLimitSettings(
 class Replicas:
     """The limiters of one test, all on the same state; `open(replica)` is that replica's limiter."""
 
-    def __init__(self, clock: FakeClock, store: PostgresStore | None) -> None:
+    def __init__(
+        self, clock: FakeClock, store: PostgresStore | None = None, file: Path | None = None
+    ) -> None:
         self.clock = clock
         self.store = store
+        self.file = file
         self.opened: list[Limiter] = []
 
     @property
     def separate(self) -> bool:
         """Whether each replica has a limiter of its own (else they are one process's)."""
-        return self.store is not None
+        return self.store is not None or self.file is not None
 
     async def open(self, replica: str) -> Limiter:
-        if self.store is None:
-            if not self.opened:
-                self.opened.append(MemoryRateLimiter(SETTINGS, self.clock))
+        limiter: Limiter
+        if self.store is not None:
+            limiter = await PostgresRateLimiter.open(
+                self.store, SETTINGS, self.clock, replica=replica, lease_s=LEASE_S
+            )
+        elif self.file is not None:
+            limiter = await SqliteRateLimiter.open(
+                self.file, SETTINGS, self.clock, replica=replica, lease_s=LEASE_S
+            )
+        elif self.opened:
             return self.opened[0]
-        limiter = await PostgresRateLimiter.open(
-            self.store, SETTINGS, self.clock, replica=replica, lease_s=LEASE_S
-        )
+        else:
+            limiter = MemoryRateLimiter(SETTINGS, self.clock)
         self.opened.append(limiter)
         return limiter
+
+    async def slot_holders(self) -> list[str]:
+        """The replicas with rows of requests in flight (expired or not), in order."""
+        query = "SELECT DISTINCT replica FROM ratelimit_in_flight ORDER BY replica"
+        if self.store is not None:
+            return [r["replica"] for r in await self.store.pool.fetch(query)]
+        assert self.file is not None
+        with contextlib.closing(sqlite3.connect(self.file)) as raw:
+            return [replica for (replica,) in raw.execute(query)]
+
+    async def break_backend(self) -> None:
+        """Make every later round trip to the shared state fail."""
+        if self.store is not None:
+            await self.store.close()
+        elif self.file is not None:
+            with contextlib.closing(sqlite3.connect(self.file, isolation_level=None)) as raw:
+                raw.execute("DROP TABLE ratelimit_buckets")
+                raw.execute("DROP TABLE ratelimit_in_flight")
 
     async def close(self) -> None:
         for limiter in self.opened:
@@ -77,21 +109,44 @@ async def _on_postgres(request: pytest.FixtureRequest) -> AsyncIterator[Replicas
     await drop_database(admin, dsn)
 
 
-@pytest.fixture(params=["memory", "postgres"])
+async def _on_sqlite(tmp_path: Path) -> AsyncIterator[Replicas]:
+    replicas = Replicas(FakeClock(T0), file=tmp_path / "data" / "rejoinder.db")
+    yield replicas
+    await replicas.close()
+
+
+async def _backend(request: pytest.FixtureRequest, name: str) -> AsyncIterator[Replicas]:
+    if name == "postgres":
+        async for shared in _on_postgres(request):
+            yield shared
+        return
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    async for shared in _on_sqlite(tmp_path):
+        yield shared
+
+
+@pytest.fixture(params=["memory", "postgres", "sqlite"])
 async def replicas(request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
     """Limiters of every backend (in memory, all replicas are one process's)."""
     if request.param == "memory":
-        replicas = Replicas(FakeClock(T0), None)
+        replicas = Replicas(FakeClock(T0))
         yield replicas
         await replicas.close()
         return
-    async for shared in _on_postgres(request):
+    async for shared in _backend(request, request.param):
+        yield shared
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+async def processes(request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
+    """Limiters of separate processes on one database: crashes, renewals, later writes."""
+    async for shared in _backend(request, request.param):
         yield shared
 
 
 @pytest.fixture
-async def processes(request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
-    """Limiters of separate processes on one database: crashes, renewals, connections, later writes."""
+async def postgres_processes(request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
+    """Limiters of separate processes on one PostgreSQL database: its connections and functions."""
     async for shared in _on_postgres(request):
         yield shared
 
@@ -218,8 +273,7 @@ async def test_each_tenant_has_its_own_quota(replicas: Replicas) -> None:
 
 async def test_a_tenant_without_limits_needs_no_store(replicas: Replicas) -> None:
     a = await replicas.open("a")
-    if replicas.store is not None:
-        await replicas.store.close()  # a round trip would now fail
+    await replicas.break_backend()  # a round trip would now fail
     admission = await a.admit("anyone")
     assert admission.headers == ()
     admission.finish(10_000)
@@ -260,7 +314,7 @@ async def test_a_live_replica_keeps_its_slots_by_renewing_them(processes: Replic
     await a.admit("conc2")
     await a.admit("conc2")
     replicas.clock.advance(LEASE_S - 1)
-    assert isinstance(a, PostgresRateLimiter)
+    assert not isinstance(a, MemoryRateLimiter)
     await a.renew()
     replicas.clock.advance(LEASE_S - 1)
     await refused(b, "conc2")
@@ -270,18 +324,16 @@ async def test_a_live_replica_keeps_its_slots_by_renewing_them(processes: Replic
 
 async def test_renewals_delete_the_rows_of_replicas_gone_for_a_lease(processes: Replicas) -> None:
     replicas = processes
-    assert replicas.store is not None
     a, b = await replicas.open("a"), await replicas.open("b")
     await a.admit("conc2")
     await b.admit("conc2")
     replicas.clock.advance(2 * LEASE_S - 1)
-    assert isinstance(b, PostgresRateLimiter)
+    assert not isinstance(b, MemoryRateLimiter)
     await b.renew()
-    query = "SELECT replica FROM ratelimit_in_flight ORDER BY replica"
-    assert [r["replica"] for r in await replicas.store.pool.fetch(query)] == ["a", "b"]
+    assert await replicas.slot_holders() == ["a", "b"]
     replicas.clock.advance(1)
     await b.renew()
-    assert [r["replica"] for r in await replicas.store.pool.fetch(query)] == ["b"]
+    assert await replicas.slot_holders() == ["b"]
 
 
 async def test_a_restarted_replica_drops_its_previous_process_slots(processes: Replicas) -> None:
@@ -312,13 +364,13 @@ async def test_a_finish_after_close_is_logged(processes: Replicas, caplog: pytes
     a = await replicas.open("a")
     admission = await a.admit("tpm100")
     await a.close()
-    with caplog.at_level(logging.WARNING, logger="rejoinder.ratelimit.postgres"):
+    with caplog.at_level(logging.WARNING, logger="rejoinder.ratelimit"):
         admission.finish(5)
     assert "ended after the rate limiter closed" in caplog.text
 
 
-async def test_a_connection_the_database_dropped_is_replaced(processes: Replicas) -> None:
-    replicas = processes
+async def test_a_connection_the_database_dropped_is_replaced(postgres_processes: Replicas) -> None:
+    replicas = postgres_processes
     assert replicas.store is not None
     a = await replicas.open("a")
     await a.admit("rpm5")
@@ -331,8 +383,10 @@ async def test_a_connection_the_database_dropped_is_replaced(processes: Replicas
     assert dict((await a.admit("rpm5")).headers)["x-ratelimit-remaining-requests"] == "3"
 
 
-async def test_finishes_that_fail_to_be_written_are_kept_for_the_next_try(processes: Replicas) -> None:
-    replicas = processes
+async def test_finishes_that_fail_to_be_written_are_kept_for_the_next_try(
+    postgres_processes: Replicas,
+) -> None:
+    replicas = postgres_processes
     assert replicas.store is not None
     a, b = await replicas.open("a"), await replicas.open("b")
     assert isinstance(a, PostgresRateLimiter)

@@ -1,6 +1,13 @@
-"""The in-process rate limiter: its window, its headers and its 429s, driven by a fake clock."""
+"""One limiter as one process sees it: its window, its headers and its 429s, driven by a fake clock.
+
+Each behaviour test runs on the in-process limiter and on the SQLite limiter (alone on its file), which
+must answer alike. `flush` writes the SQLite limiter's finishes now (the in-process one has none pending).
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -9,21 +16,40 @@ from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.ratelimit.base import Admission
 from rejoinder.ratelimit.memory import MemoryRateLimiter
 from rejoinder.ratelimit.replies import duration
+from rejoinder.ratelimit.sqlite import SqliteRateLimiter
 from rejoinder.ratelimit.window import Window
 from tests.fakes import FakeClock
 
 T0 = 1_700_000_000.0  # FakeClock's start: a whole second
 
-
-def limiter(
-    rpm: int | None = None, tpm: int | None = None, concurrent: int | None = None
-) -> tuple[MemoryRateLimiter, FakeClock]:
-    clock = FakeClock(T0)
-    settings = RateLimitSettings(tenants={"t": TenantLimits(rpm, tpm, concurrent)})
-    return MemoryRateLimiter(settings, clock), clock
+Limiter = MemoryRateLimiter | SqliteRateLimiter
+Make = Callable[..., Awaitable[tuple[Limiter, FakeClock]]]
 
 
-async def refused(limits: MemoryRateLimiter, tenant: str = "t") -> ApiError:
+@pytest.fixture(params=["memory", "sqlite"])
+async def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Make]:
+    """Makes a limiter (and its clock) where tenant "t" has the limits given: rpm, tpm, concurrent."""
+    opened: list[Limiter] = []
+
+    async def make(
+        rpm: int | None = None, tpm: int | None = None, concurrent: int | None = None
+    ) -> tuple[Limiter, FakeClock]:
+        clock = FakeClock(T0)
+        settings = RateLimitSettings(tenants={"t": TenantLimits(rpm, tpm, concurrent)})
+        limits: Limiter
+        if request.param == "memory":
+            limits = MemoryRateLimiter(settings, clock)
+        else:
+            limits = await SqliteRateLimiter.open(tmp_path / "rejoinder.db", settings, clock, replica="r")
+        opened.append(limits)
+        return limits, clock
+
+    yield make
+    for limits in opened:
+        await limits.close()
+
+
+async def refused(limits: Limiter, tenant: str = "t") -> ApiError:
     with pytest.raises(ApiError) as caught:
         await limits.admit(tenant)
     return caught.value
@@ -45,8 +71,8 @@ def tokens_headers(limit: str, remaining: str, reset: str) -> tuple[tuple[str, s
     )
 
 
-async def test_a_tenant_without_limits_gets_one_shared_admission_and_no_headers() -> None:
-    limits, _ = limiter(rpm=1)
+async def test_a_tenant_without_limits_gets_one_shared_admission_and_no_headers(limiter: Make) -> None:
+    limits, _ = await limiter(rpm=1)
     first = await limits.admit("other")
     second = await limits.admit("other")
     assert first is second
@@ -55,8 +81,8 @@ async def test_a_tenant_without_limits_gets_one_shared_admission_and_no_headers(
     assert (await limits.admit("other")).headers == ()
 
 
-async def test_the_request_past_the_limit_is_refused_in_openai_words() -> None:
-    limits, _ = limiter(rpm=3)
+async def test_the_request_past_the_limit_is_refused_in_openai_words(limiter: Make) -> None:
+    limits, _ = await limiter(rpm=3)
     remaining = [(await limits.admit("t")).headers for _ in range(3)]
     assert remaining == [requests_headers("3", str(n), "1m0s") for n in (2, 1, 0)]
     err = await refused(limits)
@@ -69,8 +95,8 @@ async def test_the_request_past_the_limit_is_refused_in_openai_words() -> None:
     assert err.headers == requests_headers("3", "0", "1m0s")
 
 
-async def test_requests_are_admitted_again_as_the_window_slides() -> None:
-    limits, clock = limiter(rpm=3)
+async def test_requests_are_admitted_again_as_the_window_slides(limiter: Make) -> None:
+    limits, clock = await limiter(rpm=3)
     await limits.admit("t")
     clock.advance(30)
     await limits.admit("t")
@@ -85,8 +111,8 @@ async def test_requests_are_admitted_again_as_the_window_slides() -> None:
     assert err.message.endswith("Please try again in 30s.")
 
 
-async def test_a_request_between_whole_seconds_counts_until_its_second_ends_plus_60() -> None:
-    limits, clock = limiter(rpm=1)
+async def test_a_request_between_whole_seconds_counts_until_its_second_ends_plus_60(limiter: Make) -> None:
+    limits, clock = await limiter(rpm=1)
     clock.advance(0.3)
     assert (await limits.admit("t")).headers == requests_headers("1", "0", "1m0.7s")
     clock.advance(60.699)
@@ -95,8 +121,8 @@ async def test_a_request_between_whole_seconds_counts_until_its_second_ends_plus
     assert (await limits.admit("t")).headers == requests_headers("1", "0", "1m0s")
 
 
-async def test_no_60_second_span_ever_holds_more_than_the_limit() -> None:
-    limits, clock = limiter(rpm=5)
+async def test_no_60_second_span_ever_holds_more_than_the_limit(limiter: Make) -> None:
+    limits, clock = await limiter(rpm=5)
     admitted: list[float] = []
     for _ in range(1200):  # a request every 0.25 s for 300 s
         try:
@@ -110,15 +136,17 @@ async def test_no_60_second_span_ever_holds_more_than_the_limit() -> None:
     assert len(admitted) == 25  # five per 60-61 s, never 2x at a minute boundary
 
 
-async def test_tokens_are_charged_at_finish_and_refuse_once_the_limit_is_used() -> None:
-    limits, clock = limiter(tpm=100)
+async def test_tokens_are_charged_at_finish_and_refuse_once_the_limit_is_used(limiter: Make) -> None:
+    limits, clock = await limiter(tpm=100)
     first = await limits.admit("t")
     second = await limits.admit("t")  # nothing used yet: never refused for tokens not yet used
     assert first.headers == tokens_headers("100", "100", "0s")
     first.finish(60)
+    await limits.flush()
     clock.advance(20)
     assert (await limits.admit("t")).headers == tokens_headers("100", "40", "40s")
     second.finish(50)
+    await limits.flush()
     err = await refused(limits)
     assert err.message == (
         "Rate limit reached for tokens per min (TPM): Limit 100, Used 110, Requested 0. "
@@ -130,8 +158,8 @@ async def test_tokens_are_charged_at_finish_and_refuse_once_the_limit_is_used() 
     assert (await limits.admit("t")).headers == tokens_headers("100", "50", "20s")
 
 
-async def test_concurrent_requests_hold_a_slot_until_finish() -> None:
-    limits, _ = limiter(concurrent=2)
+async def test_concurrent_requests_hold_a_slot_until_finish(limiter: Make) -> None:
+    limits, _ = await limiter(concurrent=2)
     first = await limits.admit("t")
     await limits.admit("t")
     err = await refused(limits)
@@ -143,37 +171,41 @@ async def test_concurrent_requests_hold_a_slot_until_finish() -> None:
         (),
     )
     first.finish(10)
+    await limits.flush()
     assert (await limits.admit("t")).headers == ()
     await refused(limits)
 
 
-async def test_finish_counts_once() -> None:
-    limits, _ = limiter(tpm=100, concurrent=1)
+async def test_finish_counts_once(limiter: Make) -> None:
+    limits, _ = await limiter(tpm=100, concurrent=1)
     admission = await limits.admit("t")
     admission.finish(30)
     admission.finish(30)
+    await limits.flush()
     second = await limits.admit("t")
     assert second.headers == tokens_headers("100", "70", "1m0s")
     await refused(limits)  # the second finish did not release the second admission's slot
 
 
-async def test_a_refused_request_consumes_nothing() -> None:
-    limits, _ = limiter(rpm=3, concurrent=1)
+async def test_a_refused_request_consumes_nothing(limiter: Make) -> None:
+    limits, _ = await limiter(rpm=3, concurrent=1)
     held = await limits.admit("t")
     for _ in range(5):
         assert "concurrent" in (await refused(limits)).message
     held.finish(0)
+    await limits.flush()
     assert (await limits.admit("t")).headers == requests_headers("3", "1", "1m0s")
 
 
-async def test_retry_after_waits_for_every_exhausted_limit() -> None:
-    limits, clock = limiter(rpm=2, tpm=10)
+async def test_retry_after_waits_for_every_exhausted_limit(limiter: Make) -> None:
+    limits, clock = await limiter(rpm=2, tpm=10)
     first = await limits.admit("t")
     clock.advance(30)
     second = await limits.admit("t")  # requests at T0 and T0 + 30: one is free again at T0 + 60
     clock.advance(5)
     second.finish(10)  # tokens at T0 + 35: free again at T0 + 95
     first.finish(0)
+    await limits.flush()
     clock.advance(5)
     err = await refused(limits)
     assert err.error_type == "requests"
@@ -182,19 +214,20 @@ async def test_retry_after_waits_for_every_exhausted_limit() -> None:
     assert err.headers == requests_headers("2", "0", "50s") + tokens_headers("10", "0", "55s")
 
 
-async def test_tokens_finished_later_expire_later() -> None:
-    limits, clock = limiter(tpm=10)
+async def test_tokens_finished_later_expire_later(limiter: Make) -> None:
+    limits, clock = await limiter(tpm=10)
     admission = await limits.admit("t")
     clock.advance(30)
     admission.finish(10)
+    await limits.flush()
     clock.advance(59)
     assert (await refused(limits)).retry_after == "1"
     clock.advance(1)
     assert (await limits.admit("t")).headers == tokens_headers("10", "10", "0s")
 
 
-async def test_a_closed_limiter_admits_nothing() -> None:
-    limits, _ = limiter(rpm=3)
+async def test_a_closed_limiter_admits_nothing(limiter: Make) -> None:
+    limits, _ = await limiter(rpm=3)
     await limits.close()
     with pytest.raises(RuntimeError):
         await limits.admit("t")

@@ -43,13 +43,24 @@ class SqliteStore:
     """Responses, conversations and their items in one SQLite database; open with `await open(...)`."""
 
     def __init__(
-        self, executor: ThreadPoolExecutor, conn: sqlite3.Connection, *, max_chain_links: int
+        self,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        *,
+        max_chain_links: int,
+        path: Path | None = None,
     ) -> None:
         """Use `open`; the connection must have been created on the executor's only thread."""
         self._executor = executor
         self._conn = conn
         self._max_chain_links = max_chain_links
+        self._path = path
         self._closed = False
+
+    @property
+    def path(self) -> Path | None:
+        """The database file (what other processes open to share it), or None for ":memory:"."""
+        return self._path
 
     @classmethod
     async def open(
@@ -67,7 +78,8 @@ class SqliteStore:
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(executor, conn, max_chain_links=max_chain_links)
+        file = None if str(path) == ops.MEMORY else Path(path)
+        return cls(executor, conn, max_chain_links=max_chain_links, path=file)
 
     async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         """Insert or replace the response; its input items are written with the first save only."""

@@ -66,6 +66,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX conversation_items_item_id ON conversation_items(conversation_id, item_id)",
     ),
+    # 3: rate limits shared by the processes on this file (rejoinder/ratelimit/sqlite.py). Per tenant, the
+    # one-second buckets of its request and token windows (rejoinder/ratelimit/window.py), one row per
+    # bucket; per tenant and process (replica), the requests in flight, which stop counting at
+    # `expires_at` unless that process renews them. Only a server with rate limits reads or writes them.
+    (
+        """
+        CREATE TABLE ratelimit_buckets (
+            tenant TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            amount INTEGER NOT NULL,
+            PRIMARY KEY (tenant, kind, bucket)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE ratelimit_in_flight (
+            tenant TEXT NOT NULL,
+            replica TEXT NOT NULL,
+            in_flight INTEGER NOT NULL,
+            expires_at REAL NOT NULL,
+            PRIMARY KEY (tenant, replica)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX ratelimit_in_flight_replica ON ratelimit_in_flight(replica)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
