@@ -76,6 +76,7 @@ ACCESS_LOG_FORMAT = {
 
 _TYPE = "@type"
 _API = "type.googleapis.com/envoy.extensions"
+_PREVIOUS_HOSTS = f"{_API}.retry.host.previous_hosts.v3.PreviousHostsPredicate"
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def _route_config() -> dict[str, Any]:
                 "retry_host_predicate": [
                     {
                         "name": "envoy.retry_host_predicates.previous_hosts",
-                        "typed_config": {_TYPE: f"{_API}.retry.host.previous_hosts.v3.PreviousHostsPredicate"},
+                        "typed_config": {_TYPE: _PREVIOUS_HOSTS},
                     }
                 ],
                 "host_selection_retry_max_attempts": 3,
