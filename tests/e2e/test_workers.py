@@ -139,6 +139,21 @@ def test_a_stream_through_envoy(workers: ServiceProcess, upstream: ScriptedUpstr
     assert "".join(deltas) == "".join(WORDS) and events[-1].type == "response.completed"
 
 
+def test_the_public_grpc_port_is_served_by_the_workers(
+    workers: ServiceProcess, upstream: ScriptedUpstream
+) -> None:
+    for _ in range(4):  # a connection each: the kernel hands each to one of the workers
+        with grpc.insecure_channel(workers.grpc_target) as channel:
+            upstream.enqueue(Script(text="direct"))
+            reply = (
+                ResponsesServiceStub(channel)
+                .create(CreateRequest(model="m", input=Input(text="hi")))
+                .response
+            )
+            assert reply is not None and reply.status == "completed"
+    assert workers.grpc_target not in workers.workers_announced()[1]
+
+
 def test_a_background_run_on_one_worker_is_followed_cancelled_and_deleted_on_the_other(
     workers: ServiceProcess, upstream: ScriptedUpstream
 ) -> None:

@@ -283,12 +283,12 @@ async def start_grpc(
     parts: Parts = Parts(),
     *,
     replica_id: str | None = None,
-    shared_port: int | None = None,
+    shared_address: str | None = None,
 ) -> GrpcApp:
     """Build the core and serve it on `settings.grpc_host:grpc_port` (0 picks a free port).
 
-    `replica_id`: this server's identity, kept across restarts (else a new one). `shared_port`: a worker of
-    `serve --workers N` also serves on this port of `grpc_host`, which every worker binds (SO_REUSEPORT).
+    `replica_id`: this server's identity, kept across restarts (else a new one). `shared_address`: a worker
+    of `serve --workers N` also serves on this "host:port", which every worker binds (SO_REUSEPORT).
     """
     store, clock, ids, tracing, local = parts.store, parts.clock, parts.ids, parts.tracing, parts.local
     if store is None:
@@ -333,11 +333,11 @@ async def start_grpc(
     background.start()
     conversations = ConversationsCore(store, deps.ids, deps.clock)
     core = ResponsesCore(deps, background)
-    server = _new_server(settings, tracing, reuse_port=shared_port is not None)
+    server = _new_server(settings, tracing, reuse_port=shared_address is not None)
     health_servicer = _add_servicers(server, core, conversations, settings, registry, observer)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    if shared_port is not None:
-        server.add_insecure_port(f"{settings.grpc_host}:{shared_port}")
+    if shared_address is not None:
+        server.add_insecure_port(shared_address)
     await registry.start()  # the upstreams' model lists: waits at most 2 s, then refreshes in the background
     readiness = Readiness(health_servicer, SERVED, store)
     await readiness.start()  # SERVING from the first call when the store answers

@@ -10,6 +10,7 @@ import secrets
 import signal
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rejoinder.store.factory import describe
 from rejoinder.workers.pool import WorkerPool
 
 log = logging.getLogger("rejoinder")
+LOOPBACK = "127.0.0.1"
 
 # The last line of the start-up announcement: scripts (and the e2e harness) wait for it.
 READY_LINE = "rejoinder: ready"
@@ -216,8 +218,8 @@ async def _serve_workers(settings: Settings, data: DataDir) -> None:
         if shared is not None:
             port = _metrics_port(settings, lambda: shared.serve(settings.metrics_host, settings.metrics_port))
             print(f"rejoinder: metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
-        if settings.envoy:
-            envoy = await _start_envoy(settings, pool.ports)
+        if settings.envoy:  # to the workers' own ports, on loopback
+            envoy = await _start_envoy(replace(settings, grpc_host=LOOPBACK), pool.ports)
         ports = ", ".join(str(p) for p in pool.ports)
         print(
             f"rejoinder: {settings.workers} workers (pids {_pids(pool)}; own gRPC ports {ports})", flush=True

@@ -33,6 +33,7 @@ from rejoinder.workers.spec import LocalModel, Ready, WorkerSpec
 if TYPE_CHECKING:
     from rejoinder.providers.chat_server import ChatServer
 
+LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1
 CONFIG_EXIT = 2  # the worker cannot start as configured (the message is on stderr)
 
@@ -78,7 +79,7 @@ async def _local(settings: Settings, local: LocalModel) -> tuple[Provider | None
         return None, None
     from rejoinder.providers.chat_server import start_chat_server  # only where the model is served
 
-    chat = await start_chat_server(model, host="127.0.0.1", port=local.port, token=local.token)
+    chat = await start_chat_server(model, host=LOOPBACK, port=local.port, token=local.token)
     return model, chat
 
 
@@ -89,10 +90,10 @@ async def _serve(settings: Settings, spec: WorkerSpec, answer: Connection) -> No
         loop.add_signal_handler(sig, stop.set)
     local, chat = await _local(settings, spec.local)
     try:
-        own = replace(settings, grpc_port=spec.port)
-        app = await start_grpc(
-            own, Parts(local=local), replica_id=spec.replica_id, shared_port=spec.shared_port
-        )
+        # Its own port is Envoy's alone: on loopback, whatever `grpc_host` the shared port is on.
+        own = replace(settings, grpc_host=LOOPBACK, grpc_port=spec.port)
+        shared = f"{settings.grpc_host}:{spec.shared_port}"
+        app = await start_grpc(own, Parts(local=local), replica_id=spec.replica_id, shared_address=shared)
     except BaseException:
         if chat is not None:
             await chat.close()
