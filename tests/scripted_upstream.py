@@ -60,7 +60,9 @@ class Script:
     OpenAI-shaped; a str is sent as text/plain) before any event. `drop_after_chunks=N` closes the
     connection after N events, without [DONE]. `close_delimited` sends SSE with `Connection: close` and
     no chunked framing, so a drop looks like a clean end of body. `http_chunk_bytes=N` sends the whole
-    stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `raw_events` replaces the
+    stream at once, cut into HTTP chunks of N bytes whatever the event bounds. `one_write` sends each
+    event in its own HTTP chunk, as upstreams do, but all of them in one socket write after the head:
+    an instant upstream, whose whole answer the client reads at once. `raw_events` replaces the
     generated events with these verbatim `data:` payloads (no [DONE] added); for a non-stream request they are
     joined into the body. `stall_before_head` never answers; `stall_after_chunks=N` sends the head and N
     events (for a non-stream request: the head only), then goes silent. A stalled answer holds its
@@ -85,6 +87,7 @@ class Script:
     first_byte_delay_s: float = 0.0
     close_delimited: bool = False
     http_chunk_bytes: int | None = None
+    one_write: bool = False
     raw_events: list[str] | None = None
     stall_before_head: bool = False
     stall_after_chunks: int | None = None
@@ -346,12 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        if script.http_chunk_bytes is not None:
-            whole = b"".join(f"data: {data}\n\n".encode() for data in composer.events())
-            for at in range(0, len(whole), script.http_chunk_bytes):
-                self._write(whole[at : at + script.http_chunk_bytes], script.close_delimited)
-            if not script.close_delimited:
-                self.wfile.write(b"0\r\n\r\n")
+        if script.http_chunk_bytes is not None or script.one_write:
+            self._send_at_once(composer)
             return
         for count, data in enumerate(composer.events()):
             if script.drop_after_chunks is not None and count >= script.drop_after_chunks:
@@ -361,6 +360,21 @@ class _Handler(BaseHTTPRequestHandler):
             if count:
                 self._pause(script.delay_s)
             self._write(f"data: {data}\n\n".encode(), script.close_delimited)
+        if not script.close_delimited:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _send_at_once(self, composer: _Composer) -> None:
+        """The whole stream in one go: cut into `http_chunk_bytes` pieces, or (`one_write`) an HTTP chunk
+        per event, all in one socket write."""
+        script = composer.script
+        if script.one_write:
+            chunks = (f"data: {data}\n\n".encode() for data in composer.events())
+            self.wfile.write(b"".join(b"%x\r\n%b\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n")
+            return
+        assert script.http_chunk_bytes is not None
+        whole = b"".join(f"data: {data}\n\n".encode() for data in composer.events())
+        for at in range(0, len(whole), script.http_chunk_bytes):
+            self._write(whole[at : at + script.http_chunk_bytes], script.close_delimited)
         if not script.close_delimited:
             self.wfile.write(b"0\r\n\r\n")
 

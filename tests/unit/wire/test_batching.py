@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rejoinder.wire.batching import FIRST_BATCH, MAX_BATCH, TICK, batches
+from rejoinder.wire.batching import MAX_BATCH, TICK, batches
 
 
 def _flat(out: list[object]) -> list[object]:
@@ -34,12 +34,27 @@ async def test_the_opening_run_goes_out_at_once_and_alone() -> None:
         for i in range(100):
             yield i
 
-    stream = batches(burst(), 5.0)
+    stream = batches(burst(), 5.0, opens=lambda i: i == 4)
     first = await asyncio.wait_for(anext(stream), 1.0)
-    assert first == list(range(FIRST_BATCH)), "the opening run (up to the first text delta), no more"
+    assert first == list(range(5)), "the opening run (up to the first text delta), no more"
     rest = [batch async for batch in stream]
     assert _flat([first, *rest]) == list(range(100))
     assert all(len(b) <= MAX_BATCH for b in rest)  # type: ignore[arg-type]
+
+
+async def test_the_rest_of_a_burst_waits_until_the_opening_run_is_written() -> None:
+    made: list[int] = []
+
+    async def burst() -> AsyncIterator[int]:
+        for i in range(100):
+            made.append(i)
+            yield i
+
+    stream = batches(burst(), 5.0, opens=lambda i: i == 2)
+    assert await anext(stream) == [0, 1, 2]
+    await asyncio.sleep(0.01)  # the opening run being written: the loop is free all that time
+    assert made == [0, 1, 2], "nothing after the opening run is made before it was written"
+    assert _flat([batch async for batch in stream]) == list(range(3, 100))
 
 
 async def test_what_is_ready_goes_out_while_the_source_waits() -> None:
@@ -54,18 +69,23 @@ async def test_what_is_ready_goes_out_while_the_source_waits() -> None:
     assert _flat([batch async for batch in stream]) == [2]
 
 
-async def test_batches_start_small_and_grow() -> None:
+async def test_a_burst_goes_out_in_batches_and_the_source_waits_while_they_are_full() -> None:
+    held: list[int] = []
+    taken = 0
+
     async def burst() -> AsyncIterator[int]:
         for i in range(200):
+            held.append(i - taken)  # made but not yet taken
             yield i
 
     sizes: list[int] = []
     async for batch in batches(burst(), 5.0):
         sizes.append(len(batch))  # type: ignore[arg-type]
+        taken += len(batch)  # type: ignore[arg-type]
         await asyncio.sleep(0.001)
     assert sum(sizes) == 200
-    assert sizes[0] <= FIRST_BATCH and max(sizes) <= MAX_BATCH
-    assert sizes[:4] == sorted(sizes[:4]), "batch sizes grow"
+    assert max(sizes) == MAX_BATCH, "ready items share a batch"
+    assert max(held) < MAX_BATCH, "the source waits while a full batch is not taken"
 
 
 async def test_a_failing_source_raises_in_the_consumer() -> None:
@@ -79,6 +99,19 @@ async def test_a_failing_source_raises_in_the_consumer() -> None:
         async for x in batches(broken(), 1.0):
             seen.append(x)
     assert _flat(seen) == [1]
+
+
+async def test_items_made_before_a_failure_are_handed_over_before_it() -> None:
+    async def broken() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        raise RuntimeError("boom")
+
+    seen: list[object] = []
+    with pytest.raises(RuntimeError, match="boom"):
+        async for x in batches(broken(), 1.0):
+            seen.append(x)
+    assert _flat(seen) == [1, 2]
 
 
 async def test_leaving_early_stops_the_source() -> None:

@@ -12,6 +12,7 @@ from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_strings
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.responses import EventSource, ResponsesCore
+from rejoinder.core.run.events import is_delta
 from rejoinder.errors import ApiError, invalid
 from rejoinder.observe.record import current
 from rejoinder.pacing import run_paced
@@ -79,7 +80,7 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         """The response's events as they happen, those ready together in one message."""
         run = await self._start(request.params, context)
         current().streaming()
-        async for batch in batches(run.events(), None):
+        async for batch in batches(run.events(), None, opens=is_delta):
             assert not isinstance(batch, Tick)  # no interval, no ticks
             yield pb.StreamCreateBatchedResponse(events=batch)
 

@@ -25,6 +25,7 @@ from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
 from rejoinder.core.models import get_model, list_models
 from rejoinder.core.responses import ResponsesCore
+from rejoinder.core.run.events import is_delta
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError
 from rejoinder.observe.record import current
@@ -167,7 +168,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
     async def _sse(self, events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[HttpBody]:
         current().streaming()
-        async for batch in batches(events, self._keepalive_s):
+        async for batch in batches(events, self._keepalive_s, opens=is_delta):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
                 continue

@@ -8,6 +8,23 @@ from google.protobuf.message import Message
 
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 
+DELTAS = frozenset(
+    {
+        "output_text_delta",
+        "refusal_delta",
+        "function_call_arguments_delta",
+        "reasoning_text_delta",
+        "reasoning_summary_text_delta",
+        "mcp_call_arguments_delta",
+    }
+)
+"""The events that carry a piece of output as it is made."""
+
+
+def is_delta(event: ResponseStreamEvent) -> bool:
+    """Whether `event` carries a piece of output (text, refusal, reasoning, arguments)."""
+    return event.WhichOneof("event") in DELTAS
+
 
 class EventEmitter:
     """Makes the events of one response stream."""
