@@ -43,6 +43,7 @@ from rejoinder.providers.base import (
 from rejoinder.providers.chat_server import ChatServer, start_chat_server
 from rejoinder.providers.factory import build_provider
 from rejoinder.providers.local import LocalModelConfig, LocalProvider, default_model_path, unavailable_reason
+from tests.contract.providers.streams import collect, collect_until_error
 
 TOKEN = "test-token-6f1d"
 # The client as capable as the protocol allows, so every field the encoder can send is sent.
@@ -92,18 +93,6 @@ class Script:
 
 def adapter(server: ChatServer, token: str = TOKEN, **overrides: object) -> Provider:
     return build_provider("openai-compatible", server.base_url, token, 10.0, overrides or FULL)
-
-
-async def collect(provider: Provider, req: ChatRequest) -> list[ChatDelta]:
-    return [delta async for delta in provider.stream(req)]
-
-
-async def failure(provider: Provider, req: ChatRequest) -> tuple[list[ChatDelta], UpstreamError]:
-    deltas: list[ChatDelta] = []
-    with pytest.raises(UpstreamError) as caught:
-        async for delta in provider.stream(req):
-            deltas.append(delta)
-    return deltas, caught.value
 
 
 async def raw(
@@ -382,7 +371,7 @@ async def test_a_full_queue_is_a_503_with_retry_after(script: Script, client: Pr
         UpstreamError("status", "the local model is busy; retry later", status=503, retry_after="2"),
     )
 
-    deltas, error = await failure(client, ChatRequest("m", HELLO, stream=stream))
+    deltas, error = await collect_until_error(client, ChatRequest("m", HELLO, stream=stream))
 
     assert deltas == []
     assert (error.kind, error.status, error.retry_after) == ("status", 503, "2")
@@ -403,7 +392,7 @@ async def test_an_error_before_the_first_delta_keeps_status_and_message(
 ) -> None:
     script.deltas = (raised,)
 
-    _, error = await failure(client, ChatRequest("m", HELLO))
+    _, error = await collect_until_error(client, ChatRequest("m", HELLO))
 
     assert (error.status, error.message) == (status, raised.message)
 
@@ -413,7 +402,7 @@ async def test_an_error_after_the_stream_started_ends_it_as_an_error(
 ) -> None:
     script.deltas = (TextDelta("Once upon"), UpstreamError("protocol", "the local model failed: boom"))
 
-    deltas, error = await failure(client, ChatRequest("m", HELLO))
+    deltas, error = await collect_until_error(client, ChatRequest("m", HELLO))
 
     assert deltas == [TextDelta("Once upon")]
     assert (error.status, error.message) == (502, "the local model failed: boom")
@@ -424,7 +413,7 @@ async def test_an_error_while_folding_a_non_streamed_answer_is_its_status(
 ) -> None:
     script.deltas = (TextDelta("Once upon"), UpstreamError("status", "too long", status=400))
 
-    deltas, error = await failure(client, ChatRequest("m", HELLO, stream=False))
+    deltas, error = await collect_until_error(client, ChatRequest("m", HELLO, stream=False))
 
     assert deltas == []
     assert (error.status, error.message) == (400, "too long")
@@ -434,9 +423,9 @@ async def test_a_provider_bug_is_a_500_before_and_after_the_first_delta(
     script: Script, client: Provider
 ) -> None:
     script.deltas = (RuntimeError("bug"),)
-    _, before = await failure(client, ChatRequest("m", HELLO))
+    _, before = await collect_until_error(client, ChatRequest("m", HELLO))
     script.deltas = (TextDelta("a"), RuntimeError("bug"))
-    deltas, after = await failure(client, ChatRequest("m", HELLO))
+    deltas, after = await collect_until_error(client, ChatRequest("m", HELLO))
 
     assert (before.status, after.status, deltas) == (500, 500, [TextDelta("a")])
     assert "bug" not in before.message + after.message  # internals stay in the log
@@ -445,7 +434,7 @@ async def test_a_provider_bug_is_a_500_before_and_after_the_first_delta(
 async def test_a_wrong_or_missing_token_is_a_401(server: ChatServer, script: Script) -> None:
     wrong = adapter(server, token="not-the-token")
     try:
-        _, error = await failure(wrong, ChatRequest("m", HELLO))
+        _, error = await collect_until_error(wrong, ChatRequest("m", HELLO))
         with pytest.raises(UpstreamError) as listing:
             await wrong.models()
     finally:
@@ -604,7 +593,7 @@ async def test_a_body_over_the_limit_is_a_413(script: Script) -> None:
     server = await start_chat_server(script, token=TOKEN, max_body_bytes=64 * 1024)
     client = adapter(server)
     try:
-        _, error = await failure(client, ChatRequest("m", (ChatMessage("user", "x" * 100_000),)))
+        _, error = await collect_until_error(client, ChatRequest("m", (ChatMessage("user", "x" * 100_000),)))
     finally:
         await client.aclose()
         await server.close()

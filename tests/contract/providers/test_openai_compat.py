@@ -21,7 +21,6 @@ from rejoinder.providers.base import (
     FunctionTool,
     ImagePart,
     NamedToolChoice,
-    Provider,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
@@ -30,12 +29,12 @@ from rejoinder.providers.base import (
     ToolCall,
     ToolCallDelta,
     TopLogprob,
-    UpstreamError,
     UsageDelta,
 )
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
 from rejoinder.providers.sse_framer import SseFramer
 from rejoinder.providers.timeouts import UpstreamTimeouts
+from tests.contract.providers.streams import collect, collect_until_error
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 USER = ChatMessage("user", "Hi there")
@@ -53,18 +52,6 @@ async def provider(scripted_upstream: ScriptedUpstream) -> AsyncIterator[OpenAIC
     )
     yield adapter
     await adapter.aclose()
-
-
-async def collect(provider: Provider, req: ChatRequest) -> list[ChatDelta]:
-    return [delta async for delta in provider.stream(req)]
-
-
-async def collect_until_error(provider: Provider, req: ChatRequest) -> tuple[list[ChatDelta], UpstreamError]:
-    deltas: list[ChatDelta] = []
-    with pytest.raises(UpstreamError) as caught:
-        async for delta in provider.stream(req):
-            deltas.append(delta)
-    return deltas, caught.value
 
 
 def calls_by_index(deltas: list[ChatDelta]) -> dict[int, list[ToolCallDelta]]:

@@ -5,8 +5,9 @@ field it came from, so `ChatRequest -> encode -> decode` gives the same `ChatReq
 `max_completion_tokens` both set `max_output_tokens`; an assistant's reasoning is read from
 `reasoning_content` or `reasoning` (the encoder writes the client's `reasoning_field`). A key set to null
 is unset, as OpenAI reads it; keys this module does not know are ignored. A known key of the wrong type or
-value is a 400 (`ApiError`) naming it, in OpenAI's words. Pure; no I/O. Messages are decoded in steps
-(`rejoinder.pacing`): a request of 10,000 messages must not hold the event loop.
+value is a 400 (`ApiError`) naming it, in OpenAI's words (a wrong type in the words of the Responses
+codec, `wire/json_values.type_error`). Pure; no I/O. Messages are decoded in steps (`rejoinder.pacing`):
+a request of 10,000 messages must not hold the event loop.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rejoinder.providers.base import (
     ToolCall,
     ToolChoice,
 )
+from rejoinder.wire.json_values import type_error
 
 _ROLES: Mapping[str, Role] = {
     "system": "system",
@@ -53,28 +55,6 @@ class IncomingChat:
     include_usage: bool
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
-def _wrong_type(param: str, expected: str, value: object) -> ApiError:
-    return invalid(
-        f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
-        param=param,
-        code="invalid_type",
-    )
-
-
 def _wrong_value(param: str, value: object, expected: str) -> ApiError:
     shown = str(value)[:64]
     return invalid(
@@ -84,7 +64,7 @@ def _wrong_value(param: str, value: object, expected: str) -> ApiError:
 
 def _object(value: object, param: str) -> Mapping[str, object]:
     if not isinstance(value, dict):
-        raise _wrong_type(param, "an object", value)
+        raise type_error(param, "an object", value)
     return value
 
 
@@ -114,12 +94,12 @@ class _Reader:
         value = self._obj.get(key)
         if value is None or isinstance(value, str):
             return value
-        raise _wrong_type(self.param(key), "a string", value)
+        raise type_error(self.param(key), "a string", value)
 
     def required_text(self, key: str) -> str:
         value = self.required(key)
         if not isinstance(value, str):
-            raise _wrong_type(self.param(key), "a string", value)
+            raise type_error(self.param(key), "a string", value)
         return value
 
     def number(self, key: str) -> float | None:
@@ -128,19 +108,19 @@ class _Reader:
             return None
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        raise _wrong_type(self.param(key), "a number", value)
+        raise type_error(self.param(key), "a number", value)
 
     def whole(self, key: str) -> int | None:
         value = self._obj.get(key)
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        raise _wrong_type(self.param(key), "an integer", value)
+        raise type_error(self.param(key), "an integer", value)
 
     def flag(self, key: str) -> bool | None:
         value = self._obj.get(key)
         if value is None or isinstance(value, bool):
             return value
-        raise _wrong_type(self.param(key), "a boolean", value)
+        raise type_error(self.param(key), "a boolean", value)
 
     def mapping(self, key: str) -> Mapping[str, object] | None:
         value = self._obj.get(key)
@@ -151,7 +131,7 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise _wrong_type(self.param(key), "an array", value)
+            raise type_error(self.param(key), "an array", value)
         return value
 
 
@@ -160,7 +140,7 @@ def decode_steps(body: Mapping[str, object]) -> Steps[IncomingChat]:
     top = _Reader(body, "")
     raw_messages = top.required("messages")
     if not isinstance(raw_messages, list):
-        raise _wrong_type("messages", "an array", raw_messages)
+        raise type_error("messages", "an array", raw_messages)
     messages: list[ChatMessage] = []
     for index, raw in enumerate(raw_messages):
         messages.append(_message(raw, f"messages[{index}]"))
@@ -210,7 +190,7 @@ def _metadata(value: Mapping[str, object] | None) -> Mapping[str, str]:
     out: dict[str, str] = {}
     for key, item in (value or {}).items():
         if not isinstance(item, str):
-            raise _wrong_type(f"metadata.{key}", "a string", item)
+            raise type_error(f"metadata.{key}", "a string", item)
         out[key] = item
     return out
 
@@ -238,7 +218,7 @@ def _content(value: object, where: str) -> str | tuple[ContentPart, ...] | None:
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, list):
-        raise _wrong_type(where, "one of a string or array of objects", value)
+        raise type_error(where, "one of a string or array of objects", value)
     return tuple(_part(raw, f"{where}[{i}]") for i, raw in enumerate(value))
 
 

@@ -14,11 +14,11 @@ orders the tenant's admissions across replicas. It trims the windows, counts the
 flight, checks the limits, and then adds the request and its slot, or writes nothing when it refuses.
 It returns the windows, from which the headers are computed here, as `memory.py` computes them.
 
-`finish` never waits. It adds to what is pending and wakes this limiter's one background task. That
-task writes everything pending in one call to `rejoinder_ratelimit_finish(...)` (tokens charged in the
-bucket of the moment each response finished, slots released) and renews the slots. A write that fails
-is logged, kept and retried. `close` writes what is left and releases this replica's slots. The tables
-are UNLOGGED, so no admission waits for a disk.
+`finish` never waits: what is pending, the background task that writes it and renews the slots, and
+the retries are `finishes.py`, shared with the SQLite limiter. Here a write is one call to
+`rejoinder_ratelimit_finish(...)` (tokens charged in the bucket of the moment each response finished,
+slots released); a cancelled caller cancels it, and what it held is kept. `close` writes what is left
+and releases this replica's slots. The tables are UNLOGGED, so no admission waits for a disk.
 
 Times are this replica's clock (injected); replicas are expected to agree on the time to well under a
 second (NTP). `replica` must be unique per running process: opening a limiter deletes the slots left
@@ -28,29 +28,23 @@ by a previous process with the same id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import logging
-from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rejoinder.config_limits import RateLimitSettings, TenantLimits
 from rejoinder.core.clock import Clock
 from rejoinder.ratelimit.base import Admission
+from rejoinder.ratelimit.finishes import Charge, Finishes, Release
 from rejoinder.ratelimit.replies import REASONS, Snapshot, concurrent_usage
-from rejoinder.ratelimit.window import WINDOW_S, bucket, usage
+from rejoinder.ratelimit.window import WINDOW_S, usage
 from rejoinder.store.postgres import PostgresStore
 
 if TYPE_CHECKING:
     import asyncpg
     from asyncpg.pool import PoolConnectionProxy
 
-log = logging.getLogger(__name__)
-
 DEFAULT_LEASE_S = 15.0
 DEFAULT_CONNECTIONS = 4
-RETRY_S = 1.0
 ADMIT = "SELECT * FROM rejoinder_ratelimit_admit($1, $2, $3, $4, $5, $6, $7, $8)"
 _FINISH = "SELECT rejoinder_ratelimit_finish($1, $2, $3, $4, $5, $6, $7, $8)"
 # Renew this replica's slots; drop the rows of replicas gone for a whole lease.
@@ -126,19 +120,6 @@ def _usable(conn: PoolConnectionProxy[asyncpg.Record]) -> bool:
         return False
 
 
-@dataclass
-class _Pending:
-    """What this replica's finished responses of one tenant did, not yet written."""
-
-    tokens: dict[int, int] = field(default_factory=dict)  # bucket -> tokens
-    released: int = 0
-
-    def merge(self, other: _Pending) -> None:
-        for key, tokens in other.tokens.items():
-            self.tokens[key] = self.tokens.get(key, 0) + tokens
-        self.released += other.released
-
-
 class PostgresRateLimiter:
     """A `RateLimiter` whose counts live in PostgreSQL, shared by the replicas; open with `open`."""
 
@@ -157,11 +138,7 @@ class PostgresRateLimiter:
         self._replica = replica
         self._lease_s = lease_s
         self._unlimited = Admission()
-        self._pending: dict[str, _Pending] = {}
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()  # one writer at a time: finishes and renewals
-        self._closed = False
-        self._task = asyncio.get_running_loop().create_task(self._background())
+        self._finishes = Finishes(clock, lease_s, self._write, self._renew, shield_writes=False)
 
     @classmethod
     async def open(
@@ -181,7 +158,7 @@ class PostgresRateLimiter:
 
     async def admit(self, tenant: str) -> Admission:
         """Admit one request of `tenant` (one round trip; none without limits), or raise the 429."""
-        if self._closed:
+        if self._finishes.closed:
             raise RuntimeError("the rate limiter is closed")
         limits = self._settings.for_tenant(tenant)
         if limits.unlimited:
@@ -195,91 +172,28 @@ class PostgresRateLimiter:
         snapshot = snapshot_of(limits, row, now)
         if row["refused"] is not None:
             raise snapshot.refusal(REASONS[row["refused"]])
-        charge = limits.tokens_per_minute is not None
-        release = limits.concurrent_requests is not None
-        on_finish = functools.partial(self._finish, tenant, charge, release) if charge or release else None
-        return Admission(snapshot.headers(), on_finish)
+        return Admission(snapshot.headers(), self._finishes.on_finish(tenant, limits))
 
     async def flush(self) -> None:
         """Write the finishes so far now (raises when that fails; they are kept for the next try)."""
-        async with self._lock:
-            await self._write()
+        await self._finishes.flush()
 
     async def renew(self) -> None:
         """Renew this replica's slots now (the background task does it every `lease_s / 3`)."""
-        async with self._lock:
-            await self._renew()
+        await self._finishes.renew()
 
     async def close(self) -> None:
         """Write what is pending, release this replica's slots, give the connections back and stop."""
-        if self._closed:
-            return
-        self._closed = True
-        async with self._lock:  # not while the task writes: a cancelled write might be applied twice
-            self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        async with self._lock:
-            await _logged(self._write(), "writing finished responses at close (their counts are lost)")
-            await _logged(self._conns.execute(_RELEASE_ALL, self._replica), "releasing slots at close")
-            await _logged(self._conns.close(), "giving the connections back at close")
+        await self._finishes.close(
+            (lambda: self._conns.execute(_RELEASE_ALL, self._replica), "releasing slots at close"),
+            (self._conns.close, "giving the connections back at close"),
+        )
 
-    def _finish(self, tenant: str, charge: bool, release: bool, tokens: int) -> None:
-        if self._closed:
-            log.warning("a response of tenant %r ended after the rate limiter closed: not counted", tenant)
-            return
-        pending = self._pending.get(tenant)
-        if pending is None:
-            pending = self._pending[tenant] = _Pending()
-        if charge and tokens > 0:
-            key = bucket(self._clock.now())
-            pending.tokens[key] = pending.tokens.get(key, 0) + tokens
-        if release:
-            pending.released += 1
-        self._wake.set()
-
-    async def _write(self) -> None:
-        """Write what is pending in one call; on failure keep it for the next try. Hold the lock."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        try:
-            await self._conns.execute(_FINISH, *finish_args(self._replica, self._clock.now(), pending))
-        except BaseException:
-            for tenant, undone in pending.items():
-                self._pending.setdefault(tenant, _Pending()).merge(undone)
-            raise
+    async def _write(self, charges: list[Charge], releases: list[Release]) -> None:
+        await self._conns.execute(_FINISH, *finish_args(self._replica, self._clock.now(), charges, releases))
 
     async def _renew(self) -> None:
         await self._conns.execute(_RENEW, self._replica, self._clock.now(), self._lease_s)
-
-    async def _background(self) -> None:
-        """Write finishes as they come (batched while a write is under way) and renew the slots."""
-        loop = asyncio.get_running_loop()
-        renew_at = loop.time() + self._lease_s / 3
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, renew_at - loop.time())):
-                    await self._wake.wait()
-            self._wake.clear()
-            async with self._lock:
-                written = await _logged(self._write(), "writing finished responses (will retry)")
-                if loop.time() >= renew_at:
-                    renewed = await _logged(self._renew(), "renewing this replica's slots (will retry)")
-                    renew_at = loop.time() + (self._lease_s / 3 if renewed else RETRY_S)
-            if not written:
-                await asyncio.sleep(RETRY_S)
-                self._wake.set()
-
-
-async def _logged(work: Awaitable[object], what: str) -> bool:
-    """Await `work`; log a failure (with `what` failed) and return whether it succeeded."""
-    try:
-        await work
-    except Exception:
-        log.exception("rate limiter: %s failed", what)
-        return False
-    return True
 
 
 def admit_args(
@@ -290,10 +204,10 @@ def admit_args(
     return (tenant, replica, now, WINDOW_S, lease_s, rpm, tpm, concurrent)
 
 
-def finish_args(replica: str, now: float, pending: Mapping[str, _Pending]) -> tuple[object, ...]:
+def finish_args(
+    replica: str, now: float, charges: Sequence[Charge], releases: Sequence[Release]
+) -> tuple[object, ...]:
     """The parameters of `_FINISH`: the charges as three arrays, the releases as two."""
-    charges = [(t, key, n) for t, p in pending.items() for key, n in p.tokens.items()]
-    releases = [(t, p.released) for t, p in pending.items() if p.released]
     return (
         replica,
         now,

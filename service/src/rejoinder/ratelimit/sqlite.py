@@ -25,10 +25,10 @@ headers and 429s (`replies.py`), and concurrency slots per (tenant, replica) und
 - **Windows as rows**, one per (tenant, kind, one-second bucket): the admission deletes the tenant's
   expired buckets, reads the rest (at most 61 per window) into `window.Window`s, so the code that decides
   is the in-memory limiter's, and adds the request to its bucket with an upsert.
-- **`finish` never waits.** It adds to what is pending and wakes this limiter's one background task,
-  which writes everything pending in one transaction (tokens in the bucket of the moment each response
-  finished, slots released) and renews the slots every `lease_s / 3`. A write that fails is logged, kept
-  and retried; a write whose caller is cancelled still completes, or is kept when it fails.
+- **`finish` never waits.** What is pending, the background task that writes it and renews the slots
+  every `lease_s / 3`, and the retries are `finishes.py`, shared with the PostgreSQL limiter. Here a
+  write is one transaction (`sqlite_ops.finish`: tokens in the bucket of the moment each response
+  finished, slots released); a write whose caller is cancelled still completes, or is kept when it fails.
 - **Leases.** This replica's slots expire `lease_s` after their last renewal, so a killed worker's stop
   counting then; a renewal deletes the slots of replicas gone for a whole lease, and the buckets no
   window counts any more. Opening a limiter deletes the slots of an earlier process with the same
@@ -43,13 +43,10 @@ measures an admission alone and with several processes contending.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -57,14 +54,11 @@ from rejoinder.config_limits import RateLimitSettings, TenantLimits
 from rejoinder.core.clock import Clock
 from rejoinder.ratelimit import sqlite_ops as ops
 from rejoinder.ratelimit.base import Admission
-from rejoinder.ratelimit.window import bucket
+from rejoinder.ratelimit.finishes import Charge, Finishes, Release
 from rejoinder.store import sqlite_ops as store_ops
 from rejoinder.store.sqlite import DEFAULT_BUSY_TIMEOUT_S
 
-log = logging.getLogger(__name__)
-
 DEFAULT_LEASE_S = 15.0
-RETRY_S = 1.0
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -105,19 +99,6 @@ class _Thread:
             self._executor.shutdown(wait=False)
 
 
-@dataclass
-class _Pending:
-    """What this replica's finished responses of one tenant did, not yet written."""
-
-    tokens: dict[int, int] = field(default_factory=dict)  # bucket -> tokens
-    released: int = 0
-
-    def merge(self, other: _Pending) -> None:
-        for key, tokens in other.tokens.items():
-            self.tokens[key] = self.tokens.get(key, 0) + tokens
-        self.released += other.released
-
-
 class SqliteRateLimiter:
     """A `RateLimiter` whose counts live in a SQLite file, shared by the processes that open it; open
     with `open`."""
@@ -132,11 +113,7 @@ class SqliteRateLimiter:
         self._replica = replica
         self._lease_s = lease_s
         self._unlimited = Admission()
-        self._pending: dict[str, _Pending] = {}
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()  # one writer at a time: finishes and renewals
-        self._closed = False
-        self._task = asyncio.get_running_loop().create_task(self._background())
+        self._finishes = Finishes(clock, lease_s, self._write, self._renew, shield_writes=True)
 
     @classmethod
     async def open(
@@ -160,7 +137,7 @@ class SqliteRateLimiter:
 
     async def admit(self, tenant: str) -> Admission:
         """Admit one request of `tenant` (one transaction; none without limits), or raise the 429."""
-        if self._closed:
+        if self._finishes.closed:
             raise RuntimeError("the rate limiter is closed")
         limits = self._settings.for_tenant(tenant)
         if limits.unlimited:
@@ -174,103 +151,34 @@ class SqliteRateLimiter:
             raise
         if verdict.refused is not None:
             raise verdict.snapshot.refusal(verdict.refused)
-        return Admission(verdict.snapshot.headers(), self._on_finish(tenant, limits))
+        return Admission(verdict.snapshot.headers(), self._finishes.on_finish(tenant, limits))
 
     async def flush(self) -> None:
         """Write the finishes so far now (raises when that fails; they are kept for the next try)."""
-        async with self._lock:
-            await self._write()
+        await self._finishes.flush()
 
     async def renew(self) -> None:
         """Renew this replica's slots now (the background task does it every `lease_s / 3`)."""
-        async with self._lock:
-            await self._renew()
+        await self._finishes.renew()
 
     async def close(self) -> None:
         """Write what is pending, release this replica's slots, close the connection and stop."""
-        if self._closed:
-            return
-        self._closed = True
-        async with self._lock:  # not while the task writes: the final write goes after its own
-            self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        async with self._lock:
-            await _logged(self._write(), "writing finished responses at close (their counts are lost)")
-            await _logged(self._thread.submit(ops.release_all, self._replica), "releasing slots at close")
-            await _logged(self._thread.close(), "closing the connection")
-
-    def _on_finish(self, tenant: str, limits: TenantLimits) -> Callable[[int], None] | None:
-        charge = limits.tokens_per_minute is not None
-        release = limits.concurrent_requests is not None
-        return functools.partial(self._finish, tenant, charge, release) if charge or release else None
+        await self._finishes.close(
+            (lambda: self._thread.submit(ops.release_all, self._replica), "releasing slots at close"),
+            (self._thread.close, "closing the connection"),
+        )
 
     def _abandoned(self, tenant: str, limits: TenantLimits, job: asyncio.Future[ops.Verdict]) -> None:
         """An admission whose caller went away while it ran: finish it if it was admitted."""
         if job.cancelled() or job.exception() is not None or job.result().refused is not None:
             return
-        on_finish = self._on_finish(tenant, limits)
+        on_finish = self._finishes.on_finish(tenant, limits)
         if on_finish is not None:
             on_finish(0)
 
-    def _finish(self, tenant: str, charge: bool, release: bool, tokens: int) -> None:
-        if self._closed:
-            log.warning("a response of tenant %r ended after the rate limiter closed: not counted", tenant)
-            return
-        pending = self._pending.get(tenant)
-        if pending is None:
-            pending = self._pending[tenant] = _Pending()
-        if charge and tokens > 0:
-            key = bucket(self._clock.now())
-            pending.tokens[key] = pending.tokens.get(key, 0) + tokens
-        if release:
-            pending.released += 1
-        self._wake.set()
-
-    async def _write(self) -> None:
-        """Write what is pending in one transaction; on failure keep it for the next try. Hold the lock."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        charges = [(t, key, n) for t, p in pending.items() for key, n in p.tokens.items()]
-        releases = [(t, p.released) for t, p in pending.items() if p.released]
-        job = self._thread.submit(ops.finish, self._replica, self._clock.now(), charges, releases)
-        job.add_done_callback(functools.partial(self._unwritten, pending))
-        await asyncio.shield(job)  # a cancelled caller leaves the write to finish (or be kept) alone
-
-    def _unwritten(self, pending: dict[str, _Pending], job: asyncio.Future[None]) -> None:
-        """Keep what a failed write did not write, for the next try."""
-        if job.cancelled() or job.exception() is not None:
-            for tenant, undone in pending.items():
-                self._pending.setdefault(tenant, _Pending()).merge(undone)
+    def _write(self, charges: list[Charge], releases: list[Release]) -> asyncio.Future[None]:
+        """One transaction, queued at once: it runs to its end even when its caller is cancelled."""
+        return self._thread.submit(ops.finish, self._replica, self._clock.now(), charges, releases)
 
     async def _renew(self) -> None:
         await self._thread.submit(ops.renew, self._replica, self._clock.now(), self._lease_s)
-
-    async def _background(self) -> None:
-        """Write finishes as they come (batched while a write is under way) and renew the slots."""
-        loop = asyncio.get_running_loop()
-        renew_at = loop.time() + self._lease_s / 3
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, renew_at - loop.time())):
-                    await self._wake.wait()
-            self._wake.clear()
-            async with self._lock:
-                written = await _logged(self._write(), "writing finished responses (will retry)")
-                if loop.time() >= renew_at:
-                    renewed = await _logged(self._renew(), "renewing this replica's slots (will retry)")
-                    renew_at = loop.time() + (self._lease_s / 3 if renewed else RETRY_S)
-            if not written:
-                await asyncio.sleep(RETRY_S)
-                self._wake.set()
-
-
-async def _logged(work: Awaitable[object], what: str) -> bool:
-    """Await `work`; log a failure (with `what` failed) and return whether it succeeded."""
-    try:
-        await work
-    except Exception:
-        log.exception("rate limiter: %s failed", what)
-        return False
-    return True

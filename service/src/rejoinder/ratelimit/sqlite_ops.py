@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from rejoinder.config_limits import TenantLimits
+from rejoinder.ratelimit.finishes import Charge, Release
 from rejoinder.ratelimit.replies import Reason, Snapshot, concurrent_usage
 from rejoinder.ratelimit.window import WINDOW_S, Window, bucket
 from rejoinder.store.sqlite_ops import transaction
@@ -40,11 +41,6 @@ _DROP_GONE = "DELETE FROM ratelimit_in_flight WHERE replica <> ?1 AND expires_at
 _RENEW = "UPDATE ratelimit_in_flight SET expires_at = ?2 WHERE replica = ?1"
 _DROP_EXPIRED = "DELETE FROM ratelimit_buckets WHERE bucket <= ?1"
 _RELEASE_ALL = "DELETE FROM ratelimit_in_flight WHERE replica = ?1"
-
-Charge = tuple[str, int, int]
-"""Tokens to charge: (tenant, bucket, tokens)."""
-Release = tuple[str, int]
-"""Slots of this replica to release: (tenant, count)."""
 
 
 class Verdict(NamedTuple):
