@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
+from google.protobuf.message import Message
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rejoinder.core.run.events import EventEmitter
+from rejoinder.core.run.output import OutputBuilder
+from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.wire.openai_json import OpenAIJson
-from rejoinder.wire.sse import DONE, KEEPALIVE, frame
+from rejoinder.wire.sse import DONE, KEEPALIVE, EventFrames, frame
+from tests.fakes import SequentialIds
 
 
 def test_frame_is_event_line_data_line_and_blank_line() -> None:
@@ -70,3 +78,91 @@ def test_done_frame() -> None:
 def test_keepalive_is_an_sse_comment() -> None:
     assert KEEPALIVE.startswith(b":")
     assert KEEPALIVE.endswith(b"\n\n")
+
+
+# ---- the frames of a stream: deltas spliced into pieces the codec made --------------------------
+
+CODEC = OpenAIJson()
+TRICKY = [
+    "Hel",
+    "lo",
+    "",
+    '"quoted" \\ back',
+    "line\nbreak\r\n",
+    "\x00\x1f\x7f",
+    "héllo 👋",
+    "\u2028",
+    "</script>",
+]
+
+
+def _stream_events() -> list[ev.ResponseStreamEvent]:
+    """A stream the way the service builds it: reasoning, text (some with logprobs), a refusal, two
+    function calls, sequence numbers past 9, 99 and 999."""
+    emitter = EventEmitter()
+    builder = OutputBuilder(emitter, SequentialIds())
+    deltas: list[p.ChatDelta] = [p.ReasoningDelta(t) for t in TRICKY]
+    deltas += [p.TextDelta(t) for t in TRICKY]
+    deltas.append(p.TextDelta("lp", (p.TokenLogprob("lp", -0.5, (108, 112)),)))
+    deltas += [p.TextDelta(f"w{i} ") for i in range(1000)]
+    deltas += [p.RefusalDelta(t) for t in TRICKY]
+    deltas += [p.ToolCallDelta(0, "call_a", "f", ""), *(p.ToolCallDelta(0, arguments=t) for t in TRICKY)]
+    deltas += [p.ToolCallDelta(1, "call_b", "g", '{"x":'), p.ToolCallDelta(1, arguments="1}")]
+    events = [e for d in deltas for e in builder.on_delta(d)]
+    return [*events, *builder.close("completed")]
+
+
+class CountingCodec(OpenAIJson):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded = 0
+
+    def encode(self, msg: Message) -> object:
+        self.encoded += 1
+        return super().encode(msg)
+
+
+def test_stream_frames_are_the_codecs_byte_for_byte() -> None:
+    codec = CountingCodec()
+    framer = EventFrames(codec)
+    events = _stream_events()
+    assert len(events) > 1000
+
+    for event in events:
+        assert framer.frame(event) == frame(CODEC.encode(event)), event  # type: ignore[arg-type]
+    assert codec.encoded < 100, "a part's deltas after its first are not encoded again"
+
+
+DELTA_CASES = {
+    "output_text_delta": ev.OutputTextDeltaEvent,
+    "refusal_delta": ev.RefusalDeltaEvent,
+    "reasoning_text_delta": ev.ReasoningTextDeltaEvent,
+    "function_call_arguments_delta": ev.FunctionCallArgumentsDeltaEvent,
+    "reasoning_summary_text_delta": ev.ReasoningSummaryTextDeltaEvent,
+    "mcp_call_arguments_delta": ev.McpCallArgumentsDeltaEvent,
+}
+
+
+@st.composite
+def _delta_events(draw: st.DrawFn) -> ev.ResponseStreamEvent:
+    case = draw(st.sampled_from(sorted(DELTA_CASES)))
+    cls = DELTA_CASES[case]
+    fields: dict[str, object] = {"delta": draw(st.text())}
+    for name in cls.DESCRIPTOR.fields_by_name:
+        if name in ("output_index", "content_index", "summary_index"):
+            fields[name] = draw(st.integers(0, 3))
+        elif name == "item_id":
+            fields[name] = draw(st.sampled_from(["msg_1", "rs_2", "fc_3", 'q"uote']))
+        elif name == "obfuscation" and draw(st.booleans()):
+            fields[name] = draw(st.text(max_size=5))
+    message = cls(**fields)  # type: ignore[arg-type]
+    sequence = draw(st.integers(0, 2**31 - 1))
+    return ev.ResponseStreamEvent(sequence_number=sequence, **{case: message})  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_delta_events(), min_size=1, max_size=8))
+def test_any_delta_frames_as_the_codec_frames_it(events: list[ev.ResponseStreamEvent]) -> None:
+    framer = EventFrames(CODEC)
+    for event in events:
+        assert framer.frame(event) == frame(CODEC.encode(event))  # type: ignore[arg-type]

@@ -118,11 +118,6 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         _check_arrays(data, arrays)
         return await run_paced(self._codec.decode_steps(data, cls))
 
-    def _encode_event(self, event: ResponseStreamEvent) -> dict[str, object]:
-        payload = self._codec.encode(event)
-        assert isinstance(payload, dict)
-        return payload
-
     async def _unary(self, context: Context, produce: Callable[[], Awaitable[object]]) -> HttpBody:
         try:
             return _json(await produce())
@@ -168,12 +163,12 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
     async def _sse(self, events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[HttpBody]:
         current().streaming()
+        framer = sse.EventFrames(self._codec)
         async for batch in batches(events, self._keepalive_s, opens=is_delta):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
                 continue
-            frames = b"".join(sse.frame(self._encode_event(event)) for event in batch)
-            yield HttpBody(content_type=EVENT_STREAM, data=frames)
+            yield HttpBody(content_type=EVENT_STREAM, data=b"".join(map(framer.frame, batch)))
         yield HttpBody(content_type=EVENT_STREAM, data=sse.DONE)
 
     async def GetResponse(
