@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import pytest
 from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -131,6 +133,21 @@ def test_stream_frames_are_the_codecs_byte_for_byte() -> None:
     for event in events:
         assert framer.frame(event) == frame(CODEC.encode(event)), event  # type: ignore[arg-type]
     assert codec.encoded < 100, "a part's deltas after its first are not encoded again"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [p.TextDelta, p.ReasoningDelta, p.RefusalDelta, lambda t: p.ToolCallDelta(0, "call_a", "f", t)],
+    ids=["text", "reasoning", "refusal", "arguments"],
+)
+def test_each_kind_of_delta_is_spliced(make: Callable[[str], p.ChatDelta]) -> None:
+    builder = OutputBuilder(EventEmitter(), SequentialIds())
+    events = [e for i in range(200) for e in builder.on_delta(make(f"d{i}"))]
+    codec = CountingCodec()
+    framer = EventFrames(codec)
+
+    assert [framer.frame(e) for e in events] == [frame(CODEC.encode(e)) for e in events]  # type: ignore[arg-type]
+    assert codec.encoded < 20, "the deltas of a part after its first are not encoded"
 
 
 DELTA_CASES = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.wire.openai_json import OpenAIJson
@@ -28,66 +28,95 @@ def frame(payload: dict[str, object]) -> bytes:
     return b"event: " + event_type + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
+Read = Callable[[ResponseStreamEvent], "tuple[_Key, str] | None"]
+
+
+def _text_delta(event: ResponseStreamEvent) -> tuple[_Key, str] | None:
+    d = event.output_text_delta
+    if d.logprobs or d.HasField("obfuscation"):
+        return None
+    return ("output_text_delta", d.output_index, d.item_id, d.content_index), d.delta
+
+
+def _reasoning_delta(event: ResponseStreamEvent) -> tuple[_Key, str] | None:
+    d = event.reasoning_text_delta
+    if d.HasField("obfuscation"):
+        return None
+    return ("reasoning_text_delta", d.output_index, d.item_id, d.content_index), d.delta
+
+
+def _refusal_delta(event: ResponseStreamEvent) -> tuple[_Key, str] | None:
+    d = event.refusal_delta
+    return ("refusal_delta", d.output_index, d.item_id, d.content_index), d.delta
+
+
+def _arguments_delta(event: ResponseStreamEvent) -> tuple[_Key, str] | None:
+    d = event.function_call_arguments_delta
+    if d.HasField("obfuscation"):
+        return None
+    return ("function_call_arguments_delta", d.output_index, d.item_id), d.delta
+
+
+_TEXT_PART = ("output_index", "item_id", "content_index", "delta")
+READERS: dict[str, tuple[Read, frozenset[str]]] = {
+    "output_text_delta": (_text_delta, frozenset({*_TEXT_PART, "logprobs", "obfuscation"})),
+    "reasoning_text_delta": (_reasoning_delta, frozenset({*_TEXT_PART, "obfuscation"})),
+    "refusal_delta": (_refusal_delta, frozenset(_TEXT_PART)),
+    "function_call_arguments_delta": (
+        _arguments_delta,
+        frozenset({"output_index", "item_id", "delta", "obfuscation"}),
+    ),
+}
+"""The deltas that are spliced: how to read what their frame depends on besides the number and text
+(None when the codec must frame it), and every field their message has. A message with a field not
+listed (the proto grew one) is not spliced: the codec frames it, as everything else."""
+
+
 class EventFrames:
     """The frames of one stream's events: `frame(codec.encode(event))`, byte for byte, made faster for
     the deltas.
 
-    A delta event (a case of the event's oneof whose message has a string `delta`, with no other field
-    set but scalars) differs from the previous delta of its part only in its sequence number and its
+    A delta event differs from the previous delta of its part only in its sequence number and its
     text. So the codec frames one of them with marks in their place, once per part, and the frames of
     the others are its pieces with the number and the JSON string of the text put in.
     """
 
     def __init__(self, codec: OpenAIJson) -> None:
         self._codec = codec
-        self._spliced: dict[str, bool] = {}  # by oneof case: whether its events are deltas
+        self._readers: dict[str, Read | None] = {}  # by oneof case, once seen
         self._key: _Key | None = None
         self._pieces: Pieces | None = None
 
     def frame(self, event: ResponseStreamEvent) -> bytes:
         """The SSE frame of `event`."""
-        fields = event.ListFields()
-        if fields:
-            case, inner = fields[-1]  # the oneof's case: its field numbers follow `sequence_number`'s
-            if isinstance(inner, Message) and self._is_delta(case):
-                made = self._splice(event, case, inner)
-                if made is not None:
-                    return made
-        return self._generic(event)
-
-    def _generic(self, event: ResponseStreamEvent) -> bytes:
+        case = event.WhichOneof("event") or ""
+        read = self._readers[case] if case in self._readers else self._reader(case)
+        found = read(event) if read is not None else None
+        if found is not None:
+            key, text = found
+            if key != self._key:
+                self._key, self._pieces = key, _cut(self._codec, event)
+            pieces = self._pieces
+            if pieces is not None:
+                number = event.sequence_number
+                return b"%b%d%b%b%b" % (pieces[0], number, pieces[1], orjson.dumps(text), pieces[2])
         payload = self._codec.encode(event)
         assert isinstance(payload, dict)
         return frame(payload)
 
-    def _is_delta(self, case: FieldDescriptor) -> bool:
-        spliced = self._spliced.get(case.name)
-        if spliced is None:
-            text = self._codec.plan(case.message_type).fields.get("delta") if case.message_type else None
-            spliced = self._spliced[case.name] = text is not None and text.kind is Kind.STRING
-        return spliced
-
-    def _splice(self, event: ResponseStreamEvent, case: FieldDescriptor, inner: Message) -> bytes | None:
-        key: list[object] = [case.number]
-        text = ""
-        for field, value in inner.ListFields():
-            if field.name == "delta":
-                text = value
-            elif isinstance(value, str | int):
-                key += (field.number, value)
-            else:
-                return None  # logprobs: the codec frames it
-        pieces = self._pieces_for(tuple(key), event)
-        if pieces is None:
-            return None
-        return b"%b%d%b%b%b" % (pieces[0], event.sequence_number, pieces[1], orjson.dumps(text), pieces[2])
-
-    def _pieces_for(self, key: _Key, event: ResponseStreamEvent) -> Pieces | None:
-        """The pieces of the frame of events like `event` (same case and fields but the number and
-        text); kept for the last part seen, which is where the next deltas go."""
-        if key != self._key:
-            self._key, self._pieces = key, _cut(self._codec, event)
-        return self._pieces
+    def _reader(self, case: str) -> Read | None:
+        """How events of `case` are spliced, if they are: its message has exactly the fields the reader
+        knows, and the codec writes its `delta` as a JSON string."""
+        spliced = READERS.get(case)
+        read = None
+        if spliced is not None:
+            message = ResponseStreamEvent.DESCRIPTOR.fields_by_name[case].message_type
+            assert message is not None
+            text = self._codec.plan(message).fields.get("delta")
+            if set(message.fields_by_name) == spliced[1] and text is not None and text.kind is Kind.STRING:
+                read = spliced[0]
+        self._readers[case] = read
+        return read
 
 
 def _cut(codec: OpenAIJson, event: ResponseStreamEvent) -> Pieces | None:
