@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf.message import Message
@@ -32,8 +33,9 @@ class EventEmitter:
     def __init__(self) -> None:
         self._next = 0
 
-    def emit(self, case: str, event: Message) -> ResponseStreamEvent:
-        """Wrap `event` (the message of oneof case `case`) with the next sequence number."""
+    def emit(self, case: str, event: Message | Mapping[str, Any]) -> ResponseStreamEvent:
+        """Wrap `event` (the message of oneof case `case`, or its fields: then it is made in place, not
+        made and copied in) with the next sequence number."""
         fields: dict[str, Any] = {case: event}
         out = ResponseStreamEvent(sequence_number=self._next, **fields)
         self._next += 1

@@ -32,6 +32,11 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem, OutputMessage, ReasoningItem
 
 Events = list[ResponseStreamEvent]
+_DELTA_CASES = {
+    "output_text": "output_text_delta",
+    "refusal": "refusal_delta",
+    "reasoning_text": "reasoning_text_delta",
+}
 
 
 def _logprob(lp: p.TokenLogprob) -> Logprob:
@@ -118,38 +123,23 @@ class OutputBuilder:
             events += self._open_part(opened, part_kind)
         part = opened.parts[-1]
         part.pieces.append(text)
-        converted = [_logprob(lp) for lp in lps]
-        part.logprobs.extend(converted)
+        converted = [_logprob(lp) for lp in lps] if lps else []
+        if converted:
+            part.logprobs.extend(converted)
         if self._deltas:
             events.append(self._delta_event(opened, part, text, converted))
         return events
 
     def _delta_event(self, opened: _Open, part: _Part, text: str, lps: list[Logprob]) -> ResponseStreamEvent:
-        ci = len(opened.parts) - 1
-        if part.kind == "output_text":
-            return self._emit(
-                "output_text_delta",
-                ev.OutputTextDeltaEvent(
-                    output_index=opened.index,
-                    item_id=opened.item_id,
-                    content_index=ci,
-                    delta=text,
-                    logprobs=lps,
-                ),
-            )
-        if part.kind == "refusal":
-            return self._emit(
-                "refusal_delta",
-                ev.RefusalDeltaEvent(
-                    output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text
-                ),
-            )
-        return self._emit(
-            "reasoning_text_delta",
-            ev.ReasoningTextDeltaEvent(
-                output_index=opened.index, item_id=opened.item_id, content_index=ci, delta=text
-            ),
-        )
+        fields: dict[str, object] = {
+            "output_index": opened.index,
+            "item_id": opened.item_id,
+            "content_index": len(opened.parts) - 1,
+            "delta": text,
+        }
+        if lps:
+            fields["logprobs"] = lps
+        return self._emit(_DELTA_CASES[part.kind], fields)
 
     def _open_item(self, kind: str) -> Events:
         prefix = "msg" if kind == "message" else "rs"
@@ -229,14 +219,8 @@ class OutputBuilder:
         if delta.arguments:
             opened.arguments.append(delta.arguments)
             if self._deltas:
-                events.append(
-                    self._emit(
-                        "function_call_arguments_delta",
-                        ev.FunctionCallArgumentsDeltaEvent(
-                            output_index=opened.index, item_id=opened.item_id, delta=delta.arguments
-                        ),
-                    )
-                )
+                fields = {"output_index": opened.index, "item_id": opened.item_id, "delta": delta.arguments}
+                events.append(self._emit("function_call_arguments_delta", fields))
         return events
 
     # ---- items made by the service (MCP listings and calls) -------------------------------
