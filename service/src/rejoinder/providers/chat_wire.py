@@ -295,10 +295,16 @@ class StreamDecoder:
     usage: UsageDelta | None = None
     _call_ids: set[int] = field(default_factory=set)
     _call_names: set[int] = field(default_factory=set)
+    _reasoning_fields: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._reasoning_fields = _reasoning_fields(self.caps)
 
     def feed(self, chunk: Mapping[str, object]) -> list[ChatDelta]:
         """The deltas carried by one `chat.completion.chunk`."""
-        self.usage = decode_usage(chunk.get("usage")) or self.usage
+        usage = chunk.get("usage")
+        if usage is not None:
+            self.usage = decode_usage(usage) or self.usage
         out: list[ChatDelta] = []
         for raw_choice in _list(chunk.get("choices")):
             choice = _obj(raw_choice)
@@ -321,17 +327,20 @@ class StreamDecoder:
 
     def _delta(self, delta: Mapping[str, object], logprobs: object) -> list[ChatDelta]:
         out: list[ChatDelta] = []
-        reasoning = _first_text(delta, _reasoning_fields(self.caps))
+        reasoning = _first_text(delta, self._reasoning_fields)
         if reasoning:
             out.append(ReasoningDelta(reasoning))
-        text, token_logprobs = _str(delta.get("content")) or "", decode_logprobs(logprobs)
+        text = _str(delta.get("content")) or ""
+        token_logprobs = decode_logprobs(logprobs) if logprobs is not None else ()
         if text or token_logprobs:
             out.append(TextDelta(text, token_logprobs))
         refusal = _str(delta.get("refusal"))
         if refusal:
             out.append(RefusalDelta(refusal))
-        for position, raw_call in enumerate(_list(delta.get("tool_calls"))):
-            out.append(self._tool_call(_obj(raw_call), position))
+        calls = delta.get("tool_calls")
+        if calls:
+            for position, raw_call in enumerate(_list(calls)):
+                out.append(self._tool_call(_obj(raw_call), position))
         return out
 
     def _tool_call(self, call: Mapping[str, object], position: int) -> ToolCallDelta:
