@@ -401,3 +401,24 @@ def test_usage_and_finish_deltas_emit_nothing() -> None:
     assert builder.on_delta(p.UsageDelta(input_tokens=1, output_tokens=2)) == []
     assert builder.on_delta(p.FinishDelta("stop")) == []
     assert builder.items == []
+
+
+MIXED: list[p.ChatDelta] = [
+    p.ReasoningDelta("think"),
+    p.TextDelta("Hel", (p.TokenLogprob("Hel", -0.1),)),
+    p.TextDelta("lo"),
+    p.RefusalDelta("no"),
+    p.ToolCallDelta(0, "call_a", "f", '{"a":'),
+    p.ToolCallDelta(0, arguments="1}"),
+    p.ToolCallDelta(1, "call_b", "g", "{}"),
+]
+
+
+def test_a_builder_nobody_streams_makes_the_same_items_and_no_events() -> None:
+    streamed, _ = build(MIXED)
+    quiet = OutputBuilder(EventEmitter(), SequentialIds(), events=False)
+    made = [e for d in MIXED for e in quiet.on_delta(d)] + quiet.close("completed")
+
+    assert made == []
+    assert quiet.items == streamed.items
+    assert quiet.function_calls == streamed.function_calls == 2

@@ -100,7 +100,7 @@ class Run:
             if deps.sealer is not None and ENCRYPTED_REASONING in vreq.params.include
             else None
         )
-        self._builder = OutputBuilder(self._emitter, deps.ids, seal, deltas=vreq.stream)
+        self._builder = OutputBuilder(self._emitter, deps.ids, seal, events=vreq.stream)
         self._tally = Tally()
         self._record = current()  # the call that started the run: its access line's tokens
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)

@@ -3,8 +3,9 @@
 One item is open at a time; a delta of another kind (or another tool call) closes it, so items are
 emitted in `output_index` order and never interleave. Text is kept as a list of fragments and
 joined once, when its part closes: no whole-response copies per delta. A builder made with
-`deltas=False` (a response nobody streams) makes no per-delta events: a non-stream response is the
-fold of the same item events, and its text is the same join of the same fragments.
+`events=False` (a response nobody streams) makes none of the events of its deltas, items and parts:
+a non-stream response is the fold of its events, which only its terminal event carries, and its
+output is the same items, made from the same fragments.
 """
 
 from __future__ import annotations
@@ -85,10 +86,10 @@ class OutputBuilder:
         ids: IdGenerator,
         seal: Callable[[list[str]], str] | None = None,
         *,
-        deltas: bool = True,
+        events: bool = True,
     ) -> None:
         self._emit = emitter.emit
-        self._deltas = deltas
+        self._events = events
         self._ids = ids
         self._seal = seal
         self._open: _Open | None = None
@@ -126,7 +127,7 @@ class OutputBuilder:
         converted = [_logprob(lp) for lp in lps] if lps else []
         if converted:
             part.logprobs.extend(converted)
-        if self._deltas:
+        if self._events:
             events.append(self._delta_event(opened, part, text, converted))
         return events
 
@@ -144,6 +145,8 @@ class OutputBuilder:
     def _open_item(self, kind: str) -> Events:
         prefix = "msg" if kind == "message" else "rs"
         self._open = _Open(kind=kind, index=len(self.items), item_id=self._ids.new(prefix))
+        if not self._events:
+            return []
         return [
             self._emit(
                 "output_item_added",
@@ -156,6 +159,8 @@ class OutputBuilder:
     def _open_part(self, opened: _Open, kind: str) -> Events:
         part = _Part(kind=kind)
         opened.parts.append(part)
+        if not self._events:
+            return []
         added = ev.ContentPartAddedEvent(
             output_index=opened.index,
             item_id=opened.item_id,
@@ -165,6 +170,8 @@ class OutputBuilder:
         return [self._emit("content_part_added", added)]
 
     def _close_part(self, opened: _Open, ci: int) -> Events:
+        if not self._events:
+            return []
         part = opened.parts[ci]
         text = "".join(part.pieces)
         common: dict[str, Any] = {
@@ -206,19 +213,16 @@ class OutputBuilder:
             )
             self._open = opened
             self.function_calls += 1
-            events.append(
-                self._emit(
-                    "output_item_added",
-                    ev.OutputItemAddedEvent(
-                        output_index=opened.index, item=self._item(opened, "in_progress")
-                    ),
+            if self._events:
+                added = ev.OutputItemAddedEvent(
+                    output_index=opened.index, item=self._item(opened, "in_progress")
                 )
-            )
+                events.append(self._emit("output_item_added", added))
         elif delta.name and not opened.name:
             opened.name = delta.name
         if delta.arguments:
             opened.arguments.append(delta.arguments)
-            if self._deltas:
+            if self._events:
                 fields = {"output_index": opened.index, "item_id": opened.item_id, "delta": delta.arguments}
                 events.append(self._emit("function_call_arguments_delta", fields))
         return events
@@ -249,9 +253,17 @@ class OutputBuilder:
         opened = self._open
         if opened is None:
             return []
-        events: Events = []
         if opened.kind == "function_call":
             self._closed_calls.add(opened.call_index)
+        item = self._item(opened, status)
+        self.items.append(item)
+        self._open = None
+        return self._closing(opened, item) if self._events else []
+
+    def _closing(self, opened: _Open, item: OutputItem) -> Events:
+        """The events that close `opened` as `item`."""
+        events: Events = []
+        if opened.kind == "function_call":
             done = ev.FunctionCallArgumentsDoneEvent(
                 output_index=opened.index,
                 item_id=opened.item_id,
@@ -261,9 +273,6 @@ class OutputBuilder:
             events.append(self._emit("function_call_arguments_done", done))
         elif opened.parts:
             events += self._close_part(opened, len(opened.parts) - 1)
-        item = self._item(opened, status)
-        self.items.append(item)
-        self._open = None
         events.append(
             self._emit("output_item_done", ev.OutputItemDoneEvent(output_index=opened.index, item=item))
         )
