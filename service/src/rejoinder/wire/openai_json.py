@@ -40,16 +40,16 @@ class OpenAIJson:
 
     def __init__(self, *, strict: bool = False, max_string_chars: int | None = None) -> None:
         """`strict`: unknown keys are 400s; `max_string_chars`: the longest string a request may hold."""
-        self._plans: dict[str, MessagePlan] = {}
+        self._plans: dict[Descriptor, MessagePlan] = {}  # by descriptor (one object per type)
         self._strict = strict
         self._max_chars = max_string_chars
 
     def plan(self, desc: Descriptor | Any) -> MessagePlan:
         """The cached plan of a message type."""
-        plan = self._plans.get(desc.full_name)
+        plan = self._plans.get(desc)
         if plan is None:
             plan = build_plan(desc)
-            self._plans[desc.full_name] = plan
+            self._plans[desc] = plan
         return plan
 
     # ---- writing ---------------------------------------------------------------------------
@@ -67,7 +67,8 @@ class OpenAIJson:
             out[name] = {} if is_map else []
         fields = plan.fields
         for fd, value in msg.ListFields():
-            out[fd.name] = self._encode_field(fields[fd.name], value)
+            fp = fields[fd.name]
+            out[fp.name] = value if fp.plain else self._encode_field(fp, value)
         return out
 
     def _encode_union(self, msg: Message, plan: MessagePlan) -> JsonValue:

@@ -60,6 +60,7 @@ class FieldPlan:
     omit_unset: bool
     message: Descriptor | None
     map_value: FieldDescriptor | None
+    plain: bool = False  # written as the value itself: a scalar that is not JSON text
 
 
 @dataclass
@@ -81,6 +82,9 @@ class MessagePlan:
     object_type: str | None = None
     template: dict[str, object] = field(default_factory=dict)
     containers: tuple[tuple[str, bool], ...] = ()
+
+
+_NOT_PLAIN = (Kind.MESSAGE, Kind.STRUCT, Kind.JSON_TEXT, Kind.JSON_VALUE_TEXT)
 
 
 def _option(options: Message, extension: FieldDescriptor) -> Any:
@@ -116,6 +120,7 @@ def field_plan(fd: FieldDescriptor) -> FieldPlan:
         name=fd.name,
         descriptor=fd,
         kind=kind,
+        plain=not fd.is_repeated and kind not in _NOT_PLAIN,
         repeated=fd.is_repeated and not is_map,
         is_map=is_map,
         has_presence=fd.has_presence and not fd.is_repeated,
