@@ -63,10 +63,11 @@ class FirstTurn:
 
     async def deltas(self) -> AsyncIterator[p.ChatDelta]:
         """The first delta, then the rest."""
-        delta = self.first
-        while delta is not None:
+        if self.first is None:
+            return
+        yield self.first
+        async for delta in self.upstream:
             yield delta
-            delta = await anext(self.upstream, None)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ ATTEMPTS = 2
 
 def _offer(req: p.ChatRequest, offered: frozenset[str], choice: p.ToolChoice | None) -> p.ChatRequest:
     tools = tuple(t for t in req.tools if t.name in offered)
-    return replace(req, tools=tools, tool_choice=choice if tools else None)
+    choice = choice if tools else None
+    if tools == req.tools and choice == req.tool_choice:
+        return req  # (`replace` makes a 20-field dataclass anew: ~8 us)
+    return replace(req, tools=tools, tool_choice=choice)
 
 
 def _ignored(policy: ToolPolicy) -> ApiError:
@@ -47,16 +50,21 @@ async def _filtered(
             await upstream.aclose()
 
 
-async def run_turn(
+def run_turn(
     provider: p.Provider, req: p.ChatRequest, policy: ToolPolicy, used_calls: int = 0
 ) -> AsyncGenerator[p.ChatDelta, None]:
     """The turn's deltas. Raises `UpstreamError`, or `ApiError` (before yielding anything) when a
     forced choice is ignored twice."""
-    if policy.forced is None:
+    if policy.forced is None:  # the upstream's deltas, filtered: no layer in between
         calls = CallFilter(policy=policy, offered=policy.offered, used=used_calls)
-        async for delta in _filtered(provider, _offer(req, policy.offered, policy.choice), calls):
-            yield delta
-        return
+        return _filtered(provider, _offer(req, policy.offered, policy.choice), calls)
+    return _forced(provider, req, policy, used_calls)
+
+
+async def _forced(
+    provider: p.Provider, req: p.ChatRequest, policy: ToolPolicy, used_calls: int
+) -> AsyncGenerator[p.ChatDelta, None]:
+    """The deltas of a turn that must call a tool: held back until a matching call arrives."""
     offered, choice = policy.offered, policy.choice
     carried: list[p.ChatDelta] = []  # usage of ignored attempts, still counted
     for attempt in range(ATTEMPTS):
