@@ -127,6 +127,24 @@ class ServicePorts:
     grpc: int
 
 
+@dataclass(frozen=True)
+class Floor:
+    """The running floor server (`bench.floor_server`): where it and its Envoy listen, Envoy's pid."""
+
+    child: Child
+    ports: ServicePorts
+    envoy_pid: int
+
+
+def start_floor_server(canned: Path, workdir: Path, cpus: frozenset[int]) -> Floor:
+    """The do-nothing server with its Envoy (its child, so pinned alike), replaying `canned`."""
+    argv = [sys.executable, "-m", "bench.floor_server", "--canned", str(canned), "--workdir", str(workdir)]
+    env = {**os.environ, "GRPC_ENABLE_FORK_SUPPORT": "false"}  # as `rejoinder serve` sets it
+    child = start_child("floor server", argv, workdir / "floor.log", cpus, env)
+    _, grpc_port, http_port, envoy_pid = child.wait_for_line("ready ", 30).split()
+    return Floor(child, ServicePorts(http=int(http_port), grpc=int(grpc_port)), int(envoy_pid))
+
+
 def start_service(
     upstream_url: str,
     workdir: Path,
@@ -176,6 +194,13 @@ def thread_affinity(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             cpus |= os.sched_getaffinity(int(tid))
     return sorted(cpus)
+
+
+def pin(pid: int, cpus: frozenset[int]) -> None:
+    """Move every thread of `pid` to `cpus` (threads it starts later inherit their creator's)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus)
 
 
 def core_seconds() -> dict[int, float]:

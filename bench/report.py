@@ -24,6 +24,8 @@ class Goal:
     check: Check
     limit: float
     text: str
+    grpc_limit: float | None = None  # a different limit in the gRPC column
+    both: bool = False  # the target names both surfaces: the gRPC verdict counts too
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Row:
     has_direct: bool = True
     grpc_path: str = "grpc"  # the path shown in the gRPC column
     has_rest: bool = True
+    rest_path: str = "rest"  # the path shown in the REST column
 
 
 P50_ADDED = Goal("added_max", 2.0, "+<=2 ms over direct")
@@ -131,6 +134,69 @@ def rows(plan: Plan) -> list[Row]:
         Row("nonstream_c64", harness, "other_core0_pct", "other procs on core0 %", ""),
         Row("nonstream_c64", harness, "other_core1_pct", "other procs on core1 %", ""),
     ]
+    return out + floor_rows(plan) + burst_rows(plan)
+
+
+# Issue 13: the service against the floor (`bench.floor`), and a burst on one core (`bench.burst`).
+FLOOR: dict[str, Any] = {"rest_path": "floor_rest", "grpc_path": "floor_grpc"}
+FLOOR_NO_DIRECT: dict[str, Any] = {**FLOOR, "has_direct": False}
+FLOOR_CPU = Goal("abs_max", 2.0, "<=2x floor CPU/req")
+FIRST_ADDED = Goal("added_max", 1.5, "+<=1.5 ms over direct", both=True)
+DELTA_CPU = Goal("abs_max", 15.0, "<=15/25 us over floor", grpc_limit=25.0, both=True)  # REST/gRPC
+FIRST_EARLY = Goal("abs_max", 0.5, "first/total <=0.5", both=True)
+SAME_RUN: dict[str, Any] = {"has_direct": False}
+
+
+def floor_rows(plan: Plan) -> list[Row]:
+    """The floor's figures (REST: the floor's Envoy and servicer; gRPC: the floor servicer), the
+    service's measured beside them, and the comparisons with their targets."""
+    name, label = "floor_nonstream_c1", "floor non-stream"
+    out = [
+        Row(name, label, "p50_ms", "floor: p50 ms", "x", **FLOOR),
+        Row(name, label, "svc_cpu_us_per_req", "floor: svc CPU us/req", "", **FLOOR_NO_DIRECT),
+        Row(name, label, "envoy_cpu_us_per_req", "floor: Envoy CPU us/req", "", **FLOOR_NO_DIRECT),
+        Row(name, label, "p50_ms", "service: p50 ms", "x"),
+        Row(name, label, "svc_cpu_us_per_req", "service: svc CPU us/req", "", **SAME_RUN),
+        Row(name, label, "envoy_cpu_us_per_req", "service: Envoy CPU us/req", "", **SAME_RUN),
+        Row(name, label, "edge_over_floor_x", "svc+Envoy / floor+Envoy", "", FLOOR_CPU, **SAME_RUN),
+        Row(name, label, "svc_over_floor_x", "svc / floor servicer", "", **SAME_RUN),
+    ]
+    for tokens in plan.stream_tokens:
+        name, label = f"floor_stream_{tokens}", f"floor stream {tokens}"
+        long = tokens == max(plan.stream_tokens)
+        out += [
+            Row(name, label, "ttft_p50_ms", "floor: first delta p50 ms", "x", **FLOOR),
+            Row(name, label, "p50_ms", "floor: total p50 ms", "x", **FLOOR),
+            Row(name, label, "svc_cpu_us_per_delta", "floor: svc CPU us/delta", "", **FLOOR_NO_DIRECT),
+            Row(name, label, "envoy_cpu_us_per_delta", "floor: Envoy CPU us/delta", "", **FLOOR_NO_DIRECT),
+            Row(name, label, "ttft_p50_ms", "service: first delta p50", "x", FIRST_ADDED if long else None),
+            Row(name, label, "p50_ms", "service: total p50 ms", "x"),
+            Row(name, label, "svc_cpu_us_per_delta", "service: svc CPU us/delta", "", **SAME_RUN),
+            Row(
+                name,
+                label,
+                "svc_us_per_delta_over_floor",
+                "svc us/delta over floor",
+                "",
+                DELTA_CPU if long else None,
+                **SAME_RUN,
+            ),
+            Row(name, label, "envoy_us_per_delta_over_floor", "Envoy us/delta over floor", "", **SAME_RUN),
+        ]
+    return out
+
+
+def burst_rows(plan: Plan) -> list[Row]:
+    """The streams with the upstream on the service core: first delta against the whole stream."""
+    out: list[Row] = []
+    for tokens in plan.stream_tokens:
+        name, label = f"burst_{tokens}", f"burst {tokens} tok c=1"
+        out += [
+            Row(name, label, "ttft_p50_ms", "first delta p50 ms", "x", FIRST_ADDED),
+            Row(name, label, "p50_ms", "total p50 ms", "x"),
+            Row(name, label, "first_over_total", "first delta / total p50", "", FIRST_EARLY),
+            Row(name, label, "svc_cpu_us_per_delta", "svc CPU us/delta", "", **SAME_RUN),
+        ]
     return out
 
 
@@ -184,7 +250,8 @@ def judge(row: Row, path: str, value: float | None, base: float | None) -> Verdi
         assert base is not None
         share = value / base if base else 0.0
         return Verdict(row, path, value, base, share >= goal.limit, f"{100 * share:.1f}%")
-    return Verdict(row, path, value, base, value <= goal.limit, fmt(value))
+    limit = goal.grpc_limit if goal.grpc_limit is not None and path != "rest" else goal.limit
+    return Verdict(row, path, value, base, value <= limit, fmt(value))
 
 
 def _metric(results: Results, scenario: str, path: str, metric: str) -> float | None:
@@ -205,11 +272,11 @@ def render(results: Results, plan: Plan) -> tuple[str, list[Verdict]]:
             continue
         base = _metric(results, row.direct_from or row.scenario, "direct", row.metric)
         base = base if row.has_direct else None
-        rest = _metric(results, row.scenario, "rest", row.metric) if row.has_rest else None
+        rest = _metric(results, row.scenario, row.rest_path, row.metric) if row.has_rest else None
         grpc = _metric(results, row.scenario, row.grpc_path, row.metric)
         judged = [
             judge(row, path, v, base) if shown else None
-            for path, v, shown in (("rest", rest, row.has_rest), (row.grpc_path, grpc, True))
+            for path, v, shown in ((row.rest_path, rest, row.has_rest), (row.grpc_path, grpc, True))
         ]
         verdicts += [v for v in judged if v is not None]
         cells = [_verdict_text(v) for v in judged]
@@ -237,6 +304,12 @@ def contention(results: Results) -> str | None:
     )
 
 
+def counted(verdicts: list[Verdict]) -> list[Verdict]:
+    """The verdicts the summary line counts: every REST one, and the gRPC ones of targets that name
+    both surfaces (the other gRPC verdicts are for information)."""
+    return [v for v in verdicts if v.path == "rest" or (v.row.goal is not None and v.row.goal.both)]
+
+
 def _verdict_text(verdict: Verdict | None) -> str:
     if verdict is None:
         return ""
@@ -244,7 +317,8 @@ def _verdict_text(verdict: Verdict | None) -> str:
 
 
 def verdicts_json(verdicts: list[Verdict]) -> list[Mapping[str, object]]:
-    """The verdicts as JSON-ready dicts."""
+    """The verdicts as JSON-ready dicts (`counted`: in the summary line's count)."""
+    judged = counted(verdicts)
     return [
         {
             "scenario": v.row.scenario,
@@ -255,6 +329,7 @@ def verdicts_json(verdicts: list[Verdict]) -> list[Mapping[str, object]]:
             "direct": v.baseline,
             "passed": v.passed,
             "shown": v.shown,
+            "counted": v in judged,
         }
         for v in verdicts
     ]

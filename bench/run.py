@@ -27,7 +27,7 @@ from types import FrameType
 
 import grpc
 
-from bench import beside_big, observability, profile, scenarios
+from bench import beside_big, burst, floor, observability, profile, scenarios
 from bench.otlp_sink import sink_counts, start_sink
 from bench.procs import (
     LOOPBACK,
@@ -40,7 +40,7 @@ from bench.procs import (
     start_upstream,
     thread_affinity,
 )
-from bench.report import contention, render, verdicts_json
+from bench.report import contention, counted, render, verdicts_json
 from bench.scenarios import CONTENDED_PCT, Bench, Plan, Results
 from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
@@ -52,6 +52,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PARTS: dict[str, Callable[[Bench, Results], Awaitable[None]]] = {
     "nonstream": scenarios.nonstream,
     "stream": scenarios.streaming,
+    "floor": floor.floor,
+    "burst": burst.burst,
     "store": scenarios.store,
     "beside_big": beside_big.beside_big,
     "idle": scenarios.idle,
@@ -280,7 +282,8 @@ def _start_service(
         plan = observability.plan_for(quick=args.quick)
     endpoints = Endpoints(upstream_port, ports.http, ports.grpc)
     probe = CpuProbe(pids, {"service_core": args.service_core, "load_core": args.load_core})
-    return service, Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log, args.retries)
+    bench = Bench(endpoints, probe, plan, pids["svc"], pids["envoy"], _log, args.retries, workdir)
+    return service, bench
 
 
 def _start(args: argparse.Namespace, workdir: Path, children: list[Child], store_dsn: str | None) -> Bench:
@@ -432,8 +435,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     print(table)
     if profiles:
         print("\n" + profile.render_profiles(profiles))
-    rest = [v for v in verdicts if v.path == "rest"]
-    print(f"\ntargets through Envoy: {sum(v.passed for v in rest)}/{len(rest)} pass; results: {out}")
+    judged = counted(verdicts)
+    print(
+        f"\ntargets through Envoy (and on gRPC where a target names both surfaces): "
+        f"{sum(v.passed for v in judged)}/{len(judged)} pass; results: {out}"
+    )
     if warning:
         print(warning)
     return 0

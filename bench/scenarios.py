@@ -13,6 +13,7 @@ import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.http1 import get_json
 from bench.load import GrpcSession, HttpSession, LoopResult, LoopSpec, Sample, Target, clock, closed_loop
@@ -41,6 +42,7 @@ class Plan:
     idle_open_timeout_s: float
     idle_hold_s: float
     idle_delay_ms: int
+    floor_rounds: int  # `floor`: rounds of (service, floor) windows, each half as long as `duration_s`
 
 
 FULL = Plan(
@@ -55,6 +57,7 @@ FULL = Plan(
     idle_open_timeout_s=10.0,
     idle_hold_s=5.0,
     idle_delay_ms=10_000,
+    floor_rounds=2,
 )
 QUICK = Plan(
     warmup_s=0.3,
@@ -68,7 +71,11 @@ QUICK = Plan(
     idle_open_timeout_s=4.0,
     idle_hold_s=1.5,
     idle_delay_ms=10_000,
+    floor_rounds=1,
 )
+# Who runs on the service core (the rest run on the load core); `burst` moves the upstream there.
+SERVICE_CORE = ("svc", "envoy")
+PROCESSES = ("svc", "envoy", "upstream", "loadgen", "sink")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -92,7 +99,7 @@ def _per(cpu_s: float, count: int, scale: float) -> float | None:
     return cpu_s / count * scale if count else None
 
 
-def loop_metrics(result: LoopResult) -> Metrics:
+def loop_metrics(result: LoopResult, on_service_core: Sequence[str] = SERVICE_CORE) -> Metrics:
     """Latency, throughput and CPU figures of one closed-loop run."""
     ok = [s for s in result.samples if s.ok]
     latencies = [s.latency for s in ok]
@@ -119,27 +126,29 @@ def loop_metrics(result: LoopResult) -> Metrics:
         "svc_cpu_us_per_delta": _per(cpu.get("svc", 0.0), deltas, 1e6),
         "envoy_cpu_us_per_delta": _per(cpu.get("envoy", 0.0), deltas, 1e6),
         **sink,
-        **busy(cpu),
+        **busy(cpu, on_service_core),
     }
 
 
-def contended(path: str, metrics: Metrics) -> float:
+def contended(path: str, metrics: Metrics, upstream_on_service_core: bool = False) -> float:
     """How much of a core this cell needed other processes took (0 when none needed was touched).
 
-    The direct path needs the load core; the service paths need the service core (their
-    bottleneck), and the load core only when it was full (ours + others near 100%)."""
+    The direct path needs the load core (and the service core when the upstream runs there); the
+    service paths need the service core (their bottleneck), and the load core only when it was full
+    (ours + others near 100%)."""
     other0, other1 = _num(metrics["other_core0_pct"]), _num(metrics["other_core1_pct"])
     load_core_full = _num(metrics["core1_busy_pct"]) + other1 > SATURATED_PCT
     if path == "direct":
-        return other1
+        return max(other1, other0) if upstream_on_service_core else other1
     return max(other0, other1 if load_core_full else 0.0)
 
 
-def busy(cpu: dict[str, float]) -> dict[str, float]:
-    """How busy the two cores were with our processes, and with anything else (`other_*`)."""
+def busy(cpu: dict[str, float], on_service_core: Sequence[str] = SERVICE_CORE) -> dict[str, float]:
+    """How busy the two cores were with our processes, and with anything else (`other_*`);
+    `on_service_core` names our processes pinned to the service core (the others are on the load core)."""
     wall = cpu["wall"]
-    ours0 = cpu.get("svc", 0.0) + cpu.get("envoy", 0.0)
-    ours1 = cpu.get("upstream", 0.0) + cpu.get("loadgen", 0.0) + cpu.get("sink", 0.0)
+    ours0 = sum(cpu.get(name, 0.0) for name in on_service_core)
+    ours1 = sum(cpu.get(name, 0.0) for name in PROCESSES if name not in on_service_core)
     return {
         "core0_busy_pct": 100 * ours0 / wall,
         "core1_busy_pct": 100 * ours1 / wall,
@@ -159,6 +168,8 @@ class Bench:
     envoy_pid: int
     log: Callable[[str], None]
     retries: int = 2
+    workdir: Path | None = None  # where scenarios that start processes of their own keep their files
+    on_service_core: tuple[str, ...] = SERVICE_CORE
 
     async def upstream_stats(self) -> tuple[int, int, int]:
         """(requests, connections) the upstream has seen so far, and connections open now
@@ -172,7 +183,7 @@ class Bench:
         for attempt in range(1 + self.retries):
             metrics = await self._loop_once(path, shape, concurrency, duration_s)
             metrics["attempts"] = attempt + 1
-            other = contended(path, metrics)
+            other = contended(path, metrics, "upstream" in self.on_service_core)
             metrics["contended_pct"] = other
             if other < CONTENDED_PCT:
                 break
@@ -184,7 +195,7 @@ class Bench:
         spec = LoopSpec(concurrency, self.plan.warmup_s, duration_s, self.plan.max_requests)
         requests, connections, _ = await self.upstream_stats()
         try:
-            metrics = loop_metrics(await closed_loop(target, spec, self.probe))
+            metrics = loop_metrics(await closed_loop(target, spec, self.probe), self.on_service_core)
         finally:
             await target.aclose()
         requests_after, connections_after, _ = await self.upstream_stats()

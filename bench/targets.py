@@ -45,6 +45,17 @@ class Shape:
         return f"bench-{self.tokens}-{self.delay_ms}"
 
 
+def rest_body(shape: Shape) -> bytes:
+    """The JSON body of `POST /v1/responses` for `shape` (what the `openai` SDK sends)."""
+    body = {"model": shape.model, "input": PROMPT, "store": shape.store, "stream": shape.stream}
+    return orjson.dumps(body)
+
+
+def grpc_params(shape: Shape) -> CreateRequest:
+    """The `CreateRequest` of `shape` (in `StreamCreateRequest.params` for streams)."""
+    return CreateRequest(model=shape.model, input=Input(text=PROMPT), store=shape.store, stream=shape.stream)
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Ports of the upstream, of Envoy's REST listener and of the gRPC server."""
@@ -74,14 +85,11 @@ class Endpoints:
         return HttpTarget("direct", self.upstream, payload, marker, expect)
 
     def _rest(self, shape: Shape) -> HttpTarget:
-        body = {"model": shape.model, "input": PROMPT, "store": shape.store, "stream": shape.stream}
-        payload = build_request(f"{LOOPBACK}:{self.http}", "/v1/responses", orjson.dumps(body))
+        payload = build_request(f"{LOOPBACK}:{self.http}", "/v1/responses", rest_body(shape))
         marker, expect = (REST_DELTA, shape.tokens) if shape.stream else (REST_DONE, 1)
         return HttpTarget("rest", self.http, payload, marker, expect)
 
     def _grpc(self, shape: Shape, *, batched: bool = False) -> GrpcTarget:
-        params = CreateRequest(
-            model=shape.model, input=Input(text=PROMPT), store=shape.store, stream=shape.stream
-        )
+        params = grpc_params(shape)
         label = BATCHED if batched else "grpc"
         return GrpcTarget(label, self.grpc, params, shape.tokens if shape.stream else 0, batched=batched)
