@@ -41,6 +41,7 @@ from bench.procs import (
     thread_affinity,
 )
 from bench.report import contention, counted, render, verdicts_json
+from bench.scaling import run_scaling
 from bench.scenarios import CONTENDED_PCT, Bench, Plan, Results
 from bench.targets import Endpoints
 from bench.upstream import new_loop_factory
@@ -77,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="--observability: rounds of windows over the three services, averaged (default 4; quick 2)",
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="serve --workers 1 and 2 (and the shared-port Envoy, and PostgreSQL) against LiteLLM "
+        "--num_workers 1 and 2, everything on both cores; --rounds N (default 2; quick 1), about 6 minutes",
     )
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy profiles")
     parser.add_argument("--profile-seconds", type=float, default=None, help="length of each profile")
@@ -455,6 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.observability and (args.only or args.store != "sqlite"):
         _log("--observability runs its own cells (store: false): it takes no --only or --store")
         return 2
+    if args.scaling and (args.only or args.observability):
+        _log("--scaling runs its own cells on its own systems: it takes no --only or --observability")
+        return 2
     os.sched_setaffinity(0, {args.load_core})
     if args.nice:
         os.nice(args.nice)  # inherited by the upstream, the service and Envoy
@@ -467,6 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="rejoinder-bench-"))
     try:
+        if args.scaling:
+            return run_scaling(args, workdir, _log)
         return run_observability(args, workdir) if args.observability else run(args, workdir)
     except KeyboardInterrupt:
         _log("interrupted: everything started was stopped")
