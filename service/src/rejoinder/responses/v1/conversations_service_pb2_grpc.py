@@ -86,56 +86,64 @@ class ConversationsServiceServicer:
     """
 
     def CreateConversation(self, request, context):
-        """Creates a conversation, with up to 20 first items.
+        """OpenAI: POST /v1/conversations (`conversations.create`). Creates a conversation, with up to 20
+        first items.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConversation(self, request, context):
-        """Retrieves a conversation.
+        """OpenAI: GET /v1/conversations/{conversation_id} (`conversations.retrieve`). Retrieves a
+        conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateConversation(self, request, context):
-        """Replaces a conversation's metadata.
+        """OpenAI: POST /v1/conversations/{conversation_id} (`conversations.update`). Replaces a
+        conversation's metadata.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteConversation(self, request, context):
-        """Deletes a conversation and its items (responses made in it stay).
+        """OpenAI: DELETE /v1/conversations/{conversation_id} (`conversations.delete`). Deletes a
+        conversation and its items (responses made in it stay).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateConversationItems(self, request, context):
-        """Appends up to 20 items to a conversation.
+        """OpenAI: POST /v1/conversations/{conversation_id}/items (`conversations.items.create`). Appends up
+        to 20 items to a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConversationItems(self, request, context):
-        """Lists a conversation's items, a page at a time.
+        """OpenAI: GET /v1/conversations/{conversation_id}/items (`conversations.items.list`). Lists a
+        conversation's items, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConversationItem(self, request, context):
-        """Retrieves one item of a conversation.
+        """OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.retrieve`).
+        Retrieves one item of a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteConversationItem(self, request, context):
-        """Deletes one item of a conversation.
+        """OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.delete`).
+        Deletes one item of a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+rejoinder/responses/v1/models_service.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\"^\n\x05Model\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63reated\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08owned_by\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\"\x13\n\x11ListModelsRequest\"]\n\x12ListModelsResponse\x12\x14\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1d.rejoinder.responses.v1.ModelB\x04\xe2\x41\x01\x03\"&\n\x0fGetModelRequest\x12\x13\n\x05model\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x10GetModelResponse\x12\x32\n\x05model\x18\x01 \x01(\x0b\x32\x1d.rejoinder.responses.v1.ModelB\x04\xe2\x41\x01\x03\x32\xd3\x01\n\rModelsService\x12\x63\n\nListModels\x12).rejoinder.responses.v1.ListModelsRequest\x1a*.rejoinder.responses.v1.ListModelsResponse\x12]\n\x08GetModel\x12\'.rejoinder.responses.v1.GetModelRequest\x1a(.rejoinder.responses.v1.GetModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+rejoinder/responses/v1/models_service.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\"|\n\x05Model\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x02id\x12\x1c\n\x06object\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12\x1e\n\x07\x63reated\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x07\x63reated\x12\x1f\n\x08owned_by\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x07ownedBy\"\x13\n\x11ListModelsRequest\"k\n\x12ListModelsResponse\x12\x1c\n\x06object\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x06object\x12\x37\n\x04\x64\x61ta\x18\x02 \x03(\x0b\x32\x1d.rejoinder.responses.v1.ModelB\x04\xe2\x41\x01\x03R\x04\x64\x61ta\"-\n\x0fGetModelRequest\x12\x1a\n\x05model\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05model\"M\n\x10GetModelResponse\x12\x39\n\x05model\x18\x01 \x01(\x0b\x32\x1d.rejoinder.responses.v1.ModelB\x04\xe2\x41\x01\x03R\x05model2\xd3\x01\n\rModelsService\x12\x63\n\nListModels\x12).rejoinder.responses.v1.ListModelsRequest\x1a*.rejoinder.responses.v1.ListModelsResponse\x12]\n\x08GetModel\x12\'.rejoinder.responses.v1.GetModelRequest\x1a(.rejoinder.responses.v1.GetModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,15 +49,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMODELRESPONSE'].fields_by_name['model']._loaded_options = None
   _globals['_GETMODELRESPONSE'].fields_by_name['model']._serialized_options = b'\342A\001\003'
   _globals['_MODEL']._serialized_start=104
-  _globals['_MODEL']._serialized_end=198
-  _globals['_LISTMODELSREQUEST']._serialized_start=200
-  _globals['_LISTMODELSREQUEST']._serialized_end=219
-  _globals['_LISTMODELSRESPONSE']._serialized_start=221
-  _globals['_LISTMODELSRESPONSE']._serialized_end=314
-  _globals['_GETMODELREQUEST']._serialized_start=316
-  _globals['_GETMODELREQUEST']._serialized_end=354
-  _globals['_GETMODELRESPONSE']._serialized_start=356
-  _globals['_GETMODELRESPONSE']._serialized_end=426
-  _globals['_MODELSSERVICE']._serialized_start=429
-  _globals['_MODELSSERVICE']._serialized_end=640
+  _globals['_MODEL']._serialized_end=228
+  _globals['_LISTMODELSREQUEST']._serialized_start=230
+  _globals['_LISTMODELSREQUEST']._serialized_end=249
+  _globals['_LISTMODELSRESPONSE']._serialized_start=251
+  _globals['_LISTMODELSRESPONSE']._serialized_end=358
+  _globals['_GETMODELREQUEST']._serialized_start=360
+  _globals['_GETMODELREQUEST']._serialized_end=405
+  _globals['_GETMODELRESPONSE']._serialized_start=407
+  _globals['_GETMODELRESPONSE']._serialized_end=484
+  _globals['_MODELSSERVICE']._serialized_start=487
+  _globals['_MODELSSERVICE']._serialized_end=698
 # @@protoc_insertion_point(module_scope)

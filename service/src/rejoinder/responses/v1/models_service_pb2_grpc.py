@@ -58,14 +58,15 @@ class ModelsServiceServicer:
     """
 
     def ListModels(self, request, context):
-        """Lists the models, as `GET /v1/models` does.
+        """OpenAI: GET /v1/models (`models.list`). Lists the models.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetModel(self, request, context):
-        """Retrieves one model: a listed name, or one that routes explicitly (an alias, "provider/model").
+        """OpenAI: GET /v1/models/{model} (`models.retrieve`). Retrieves one model: a listed name, or one that
+        routes explicitly (an alias, "provider/model").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -126,105 +126,106 @@ class OpenAIHttpServiceServicer:
     """
 
     def CreateResponse(self, request, context):
-        """POST /v1/responses: JSON, or server-sent events when the body says `"stream": true`.
+        """OpenAI: POST /v1/responses. JSON, or server-sent events when the body says `"stream": true`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetResponse(self, request, context):
-        """GET /v1/responses/{response_id}: the stored response.
+        """OpenAI: GET /v1/responses/{response_id}. The stored response, or its events with `stream=true`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteResponse(self, request, context):
-        """DELETE /v1/responses/{response_id}.
+        """OpenAI: DELETE /v1/responses/{response_id}. Deletes a stored response.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelResponse(self, request, context):
-        """POST /v1/responses/{response_id}/cancel.
+        """OpenAI: POST /v1/responses/{response_id}/cancel. Cancels a background response.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListInputItems(self, request, context):
-        """GET /v1/responses/{response_id}/input_items.
+        """OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListModels(self, request, context):
-        """GET /v1/models: the models this service routes.
+        """OpenAI: GET /v1/models. The models this service routes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetModel(self, request, context):
-        """GET /v1/models/{model}: one routed model.
+        """OpenAI: GET /v1/models/{model}. One routed model.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateConversation(self, request, context):
-        """POST /v1/conversations.
+        """OpenAI: POST /v1/conversations. Creates a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConversation(self, request, context):
-        """GET /v1/conversations/{conversation_id}.
+        """OpenAI: GET /v1/conversations/{conversation_id}. Retrieves a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateConversation(self, request, context):
-        """POST /v1/conversations/{conversation_id}: new metadata.
+        """OpenAI: POST /v1/conversations/{conversation_id}. Replaces a conversation's metadata.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteConversation(self, request, context):
-        """DELETE /v1/conversations/{conversation_id}.
+        """OpenAI: DELETE /v1/conversations/{conversation_id}. Deletes a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateConversationItems(self, request, context):
-        """POST /v1/conversations/{conversation_id}/items.
+        """OpenAI: POST /v1/conversations/{conversation_id}/items. Appends items to a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConversationItems(self, request, context):
-        """GET /v1/conversations/{conversation_id}/items.
+        """OpenAI: GET /v1/conversations/{conversation_id}/items. A page of a conversation's items.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConversationItem(self, request, context):
-        """GET /v1/conversations/{conversation_id}/items/{item_id}.
+        """OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id}. One item of a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteConversationItem(self, request, context):
-        """DELETE /v1/conversations/{conversation_id}/items/{item_id}.
+        """OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}. Deletes one item of a
+        conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -86,21 +86,24 @@ class ResponsesServiceServicer:
     """
 
     def Create(self, request, context):
-        """Creates a model response and returns it when it is finished.
+        """OpenAI: POST /v1/responses (`responses.create`), not streamed. Creates a model response and
+        returns it when it is finished.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamCreate(self, request, context):
-        """Creates a model response and streams its events as they happen.
+        """OpenAI: POST /v1/responses with `"stream": true`. Creates a model response and streams its events
+        as they happen, one event per message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamCreateBatched(self, request, context):
-        """Creates a model response and streams its events in batches: the same events as StreamCreate, in
+        """Not in OpenAI: a batched form of `StreamCreate` (POST /v1/responses with `"stream": true`).
+        Creates a model response and streams its events in batches: the same events as StreamCreate, in
         the same order, but the events that are ready together arrive in one message. No event waits for
         another: a slow model's deltas still arrive one by one, as they are made. When events come faster
         than they are sent (a burst from the model, a busy server), messages carry up to 64 of them, so a
@@ -112,14 +115,15 @@ class ResponsesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Get(self, request, context):
-        """Retrieves a stored response.
+        """OpenAI: GET /v1/responses/{response_id} (`responses.retrieve`). Retrieves a stored response.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamGet(self, request, context):
-        """Streams the events of a background response, from any point: those already made (after
+        """OpenAI: GET /v1/responses/{response_id} with `stream=true` and `starting_after`. Streams the events
+        of a background response, from any point: those already made (after
         `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
         goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
@@ -128,21 +132,22 @@ class ResponsesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Delete(self, request, context):
-        """Deletes a stored response.
+        """OpenAI: DELETE /v1/responses/{response_id} (`responses.delete`). Deletes a stored response.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Cancel(self, request, context):
-        """Cancels a background response.
+        """OpenAI: POST /v1/responses/{response_id}/cancel (`responses.cancel`). Cancels a background response.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListInputItems(self, request, context):
-        """Lists the input items of a stored response, a page at a time.
+        """OpenAI: GET /v1/responses/{response_id}/input_items (`responses.input_items.list`). Lists the input
+        items of a stored response, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from rejoinder.responses.v1 import options_pb2 as rejoinder_dot_responses_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/tools.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a$rejoinder/responses/v1/options.proto\"\xaa\x01\n\x0c\x46unctionTool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12!\n\nparameters\x18\x03 \x01(\tB\x08\xe2\x41\x01\x01\xe0\xf3\x18\x01H\x01\x88\x01\x01\x12\x19\n\x06strict\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x02\x88\x01\x01\x42\x0e\n\x0c_descriptionB\r\n\x0b_parametersB\t\n\x07_strict\"#\n\x0cToolNameList\x12\x13\n\x05items\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\"U\n\rMcpToolFilter\x12\x18\n\ntool_names\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1c\n\tread_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x0c\n\n_read_only\"\xa4\x01\n\x0fMcpAllowedTools\x12\x35\n\x05names\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ToolNameListH\x00\x12=\n\x06\x66ilter\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xd0\xf3\x18\x01H\x00\x42\x1b\n\rallowed_tools\x12\n\xca\xf3\x18\x06\x66ilter\"\x8c\x01\n\x11McpApprovalFilter\x12;\n\x06\x61lways\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xe2\x41\x01\x01\x12:\n\x05never\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xe2\x41\x01\x01\"\x87\x01\n\x12McpRequireApproval\x12\x0e\n\x04mode\x18\x01 \x01(\tH\x00\x12\x41\n\x06\x66ilter\x18\x02 \x01(\x0b\x32).rejoinder.responses.v1.McpApprovalFilterB\x04\xd0\xf3\x18\x01H\x00\x42\x1e\n\x10require_approval\x12\n\xca\xf3\x18\x06\x66ilter\"\xfe\x03\n\x07McpTool\x12\x1a\n\x0cserver_label\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\nserver_url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x1f\n\x0c\x63onnector_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x01\x88\x01\x01\x12 \n\rauthorization\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04H\x02\x88\x01\x01\x12\x43\n\x07headers\x18\x05 \x03(\x0b\x32,.rejoinder.responses.v1.McpTool.HeadersEntryB\x04\xe2\x41\x01\x04\x12\x44\n\rallowed_tools\x18\x06 \x01(\x0b\x32\'.rejoinder.responses.v1.McpAllowedToolsB\x04\xe2\x41\x01\x01\x12J\n\x10require_approval\x18\x07 \x01(\x0b\x32*.rejoinder.responses.v1.McpRequireApprovalB\x04\xe2\x41\x01\x01\x12%\n\x12server_description\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01H\x03\x88\x01\x01\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\r\n\x0b_server_urlB\x0f\n\r_connector_idB\x10\n\x0e_authorizationB\x15\n\x13_server_description\"\x9e\x01\n\x10\x43ustomToolFormat\x12<\n\x04text\x18\x01 \x01(\x0b\x32,.rejoinder.responses.v1.CustomToolTextFormatH\x00\x12\x42\n\x07grammar\x18\x02 \x01(\x0b\x32/.rejoinder.responses.v1.CustomToolGrammarFormatH\x00\x42\x08\n\x06\x66ormat\"\x16\n\x14\x43ustomToolTextFormat\"I\n\x17\x43ustomToolGrammarFormat\x12\x18\n\ndefinition\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06syntax\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x01\n\nCustomTool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12>\n\x06\x66ormat\x18\x03 \x01(\x0b\x32(.rejoinder.responses.v1.CustomToolFormatB\x04\xe2\x41\x01\x01\x42\x0e\n\x0c_description\"\xd0\x01\n\x0e\x46ileSearchTool\x12\x1e\n\x10vector_store_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\"\n\x0fmax_num_results\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12.\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x12\x36\n\x0franking_options\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x42\x12\n\x10_max_num_results\"\xb5\x01\n\rWebSearchTool\x12&\n\x13search_context_size\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x34\n\ruser_location\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x12.\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x42\x16\n\x14_search_context_size\"\xef\x02\n\x04Tool\x12\x38\n\x08\x66unction\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.FunctionToolH\x00\x12.\n\x03mcp\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpToolH\x00\x12\x34\n\x06\x63ustom\x18\x03 \x01(\x0b\x32\".rejoinder.responses.v1.CustomToolH\x00\x12=\n\x0b\x66ile_search\x18\x04 \x01(\x0b\x32&.rejoinder.responses.v1.FileSearchToolH\x00\x12;\n\nweb_search\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.WebSearchToolH\x00\x12\x43\n\x12web_search_preview\x18\x06 \x01(\x0b\x32%.rejoinder.responses.v1.WebSearchToolH\x00\x42\x06\n\x04tool\"(\n\x12ToolChoiceFunction\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"M\n\rToolChoiceMcp\x12\x1a\n\x0cserver_label\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x42\x07\n\x05_name\"&\n\x10ToolChoiceCustom\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"Z\n\x16ToolChoiceAllowedTools\x12\x12\n\x04mode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x05tools\x18\x02 \x03(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"\xa6\x02\n\nToolChoice\x12\x0e\n\x04mode\x18\x01 \x01(\tH\x00\x12>\n\x08\x66unction\x18\x02 \x01(\x0b\x32*.rejoinder.responses.v1.ToolChoiceFunctionH\x00\x12G\n\rallowed_tools\x18\x03 \x01(\x0b\x32..rejoinder.responses.v1.ToolChoiceAllowedToolsH\x00\x12\x34\n\x03mcp\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ToolChoiceMcpH\x00\x12:\n\x06\x63ustom\x18\x05 \x01(\x0b\x32(.rejoinder.responses.v1.ToolChoiceCustomH\x00\x42\r\n\x0btool_choiceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/tools.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a$rejoinder/responses/v1/options.proto\"\xd1\x01\n\x0c\x46unctionTool\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12+\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x0b\x64\x65scription\x88\x01\x01\x12-\n\nparameters\x18\x03 \x01(\tB\x08\xe2\x41\x01\x01\xe0\xf3\x18\x01H\x01R\nparameters\x88\x01\x01\x12!\n\x06strict\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x02R\x06strict\x88\x01\x01\x42\x0e\n\x0c_descriptionB\r\n\x0b_parametersB\t\n\x07_strict\"*\n\x0cToolNameList\x12\x1a\n\x05items\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02R\x05items\"j\n\rMcpToolFilter\x12#\n\ntool_names\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01R\ttoolNames\x12&\n\tread_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01H\x00R\x08readOnly\x88\x01\x01\x42\x0c\n\n_read_only\"\xb3\x01\n\x0fMcpAllowedTools\x12<\n\x05names\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.ToolNameListH\x00R\x05names\x12\x45\n\x06\x66ilter\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xd0\xf3\x18\x01H\x00R\x06\x66ilterB\x1b\n\rallowed_tools\x12\n\xca\xf3\x18\x06\x66ilter\"\x9b\x01\n\x11McpApprovalFilter\x12\x43\n\x06\x61lways\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xe2\x41\x01\x01R\x06\x61lways\x12\x41\n\x05never\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.McpToolFilterB\x04\xe2\x41\x01\x01R\x05never\"\x95\x01\n\x12McpRequireApproval\x12\x14\n\x04mode\x18\x01 \x01(\tH\x00R\x04mode\x12I\n\x06\x66ilter\x18\x02 \x01(\x0b\x32).rejoinder.responses.v1.McpApprovalFilterB\x04\xd0\xf3\x18\x01H\x00R\x06\x66ilterB\x1e\n\x10require_approval\x12\n\xca\xf3\x18\x06\x66ilter\"\xf9\x04\n\x07McpTool\x12\'\n\x0cserver_label\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12(\n\nserver_url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\tserverUrl\x88\x01\x01\x12,\n\x0c\x63onnector_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x0b\x63onnectorId\x88\x01\x01\x12/\n\rauthorization\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04H\x02R\rauthorization\x88\x01\x01\x12L\n\x07headers\x18\x05 \x03(\x0b\x32,.rejoinder.responses.v1.McpTool.HeadersEntryB\x04\xe2\x41\x01\x04R\x07headers\x12R\n\rallowed_tools\x18\x06 \x01(\x0b\x32\'.rejoinder.responses.v1.McpAllowedToolsB\x04\xe2\x41\x01\x01R\x0c\x61llowedTools\x12[\n\x10require_approval\x18\x07 \x01(\x0b\x32*.rejoinder.responses.v1.McpRequireApprovalB\x04\xe2\x41\x01\x01R\x0frequireApproval\x12\x38\n\x12server_description\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01H\x03R\x11serverDescription\x88\x01\x01\x1a:\n\x0cHeadersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\r\n\x0b_server_urlB\x0f\n\r_connector_idB\x10\n\x0e_authorizationB\x15\n\x13_server_description\"\xad\x01\n\x10\x43ustomToolFormat\x12\x42\n\x04text\x18\x01 \x01(\x0b\x32,.rejoinder.responses.v1.CustomToolTextFormatH\x00R\x04text\x12K\n\x07grammar\x18\x02 \x01(\x0b\x32/.rejoinder.responses.v1.CustomToolGrammarFormatH\x00R\x07grammarB\x08\n\x06\x66ormat\"\x16\n\x14\x43ustomToolTextFormat\"]\n\x17\x43ustomToolGrammarFormat\x12$\n\ndefinition\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\ndefinition\x12\x1c\n\x06syntax\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06syntax\"\xab\x01\n\nCustomTool\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12+\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x0b\x64\x65scription\x88\x01\x01\x12\x46\n\x06\x66ormat\x18\x03 \x01(\x0b\x32(.rejoinder.responses.v1.CustomToolFormatB\x04\xe2\x41\x01\x01R\x06\x66ormatB\x0e\n\x0c_description\"\x88\x02\n\x0e\x46ileSearchTool\x12.\n\x10vector_store_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02R\x0evectorStoreIds\x12\x31\n\x0fmax_num_results\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01H\x00R\rmaxNumResults\x88\x01\x01\x12\x37\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01R\x07\x66ilters\x12\x46\n\x0franking_options\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01R\x0erankingOptionsB\x12\n\x10_max_num_results\"\xdf\x01\n\rWebSearchTool\x12\x39\n\x13search_context_size\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x11searchContextSize\x88\x01\x01\x12\x42\n\ruser_location\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01R\x0cuserLocation\x12\x37\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01R\x07\x66iltersB\x16\n\x14_search_context_size\"\xaf\x03\n\x04Tool\x12\x42\n\x08\x66unction\x18\x01 \x01(\x0b\x32$.rejoinder.responses.v1.FunctionToolH\x00R\x08\x66unction\x12\x33\n\x03mcp\x18\x02 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpToolH\x00R\x03mcp\x12<\n\x06\x63ustom\x18\x03 \x01(\x0b\x32\".rejoinder.responses.v1.CustomToolH\x00R\x06\x63ustom\x12I\n\x0b\x66ile_search\x18\x04 \x01(\x0b\x32&.rejoinder.responses.v1.FileSearchToolH\x00R\nfileSearch\x12\x46\n\nweb_search\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.WebSearchToolH\x00R\twebSearch\x12U\n\x12web_search_preview\x18\x06 \x01(\x0b\x32%.rejoinder.responses.v1.WebSearchToolH\x00R\x10webSearchPreviewB\x06\n\x04tool\".\n\x12ToolChoiceFunction\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\"`\n\rToolChoiceMcp\x12\'\n\x0cserver_label\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12\x1d\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x04name\x88\x01\x01\x42\x07\n\x05_name\",\n\x10ToolChoiceCustom\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\"g\n\x16ToolChoiceAllowedTools\x12\x18\n\x04mode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04mode\x12\x33\n\x05tools\x18\x02 \x03(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02R\x05tools\"\xd1\x02\n\nToolChoice\x12\x14\n\x04mode\x18\x01 \x01(\tH\x00R\x04mode\x12H\n\x08\x66unction\x18\x02 \x01(\x0b\x32*.rejoinder.responses.v1.ToolChoiceFunctionH\x00R\x08\x66unction\x12U\n\rallowed_tools\x18\x03 \x01(\x0b\x32..rejoinder.responses.v1.ToolChoiceAllowedToolsH\x00R\x0c\x61llowedTools\x12\x39\n\x03mcp\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ToolChoiceMcpH\x00R\x03mcp\x12\x42\n\x06\x63ustom\x18\x05 \x01(\x0b\x32(.rejoinder.responses.v1.ToolChoiceCustomH\x00R\x06\x63ustomB\r\n\x0btool_choiceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -115,43 +115,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOLCHOICEALLOWEDTOOLS'].fields_by_name['tools']._loaded_options = None
   _globals['_TOOLCHOICEALLOWEDTOOLS'].fields_by_name['tools']._serialized_options = b'\342A\001\002'
   _globals['_FUNCTIONTOOL']._serialized_start=164
-  _globals['_FUNCTIONTOOL']._serialized_end=334
-  _globals['_TOOLNAMELIST']._serialized_start=336
-  _globals['_TOOLNAMELIST']._serialized_end=371
-  _globals['_MCPTOOLFILTER']._serialized_start=373
-  _globals['_MCPTOOLFILTER']._serialized_end=458
-  _globals['_MCPALLOWEDTOOLS']._serialized_start=461
-  _globals['_MCPALLOWEDTOOLS']._serialized_end=625
-  _globals['_MCPAPPROVALFILTER']._serialized_start=628
-  _globals['_MCPAPPROVALFILTER']._serialized_end=768
-  _globals['_MCPREQUIREAPPROVAL']._serialized_start=771
-  _globals['_MCPREQUIREAPPROVAL']._serialized_end=906
-  _globals['_MCPTOOL']._serialized_start=909
-  _globals['_MCPTOOL']._serialized_end=1419
-  _globals['_MCPTOOL_HEADERSENTRY']._serialized_start=1300
-  _globals['_MCPTOOL_HEADERSENTRY']._serialized_end=1346
-  _globals['_CUSTOMTOOLFORMAT']._serialized_start=1422
-  _globals['_CUSTOMTOOLFORMAT']._serialized_end=1580
-  _globals['_CUSTOMTOOLTEXTFORMAT']._serialized_start=1582
-  _globals['_CUSTOMTOOLTEXTFORMAT']._serialized_end=1604
-  _globals['_CUSTOMTOOLGRAMMARFORMAT']._serialized_start=1606
-  _globals['_CUSTOMTOOLGRAMMARFORMAT']._serialized_end=1679
-  _globals['_CUSTOMTOOL']._serialized_start=1682
-  _globals['_CUSTOMTOOL']._serialized_end=1826
-  _globals['_FILESEARCHTOOL']._serialized_start=1829
-  _globals['_FILESEARCHTOOL']._serialized_end=2037
-  _globals['_WEBSEARCHTOOL']._serialized_start=2040
-  _globals['_WEBSEARCHTOOL']._serialized_end=2221
-  _globals['_TOOL']._serialized_start=2224
-  _globals['_TOOL']._serialized_end=2591
-  _globals['_TOOLCHOICEFUNCTION']._serialized_start=2593
-  _globals['_TOOLCHOICEFUNCTION']._serialized_end=2633
-  _globals['_TOOLCHOICEMCP']._serialized_start=2635
-  _globals['_TOOLCHOICEMCP']._serialized_end=2712
-  _globals['_TOOLCHOICECUSTOM']._serialized_start=2714
-  _globals['_TOOLCHOICECUSTOM']._serialized_end=2752
-  _globals['_TOOLCHOICEALLOWEDTOOLS']._serialized_start=2754
-  _globals['_TOOLCHOICEALLOWEDTOOLS']._serialized_end=2844
-  _globals['_TOOLCHOICE']._serialized_start=2847
-  _globals['_TOOLCHOICE']._serialized_end=3141
+  _globals['_FUNCTIONTOOL']._serialized_end=373
+  _globals['_TOOLNAMELIST']._serialized_start=375
+  _globals['_TOOLNAMELIST']._serialized_end=417
+  _globals['_MCPTOOLFILTER']._serialized_start=419
+  _globals['_MCPTOOLFILTER']._serialized_end=525
+  _globals['_MCPALLOWEDTOOLS']._serialized_start=528
+  _globals['_MCPALLOWEDTOOLS']._serialized_end=707
+  _globals['_MCPAPPROVALFILTER']._serialized_start=710
+  _globals['_MCPAPPROVALFILTER']._serialized_end=865
+  _globals['_MCPREQUIREAPPROVAL']._serialized_start=868
+  _globals['_MCPREQUIREAPPROVAL']._serialized_end=1017
+  _globals['_MCPTOOL']._serialized_start=1020
+  _globals['_MCPTOOL']._serialized_end=1653
+  _globals['_MCPTOOL_HEADERSENTRY']._serialized_start=1522
+  _globals['_MCPTOOL_HEADERSENTRY']._serialized_end=1580
+  _globals['_CUSTOMTOOLFORMAT']._serialized_start=1656
+  _globals['_CUSTOMTOOLFORMAT']._serialized_end=1829
+  _globals['_CUSTOMTOOLTEXTFORMAT']._serialized_start=1831
+  _globals['_CUSTOMTOOLTEXTFORMAT']._serialized_end=1853
+  _globals['_CUSTOMTOOLGRAMMARFORMAT']._serialized_start=1855
+  _globals['_CUSTOMTOOLGRAMMARFORMAT']._serialized_end=1948
+  _globals['_CUSTOMTOOL']._serialized_start=1951
+  _globals['_CUSTOMTOOL']._serialized_end=2122
+  _globals['_FILESEARCHTOOL']._serialized_start=2125
+  _globals['_FILESEARCHTOOL']._serialized_end=2389
+  _globals['_WEBSEARCHTOOL']._serialized_start=2392
+  _globals['_WEBSEARCHTOOL']._serialized_end=2615
+  _globals['_TOOL']._serialized_start=2618
+  _globals['_TOOL']._serialized_end=3049
+  _globals['_TOOLCHOICEFUNCTION']._serialized_start=3051
+  _globals['_TOOLCHOICEFUNCTION']._serialized_end=3097
+  _globals['_TOOLCHOICEMCP']._serialized_start=3099
+  _globals['_TOOLCHOICEMCP']._serialized_end=3195
+  _globals['_TOOLCHOICECUSTOM']._serialized_start=3197
+  _globals['_TOOLCHOICECUSTOM']._serialized_end=3241
+  _globals['_TOOLCHOICEALLOWEDTOOLS']._serialized_start=3243
+  _globals['_TOOLCHOICEALLOWEDTOOLS']._serialized_end=3346
+  _globals['_TOOLCHOICE']._serialized_start=3349
+  _globals['_TOOLCHOICE']._serialized_end=3686
 # @@protoc_insertion_point(module_scope)

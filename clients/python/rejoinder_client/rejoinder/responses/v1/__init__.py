@@ -238,12 +238,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "Annotation", An
 @dataclass(eq=False, repr=False)
 class CancelRequest(betterproto2.Message):
     """
-    Cancel a background response.
+    OpenAI: POST /v1/responses/{response_id}/cancel: which background response to cancel.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
 
@@ -253,12 +253,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "CancelRequest",
 @dataclass(eq=False, repr=False)
 class CancelResponse(betterproto2.Message):
     """
-    The cancelled response.
+    Not in OpenAI: the reply of `Cancel`, an envelope; POST /v1/responses/{response_id}/cancel answers
+    with the `Response` itself.
     """
 
     response: "Response | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The response.
+    The cancelled response: OpenAI's whole reply body.
     """
 
 
@@ -305,7 +306,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class Content(betterproto2.Message):
     """
-    OpenAI: ResponseInputContent plus the assistant parts. One part of an input message, by `type`.
+    OpenAI: ResponseInputContent, plus the assistant parts. One part of an input message, by `type`.
 
     Oneofs:
         - part: The part.
@@ -351,12 +352,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "Content", Conte
 @dataclass(eq=False, repr=False)
 class ContentList(betterproto2.Message):
     """
-    A list of message content parts (the array form of `content`).
+    Not in OpenAI: the array form of a message's `content` (ResponseInputMessageContentList), a message
+    because a oneof cannot hold a repeated field.
     """
 
     items: "list[Content]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
     """
-    The parts, in order.
+    The parts, in order: the JSON array itself.
     """
 
 
@@ -448,7 +450,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ContextManageme
 @dataclass(eq=False, repr=False)
 class Conversation(betterproto2.Message):
     """
-    OpenAI: Conversation.
+    OpenAI: Conversation. A list of items that responses read as context and append to.
     """
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -490,14 +492,14 @@ class ConversationParam(betterproto2.Message):
 
     id: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True, group="conversation")
     """
-    The ID of the conversation.
+    The string form: the ID of the conversation.
     """
 
     ref: "ConversationRef | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="conversation"
     )
     """
-    The conversation as an object.
+    The object form `{"id": ...}`, written without `type`.
     """
 
 
@@ -522,12 +524,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "ConversationRef
 @dataclass(eq=False, repr=False)
 class CreateConversationItemsRequest(betterproto2.Message):
     """
-    OpenAI: ItemCreateParams.
+    OpenAI: ItemCreateParams, without `include`, and the path's `conversation_id`: the items to append.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     items: "list[InputItem]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
@@ -581,7 +583,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class CreateConversationRequest(betterproto2.Message):
     """
-    OpenAI: ConversationCreateParams.
+    OpenAI: ConversationCreateParams. A new conversation's first items and metadata.
     """
 
     items: "list[InputItem]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
@@ -607,12 +609,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class CreateConversationResponse(betterproto2.Message):
     """
-    The created conversation.
+    Not in OpenAI: the reply of `CreateConversation`, an envelope; POST /v1/conversations answers with
+    the `Conversation` itself.
     """
 
     conversation: "Conversation | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The conversation.
+    The created conversation: OpenAI's whole reply body.
     """
 
 
@@ -709,12 +712,12 @@ class CreateRequest(betterproto2.Message):
 
     presence_penalty: "float | None" = betterproto2.field(17, betterproto2.TYPE_DOUBLE, optional=True)
     """
-    Presence penalty, -2 to 2; default 0.
+    Not in OpenAI: an Open Responses parameter. Presence penalty, -2 to 2; default 0.
     """
 
     frequency_penalty: "float | None" = betterproto2.field(18, betterproto2.TYPE_DOUBLE, optional=True)
     """
-    Frequency penalty, -2 to 2; default 0.
+    Not in OpenAI: an Open Responses parameter. Frequency penalty, -2 to 2; default 0.
     """
 
     top_logprobs: "int | None" = betterproto2.field(19, betterproto2.TYPE_INT32, optional=True)
@@ -807,12 +810,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "CreateRequest",
 @dataclass(eq=False, repr=False)
 class CreateResponse(betterproto2.Message):
     """
-    The finished response.
+    Not in OpenAI: the reply of `Create`, an envelope; POST /v1/responses answers with the `Response` itself.
     """
 
     response: "Response | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The response.
+    The finished response: OpenAI's whole reply body.
     """
 
 
@@ -908,17 +911,17 @@ default_message_pool.register_message("rejoinder.responses.v1", "CustomToolTextF
 @dataclass(eq=False, repr=False)
 class DeleteConversationItemRequest(betterproto2.Message):
     """
-    Which item to delete.
+    OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}: which item to delete.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The ID of the item.
+    The ID of the item (the path's `{item_id}`).
     """
 
 
@@ -930,12 +933,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class DeleteConversationItemResponse(betterproto2.Message):
     """
-    The conversation the item was deleted from.
+    Not in OpenAI: the reply of `DeleteConversationItem`, an envelope; OpenAI answers with the
+    `Conversation` the item was deleted from.
     """
 
     conversation: "Conversation | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The conversation.
+    The conversation the item was deleted from: OpenAI's whole reply body.
     """
 
 
@@ -947,12 +951,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class DeleteConversationRequest(betterproto2.Message):
     """
-    Which conversation to delete.
+    OpenAI: DELETE /v1/conversations/{conversation_id}: which conversation to delete.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
 
@@ -964,7 +968,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class DeleteConversationResponse(betterproto2.Message):
     """
-    OpenAI: ConversationDeletedResource.
+    OpenAI: ConversationDeletedResource. The reply to a deleted conversation.
     """
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -991,12 +995,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class DeleteRequest(betterproto2.Message):
     """
-    Delete a stored response.
+    OpenAI: DELETE /v1/responses/{response_id}: which stored response to delete.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
 
@@ -1006,7 +1010,8 @@ default_message_pool.register_message("rejoinder.responses.v1", "DeleteRequest",
 @dataclass(eq=False, repr=False)
 class DeleteResponse(betterproto2.Message):
     """
-    OpenAI: the body of DELETE /v1/responses/{id}.
+    OpenAI: DELETE /v1/responses/{response_id}, its JSON reply (the SDK's `responses.delete` returns
+    nothing).
     """
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1052,7 +1057,7 @@ class ErrorEvent(betterproto2.Message):
 
     error: "ErrorPayload | None" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The same error in the Open Responses shape.
+    Not in OpenAI: the same error in the Open Responses shape.
     """
 
 
@@ -1062,7 +1067,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ErrorEvent", Er
 @dataclass(eq=False, repr=False)
 class ErrorPayload(betterproto2.Message):
     """
-    The Open Responses form of a streamed error.
+    Not in OpenAI: Open Responses' `error` object, nested in its `error` event.
     """
 
     type: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1191,7 +1196,8 @@ class FunctionCallArgumentsDeltaEvent(betterproto2.Message):
 
     obfuscation: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
     """
-    Random padding that hides the fragment's length.
+    Random padding that hides the fragment's length, sent with `stream_options.include_obfuscation`
+    (OpenAI sends it; its SDK types leave it out).
     """
 
 
@@ -1273,14 +1279,14 @@ class FunctionOutput(betterproto2.Message):
 
     text: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True, group="output")
     """
-    The output as a string (usually JSON).
+    The string form of `output` (usually JSON).
     """
 
     parts: "FunctionOutputContentList | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="output"
     )
     """
-    The output as parts.
+    The array form of `output`: the parts.
     """
 
 
@@ -1290,7 +1296,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "FunctionOutput"
 @dataclass(eq=False, repr=False)
 class FunctionOutputContent(betterproto2.Message):
     """
-    OpenAI: ResponseFunctionCallOutputItemList. The parts of a function call's output.
+    OpenAI: ResponseFunctionCallOutputItem. One part of a function call's output, by `type`.
 
     Oneofs:
         - part: The part.
@@ -1326,12 +1332,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class FunctionOutputContentList(betterproto2.Message):
     """
-    A list of function output parts (the array form of `output`).
+    Not in OpenAI: the array form of a function call's `output` (ResponseFunctionCallOutputItemList), a
+    message because a oneof cannot hold a repeated field.
     """
 
     items: "list[FunctionOutputContent]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
     """
-    The parts, in order.
+    The parts, in order: the JSON array itself.
     """
 
 
@@ -1414,17 +1421,17 @@ default_message_pool.register_message("rejoinder.responses.v1", "FunctionToolCal
 @dataclass(eq=False, repr=False)
 class GetConversationItemRequest(betterproto2.Message):
     """
-    Which item to retrieve.
+    OpenAI: ItemRetrieveParams, without `include`, and the path's `item_id`: which item to retrieve.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The ID of the item.
+    The ID of the item (the path's `{item_id}`).
     """
 
 
@@ -1436,12 +1443,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class GetConversationItemResponse(betterproto2.Message):
     """
-    The item.
+    Not in OpenAI: the reply of `GetConversationItem`, an envelope; OpenAI answers with the item
+    (ConversationItem) itself.
     """
 
     item: "InputItem | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The item.
+    The item: OpenAI's whole reply body.
     """
 
 
@@ -1453,12 +1461,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class GetConversationRequest(betterproto2.Message):
     """
-    Which conversation to retrieve.
+    OpenAI: GET /v1/conversations/{conversation_id}: which conversation to retrieve.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
 
@@ -1470,12 +1478,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class GetConversationResponse(betterproto2.Message):
     """
-    The conversation.
+    Not in OpenAI: the reply of `GetConversation`, an envelope; OpenAI answers with the `Conversation`
+    itself.
     """
 
     conversation: "Conversation | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The conversation.
+    The conversation: OpenAI's whole reply body.
     """
 
 
@@ -1487,12 +1496,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class GetModelRequest(betterproto2.Message):
     """
-    OpenAI: the parameters of `models.retrieve(model)`.
+    OpenAI: GET /v1/models/{model}: which model to retrieve.
     """
 
     model: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The model ID; may contain "/".
+    The model ID (the path's `{model}`); may contain "/".
     """
 
 
@@ -1502,12 +1511,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetModelRequest
 @dataclass(eq=False, repr=False)
 class GetModelResponse(betterproto2.Message):
     """
-    The model.
+    Not in OpenAI: the reply of `GetModel`, an envelope; OpenAI answers with the `Model` itself.
     """
 
     model: "Model | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The model.
+    The model: OpenAI's whole reply body.
     """
 
 
@@ -1517,12 +1526,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetModelRespons
 @dataclass(eq=False, repr=False)
 class GetRequest(betterproto2.Message):
     """
-    Retrieve a stored response.
+    OpenAI: ResponseRetrieveParams, without `stream` (that is `StreamGet`), and the path's
+    `response_id`: which stored response to retrieve.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
     include: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
@@ -1537,12 +1547,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetRequest", Ge
 @dataclass(eq=False, repr=False)
 class GetResponse(betterproto2.Message):
     """
-    The stored response.
+    Not in OpenAI: the reply of `Get`, an envelope; GET /v1/responses/{response_id} answers with the
+    `Response` itself.
     """
 
     response: "Response | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The response.
+    The stored response: OpenAI's whole reply body.
     """
 
 
@@ -1552,17 +1563,18 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetResponse", G
 @dataclass(eq=False, repr=False)
 class HttpConversationBodyRequest(betterproto2.Message):
     """
-    A conversation by ID, and the raw JSON body of the request.
+    OpenAI: POST /v1/conversations/{conversation_id}, and POST on its `/items`: the path, and the JSON
+    body as sent.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     body: "___google__api__.HttpBody | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The request body as sent.
+    The request body as sent: OpenAI's JSON.
     """
 
 
@@ -1574,12 +1586,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpConversationIdRequest(betterproto2.Message):
     """
-    A conversation by ID.
+    OpenAI: GET /v1/conversations/{conversation_id}, and DELETE on it: the path, which names one
+    conversation.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
 
@@ -1591,17 +1604,18 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpConversationItemRequest(betterproto2.Message):
     """
-    One item of a conversation.
+    OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id}, and DELETE on it: the path, which
+    names one item of a conversation.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The ID of the item.
+    The ID of the item (the path's `{item_id}`).
     """
 
 
@@ -1633,12 +1647,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "HttpError", Htt
 @dataclass(eq=False, repr=False)
 class HttpGetModelRequest(betterproto2.Message):
     """
-    GET /v1/models/{model}.
+    OpenAI: GET /v1/models/{model}: the path.
     """
 
     model: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The model ID; may contain "/".
+    The model ID (the path's `{model}`); may contain "/".
     """
 
 
@@ -1648,12 +1662,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "HttpGetModelReq
 @dataclass(eq=False, repr=False)
 class HttpGetResponseRequest(betterproto2.Message):
     """
-    GET /v1/responses/{response_id} with its query parameters.
+    OpenAI: GET /v1/responses/{response_id}: the path and the query parameters that Envoy binds; list
+    parameters (`include[]`) are read from the original path.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
     stream: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
@@ -1675,12 +1690,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpListConversationItemsRequest(betterproto2.Message):
     """
-    A page of a conversation's items (query parameters).
+    OpenAI: GET /v1/conversations/{conversation_id}/items: the path and the query parameters that Envoy
+    binds; list parameters (`include[]`) are read from the original path.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     after: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -1707,12 +1723,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpListInputItemsRequest(betterproto2.Message):
     """
-    GET /v1/responses/{response_id}/input_items with its query parameters.
+    OpenAI: GET /v1/responses/{response_id}/input_items: the path and the query parameters that Envoy
+    binds; list parameters (`include[]`) are read from the original path.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
     after: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -1722,7 +1739,7 @@ class HttpListInputItemsRequest(betterproto2.Message):
 
     before: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    Return items before this item ID.
+    Not in OpenAI: return items before this item ID.
     """
 
     limit: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
@@ -1744,7 +1761,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpListModelsRequest(betterproto2.Message):
     """
-    GET /v1/models.
+    OpenAI: GET /v1/models, which takes no parameters.
     """
 
     pass
@@ -1758,12 +1775,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpResponseIdRequest(betterproto2.Message):
     """
-    A route that names one response.
+    OpenAI: DELETE /v1/responses/{response_id}, and POST on its `/cancel`: the path, which names one
+    response.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
 
@@ -1798,14 +1816,14 @@ class Input(betterproto2.Message):
 
     text: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True, group="input")
     """
-    Shorthand for one user message; expanded to `items` at validation.
+    The string form of `input`: one user message; expanded to `items` at validation.
     """
 
     items: "InputItemList | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="input"
     )
     """
-    The items.
+    The array form of `input`: the items.
     """
 
 
@@ -1947,12 +1965,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "InputItem", Inp
 @dataclass(eq=False, repr=False)
 class InputItemList(betterproto2.Message):
     """
-    A list of input items (the array form of `input`).
+    Not in OpenAI: the array form of `input` (ResponseInputParam), a message because a oneof cannot hold
+    a repeated field.
     """
 
     items: "list[InputItem]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
     """
-    The items, in order.
+    The items, in order: the JSON array itself.
     """
 
 
@@ -2012,12 +2031,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "ItemReference",
 @dataclass(eq=False, repr=False)
 class ListConversationItemsRequest(betterproto2.Message):
     """
-    OpenAI: ItemListParams.
+    OpenAI: ItemListParams, without `include`, and the path's `conversation_id`: which page of items.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     after: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
@@ -2081,12 +2100,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListInputItemsRequest(betterproto2.Message):
     """
-    List the input items of a stored response.
+    OpenAI: InputItemListParams, and the path's `response_id`: which page of a stored response's input
+    items to list.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
     after: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
@@ -2096,7 +2116,7 @@ class ListInputItemsRequest(betterproto2.Message):
 
     before: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
     """
-    Return items before this item ID.
+    Not in OpenAI: return items before this item ID.
     """
 
     limit: "int | None" = betterproto2.field(4, betterproto2.TYPE_INT32, optional=True)
@@ -2160,7 +2180,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListModelsRequest(betterproto2.Message):
     """
-    OpenAI: the parameters of `models.list()` (there are none).
+    OpenAI: GET /v1/models, which takes no parameters.
     """
 
     pass
@@ -2172,7 +2192,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ListModelsReque
 @dataclass(eq=False, repr=False)
 class ListModelsResponse(betterproto2.Message):
     """
-    OpenAI: SyncPage[Model], the reply of `GET /v1/models`.
+    OpenAI: GET /v1/models, its JSON reply (the SDK pages it as `SyncPage[Model]`).
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -2232,14 +2252,14 @@ class McpAllowedTools(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, optional=True, group="allowed_tools"
     )
     """
-    The tool names.
+    The array form: the tool names.
     """
 
     filter: "McpToolFilter | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="allowed_tools"
     )
     """
-    A filter.
+    The object form: a filter, written without `type`.
     """
 
 
@@ -2249,7 +2269,8 @@ default_message_pool.register_message("rejoinder.responses.v1", "McpAllowedTools
 @dataclass(eq=False, repr=False)
 class McpApprovalFilter(betterproto2.Message):
     """
-    OpenAI: Mcp.require_approval as an object: which tools always or never need approval.
+    OpenAI: McpRequireApprovalMcpToolApprovalFilter. The object form of `require_approval`: which tools
+    always or never need approval.
     """
 
     always: "McpToolFilter | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
@@ -2657,14 +2678,14 @@ class McpRequireApproval(betterproto2.Message):
         1, betterproto2.TYPE_STRING, optional=True, group="require_approval"
     )
     """
-    "always" or "never".
+    The string form: "always" or "never".
     """
 
     filter: "McpApprovalFilter | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="require_approval"
     )
     """
-    Per-tool policy.
+    The object form: a per-tool policy, written without `type`.
     """
 
 
@@ -2747,7 +2768,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class McpToolFilter(betterproto2.Message):
     """
-    OpenAI: McpToolFilter. Selects MCP tools by name or by the read-only hint.
+    OpenAI: McpAllowedToolsMcpToolFilter, also the `always` and `never` filters of `require_approval`.
+    Selects MCP tools by name or by the read-only hint.
     """
 
     tool_names: "list[str]" = betterproto2.field(1, betterproto2.TYPE_STRING, repeated=True)
@@ -2841,14 +2863,14 @@ class MessageContent(betterproto2.Message):
 
     text: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True, group="content")
     """
-    Shorthand for one text part; expanded to `parts` at validation.
+    The string form of `content`: one text part; expanded to `parts` at validation.
     """
 
     parts: "ContentList | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="content"
     )
     """
-    The parts.
+    The array form of `content`: the parts.
     """
 
 
@@ -2858,7 +2880,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "MessageContent"
 @dataclass(eq=False, repr=False)
 class Model(betterproto2.Message):
     """
-    OpenAI: Model.
+    OpenAI: Model. A model that requests can name.
     """
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3190,7 +3212,8 @@ class OutputTextDeltaEvent(betterproto2.Message):
 
     obfuscation: "str | None" = betterproto2.field(6, betterproto2.TYPE_STRING, optional=True)
     """
-    Random padding that hides the fragment's length.
+    Random padding that hides the fragment's length, sent with `stream_options.include_obfuscation`
+    (OpenAI sends it; its SDK types leave it out).
     """
 
 
@@ -3525,7 +3548,8 @@ class ReasoningTextDeltaEvent(betterproto2.Message):
 
     obfuscation: "str | None" = betterproto2.field(5, betterproto2.TYPE_STRING, optional=True)
     """
-    Random padding that hides the fragment's length.
+    Random padding that hides the fragment's length, sent with `stream_options.include_obfuscation`
+    (OpenAI sends it; its SDK types leave it out).
     """
 
 
@@ -3736,12 +3760,12 @@ class Response(betterproto2.Message):
 
     presence_penalty: "float" = betterproto2.field(18, betterproto2.TYPE_DOUBLE)
     """
-    The presence penalty used.
+    Not in OpenAI: the presence penalty used (Open Responses echoes it).
     """
 
     frequency_penalty: "float" = betterproto2.field(19, betterproto2.TYPE_DOUBLE)
     """
-    The frequency penalty used.
+    Not in OpenAI: the frequency penalty used (Open Responses echoes it).
     """
 
     top_logprobs: "int" = betterproto2.field(20, betterproto2.TYPE_INT32)
@@ -4206,12 +4230,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "ResponseStreamE
 @dataclass(eq=False, repr=False)
 class StreamCreateBatchedRequest(betterproto2.Message):
     """
-    Create a model response and stream its events in batches.
+    Not in OpenAI: the request of `StreamCreateBatched`, an envelope around OpenAI's request body.
     """
 
     params: "CreateRequest | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The parameters of the response.
+    The parameters of the response: OpenAI's request body.
     """
 
 
@@ -4223,12 +4247,14 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class StreamCreateBatchedResponse(betterproto2.Message):
     """
-    The events of a streamed create that were ready together, in order.
+    Not in OpenAI: one message of `StreamCreateBatched`: the events of a streamed create that were
+    ready together, in order.
     """
 
     events: "list[ResponseStreamEvent]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
     """
-    The events; never empty. Their `sequence_number`s continue from the previous message's.
+    The events, each the JSON of one server-sent event; never empty. Their `sequence_number`s
+    continue from the previous message's.
     """
 
 
@@ -4240,12 +4266,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class StreamCreateRequest(betterproto2.Message):
     """
-    A streamed create.
+    Not in OpenAI: the request of `StreamCreate`, an envelope around OpenAI's request body.
     """
 
     params: "CreateRequest | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The parameters of the response.
+    The parameters of the response: OpenAI's request body.
     """
 
 
@@ -4255,12 +4281,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "StreamCreateReq
 @dataclass(eq=False, repr=False)
 class StreamCreateResponse(betterproto2.Message):
     """
-    One event of a streamed create.
+    Not in OpenAI: one message of `StreamCreate`, an envelope; OpenAI sends each event as one
+    server-sent event.
     """
 
     event: "ResponseStreamEvent | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The event.
+    The event: the JSON of one server-sent event.
     """
 
 
@@ -4302,12 +4329,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "StreamedContent
 @dataclass(eq=False, repr=False)
 class StreamGetRequest(betterproto2.Message):
     """
-    Which background stream to read, and from where.
+    OpenAI: ResponseRetrieveParams, with `stream` true, and the path's `response_id`: which background
+    stream to read, and from where.
     """
 
     response_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the response.
+    The ID of the response (the path's `{response_id}`).
     """
 
     starting_after: "int | None" = betterproto2.field(2, betterproto2.TYPE_INT64, optional=True)
@@ -4322,12 +4350,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "StreamGetReques
 @dataclass(eq=False, repr=False)
 class StreamGetResponse(betterproto2.Message):
     """
-    One event of the background stream.
+    Not in OpenAI: one message of `StreamGet`, an envelope; OpenAI sends each event as one server-sent
+    event.
     """
 
     event: "ResponseStreamEvent | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The event.
+    The event: the JSON of one server-sent event.
     """
 
 
@@ -4536,7 +4565,7 @@ class ToolChoice(betterproto2.Message):
 
     mode: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True, group="tool_choice")
     """
-    "none", "auto" or "required".
+    The string form: "none", "auto" or "required".
     """
 
     function: "ToolChoiceFunction | None" = betterproto2.field(
@@ -4648,12 +4677,13 @@ default_message_pool.register_message("rejoinder.responses.v1", "ToolChoiceMcp",
 @dataclass(eq=False, repr=False)
 class ToolNameList(betterproto2.Message):
     """
-    A list of tool names.
+    Not in OpenAI: the array form of MCP `allowed_tools`, a message because a oneof cannot hold a
+    repeated field.
     """
 
     items: "list[str]" = betterproto2.field(1, betterproto2.TYPE_STRING, repeated=True)
     """
-    The names.
+    The tool names: the JSON array itself.
     """
 
 
@@ -4688,12 +4718,12 @@ default_message_pool.register_message("rejoinder.responses.v1", "TopLogprob", To
 @dataclass(eq=False, repr=False)
 class UpdateConversationRequest(betterproto2.Message):
     """
-    OpenAI: ConversationUpdateParams.
+    OpenAI: ConversationUpdateParams, and the path's `conversation_id`: a conversation's new metadata.
     """
 
     conversation_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    The ID of the conversation.
+    The ID of the conversation (the path's `{conversation_id}`).
     """
 
     metadata: "dict[str, str]" = betterproto2.field(
@@ -4714,12 +4744,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class UpdateConversationResponse(betterproto2.Message):
     """
-    The updated conversation.
+    Not in OpenAI: the reply of `UpdateConversation`, an envelope; OpenAI answers with the
+    `Conversation` itself.
     """
 
     conversation: "Conversation | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    The conversation.
+    The updated conversation: OpenAI's whole reply body.
     """
 
 
@@ -4838,7 +4869,8 @@ class ConversationsServiceStub:
 
     def create_conversation(self, message: "CreateConversationRequest") -> "CreateConversationResponse":
         """
-        Creates a conversation, with up to 20 first items.
+        OpenAI: POST /v1/conversations (`conversations.create`). Creates a conversation, with up to 20
+        first items.
         """
 
         return self._channel.unary_unary(
@@ -4849,7 +4881,8 @@ class ConversationsServiceStub:
 
     def get_conversation(self, message: "GetConversationRequest") -> "GetConversationResponse":
         """
-        Retrieves a conversation.
+        OpenAI: GET /v1/conversations/{conversation_id} (`conversations.retrieve`). Retrieves a
+        conversation.
         """
 
         return self._channel.unary_unary(
@@ -4860,7 +4893,8 @@ class ConversationsServiceStub:
 
     def update_conversation(self, message: "UpdateConversationRequest") -> "UpdateConversationResponse":
         """
-        Replaces a conversation's metadata.
+        OpenAI: POST /v1/conversations/{conversation_id} (`conversations.update`). Replaces a
+        conversation's metadata.
         """
 
         return self._channel.unary_unary(
@@ -4871,7 +4905,8 @@ class ConversationsServiceStub:
 
     def delete_conversation(self, message: "DeleteConversationRequest") -> "DeleteConversationResponse":
         """
-        Deletes a conversation and its items (responses made in it stay).
+        OpenAI: DELETE /v1/conversations/{conversation_id} (`conversations.delete`). Deletes a
+        conversation and its items (responses made in it stay).
         """
 
         return self._channel.unary_unary(
@@ -4884,7 +4919,8 @@ class ConversationsServiceStub:
         self, message: "CreateConversationItemsRequest"
     ) -> "CreateConversationItemsResponse":
         """
-        Appends up to 20 items to a conversation.
+        OpenAI: POST /v1/conversations/{conversation_id}/items (`conversations.items.create`). Appends up
+        to 20 items to a conversation.
         """
 
         return self._channel.unary_unary(
@@ -4897,7 +4933,8 @@ class ConversationsServiceStub:
         self, message: "ListConversationItemsRequest"
     ) -> "ListConversationItemsResponse":
         """
-        Lists a conversation's items, a page at a time.
+        OpenAI: GET /v1/conversations/{conversation_id}/items (`conversations.items.list`). Lists a
+        conversation's items, a page at a time.
         """
 
         return self._channel.unary_unary(
@@ -4908,6 +4945,7 @@ class ConversationsServiceStub:
 
     def get_conversation_item(self, message: "GetConversationItemRequest") -> "GetConversationItemResponse":
         """
+        OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.retrieve`).
         Retrieves one item of a conversation.
         """
 
@@ -4921,6 +4959,7 @@ class ConversationsServiceStub:
         self, message: "DeleteConversationItemRequest"
     ) -> "DeleteConversationItemResponse":
         """
+        OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.delete`).
         Deletes one item of a conversation.
         """
 
@@ -4947,7 +4986,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "CreateConversationResponse":
         """
-        Creates a conversation, with up to 20 first items.
+        OpenAI: POST /v1/conversations (`conversations.create`). Creates a conversation, with up to 20
+        first items.
         """
 
         return await self._unary_unary(
@@ -4968,7 +5008,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "GetConversationResponse":
         """
-        Retrieves a conversation.
+        OpenAI: GET /v1/conversations/{conversation_id} (`conversations.retrieve`). Retrieves a
+        conversation.
         """
 
         return await self._unary_unary(
@@ -4989,7 +5030,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "UpdateConversationResponse":
         """
-        Replaces a conversation's metadata.
+        OpenAI: POST /v1/conversations/{conversation_id} (`conversations.update`). Replaces a
+        conversation's metadata.
         """
 
         return await self._unary_unary(
@@ -5010,7 +5052,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "DeleteConversationResponse":
         """
-        Deletes a conversation and its items (responses made in it stay).
+        OpenAI: DELETE /v1/conversations/{conversation_id} (`conversations.delete`). Deletes a
+        conversation and its items (responses made in it stay).
         """
 
         return await self._unary_unary(
@@ -5031,7 +5074,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "CreateConversationItemsResponse":
         """
-        Appends up to 20 items to a conversation.
+        OpenAI: POST /v1/conversations/{conversation_id}/items (`conversations.items.create`). Appends up
+        to 20 items to a conversation.
         """
 
         return await self._unary_unary(
@@ -5052,7 +5096,8 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ListConversationItemsResponse":
         """
-        Lists a conversation's items, a page at a time.
+        OpenAI: GET /v1/conversations/{conversation_id}/items (`conversations.items.list`). Lists a
+        conversation's items, a page at a time.
         """
 
         return await self._unary_unary(
@@ -5073,6 +5118,7 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "GetConversationItemResponse":
         """
+        OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.retrieve`).
         Retrieves one item of a conversation.
         """
 
@@ -5094,6 +5140,7 @@ class ConversationsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "DeleteConversationItemResponse":
         """
+        OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id} (`conversations.items.delete`).
         Deletes one item of a conversation.
         """
 
@@ -5120,7 +5167,7 @@ class ModelsServiceStub:
 
     def list_models(self, message: "ListModelsRequest | None" = None) -> "ListModelsResponse":
         """
-        Lists the models, as `GET /v1/models` does.
+        OpenAI: GET /v1/models (`models.list`). Lists the models.
         """
 
         if message is None:
@@ -5134,7 +5181,8 @@ class ModelsServiceStub:
 
     def get_model(self, message: "GetModelRequest") -> "GetModelResponse":
         """
-        Retrieves one model: a listed name, or one that routes explicitly (an alias, "provider/model").
+        OpenAI: GET /v1/models/{model} (`models.retrieve`). Retrieves one model: a listed name, or one that
+        routes explicitly (an alias, "provider/model").
         """
 
         return self._channel.unary_unary(
@@ -5161,7 +5209,7 @@ class ModelsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ListModelsResponse":
         """
-        Lists the models, as `GET /v1/models` does.
+        OpenAI: GET /v1/models (`models.list`). Lists the models.
         """
 
         if message is None:
@@ -5185,7 +5233,8 @@ class ModelsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "GetModelResponse":
         """
-        Retrieves one model: a listed name, or one that routes explicitly (an alias, "provider/model").
+        OpenAI: GET /v1/models/{model} (`models.retrieve`). Retrieves one model: a listed name, or one that
+        routes explicitly (an alias, "provider/model").
         """
 
         return await self._unary_unary(
@@ -5212,7 +5261,7 @@ class OpenAiHttpServiceStub:
 
     def create_response(self, message: "___google__api__.HttpBody") -> "Iterator[___google__api__.HttpBody]":
         """
-        POST /v1/responses: JSON, or server-sent events when the body says `"stream": true`.
+        OpenAI: POST /v1/responses. JSON, or server-sent events when the body says `"stream": true`.
         """
 
         yield from self._channel.unary_stream(
@@ -5223,7 +5272,7 @@ class OpenAiHttpServiceStub:
 
     def get_response(self, message: "HttpGetResponseRequest") -> "Iterator[___google__api__.HttpBody]":
         """
-        GET /v1/responses/{response_id}: the stored response.
+        OpenAI: GET /v1/responses/{response_id}. The stored response, or its events with `stream=true`.
         """
 
         yield from self._channel.unary_stream(
@@ -5234,7 +5283,7 @@ class OpenAiHttpServiceStub:
 
     def delete_response(self, message: "HttpResponseIdRequest") -> "___google__api__.HttpBody":
         """
-        DELETE /v1/responses/{response_id}.
+        OpenAI: DELETE /v1/responses/{response_id}. Deletes a stored response.
         """
 
         return self._channel.unary_unary(
@@ -5245,7 +5294,7 @@ class OpenAiHttpServiceStub:
 
     def cancel_response(self, message: "HttpResponseIdRequest") -> "___google__api__.HttpBody":
         """
-        POST /v1/responses/{response_id}/cancel.
+        OpenAI: POST /v1/responses/{response_id}/cancel. Cancels a background response.
         """
 
         return self._channel.unary_unary(
@@ -5256,7 +5305,7 @@ class OpenAiHttpServiceStub:
 
     def list_input_items(self, message: "HttpListInputItemsRequest") -> "___google__api__.HttpBody":
         """
-        GET /v1/responses/{response_id}/input_items.
+        OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
         """
 
         return self._channel.unary_unary(
@@ -5267,7 +5316,7 @@ class OpenAiHttpServiceStub:
 
     def list_models(self, message: "HttpListModelsRequest | None" = None) -> "___google__api__.HttpBody":
         """
-        GET /v1/models: the models this service routes.
+        OpenAI: GET /v1/models. The models this service routes.
         """
 
         if message is None:
@@ -5281,7 +5330,7 @@ class OpenAiHttpServiceStub:
 
     def get_model(self, message: "HttpGetModelRequest") -> "___google__api__.HttpBody":
         """
-        GET /v1/models/{model}: one routed model.
+        OpenAI: GET /v1/models/{model}. One routed model.
         """
 
         return self._channel.unary_unary(
@@ -5292,7 +5341,7 @@ class OpenAiHttpServiceStub:
 
     def create_conversation(self, message: "___google__api__.HttpBody") -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations.
+        OpenAI: POST /v1/conversations. Creates a conversation.
         """
 
         return self._channel.unary_unary(
@@ -5303,7 +5352,7 @@ class OpenAiHttpServiceStub:
 
     def get_conversation(self, message: "HttpConversationIdRequest") -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}.
+        OpenAI: GET /v1/conversations/{conversation_id}. Retrieves a conversation.
         """
 
         return self._channel.unary_unary(
@@ -5314,7 +5363,7 @@ class OpenAiHttpServiceStub:
 
     def update_conversation(self, message: "HttpConversationBodyRequest") -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations/{conversation_id}: new metadata.
+        OpenAI: POST /v1/conversations/{conversation_id}. Replaces a conversation's metadata.
         """
 
         return self._channel.unary_unary(
@@ -5325,7 +5374,7 @@ class OpenAiHttpServiceStub:
 
     def delete_conversation(self, message: "HttpConversationIdRequest") -> "___google__api__.HttpBody":
         """
-        DELETE /v1/conversations/{conversation_id}.
+        OpenAI: DELETE /v1/conversations/{conversation_id}. Deletes a conversation.
         """
 
         return self._channel.unary_unary(
@@ -5338,7 +5387,7 @@ class OpenAiHttpServiceStub:
         self, message: "HttpConversationBodyRequest"
     ) -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations/{conversation_id}/items.
+        OpenAI: POST /v1/conversations/{conversation_id}/items. Appends items to a conversation.
         """
 
         return self._channel.unary_unary(
@@ -5351,7 +5400,7 @@ class OpenAiHttpServiceStub:
         self, message: "HttpListConversationItemsRequest"
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}/items.
+        OpenAI: GET /v1/conversations/{conversation_id}/items. A page of a conversation's items.
         """
 
         return self._channel.unary_unary(
@@ -5362,7 +5411,7 @@ class OpenAiHttpServiceStub:
 
     def get_conversation_item(self, message: "HttpConversationItemRequest") -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}/items/{item_id}.
+        OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id}. One item of a conversation.
         """
 
         return self._channel.unary_unary(
@@ -5373,7 +5422,8 @@ class OpenAiHttpServiceStub:
 
     def delete_conversation_item(self, message: "HttpConversationItemRequest") -> "___google__api__.HttpBody":
         """
-        DELETE /v1/conversations/{conversation_id}/items/{item_id}.
+        OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}. Deletes one item of a
+        conversation.
         """
 
         return self._channel.unary_unary(
@@ -5401,7 +5451,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[___google__api__.HttpBody]":
         """
-        POST /v1/responses: JSON, or server-sent events when the body says `"stream": true`.
+        OpenAI: POST /v1/responses. JSON, or server-sent events when the body says `"stream": true`.
         """
 
         async for response in self._unary_stream(
@@ -5423,7 +5473,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[___google__api__.HttpBody]":
         """
-        GET /v1/responses/{response_id}: the stored response.
+        OpenAI: GET /v1/responses/{response_id}. The stored response, or its events with `stream=true`.
         """
 
         async for response in self._unary_stream(
@@ -5445,7 +5495,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        DELETE /v1/responses/{response_id}.
+        OpenAI: DELETE /v1/responses/{response_id}. Deletes a stored response.
         """
 
         return await self._unary_unary(
@@ -5466,7 +5516,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        POST /v1/responses/{response_id}/cancel.
+        OpenAI: POST /v1/responses/{response_id}/cancel. Cancels a background response.
         """
 
         return await self._unary_unary(
@@ -5487,7 +5537,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/responses/{response_id}/input_items.
+        OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
         """
 
         return await self._unary_unary(
@@ -5508,7 +5558,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/models: the models this service routes.
+        OpenAI: GET /v1/models. The models this service routes.
         """
 
         if message is None:
@@ -5532,7 +5582,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/models/{model}: one routed model.
+        OpenAI: GET /v1/models/{model}. One routed model.
         """
 
         return await self._unary_unary(
@@ -5553,7 +5603,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations.
+        OpenAI: POST /v1/conversations. Creates a conversation.
         """
 
         return await self._unary_unary(
@@ -5574,7 +5624,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}.
+        OpenAI: GET /v1/conversations/{conversation_id}. Retrieves a conversation.
         """
 
         return await self._unary_unary(
@@ -5595,7 +5645,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations/{conversation_id}: new metadata.
+        OpenAI: POST /v1/conversations/{conversation_id}. Replaces a conversation's metadata.
         """
 
         return await self._unary_unary(
@@ -5616,7 +5666,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        DELETE /v1/conversations/{conversation_id}.
+        OpenAI: DELETE /v1/conversations/{conversation_id}. Deletes a conversation.
         """
 
         return await self._unary_unary(
@@ -5637,7 +5687,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        POST /v1/conversations/{conversation_id}/items.
+        OpenAI: POST /v1/conversations/{conversation_id}/items. Appends items to a conversation.
         """
 
         return await self._unary_unary(
@@ -5658,7 +5708,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}/items.
+        OpenAI: GET /v1/conversations/{conversation_id}/items. A page of a conversation's items.
         """
 
         return await self._unary_unary(
@@ -5679,7 +5729,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        GET /v1/conversations/{conversation_id}/items/{item_id}.
+        OpenAI: GET /v1/conversations/{conversation_id}/items/{item_id}. One item of a conversation.
         """
 
         return await self._unary_unary(
@@ -5700,7 +5750,8 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        DELETE /v1/conversations/{conversation_id}/items/{item_id}.
+        OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}. Deletes one item of a
+        conversation.
         """
 
         return await self._unary_unary(
@@ -5725,7 +5776,8 @@ class ResponsesServiceStub:
 
     def create(self, message: "CreateRequest") -> "CreateResponse":
         """
-        Creates a model response and returns it when it is finished.
+        OpenAI: POST /v1/responses (`responses.create`), not streamed. Creates a model response and
+        returns it when it is finished.
         """
 
         return self._channel.unary_unary(
@@ -5736,7 +5788,8 @@ class ResponsesServiceStub:
 
     def stream_create(self, message: "StreamCreateRequest") -> "Iterator[StreamCreateResponse]":
         """
-        Creates a model response and streams its events as they happen.
+        OpenAI: POST /v1/responses with `"stream": true`. Creates a model response and streams its events
+        as they happen, one event per message.
         """
 
         yield from self._channel.unary_stream(
@@ -5749,6 +5802,7 @@ class ResponsesServiceStub:
         self, message: "StreamCreateBatchedRequest"
     ) -> "Iterator[StreamCreateBatchedResponse]":
         """
+        Not in OpenAI: a batched form of `StreamCreate` (POST /v1/responses with `"stream": true`).
         Creates a model response and streams its events in batches: the same events as StreamCreate, in
         the same order, but the events that are ready together arrive in one message. No event waits for
         another: a slow model's deltas still arrive one by one, as they are made. When events come faster
@@ -5765,7 +5819,7 @@ class ResponsesServiceStub:
 
     def get(self, message: "GetRequest") -> "GetResponse":
         """
-        Retrieves a stored response.
+        OpenAI: GET /v1/responses/{response_id} (`responses.retrieve`). Retrieves a stored response.
         """
 
         return self._channel.unary_unary(
@@ -5776,7 +5830,8 @@ class ResponsesServiceStub:
 
     def stream_get(self, message: "StreamGetRequest") -> "Iterator[StreamGetResponse]":
         """
-        Streams the events of a background response, from any point: those already made (after
+        OpenAI: GET /v1/responses/{response_id} with `stream=true` and `starting_after`. Streams the events
+        of a background response, from any point: those already made (after
         `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
         goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
@@ -5789,7 +5844,7 @@ class ResponsesServiceStub:
 
     def delete(self, message: "DeleteRequest") -> "DeleteResponse":
         """
-        Deletes a stored response.
+        OpenAI: DELETE /v1/responses/{response_id} (`responses.delete`). Deletes a stored response.
         """
 
         return self._channel.unary_unary(
@@ -5800,7 +5855,7 @@ class ResponsesServiceStub:
 
     def cancel(self, message: "CancelRequest") -> "CancelResponse":
         """
-        Cancels a background response.
+        OpenAI: POST /v1/responses/{response_id}/cancel (`responses.cancel`). Cancels a background response.
         """
 
         return self._channel.unary_unary(
@@ -5811,7 +5866,8 @@ class ResponsesServiceStub:
 
     def list_input_items(self, message: "ListInputItemsRequest") -> "ListInputItemsResponse":
         """
-        Lists the input items of a stored response, a page at a time.
+        OpenAI: GET /v1/responses/{response_id}/input_items (`responses.input_items.list`). Lists the input
+        items of a stored response, a page at a time.
         """
 
         return self._channel.unary_unary(
@@ -5837,7 +5893,8 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "CreateResponse":
         """
-        Creates a model response and returns it when it is finished.
+        OpenAI: POST /v1/responses (`responses.create`), not streamed. Creates a model response and
+        returns it when it is finished.
         """
 
         return await self._unary_unary(
@@ -5858,7 +5915,8 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[StreamCreateResponse]":
         """
-        Creates a model response and streams its events as they happen.
+        OpenAI: POST /v1/responses with `"stream": true`. Creates a model response and streams its events
+        as they happen, one event per message.
         """
 
         async for response in self._unary_stream(
@@ -5880,6 +5938,7 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[StreamCreateBatchedResponse]":
         """
+        Not in OpenAI: a batched form of `StreamCreate` (POST /v1/responses with `"stream": true`).
         Creates a model response and streams its events in batches: the same events as StreamCreate, in
         the same order, but the events that are ready together arrive in one message. No event waits for
         another: a slow model's deltas still arrive one by one, as they are made. When events come faster
@@ -5907,7 +5966,7 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "GetResponse":
         """
-        Retrieves a stored response.
+        OpenAI: GET /v1/responses/{response_id} (`responses.retrieve`). Retrieves a stored response.
         """
 
         return await self._unary_unary(
@@ -5928,7 +5987,8 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "AsyncIterator[StreamGetResponse]":
         """
-        Streams the events of a background response, from any point: those already made (after
+        OpenAI: GET /v1/responses/{response_id} with `stream=true` and `starting_after`. Streams the events
+        of a background response, from any point: those already made (after
         `starting_after`), then, while it runs, each as it happens, whichever replica runs it. A reader that
         goes away does not stop the response. INVALID_ARGUMENT for a response not created in background.
         """
@@ -5952,7 +6012,7 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "DeleteResponse":
         """
-        Deletes a stored response.
+        OpenAI: DELETE /v1/responses/{response_id} (`responses.delete`). Deletes a stored response.
         """
 
         return await self._unary_unary(
@@ -5973,7 +6033,7 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "CancelResponse":
         """
-        Cancels a background response.
+        OpenAI: POST /v1/responses/{response_id}/cancel (`responses.cancel`). Cancels a background response.
         """
 
         return await self._unary_unary(
@@ -5994,7 +6054,8 @@ class ResponsesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ListInputItemsResponse":
         """
-        Lists the input items of a stored response, a page at a time.
+        OpenAI: GET /v1/responses/{response_id}/input_items (`responses.input_items.list`). Lists the input
+        items of a stored response, a page at a time.
         """
 
         return await self._unary_unary(
