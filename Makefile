@@ -12,6 +12,11 @@ DESCRIPTOR := service/src/rejoinder/edge/rejoinder.binpb
 # An example of `rejoinder envoy-config` (Envoy run by you, in front of `serve --no-envoy` replicas). Its
 # descriptor path is relative to the repository root, where `make envoy-check` validates it.
 ENVOY_EXAMPLE := envoy/envoy.example.yaml
+TS_PKG := clients/typescript
+TS_OUT := $(TS_PKG)/src/gen
+TS_DEPS := $(TS_PKG)/node_modules/.package-lock.json
+# The API reference, rendered from the proto comments (tools/protodoc).
+API_DOC := docs/api.md
 
 .PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
 
@@ -62,19 +67,25 @@ bench: setup
 # One `buf generate` (buf.gen.yaml) writes the service's protobuf and gRPC modules and the Python client;
 # its plugins run from the venv (python3 for grpcio-tools' protoc, betterproto2's plugin, and the ruff
 # that plugin formats with). Old output goes first, so nothing stale survives a removed proto.
-gen: setup
-	rm -rf $(PY_OUT)/rejoinder/responses
+gen: setup $(TS_DEPS)
+	rm -rf $(PY_OUT)/rejoinder/responses $(TS_OUT)
 	if [ -d $(CLIENT_OUT) ]; then find $(CLIENT_OUT) -mindepth 1 -maxdepth 1 ! -path $(CLIENT_HANDWRITTEN) -exec rm -rf {} +; fi
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/buf generate
 	touch $(PY_OUT)/rejoinder/responses/__init__.py $(PY_OUT)/rejoinder/responses/v1/__init__.py
 	$(BIN)/buf build --exclude-source-info -o $(DESCRIPTOR)
 	$(BIN)/rejoinder envoy-config --replica 127.0.0.1:50051 --replica 127.0.0.1:50052 --http-host 127.0.0.1 \
 	  --http-port 8080 --admin-port 9901 --descriptor $(DESCRIPTOR) --output $(ENVOY_EXAMPLE)
+	$(BIN)/python -m tools.protodoc --out $(API_DOC)
+
+# The TypeScript client's packages (the protoc-gen-es plugin, TypeScript, Connect), as its lock file says.
+$(TS_DEPS): $(TS_PKG)/package-lock.json
+	cd $(TS_PKG) && npm ci --no-audit --no-fund
+	touch $@
 
 # CI: regenerate and fail on any difference from what is committed.
 gen-check: gen
 	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) ':(exclude)$(CLIENT_HANDWRITTEN)' \
-	  $(DESCRIPTOR) $(ENVOY_EXAMPLE) | tee /dev/stderr | (! grep -q .) \
+	  $(TS_OUT) $(DESCRIPTOR) $(ENVOY_EXAMPLE) $(API_DOC) | tee /dev/stderr | (! grep -q .) \
 	  || (echo "generated code is stale: run 'make gen' and commit" >&2; exit 1)
 
 proto-check: setup
@@ -88,15 +99,15 @@ envoy-check: setup
 	$(BIN)/envoy --mode validate -c $(ENVOY_EXAMPLE) --log-level warn
 
 lint: setup
-	$(BIN)/ruff check service tests bench clients/python tools/protoc_gen_grpc_python.py
-	$(BIN)/ruff format --check service tests bench clients/python tools/protoc_gen_grpc_python.py
+	$(BIN)/ruff check service tests bench clients/python tools
+	$(BIN)/ruff format --check service tests bench clients/python tools
 
 typecheck: setup
 	$(BIN)/mypy
 
 fmt: setup
-	$(BIN)/ruff format service tests bench clients/python tools/protoc_gen_grpc_python.py
-	$(BIN)/ruff check --fix service tests bench clients/python tools/protoc_gen_grpc_python.py
+	$(BIN)/ruff format service tests bench clients/python tools
+	$(BIN)/ruff check --fix service tests bench clients/python tools
 	$(BIN)/buf format -w --path proto/rejoinder
 
 check: proto-check gen-check envoy-check lint typecheck
