@@ -99,15 +99,15 @@ envoy-check: setup
 	$(BIN)/envoy --mode validate -c $(ENVOY_EXAMPLE) --log-level warn
 
 lint: setup
-	$(BIN)/ruff check service tests bench clients/python tools
-	$(BIN)/ruff format --check service tests bench clients/python tools
+	$(BIN)/ruff check service tests bench clients/python clients/examples/python tools
+	$(BIN)/ruff format --check service tests bench clients/python clients/examples/python tools
 
 typecheck: setup
 	$(BIN)/mypy
 
 fmt: setup
-	$(BIN)/ruff format service tests bench clients/python tools
-	$(BIN)/ruff check --fix service tests bench clients/python tools
+	$(BIN)/ruff format service tests bench clients/python clients/examples/python tools
+	$(BIN)/ruff check --fix service tests bench clients/python clients/examples/python tools
 	$(BIN)/buf format -w --path proto/rejoinder
 
 check: proto-check gen-check envoy-check lint typecheck
