@@ -104,6 +104,7 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/examples/python
 
 fmt: setup
 	$(BIN)/ruff format service tests bench clients/python clients/examples/python tools
