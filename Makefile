@@ -15,10 +15,13 @@ ENVOY_EXAMPLE := envoy/envoy.example.yaml
 TS_PKG := clients/typescript
 TS_OUT := $(TS_PKG)/src/gen
 TS_DEPS := $(TS_PKG)/node_modules/.package-lock.json
+GO_OUT := clients/go/gen
+GO_DEBS := golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev \
+  golang-google-genproto-dev golang-github-golang-protobuf-1-5-dev
 # The API reference, rendered from the proto comments (tools/protodoc).
 API_DOC := docs/api.md
 
-.PHONY: help setup pg-server run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
+.PHONY: help setup pg-server go-toolchain run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
@@ -48,7 +51,7 @@ setup: $(BIN)/rejoinder
 run: setup
 	$(BIN)/rejoinder serve $(ARGS)
 
-test: setup pg-server
+test: setup pg-server go-toolchain
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The PostgreSQL store's tests start a throwaway server of their own: they need PostgreSQL's server
@@ -60,6 +63,16 @@ pg-server:
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; \
 	  else echo "setup: the PostgreSQL store tests need PostgreSQL's server programs: apt-get install postgresql"; fi
 
+# The Go client is built and tested offline with Debian's Go packages (grpc-go, protobuf, genproto; the
+# protobuf 1.5 compatibility package named so that apt does not pick 1.3), installed here when missing.
+go-toolchain:
+	@{ command -v go && command -v protoc-gen-go && command -v protoc-gen-go-grpc \
+	  && test -f /usr/share/gocode/src/github.com/golang/protobuf/proto/registry.go; } >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing Debian's Go packages for the Go client"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(GO_DEBS); \
+	  else echo "setup: the Go client needs Debian's Go packages: apt-get install $(GO_DEBS)"; fi
+
 # What the gateway costs: direct upstream vs REST through Envoy vs typed gRPC (bench/README.md).
 bench: setup
 	$(BIN)/python -m bench $(ARGS)
@@ -67,8 +80,8 @@ bench: setup
 # One `buf generate` (buf.gen.yaml) writes the service's protobuf and gRPC modules and the Python client;
 # its plugins run from the venv (python3 for grpcio-tools' protoc, betterproto2's plugin, and the ruff
 # that plugin formats with). Old output goes first, so nothing stale survives a removed proto.
-gen: setup $(TS_DEPS)
-	rm -rf $(PY_OUT)/rejoinder/responses $(TS_OUT)
+gen: setup $(TS_DEPS) go-toolchain
+	rm -rf $(PY_OUT)/rejoinder/responses $(TS_OUT) $(GO_OUT)
 	if [ -d $(CLIENT_OUT) ]; then find $(CLIENT_OUT) -mindepth 1 -maxdepth 1 ! -path $(CLIENT_HANDWRITTEN) -exec rm -rf {} +; fi
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/buf generate
 	touch $(PY_OUT)/rejoinder/responses/__init__.py $(PY_OUT)/rejoinder/responses/v1/__init__.py
@@ -85,7 +98,7 @@ $(TS_DEPS): $(TS_PKG)/package-lock.json
 # CI: regenerate and fail on any difference from what is committed.
 gen-check: gen
 	@git status --porcelain -- $(PY_OUT)/rejoinder/responses $(CLIENT_OUT) ':(exclude)$(CLIENT_HANDWRITTEN)' \
-	  $(TS_OUT) $(DESCRIPTOR) $(ENVOY_EXAMPLE) $(API_DOC) | tee /dev/stderr | (! grep -q .) \
+	  $(TS_OUT) $(GO_OUT) $(DESCRIPTOR) $(ENVOY_EXAMPLE) $(API_DOC) | tee /dev/stderr | (! grep -q .) \
 	  || (echo "generated code is stale: run 'make gen' and commit" >&2; exit 1)
 
 proto-check: setup
