@@ -45,10 +45,15 @@ def chat(*, stream: bool = True, **kwargs: Any) -> ChatRequest:
     return ChatRequest(model="scripted-model", messages=(USER,), stream=stream, **kwargs)
 
 
-@pytest.fixture
-async def provider(scripted_upstream: ScriptedUpstream) -> AsyncIterator[OpenAICompatProvider]:
+@pytest.fixture(params=["http1", "aiohttp"])
+async def provider(
+    scripted_upstream: ScriptedUpstream, request: pytest.FixtureRequest
+) -> AsyncIterator[OpenAICompatProvider]:
+    """The adapter on each transport: a plain-HTTP upstream takes `http1`; request hooks (tracing's,
+    here none) make it take aiohttp, as TLS, a proxy or an injected session do."""
+    hooks = [aiohttp.TraceConfig()] if request.param == "aiohttp" else []
     adapter = OpenAICompatProvider(
-        UpstreamConfig(scripted_upstream.base_url, api_key="sk-test", timeouts=FIVE_S)
+        UpstreamConfig(scripted_upstream.base_url, api_key="sk-test", timeouts=FIVE_S), trace_configs=hooks
     )
     yield adapter
     await adapter.aclose()

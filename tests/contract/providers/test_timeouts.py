@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 import pytest
 
 from rejoinder.providers.base import (
@@ -37,18 +38,21 @@ def chat(*, stream: bool = True) -> ChatRequest:
     return ChatRequest(model="scripted-model", messages=(ChatMessage("user", "hi"),), stream=stream)
 
 
-@pytest.fixture
-async def adapter(scripted_upstream: ScriptedUpstream) -> AsyncIterator[AdapterFactory]:
-    """Adapters on the scripted upstream with the given timeouts (connect defaults to 5 s)."""
+@pytest.fixture(params=["http1", "aiohttp"])
+async def adapter(
+    scripted_upstream: ScriptedUpstream, request: pytest.FixtureRequest
+) -> AsyncIterator[AdapterFactory]:
+    """Adapters on the scripted upstream with the given timeouts (connect defaults to 5 s), on each
+    transport (request hooks, here none, make the adapter take aiohttp)."""
     made: list[OpenAICompatProvider] = []
+    hooks = [aiohttp.TraceConfig()] if request.param == "aiohttp" else []
 
     def make(
         first_token: float = 30.0, idle: float = 30.0, base_url: str | None = None
     ) -> OpenAICompatProvider:
         timeouts = UpstreamTimeouts(connect=5.0, first_token=first_token, idle=idle)
-        made.append(
-            OpenAICompatProvider(UpstreamConfig(base_url or scripted_upstream.base_url, None, timeouts))
-        )
+        config = UpstreamConfig(base_url or scripted_upstream.base_url, None, timeouts)
+        made.append(OpenAICompatProvider(config, trace_configs=hooks))
         return made[-1]
 
     yield make
