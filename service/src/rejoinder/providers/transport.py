@@ -76,13 +76,14 @@ class Transport:
         self._connect_s = connect_s
         self._origin = _plain_origin(url) if session is None and not trace_configs else None
         self._pool: Http1Pool | None = None
+        self._chosen = False  # whether the first `post` chose the pool (or aiohttp) yet
         self._proxy: str | None = None
         self._closed = False
 
     async def post(self, content: list[bytes], headers: dict[str, str]) -> Answer:
         """POST `content` (pieces of one body); the answer once its head has arrived. A connect timeout
         is a `ConnectTimeout`, a header that cannot be written a ValueError."""
-        pool = self._pool if self._pool is not None or self._session is not None else self._new_pool()
+        pool = self._pool if self._chosen else self._new_pool()
         if pool is not None:
             assert self._origin is not None
             _, host, target = self._origin
@@ -120,6 +121,7 @@ class Transport:
     def _new_pool(self) -> Http1Pool | None:
         """On first use: the lean pool, when the upstream is plain HTTP that no proxy stands before."""
         self._check_open()
+        self._chosen = True
         if self._origin is None or _env_proxy(self._url) is not None:
             return None
         (host, port), _, _ = self._origin
