@@ -326,6 +326,10 @@ class StreamDecoder:
         return out
 
     def _delta(self, delta: Mapping[str, object], logprobs: object) -> list[ChatDelta]:
+        if len(delta) == 1 and logprobs is None:  # most chunks: {"content": "..."}, decided at once
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                return [TextDelta(text)]
         out: list[ChatDelta] = []
         reasoning = _first_text(delta, self._reasoning_fields)
         if reasoning:

@@ -202,6 +202,8 @@ class AgentLoop:
     ) -> bool:
         """Whether the delta is taken here rather than turned into output: usage, the finish reason,
         reasoning the client asked not to see, and fragments of MCP calls."""
+        if isinstance(delta, p.TextDelta):  # most deltas: decided at once
+            return False
         tally = self._parts.tally
         if isinstance(delta, p.UsageDelta):
             tally.add(delta)
