@@ -51,10 +51,11 @@ _FINISH_REASONS: Mapping[str, FinishReason] = {
 
 
 def build_body(req: ChatRequest, caps: Capabilities) -> JsonObject:
-    """The chat completions request body for `req`, without `stream`; unset keys are omitted."""
+    """The chat completions request body for `req`, without `stream`; unset keys are omitted. Its
+    `messages` are left empty: `encode_steps` writes them into the bytes, one step at a time."""
     body: JsonObject = {
         "model": req.model,
-        "messages": [_message(m, caps) for m in req.messages],
+        "messages": [],
         "temperature": req.temperature,
         "top_p": req.top_p,
         "presence_penalty": req.presence_penalty,
@@ -91,7 +92,7 @@ def _messages_json_steps(messages: Sequence[ChatMessage], caps: Capabilities) ->
 
 
 def encode_steps(body: JsonObject, req: ChatRequest, caps: Capabilities) -> Steps[list[bytes]]:
-    """The bytes of `body` (the body of `req` made with no messages), with `req`'s messages put in, and
+    """The bytes of `body` (`build_body`'s, or an adapter's from it), with `req`'s messages put in, and
     the stream options when it streams, in pieces of about `PIECE_BYTES` (one for a small body) that are
     sent one after the other: a body of 32 MiB is never copied whole again. One message per step (a
     request of 10,000 items must not hold the event loop)."""

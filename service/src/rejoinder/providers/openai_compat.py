@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
@@ -175,7 +175,7 @@ class OpenAICompatProvider:
 
     def _encode(self, req: ChatRequest) -> Steps[list[bytes]]:
         """The request's bytes, in steps (see `chat_wire.encode_steps`)."""
-        return encode_steps(self._body(replace(req, messages=())), req, self.capabilities)
+        return encode_steps(self._body(req), req, self.capabilities)
 
     async def _sse_deltas(self, resp: Answer, watchdog: Watchdog) -> AsyncGenerator[ChatDelta, None]:
         decoder = StreamDecoder(self.capabilities)
