@@ -163,12 +163,21 @@ async def test_headers_are_read_case_insensitively_and_repeated_ones_joined(serv
     [
         b"SMTP ready\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX",
         b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\ncut short",
         b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
     ],
-    ids=["not-http", "bad-chunk-size", "no-crlf-after-chunk", "cut-short", "bad-length", "bad-header"],
+    ids=[
+        "not-http",
+        "bad-chunk-size",
+        "negative-chunk-size",
+        "no-crlf-after-chunk",
+        "cut-short",
+        "bad-length",
+        "bad-header",
+    ],
 )
 async def test_what_is_not_http_as_read_here_is_an_http1_error(server: Server, answer: bytes) -> None:
     server.answers = [[answer]]

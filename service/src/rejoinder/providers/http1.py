@@ -281,17 +281,17 @@ def _chunk_head(buffer: bytearray, at: int) -> tuple[int, int] | None:
 
 
 def _length(text: str) -> int:
-    if not text.strip().isdigit():
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):
         raise Http1Error(f"bad Content-Length: {text[:40]!r}")
-    return int(text)
+    return int(digits)
 
 
 def _chunk_size(line: bytes | bytearray) -> int:
-    text = line.split(b";", 1)[0]  # chunk extensions are ignored
-    try:
-        return int(text.strip(), 16)
-    except ValueError:
-        raise Http1Error(f"bad HTTP chunk size: {text[:40]!r}") from None
+    digits = bytes(line.split(b";", 1)[0].strip())  # chunk extensions are ignored
+    if not digits or digits.lstrip(b"0123456789abcdefABCDEF"):
+        raise Http1Error(f"bad HTTP chunk size: {digits[:40]!r}")
+    return int(digits, 16)
 
 
 class Http1Pool:
