@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from typing import cast
 
 HEAD_LIMIT = 64 * 1024  # the longest response head read
-PAUSE_BYTES = 256 * 1024  # buffered and not yet wanted: stop reading the socket
-RESUME_BYTES = 64 * 1024
+PAUSE_BYTES, RESUME_BYTES = 256 * 1024, 64 * 1024  # unread: stop reading the socket, read again
 PIECE_BYTES = 64 * 1024  # the most one read of the body hands over at once
 _CRLF = b"\r\n"
 
@@ -31,7 +30,7 @@ class ConnectError(Http1Error):
 
 
 class ConnectTimeout(ConnectError):
-    """The connection did not open within the connect timeout."""
+    """... within the connect timeout."""
 
 
 class _Connection(asyncio.Protocol):
@@ -306,8 +305,7 @@ class Http1Pool:
         self._closed = False
 
     async def request(self, head: bytes, body: Sequence[bytes]) -> Http1Response:
-        """Send `head` (the request line and headers, blank line included) and `body` (pieces, at least
-        one, possibly empty); the answer once its head has arrived."""
+        """Send `head` (`request_head`'s) and `body` (1+ pieces); the answer once its head arrived."""
         connection = self._reused() or await self._connect()
         try:
             await connection.write(head, body)
