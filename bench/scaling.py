@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench import litellm_proxy, scaling_ports, scaling_report
 from bench.observability import combine  # the means over rounds, as --observability takes them
-from bench.procs import BenchError, Child, machine_busy_pct, start_upstream, thread_affinity
+from bench.procs import BenchError, Child, machine_busy_pct, rss_bytes, start_upstream, thread_affinity
 from bench.proctree import TreeProbe
 from bench.report import contention
 from bench.scaling_measure import FULL, QUICK, STORE_GROUP, Measurer, WindowPlan, preflight
@@ -68,7 +68,11 @@ def _start_postgres(log: Log) -> tuple[PostgresServer | None, list[str]]:
     except (RuntimeError, OSError) as exc:
         log(f"no PostgreSQL here ({str(exc).splitlines()[0]}): the PostgreSQL rows are skipped")
         return None, []
-    dsns = [asyncio.run(create_database(admin)) for _ in POSTGRES]
+    try:
+        dsns = [asyncio.run(create_database(admin)) for _ in POSTGRES]
+    except BaseException:
+        server.stop()
+        raise
     log(f"store: a throwaway PostgreSQL server ({admin}), one database per system")
     return server, dsns
 
@@ -137,14 +141,25 @@ def _start_systems(
     return systems, roles, started
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        return rss_bytes(pid) / 2**20
+    except OSError:
+        return 0.0
+
+
 def _describe(system: System) -> dict[str, object]:
+    processes = system.processes()
+    rss = {str(pid): _rss_mb(pid) for pid in processes}
     return {
         "label": system.label,
         "kind": system.kind,
         "workers": system.workers,
         "http_port": system.http_port,
         "grpc_port": system.grpc_port,
-        "processes": {str(pid): role for pid, role in system.processes().items()},
+        "processes": {str(pid): role for pid, role in processes.items()},
+        "rss_mb_by_pid": rss,
+        "rss_mb": sum(rss.values()),
         "argv": [" ".join(str(a) for a in child.proc.args) for child in system.children],  # type: ignore[union-attr]
         "affinity": {str(pid): thread_affinity(pid) for pid in system.roots},
         **system.notes,
@@ -224,7 +239,8 @@ def run_scaling(args: argparse.Namespace, workdir: Path, log: Log) -> int:
     assert isinstance(rounds, list) and isinstance(systems, dict) and isinstance(draws, list)
     results = combine(rounds)
     labels = {key: str(info["label"]) for key, info in systems.items()}
-    table = scaling_report.render(results, labels, scaling_ports.summary(draws))
+    rss = {labels[key]: float(info["rss_mb"]) for key, info in systems.items()}
+    table = scaling_report.render(results, labels, scaling_ports.summary(draws), rss)
     doc["envoy_draws"] = scaling_ports.as_json(draws)
     warning = contention({f"{key} (round {n})": r[key] for n, r in enumerate(rounds, 1) for key in r})
     out = stem.with_suffix(".json")

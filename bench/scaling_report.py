@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bench.scenarios import Metrics, Results
+from bench.scenarios import CONTENDED_PCT, Metrics, Results
 
 CORES_ON_PAPER = 16
 CONNS = "conns"  # a row of the connections each worker held: "a/b"
@@ -68,6 +68,7 @@ PORT_ROWS = (
     Row("Envoy's connections per worker", "c64", CONNS),
 )
 STORE_ROWS = (
+    Row("store:false c=64 REST rps (reference)", "c64", "throughput_rps"),
     Row("store:true c=64 REST rps", "store64", "throughput_rps"),
     Row("store:true c=64 REST p50 ms", "store64", "p50_ms", 1),
     Row("store:true c=64 REST p99 ms", "store64", "p99_ms", 1),
@@ -184,14 +185,29 @@ def recommendation(results: Results) -> str:
         f"c=64 REST {t1:,.0f} -> {t2:,.0f} rps ({gain:+.0%}), "
         f"c=1 p50 {l1:.2f} -> {l2:.2f} ms ({slower:+.0%}), load generator sharing the 2 cores"
     )
+    contended = [
+        f"{key}/{cell}"
+        for key in ("r1", "r2")
+        for cell in ("c1", "c64")
+        if (value(results, key, cell, "contended_pct") or 0.0) >= CONTENDED_PCT
+    ]
+    caveat = (
+        f" (WARNING: contended windows, {', '.join(contended)}: rerun before deciding)" if contended else ""
+    )
     if gain >= GAIN_FOR_MORE_WORKERS and slower <= LATENCY_SLACK:
-        return f"recommendation: default N = the cores this process may use (2 here): {figures}"
-    return f"recommendation: default N = 1 on this machine: {figures}"
+        return f"recommendation: default N = the cores this process may use (2 here): {figures}{caveat}"
+    return f"recommendation: default N = 1 on this machine: {figures}{caveat}"
 
 
-def render(results: Results, labels: Mapping[str, str], draws: str = "") -> str:
-    """Every table, with headings; `draws` is the port choice over Envoy restarts, in a line."""
+def render(
+    results: Results, labels: Mapping[str, str], draws: str = "", rss_mb: Mapping[str, float] | None = None
+) -> str:
+    """Every table, with headings; `draws` is the port choice over Envoy restarts, in a line; `rss_mb`
+    each system's resident memory (all its processes) by label."""
     parts = [main_table(results, labels)]
+    if rss_mb:
+        shown = ", ".join(f"{label} {mb:,.0f}" for label, mb in rss_mb.items())
+        parts[0] += f"\nresident memory at the end, MB (all its processes): {shown}"
     ports = port_table(results, labels)
     if ports:
         parts.append("port choice, N=2 behind Envoy (--concurrency 2), c=64 REST\n" + ports + f"\n{draws}")

@@ -139,6 +139,8 @@ def test_the_recommendation_weighs_throughput_against_latency() -> None:
     same = recommendation(_results({"throughput_rps": 1000}, {"throughput_rps": 1050}))
     assert same.startswith("recommendation: default N = 1")
     assert recommendation({}).startswith("recommendation: not enough figures")
+    contended = _results({"throughput_rps": 1000, "contended_pct": 40.0}, {"throughput_rps": 1500})
+    assert recommendation(contended).endswith("(WARNING: contended windows, r1/c64: rerun before deciding)")
 
 
 def test_the_port_table_shows_each_workers_connections() -> None:
