@@ -157,7 +157,7 @@ def start_service(
     ports = ServicePorts(http=free_port(), grpc=free_port())
     argv = [sys.executable, *(python_prefix or ["-m", "rejoinder"]), "serve", "--upstream", upstream_url]
     argv += ["--http-port", str(ports.http), "--grpc-port", str(ports.grpc)]
-    argv += ["--data-dir", str(workdir / "data")]
+    argv += ["--data-dir", str(workdir / "data"), "--workers", "1"]  # one process on the service core
     child = start_child("rejoinder serve", [*argv, *extra_args], workdir / "service.log", cpus, env)
     child.wait_for_line("OpenAI REST on", 60)
     return child, ports

@@ -37,7 +37,7 @@ class ServiceProcess:
     envoy: bool = True  # False: `--no-envoy`, gRPC only (`http_port` is then unused)
     metrics_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)  # over the test's own environment
-    workers: int = 1  # `--workers N` when above 1
+    workers: int = 1  # `--workers N` (the tests run one process unless they ask for more)
 
     @property
     def base_url(self) -> str:
@@ -71,7 +71,7 @@ class ServiceProcess:
             "--drain-s", str(self.drain_s),
             "--metrics-port", str(self.metrics_port),
             *([] if self.envoy else ["--no-envoy"]),
-            *(["--workers", str(self.workers)] if self.workers > 1 else []),
+            "--workers", str(self.workers),
             *self.extra_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(

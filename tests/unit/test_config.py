@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from rejoinder.config import DEFAULT_PROVIDER, ConfigError, ModelSettings, Settings, UpstreamSettings, load
+from rejoinder.config import (
+    DEFAULT_PROVIDER,
+    ConfigError,
+    ModelSettings,
+    Settings,
+    UpstreamSettings,
+    available_cores,
+    load,
+)
 
 TOML = """
 default_provider = "lan"
@@ -246,4 +255,15 @@ def test_workers_from_the_file_and_the_environment(tmp_path: Path) -> None:
 
     assert load({"config": file}, env={}).workers == 4
     assert load({"config": file}, env={"REJOINDER_WORKERS": "2"}).workers == 2
-    assert load({}, env={}).workers == 1
+    assert load({}, env={}).workers == available_cores()
+
+
+def test_by_default_workers_are_the_cores_this_process_may_use(tmp_path: Path) -> None:
+    unlimited, quota = tmp_path / "unlimited", tmp_path / "quota"
+    unlimited.write_text("max 100000\n")
+    quota.write_text("150000 100000\n")  # 1.5 CPUs: 2 workers
+
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cores(tmp_path / "absent") == affinity
+    assert available_cores(unlimited) == affinity
+    assert available_cores(quota) == min(affinity, 2)

@@ -46,7 +46,8 @@ def _add_listeners(serve: argparse.ArgumentParser, d: config.Settings) -> None:
         "service processes behind the one Envoy, which balances them (least request); they share the gRPC "
         "port; the local model runs in the first only"
     )
-    add("--workers", type=int, metavar="N", help=_help(workers, "workers", d.workers))
+    cores = f"the cores this process may use, here {d.workers}"
+    add("--workers", type=int, metavar="N", help=_help(workers, "workers", cores))
 
 
 def _add_state(serve: argparse.ArgumentParser, d: config.Settings) -> None:

@@ -78,7 +78,9 @@ class Settings:
     background_lease_s: float = 15.0  # a background run not heard of for this long is failed
     auth_tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> key hashes
     envoy: bool = True
-    workers: int = 1  # service processes behind the one Envoy (`workers.py`); 1: this process serves
+    # Service processes behind the one Envoy (`workers/`); 1: this process serves. By default the cores this
+    # process may use (measured: bench/README.md, --scaling).
+    workers: int = field(default_factory=lambda: available_cores())
     envoy_admin_port: int | None = None
     strict_json: bool = True  # unknown JSON fields are a 400, as on OpenAI
     sse_keepalive_s: float = 15.0
@@ -102,6 +104,19 @@ class Settings:
     metrics_port: int = 9464  # where they are served (0 picks a free port)
     models_refresh_s: float = 60.0  # how often the upstreams' own model lists are fetched again
     tracing: TracingSettings = field(default_factory=TracingSettings)  # from OTEL_*: off by default
+
+
+def available_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may run on (its CPU affinity), fewer when a cgroup CPU quota allows fewer
+    (a container given 2 CPUs of a 64-core host), at least 1 and at most `MAX_WORKERS`."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))  # rounded up
+    except (OSError, ValueError):
+        pass
+    return max(1, min(cores, MAX_WORKERS))
 
 
 class ConfigError(Exception):
