@@ -23,6 +23,7 @@ from rejoinder.wire.plan import FieldPlan, Kind, MessagePlan, build_plan
 M = TypeVar("M", bound=Message)
 JsonValue = object
 
+_CONVERTED = (Kind.JSON_TEXT, Kind.JSON_VALUE_TEXT, Kind.STRUCT, Kind.MESSAGE)  # not written as they are
 CHUNK = 256
 """Array elements copied into a message in one go (about 0.1 ms)."""
 _INT32 = (-(2**31), 2**31 - 1)
@@ -105,14 +106,22 @@ class OpenAIJson:
         return []
 
     def _encode_field(self, fp: FieldPlan, value: object) -> object:
+        kind = fp.kind
+        if fp.repeated:
+            if kind is Kind.MESSAGE:
+                return [self.encode(v) for v in value]  # type: ignore[attr-defined]
+            if kind not in _CONVERTED:
+                return list(value)  # type: ignore[call-overload]
+            return [self._encode_one(fp, v) for v in value]  # type: ignore[attr-defined]
         if fp.is_map:
             assert fp.map_value is not None
             mv = fp.map_value
             if mv.message_type is None:
                 return dict(value)  # type: ignore[call-overload]
             return {k: self.encode(v) for k, v in value.items()}  # type: ignore[attr-defined]
-        if fp.repeated:
-            return [self._encode_one(fp, v) for v in value]  # type: ignore[attr-defined]
+        if kind is Kind.MESSAGE:
+            assert isinstance(value, Message)
+            return self.encode(value)
         return self._encode_one(fp, value)
 
     def _encode_one(self, fp: FieldPlan, value: object) -> object:
