@@ -78,10 +78,10 @@ class OpenAIJson:
         common: dict[str, object] = {}
         for fd, value in msg.ListFields():
             fp = plan.fields[fd.name]
-            if plan.oneof is not None and fd.containing_oneof == plan.oneof:
+            if fp.name in plan.case_names:
                 case, case_value = fp, value
             else:
-                common[fd.name] = self._encode_field(fp, value)
+                common[fp.name] = value if fp.plain else self._encode_field(fp, value)
         if case is None:
             return None
         if case is plan.scalar_case:

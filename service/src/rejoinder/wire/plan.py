@@ -78,6 +78,7 @@ class MessagePlan:
     scalar_case: FieldPlan | None = None
     list_case: FieldPlan | None = None
     common: tuple[FieldPlan, ...] = ()
+    case_names: frozenset[str] = frozenset()  # the fields of the oneof
     list_item: FieldPlan | None = None
     object_type: str | None = None
     template: dict[str, object] = field(default_factory=dict)
@@ -194,6 +195,6 @@ def build_plan(desc: Descriptor) -> MessagePlan:
         if _option(opts, options_pb2.openai_untyped):
             untyped.add(fd.name)
     plan.untyped_cases = frozenset(untyped)
-    in_oneof = {fd.name for fd in oneof.fields}
-    plan.common = tuple(fp for name, fp in plan.fields.items() if name not in in_oneof)
+    plan.case_names = frozenset(fd.name for fd in oneof.fields)
+    plan.common = tuple(fp for name, fp in plan.fields.items() if name not in plan.case_names)
     return plan
