@@ -28,7 +28,7 @@ help:
 	@echo "make test       set up (once) and run every test (unit, contract, e2e through real Envoy)"
 	@echo "make check      lint (ruff, buf), types (mypy --strict), stale generated code, Envoy example valid"
 	@echo "make gen        regenerate all generated code and the Envoy descriptor set"
-	@echo "make bench      the benchmark (about 4 minutes; ARGS=--quick for about 1)"
+	@echo "make bench      the benchmark (about 8 minutes; ARGS=--quick for about 2; ARGS=--scaling: workers)"
 	@echo "make fuzz       the fuzz suite at length: 10,000 generated requests per test (make test runs 150)"
 
 # llama-cpp-python has no wheel for this platform: it builds from source, for a generic x86-64 (the
