@@ -218,7 +218,7 @@ def test_a_worker_that_dies_is_restarted_and_its_runs_fail_at_once(
     killed = time.monotonic()
     status = _poll_grpc(first, orphan.id, lambda status: status != "in_progress", timeout_s=LEASE_S + 5)
     took = time.monotonic() - killed
-    restarted, _ = workers.workers_announced()
+    restarted = _restarted(workers, pids, 1)
 
     failed = first.get(GetRequest(response_id=orphan.id)).response
     assert status == "failed" and failed is not None and failed.error is not None
@@ -230,6 +230,16 @@ def test_a_worker_that_dies_is_restarted_and_its_runs_fail_at_once(
     upstream.enqueue(Script(text="back"))
     reply = again.create(CreateRequest(model="m", input=Input(text="hi"))).response
     assert reply is not None and reply.status == "completed"
+
+
+def _restarted(service: ServiceProcess, pids: list[int], index: int, timeout_s: float = 10) -> list[int]:
+    """The workers' pids once worker `index` says it serves again (its runs may end before it says so)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now, _ = service.workers_announced()
+        if now[index] != pids[index] or time.monotonic() > deadline:
+            return now
+        time.sleep(0.05)
 
 
 def _poll_grpc(

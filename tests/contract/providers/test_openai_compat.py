@@ -32,8 +32,8 @@ from rejoinder.providers.base import (
     UsageDelta,
 )
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
-from rejoinder.providers.sse_framer import SseFramer
 from rejoinder.providers.timeouts import UpstreamTimeouts
+from rejoinder.providers.transport.sse_framer import SseFramer
 from tests.contract.providers.streams import collect, collect_until_error
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 

@@ -7,7 +7,7 @@ import pytest
 from rejoinder.errors import ApiError
 from rejoinder.pacing import run_sync
 from rejoinder.providers.base import ChatMessage, ChatRequest
-from rejoinder.providers.chat_decode import IncomingChat, decode_steps
+from rejoinder.providers.chat_server.decode import IncomingChat, decode_steps
 
 HELLO = [{"role": "user", "content": "Hello"}]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from rejoinder.providers.http1 import (
+from rejoinder.providers.transport.http1 import (
     PAUSE_BYTES,
     ConnectError,
     Http1Error,

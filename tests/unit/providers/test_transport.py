@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from rejoinder.providers.http1 import Http1Response
 from rejoinder.providers.transport import Transport
+from rejoinder.providers.transport.http1 import Http1Response
 from tests.scripted_upstream import ScriptedUpstream
 
 BODY = [b'{"model":"m","messages":[{"role":"user","content":"hi"}]}']

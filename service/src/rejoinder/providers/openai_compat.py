@@ -31,11 +31,11 @@ from rejoinder.providers.chat_wire import (
     decode_completion,
     encode_steps,
 )
-from rejoinder.providers.http1 import ConnectTimeout
-from rejoinder.providers.sse_framer import SseFramer
 from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
 from rejoinder.providers.transport import Answer, Transport, translated
-from rejoinder.providers.upstream_json import error_message, event_json, json_object
+from rejoinder.providers.transport.http1 import ConnectTimeout
+from rejoinder.providers.transport.sse_framer import SseFramer
+from rejoinder.providers.transport.upstream_json import error_message, event_json, json_object
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 With `rejoinder serve --workers N` the in-process local model runs in one worker only; that worker
 serves it here, on loopback and behind a random bearer token, and the other workers reach it through
-`OpenAICompatProvider`. So this is the inverse of that adapter: `chat_decode` reads what `chat_wire`
-encodes and `chat_encode` writes what it decodes, and the errors keep what it reads back:
+`OpenAICompatProvider`. So this is the inverse of that adapter: `decode` reads what `chat_wire`
+encodes and `encode` writes what it decodes, and the errors keep what it reads back:
 
 - a bad body is a 400 and a missing or wrong token a 401, both in OpenAI's error shape;
 - an `UpstreamError` before the first delta is an answer with its status (or 502, 504 for a timeout)
@@ -34,8 +34,8 @@ from rejoinder.config_limits import MIB
 from rejoinder.errors import ApiError
 from rejoinder.pacing import run_paced
 from rejoinder.providers.base import ChatDelta, Provider, UpstreamError
-from rejoinder.providers.chat_decode import decode_steps
-from rejoinder.providers.chat_encode import (
+from rejoinder.providers.chat_server.decode import decode_steps
+from rejoinder.providers.chat_server.encode import (
     ChunkWriter,
     CompletionFolder,
     CompletionHead,
