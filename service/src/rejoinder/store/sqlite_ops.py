@@ -7,6 +7,7 @@ multi-statement reads one snapshot.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,13 +42,16 @@ _GET_CONVERSATION_ITEM = sql.get_conversation_item(_MARK)
 _DELETE_CONVERSATION_ITEM = sql.delete_conversation_item(_MARK)
 
 
+WAL_RETRY_S = 0.01
+
+
 def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
     if path != MEMORY:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # timeout: the busy timeout. isolation_level=None: autocommit; transactions are explicit (transaction).
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn)
@@ -55,6 +59,21 @@ def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """WAL mode. Two processes opening a brand-new file at once (workers, a rate limiter beside a store):
+    the second can be told "database is locked" at once, without the busy timeout, while the first turns
+    the file to WAL; so it tries again until the busy timeout has passed."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 @contextmanager
