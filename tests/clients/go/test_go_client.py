@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,25 +161,6 @@ def built(go_env: dict[str, str]) -> None:
 def scripted() -> Iterator[ScriptedUpstream]:
     with ScriptedUpstream() as upstream:
         yield upstream
-
-
-@pytest.fixture(scope="module")
-def bench_upstream() -> Iterator[str]:
-    """`python -m bench.upstream` on a free port; its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.upstream", "--port", "0", "--loop", "asyncio"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    ready = re.fullmatch(r"ready (\d+)\n", proc.stdout.readline())
-    if ready is None:
-        proc.kill()
-        pytest.fail("the bench upstream did not start")
-    yield f"http://127.0.0.1:{ready.group(1)}/v1"
-    proc.terminate()
-    proc.communicate(timeout=10)
 
 
 def _serve(data: Path, scripted: ScriptedUpstream, bench_url: str, *, keys: bool) -> ServiceProcess:

@@ -30,25 +30,6 @@ SLOW_MODEL = f"bench/bench-{BENCH_TOKENS}-50"
 
 
 @pytest.fixture(scope="module")
-def bench_upstream() -> Iterator[str]:
-    """`python -m bench.upstream` on a free port; its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.upstream", "--port", "0", "--loop", "asyncio"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    ready = re.fullmatch(r"ready (\d+)\n", proc.stdout.readline())
-    if ready is None:
-        proc.kill()
-        pytest.fail("the bench upstream did not start")
-    yield f"http://127.0.0.1:{ready.group(1)}/v1"
-    proc.terminate()
-    proc.communicate(timeout=10)
-
-
-@pytest.fixture(scope="module")
 def examples_service(
     tmp_path_factory: pytest.TempPathFactory, client_upstream: ScriptedUpstream, bench_upstream: str
 ) -> Iterator[ServiceProcess]:

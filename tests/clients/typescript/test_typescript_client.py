@@ -16,9 +16,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,43 +85,11 @@ def run(
     )
 
 
-@dataclass
-class BenchUpstream:
-    """`python -m bench.upstream` on a free port."""
-
-    proc: subprocess.Popen[str]
-    port: int
-
-    @classmethod
-    def start(cls) -> BenchUpstream:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.upstream", "--port", "0", "--loop", "asyncio"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = re.fullmatch(r"ready (\d+)\n", line)
-        if found is None:
-            proc.kill()
-            raise RuntimeError(f"bench upstream did not start: {line!r}")
-        return cls(proc, int(found.group(1)))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.communicate(timeout=10)  # reads its last line ("served N"), so it exits cleanly
-
-
-def service_config(path: Path, scripted: ScriptedUpstream, bench: BenchUpstream, keys: bool) -> Path:
+def service_config(path: Path, scripted: ScriptedUpstream, bench_url: str, keys: bool) -> Path:
     """Model "m" on the scripted upstream, `bench/...` names on the bench upstream; tenants a and b."""
     text = (
         f'[providers.scripted]\nbase_url = "{scripted.base_url}"\n\n'
-        f'[providers.bench]\nbase_url = "{bench.base_url}"\n\n'
+        f'[providers.bench]\nbase_url = "{bench_url}"\n\n'
         f'[models."{MODEL}"]\nprovider = "scripted"\nmodel = "scripted-model"\n'
     )
     if keys:
@@ -138,15 +104,8 @@ def scripted() -> Iterator[ScriptedUpstream]:
         yield upstream
 
 
-@pytest.fixture(scope="module")
-def bench() -> Iterator[BenchUpstream]:
-    upstream = BenchUpstream.start()
-    yield upstream
-    upstream.stop()
-
-
-def _serve(data: Path, scripted: ScriptedUpstream, bench: BenchUpstream, keys: bool) -> ServiceProcess:
-    config = service_config(data / "rejoinder.toml", scripted, bench, keys)
+def _serve(data: Path, scripted: ScriptedUpstream, bench_url: str, keys: bool) -> ServiceProcess:
+    config = service_config(data / "rejoinder.toml", scripted, bench_url, keys)
     return ServiceProcess(
         data_dir=data, extra_args=["--config", str(config)], api_key=KEY_A if keys else None
     ).start()
@@ -154,18 +113,18 @@ def _serve(data: Path, scripted: ScriptedUpstream, bench: BenchUpstream, keys: b
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, scripted: ScriptedUpstream, bench: BenchUpstream
+    tmp_path_factory: pytest.TempPathFactory, scripted: ScriptedUpstream, bench_upstream: str
 ) -> Iterator[ServiceProcess]:
-    proc = _serve(tmp_path_factory.mktemp("ts-open"), scripted, bench, keys=False)
+    proc = _serve(tmp_path_factory.mktemp("ts-open"), scripted, bench_upstream, keys=False)
     yield proc
     assert proc.stop() == 0, proc.log()
 
 
 @pytest.fixture(scope="module")
 def keyed_service(
-    tmp_path_factory: pytest.TempPathFactory, scripted: ScriptedUpstream, bench: BenchUpstream
+    tmp_path_factory: pytest.TempPathFactory, scripted: ScriptedUpstream, bench_upstream: str
 ) -> Iterator[ServiceProcess]:
-    proc = _serve(tmp_path_factory.mktemp("ts-keyed"), scripted, bench, keys=True)
+    proc = _serve(tmp_path_factory.mktemp("ts-keyed"), scripted, bench_upstream, keys=True)
     yield proc
     assert proc.stop() == 0, proc.log()
 
