@@ -21,7 +21,7 @@ GO_DEBS := golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev gol
 # The API reference, rendered from the proto comments (tools/protodoc).
 API_DOC := docs/api.md
 
-.PHONY: help setup pg-server go-toolchain run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
+.PHONY: help setup pg-server pgvector go-toolchain run test check gen gen-check lint typecheck proto-check envoy-check fmt bench fuzz
 
 help:
 	@echo "make run        set up (once) and run the service: gRPC :50051 + Envoy REST http://127.0.0.1:8080/v1"
@@ -62,6 +62,31 @@ pg-server:
 	    echo "setup: installing PostgreSQL's server programs (Debian postgresql) for the store tests"; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; \
 	  else echo "setup: the PostgreSQL store tests need PostgreSQL's server programs: apt-get install postgresql"; fi
+	@$(MAKE) --no-print-directory pgvector
+
+# The vector index on PostgreSQL (rejoinder/vectors/postgres.py) needs pgvector in the server's major version.
+# Debian's postgresql-N-pgvector when the machine's release has it; bookworm has none for its PostgreSQL 15,
+# so then it is built from Debian's own pgvector source package ($(PGVECTOR_SUITE)'s, read through a sources
+# list of its own in a temporary directory, the machine's apt sources untouched) with PGXS and
+# postgresql-server-dev-N. Only when missing, and as root with apt-get.
+PGVECTOR_SUITE := trixie
+pgvector:
+	@v=$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); \
+	if [ -z "$$v" ] || [ -f /usr/share/postgresql/$$v/extension/vector.control ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "setup: the vector index tests on PostgreSQL need pgvector for PostgreSQL $$v"; exit 0; fi; \
+	echo "setup: installing pgvector for PostgreSQL $$v"; set -e; apt-get update -q; \
+	if apt-cache show postgresql-$$v-pgvector >/dev/null 2>&1; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-$$v-pgvector; exit 0; fi; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-server-dev-$$v dpkg-dev make gcc; \
+	uri=$$(apt-get indextargets --format '$$(REPO_URI)' | awk '$$1 ~ /\/debian\/$$/ {print $$1; exit}'); \
+	d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; mkdir -p "$$d/lists/partial" "$$d/parts"; \
+	printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	  "$$uri" $(PGVECTOR_SUITE) > "$$d/parts/pgvector.sources"; \
+	o="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$$d/parts -o Dir::State::Lists=$$d/lists"; \
+	apt-get $$o update -q; (cd "$$d" && apt-get $$o source -q pgvector); \
+	make -C "$$d"/pgvector-*/ PG_CONFIG=/usr/lib/postgresql/$$v/bin/pg_config with_llvm=no install >/dev/null; \
+	echo "setup: pgvector built from Debian's source package and installed for PostgreSQL $$v"
 
 # The Go client is built and tested offline with Debian's Go packages (grpc-go, protobuf, genproto; the
 # protobuf 1.5 compatibility package named so that apt does not pick 1.3), installed here when missing.
