@@ -61,6 +61,7 @@ class FieldPlan:
     message: Descriptor | None
     map_value: FieldDescriptor | None
     plain: bool = False  # written as the value itself: a scalar that is not JSON text
+    null_when_empty: bool = False  # a repeated field that prints null, not [], when empty
 
 
 @dataclass
@@ -126,6 +127,7 @@ def field_plan(fd: FieldDescriptor) -> FieldPlan:
         is_map=is_map,
         has_presence=fd.has_presence and not fd.is_repeated,
         omit_unset=bool(_option(fd.GetOptions(), options_pb2.openai_omit_unset)),
+        null_when_empty=bool(_option(fd.GetOptions(), options_pb2.openai_null_when_empty)),
         message=fd.message_type if kind in (Kind.MESSAGE, Kind.STRUCT) and not is_map else None,
         map_value=fd.message_type.fields_by_name["value"] if is_map and fd.message_type is not None else None,
     )
@@ -156,7 +158,8 @@ def _fill_template(plan: MessagePlan) -> None:
     for fp in plan.fields.values():
         if fp.repeated or fp.is_map:
             plan.template[fp.name] = None
-            containers.append((fp.name, fp.is_map))
+            if not fp.null_when_empty:
+                containers.append((fp.name, fp.is_map))
         elif fp.has_presence:
             if not fp.omit_unset:
                 plan.template[fp.name] = None

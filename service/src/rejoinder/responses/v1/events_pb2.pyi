@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ResponseStreamEvent(_message.Message):
-    __slots__ = ("sequence_number", "response_created", "response_queued", "response_in_progress", "response_completed", "response_incomplete", "response_failed", "output_item_added", "output_item_done", "content_part_added", "content_part_done", "output_text_delta", "output_text_done", "output_text_annotation_added", "refusal_delta", "refusal_done", "function_call_arguments_delta", "function_call_arguments_done", "reasoning_text_delta", "reasoning_text_done", "reasoning_summary_part_added", "reasoning_summary_part_done", "reasoning_summary_text_delta", "reasoning_summary_text_done", "error", "mcp_list_tools_in_progress", "mcp_list_tools_completed", "mcp_list_tools_failed", "mcp_call_in_progress", "mcp_call_completed", "mcp_call_failed", "mcp_call_arguments_delta", "mcp_call_arguments_done")
+    __slots__ = ("sequence_number", "response_created", "response_queued", "response_in_progress", "response_completed", "response_incomplete", "response_failed", "output_item_added", "output_item_done", "content_part_added", "content_part_done", "output_text_delta", "output_text_done", "output_text_annotation_added", "refusal_delta", "refusal_done", "function_call_arguments_delta", "function_call_arguments_done", "reasoning_text_delta", "reasoning_text_done", "reasoning_summary_part_added", "reasoning_summary_part_done", "reasoning_summary_text_delta", "reasoning_summary_text_done", "error", "mcp_list_tools_in_progress", "mcp_list_tools_completed", "mcp_list_tools_failed", "mcp_call_in_progress", "mcp_call_completed", "mcp_call_failed", "mcp_call_arguments_delta", "mcp_call_arguments_done", "file_search_call_in_progress", "file_search_call_searching", "file_search_call_completed")
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_CREATED_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,9 @@ class ResponseStreamEvent(_message.Message):
     MCP_CALL_FAILED_FIELD_NUMBER: _ClassVar[int]
     MCP_CALL_ARGUMENTS_DELTA_FIELD_NUMBER: _ClassVar[int]
     MCP_CALL_ARGUMENTS_DONE_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_CALL_IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_CALL_SEARCHING_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_CALL_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     sequence_number: int
     response_created: ResponseCreatedEvent
     response_queued: ResponseQueuedEvent
@@ -79,7 +82,10 @@ class ResponseStreamEvent(_message.Message):
     mcp_call_failed: McpCallFailedEvent
     mcp_call_arguments_delta: McpCallArgumentsDeltaEvent
     mcp_call_arguments_done: McpCallArgumentsDoneEvent
-    def __init__(self, sequence_number: _Optional[int] = ..., response_created: _Optional[_Union[ResponseCreatedEvent, _Mapping]] = ..., response_queued: _Optional[_Union[ResponseQueuedEvent, _Mapping]] = ..., response_in_progress: _Optional[_Union[ResponseInProgressEvent, _Mapping]] = ..., response_completed: _Optional[_Union[ResponseCompletedEvent, _Mapping]] = ..., response_incomplete: _Optional[_Union[ResponseIncompleteEvent, _Mapping]] = ..., response_failed: _Optional[_Union[ResponseFailedEvent, _Mapping]] = ..., output_item_added: _Optional[_Union[OutputItemAddedEvent, _Mapping]] = ..., output_item_done: _Optional[_Union[OutputItemDoneEvent, _Mapping]] = ..., content_part_added: _Optional[_Union[ContentPartAddedEvent, _Mapping]] = ..., content_part_done: _Optional[_Union[ContentPartDoneEvent, _Mapping]] = ..., output_text_delta: _Optional[_Union[OutputTextDeltaEvent, _Mapping]] = ..., output_text_done: _Optional[_Union[OutputTextDoneEvent, _Mapping]] = ..., output_text_annotation_added: _Optional[_Union[OutputTextAnnotationAddedEvent, _Mapping]] = ..., refusal_delta: _Optional[_Union[RefusalDeltaEvent, _Mapping]] = ..., refusal_done: _Optional[_Union[RefusalDoneEvent, _Mapping]] = ..., function_call_arguments_delta: _Optional[_Union[FunctionCallArgumentsDeltaEvent, _Mapping]] = ..., function_call_arguments_done: _Optional[_Union[FunctionCallArgumentsDoneEvent, _Mapping]] = ..., reasoning_text_delta: _Optional[_Union[ReasoningTextDeltaEvent, _Mapping]] = ..., reasoning_text_done: _Optional[_Union[ReasoningTextDoneEvent, _Mapping]] = ..., reasoning_summary_part_added: _Optional[_Union[ReasoningSummaryPartAddedEvent, _Mapping]] = ..., reasoning_summary_part_done: _Optional[_Union[ReasoningSummaryPartDoneEvent, _Mapping]] = ..., reasoning_summary_text_delta: _Optional[_Union[ReasoningSummaryTextDeltaEvent, _Mapping]] = ..., reasoning_summary_text_done: _Optional[_Union[ReasoningSummaryTextDoneEvent, _Mapping]] = ..., error: _Optional[_Union[ErrorEvent, _Mapping]] = ..., mcp_list_tools_in_progress: _Optional[_Union[McpListToolsInProgressEvent, _Mapping]] = ..., mcp_list_tools_completed: _Optional[_Union[McpListToolsCompletedEvent, _Mapping]] = ..., mcp_list_tools_failed: _Optional[_Union[McpListToolsFailedEvent, _Mapping]] = ..., mcp_call_in_progress: _Optional[_Union[McpCallInProgressEvent, _Mapping]] = ..., mcp_call_completed: _Optional[_Union[McpCallCompletedEvent, _Mapping]] = ..., mcp_call_failed: _Optional[_Union[McpCallFailedEvent, _Mapping]] = ..., mcp_call_arguments_delta: _Optional[_Union[McpCallArgumentsDeltaEvent, _Mapping]] = ..., mcp_call_arguments_done: _Optional[_Union[McpCallArgumentsDoneEvent, _Mapping]] = ...) -> None: ...
+    file_search_call_in_progress: FileSearchCallInProgressEvent
+    file_search_call_searching: FileSearchCallSearchingEvent
+    file_search_call_completed: FileSearchCallCompletedEvent
+    def __init__(self, sequence_number: _Optional[int] = ..., response_created: _Optional[_Union[ResponseCreatedEvent, _Mapping]] = ..., response_queued: _Optional[_Union[ResponseQueuedEvent, _Mapping]] = ..., response_in_progress: _Optional[_Union[ResponseInProgressEvent, _Mapping]] = ..., response_completed: _Optional[_Union[ResponseCompletedEvent, _Mapping]] = ..., response_incomplete: _Optional[_Union[ResponseIncompleteEvent, _Mapping]] = ..., response_failed: _Optional[_Union[ResponseFailedEvent, _Mapping]] = ..., output_item_added: _Optional[_Union[OutputItemAddedEvent, _Mapping]] = ..., output_item_done: _Optional[_Union[OutputItemDoneEvent, _Mapping]] = ..., content_part_added: _Optional[_Union[ContentPartAddedEvent, _Mapping]] = ..., content_part_done: _Optional[_Union[ContentPartDoneEvent, _Mapping]] = ..., output_text_delta: _Optional[_Union[OutputTextDeltaEvent, _Mapping]] = ..., output_text_done: _Optional[_Union[OutputTextDoneEvent, _Mapping]] = ..., output_text_annotation_added: _Optional[_Union[OutputTextAnnotationAddedEvent, _Mapping]] = ..., refusal_delta: _Optional[_Union[RefusalDeltaEvent, _Mapping]] = ..., refusal_done: _Optional[_Union[RefusalDoneEvent, _Mapping]] = ..., function_call_arguments_delta: _Optional[_Union[FunctionCallArgumentsDeltaEvent, _Mapping]] = ..., function_call_arguments_done: _Optional[_Union[FunctionCallArgumentsDoneEvent, _Mapping]] = ..., reasoning_text_delta: _Optional[_Union[ReasoningTextDeltaEvent, _Mapping]] = ..., reasoning_text_done: _Optional[_Union[ReasoningTextDoneEvent, _Mapping]] = ..., reasoning_summary_part_added: _Optional[_Union[ReasoningSummaryPartAddedEvent, _Mapping]] = ..., reasoning_summary_part_done: _Optional[_Union[ReasoningSummaryPartDoneEvent, _Mapping]] = ..., reasoning_summary_text_delta: _Optional[_Union[ReasoningSummaryTextDeltaEvent, _Mapping]] = ..., reasoning_summary_text_done: _Optional[_Union[ReasoningSummaryTextDoneEvent, _Mapping]] = ..., error: _Optional[_Union[ErrorEvent, _Mapping]] = ..., mcp_list_tools_in_progress: _Optional[_Union[McpListToolsInProgressEvent, _Mapping]] = ..., mcp_list_tools_completed: _Optional[_Union[McpListToolsCompletedEvent, _Mapping]] = ..., mcp_list_tools_failed: _Optional[_Union[McpListToolsFailedEvent, _Mapping]] = ..., mcp_call_in_progress: _Optional[_Union[McpCallInProgressEvent, _Mapping]] = ..., mcp_call_completed: _Optional[_Union[McpCallCompletedEvent, _Mapping]] = ..., mcp_call_failed: _Optional[_Union[McpCallFailedEvent, _Mapping]] = ..., mcp_call_arguments_delta: _Optional[_Union[McpCallArgumentsDeltaEvent, _Mapping]] = ..., mcp_call_arguments_done: _Optional[_Union[McpCallArgumentsDoneEvent, _Mapping]] = ..., file_search_call_in_progress: _Optional[_Union[FileSearchCallInProgressEvent, _Mapping]] = ..., file_search_call_searching: _Optional[_Union[FileSearchCallSearchingEvent, _Mapping]] = ..., file_search_call_completed: _Optional[_Union[FileSearchCallCompletedEvent, _Mapping]] = ...) -> None: ...
 
 class ResponseCreatedEvent(_message.Message):
     __slots__ = ("response",)
@@ -414,3 +420,27 @@ class McpCallArgumentsDoneEvent(_message.Message):
     item_id: str
     arguments: str
     def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
+
+class FileSearchCallInProgressEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class FileSearchCallSearchingEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class FileSearchCallCompletedEvent(_message.Message):
+    __slots__ = ("output_index", "item_id")
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    output_index: int
+    item_id: str
+    def __init__(self, output_index: _Optional[int] = ..., item_id: _Optional[str] = ...) -> None: ...

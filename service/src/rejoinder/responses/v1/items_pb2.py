@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from rejoinder.responses.v1 import content_pb2 as rejoinder_dot_responses_dot_v1_dot_content__pb2
 from rejoinder.responses.v1 import options_pb2 as rejoinder_dot_responses_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/items.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a$rejoinder/responses/v1/content.proto\x1a$rejoinder/responses/v1/options.proto\"\xea\x01\n\x07Message\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x18\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x04role\x12\x46\n\x07\x63ontent\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.MessageContentB\x04\xe2\x41\x01\x02R\x07\x63ontent\x12!\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x12#\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02R\x05phase\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x08\n\x06_phase\"\xd3\x01\n\rOutputMessage\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x02id\x12\x18\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x04role\x12\x1c\n\x06status\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03R\x06status\x12\x45\n\x07\x63ontent\x18\x04 \x03(\x0b\x32%.rejoinder.responses.v1.OutputContentB\x04\xe2\x41\x01\x03R\x07\x63ontent\x12#\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01H\x00R\x05phase\x88\x01\x01\x42\x08\n\x06_phase\"\xfa\x01\n\x10\x46unctionToolCall\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x1d\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x63\x61llId\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\x12!\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x12+\n\tnamespace\x18\x06 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02R\tnamespace\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x0c\n\n_namespace\"\xc9\x01\n\x12\x46unctionCallOutput\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x1d\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x63\x61llId\x12\x44\n\x06output\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.FunctionOutputB\x04\xe2\x41\x01\x02R\x06output\x12!\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_status\"\xad\x02\n\rReasoningItem\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\x43\n\x07summary\x18\x02 \x03(\x0b\x32#.rejoinder.responses.v1.SummaryTextB\x04\xe2\x41\x01\x02R\x07summary\x12\x45\n\x07\x63ontent\x18\x03 \x03(\x0b\x32%.rejoinder.responses.v1.ReasoningTextB\x04\xe2\x41\x01\x01R\x07\x63ontent\x12\x36\n\x11\x65ncrypted_content\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x10\x65ncryptedContent\x88\x01\x01\x12!\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x42\x14\n\x12_encrypted_contentB\t\n\x07_status\"%\n\rItemReference\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\"\xd2\x01\n\x0bMcpToolInfo\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12+\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x0b\x64\x65scription\x88\x01\x01\x12+\n\x0cinput_schema\x18\x03 \x01(\tB\x08\xe2\x41\x01\x02\xe0\xf3\x18\x01R\x0binputSchema\x12/\n\x0b\x61nnotations\x18\x04 \x01(\tB\x08\xe2\x41\x01\x01\xe0\xf3\x18\x01H\x01R\x0b\x61nnotations\x88\x01\x01\x42\x0e\n\x0c_descriptionB\x0e\n\x0c_annotations\"\xb9\x01\n\x0cMcpListTools\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12?\n\x05tools\x18\x03 \x03(\x0b\x32#.rejoinder.responses.v1.McpToolInfoB\x04\xe2\x41\x01\x02R\x05tools\x12\x1f\n\x05\x65rror\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x05\x65rror\x88\x01\x01\x42\x08\n\x06_error\"L\n\x10McpProtocolError\x12\x18\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1e\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x07message\";\n\x15McpToolExecutionError\x12\"\n\x07\x63ontent\x18\x01 \x01(\tB\x08\xe2\x41\x01\x02\xe8\xf3\x18\x01R\x07\x63ontent\"E\n\tHttpError\x12\x18\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1e\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x07message\"\x9f\x02\n\x0cMcpCallError\x12X\n\x12mcp_protocol_error\x18\x01 \x01(\x0b\x32(.rejoinder.responses.v1.McpProtocolErrorH\x00R\x10mcpProtocolError\x12h\n\x18mcp_tool_execution_error\x18\x02 \x01(\x0b\x32-.rejoinder.responses.v1.McpToolExecutionErrorH\x00R\x15mcpToolExecutionError\x12\x42\n\nhttp_error\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.HttpErrorH\x00R\thttpErrorB\x07\n\x05\x65rror\"\xf7\x02\n\x07McpCall\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\x12!\n\x06output\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x06output\x88\x01\x01\x12@\n\x05\x65rror\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpCallErrorB\x04\xe2\x41\x01\x01R\x05\x65rror\x12\x39\n\x13\x61pproval_request_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x11\x61pprovalRequestId\x88\x01\x01\x12!\n\x06status\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01H\x02R\x06status\x88\x01\x01\x42\t\n\x07_outputB\x16\n\x14_approval_request_idB\t\n\x07_status\"\x91\x01\n\x12McpApprovalRequest\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\"\xbb\x01\n\x13McpApprovalResponse\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x34\n\x13\x61pproval_request_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x11\x61pprovalRequestId\x12\x1e\n\x07\x61pprove\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x02R\x07\x61pprove\x12!\n\x06reason\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06reason\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_reason\"\xf4\x05\n\tInputItem\x12;\n\x07message\x18\x01 \x01(\x0b\x32\x1f.rejoinder.responses.v1.MessageH\x00R\x07message\x12O\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00R\x0c\x66unctionCall\x12^\n\x14\x66unction_call_output\x18\x03 \x01(\x0b\x32*.rejoinder.responses.v1.FunctionCallOutputH\x00R\x12\x66unctionCallOutput\x12\x45\n\treasoning\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00R\treasoning\x12N\n\x0eitem_reference\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.ItemReferenceH\x00R\ritemReference\x12L\n\x0emcp_list_tools\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00R\x0cmcpListTools\x12<\n\x08mcp_call\x18\x07 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00R\x07mcpCall\x12^\n\x14mcp_approval_request\x18\x08 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00R\x12mcpApprovalRequest\x12\x61\n\x15mcp_approval_response\x18\t \x01(\x0b\x32+.rejoinder.responses.v1.McpApprovalResponseH\x00R\x13mcpApprovalResponseB\x13\n\x04item\x12\x0b\xca\xf3\x18\x07message\"N\n\rInputItemList\x12=\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02R\x05items\"e\n\x05Input\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12=\n\x05items\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.InputItemListH\x00R\x05itemsB\x07\n\x05input\"\xdb\x03\n\nOutputItem\x12\x41\n\x07message\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.OutputMessageH\x00R\x07message\x12O\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00R\x0c\x66unctionCall\x12\x45\n\treasoning\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00R\treasoning\x12L\n\x0emcp_list_tools\x18\x04 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00R\x0cmcpListTools\x12<\n\x08mcp_call\x18\x05 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00R\x07mcpCall\x12^\n\x14mcp_approval_request\x18\x06 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00R\x12mcpApprovalRequestB\x06\n\x04itemb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rejoinder/responses/v1/items.proto\x12\x16rejoinder.responses.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a$rejoinder/responses/v1/content.proto\x1a$rejoinder/responses/v1/options.proto\"\xea\x01\n\x07Message\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x18\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x04role\x12\x46\n\x07\x63ontent\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.MessageContentB\x04\xe2\x41\x01\x02R\x07\x63ontent\x12!\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x12#\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02R\x05phase\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x08\n\x06_phase\"\xd3\x01\n\rOutputMessage\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03R\x02id\x12\x18\n\x04role\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03R\x04role\x12\x1c\n\x06status\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03R\x06status\x12\x45\n\x07\x63ontent\x18\x04 \x03(\x0b\x32%.rejoinder.responses.v1.OutputContentB\x04\xe2\x41\x01\x03R\x07\x63ontent\x12#\n\x05phase\x18\x05 \x01(\tB\x08\xe2\x41\x01\x03\xd8\xf3\x18\x01H\x00R\x05phase\x88\x01\x01\x42\x08\n\x06_phase\"\xfa\x01\n\x10\x46unctionToolCall\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x1d\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x63\x61llId\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\x12!\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x12+\n\tnamespace\x18\x06 \x01(\tB\x08\xe2\x41\x01\x01\xd8\xf3\x18\x01H\x02R\tnamespace\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_statusB\x0c\n\n_namespace\"\xc9\x01\n\x12\x46unctionCallOutput\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x1d\n\x07\x63\x61ll_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06\x63\x61llId\x12\x44\n\x06output\x18\x03 \x01(\x0b\x32&.rejoinder.responses.v1.FunctionOutputB\x04\xe2\x41\x01\x02R\x06output\x12!\n\x06status\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_status\"\xad\x02\n\rReasoningItem\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\x43\n\x07summary\x18\x02 \x03(\x0b\x32#.rejoinder.responses.v1.SummaryTextB\x04\xe2\x41\x01\x02R\x07summary\x12\x45\n\x07\x63ontent\x18\x03 \x03(\x0b\x32%.rejoinder.responses.v1.ReasoningTextB\x04\xe2\x41\x01\x01R\x07\x63ontent\x12\x36\n\x11\x65ncrypted_content\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x10\x65ncryptedContent\x88\x01\x01\x12!\n\x06status\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06status\x88\x01\x01\x42\x14\n\x12_encrypted_contentB\t\n\x07_status\"%\n\rItemReference\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\"\xd2\x01\n\x0bMcpToolInfo\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12+\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x0b\x64\x65scription\x88\x01\x01\x12+\n\x0cinput_schema\x18\x03 \x01(\tB\x08\xe2\x41\x01\x02\xe0\xf3\x18\x01R\x0binputSchema\x12/\n\x0b\x61nnotations\x18\x04 \x01(\tB\x08\xe2\x41\x01\x01\xe0\xf3\x18\x01H\x01R\x0b\x61nnotations\x88\x01\x01\x42\x0e\n\x0c_descriptionB\x0e\n\x0c_annotations\"\xb9\x01\n\x0cMcpListTools\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12?\n\x05tools\x18\x03 \x03(\x0b\x32#.rejoinder.responses.v1.McpToolInfoB\x04\xe2\x41\x01\x02R\x05tools\x12\x1f\n\x05\x65rror\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x05\x65rror\x88\x01\x01\x42\x08\n\x06_error\"L\n\x10McpProtocolError\x12\x18\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1e\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x07message\";\n\x15McpToolExecutionError\x12\"\n\x07\x63ontent\x18\x01 \x01(\tB\x08\xe2\x41\x01\x02\xe8\xf3\x18\x01R\x07\x63ontent\"E\n\tHttpError\x12\x18\n\x04\x63ode\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1e\n\x07message\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x07message\"\x9f\x02\n\x0cMcpCallError\x12X\n\x12mcp_protocol_error\x18\x01 \x01(\x0b\x32(.rejoinder.responses.v1.McpProtocolErrorH\x00R\x10mcpProtocolError\x12h\n\x18mcp_tool_execution_error\x18\x02 \x01(\x0b\x32-.rejoinder.responses.v1.McpToolExecutionErrorH\x00R\x15mcpToolExecutionError\x12\x42\n\nhttp_error\x18\x03 \x01(\x0b\x32!.rejoinder.responses.v1.HttpErrorH\x00R\thttpErrorB\x07\n\x05\x65rror\"\xf7\x02\n\x07McpCall\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\x12!\n\x06output\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x06output\x88\x01\x01\x12@\n\x05\x65rror\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpCallErrorB\x04\xe2\x41\x01\x01R\x05\x65rror\x12\x39\n\x13\x61pproval_request_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x11\x61pprovalRequestId\x88\x01\x01\x12!\n\x06status\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01H\x02R\x06status\x88\x01\x01\x42\t\n\x07_outputB\x16\n\x14_approval_request_idB\t\n\x07_status\"\x91\x01\n\x12McpApprovalRequest\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\'\n\x0cserver_label\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x0bserverLabel\x12\x18\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x04name\x12\"\n\targuments\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02R\targuments\"\xbb\x01\n\x13McpApprovalResponse\x12\x19\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x02id\x88\x01\x01\x12\x34\n\x13\x61pproval_request_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x11\x61pprovalRequestId\x12\x1e\n\x07\x61pprove\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x02R\x07\x61pprove\x12!\n\x06reason\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x06reason\x88\x01\x01\x42\x05\n\x03_idB\t\n\x07_reason\"\x88\x02\n\x10\x46ileSearchResult\x12\"\n\x07\x66ile_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01H\x00R\x06\x66ileId\x88\x01\x01\x12%\n\x08\x66ilename\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01H\x01R\x08\x66ilename\x88\x01\x01\x12\x1f\n\x05score\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x01H\x02R\x05score\x88\x01\x01\x12\x1d\n\x04text\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x03R\x04text\x88\x01\x01\x12=\n\nattributes\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01R\nattributesB\n\n\x08_file_idB\x0b\n\t_filenameB\x08\n\x06_scoreB\x07\n\x05_text\"\xb2\x01\n\x0e\x46ileSearchCall\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x02id\x12\x1e\n\x07queries\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02R\x07queries\x12\x1c\n\x06status\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x06status\x12L\n\x07results\x18\x04 \x03(\x0b\x32(.rejoinder.responses.v1.FileSearchResultB\x08\xe2\x41\x01\x01\xf0\xf3\x18\x01R\x07results\"\xc8\x06\n\tInputItem\x12;\n\x07message\x18\x01 \x01(\x0b\x32\x1f.rejoinder.responses.v1.MessageH\x00R\x07message\x12O\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00R\x0c\x66unctionCall\x12^\n\x14\x66unction_call_output\x18\x03 \x01(\x0b\x32*.rejoinder.responses.v1.FunctionCallOutputH\x00R\x12\x66unctionCallOutput\x12\x45\n\treasoning\x18\x04 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00R\treasoning\x12N\n\x0eitem_reference\x18\x05 \x01(\x0b\x32%.rejoinder.responses.v1.ItemReferenceH\x00R\ritemReference\x12L\n\x0emcp_list_tools\x18\x06 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00R\x0cmcpListTools\x12<\n\x08mcp_call\x18\x07 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00R\x07mcpCall\x12^\n\x14mcp_approval_request\x18\x08 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00R\x12mcpApprovalRequest\x12\x61\n\x15mcp_approval_response\x18\t \x01(\x0b\x32+.rejoinder.responses.v1.McpApprovalResponseH\x00R\x13mcpApprovalResponse\x12R\n\x10\x66ile_search_call\x18\n \x01(\x0b\x32&.rejoinder.responses.v1.FileSearchCallH\x00R\x0e\x66ileSearchCallB\x13\n\x04item\x12\x0b\xca\xf3\x18\x07message\"N\n\rInputItemList\x12=\n\x05items\x18\x01 \x03(\x0b\x32!.rejoinder.responses.v1.InputItemB\x04\xe2\x41\x01\x02R\x05items\"e\n\x05Input\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12=\n\x05items\x18\x02 \x01(\x0b\x32%.rejoinder.responses.v1.InputItemListH\x00R\x05itemsB\x07\n\x05input\"\xaf\x04\n\nOutputItem\x12\x41\n\x07message\x18\x01 \x01(\x0b\x32%.rejoinder.responses.v1.OutputMessageH\x00R\x07message\x12O\n\rfunction_call\x18\x02 \x01(\x0b\x32(.rejoinder.responses.v1.FunctionToolCallH\x00R\x0c\x66unctionCall\x12\x45\n\treasoning\x18\x03 \x01(\x0b\x32%.rejoinder.responses.v1.ReasoningItemH\x00R\treasoning\x12L\n\x0emcp_list_tools\x18\x04 \x01(\x0b\x32$.rejoinder.responses.v1.McpListToolsH\x00R\x0cmcpListTools\x12<\n\x08mcp_call\x18\x05 \x01(\x0b\x32\x1f.rejoinder.responses.v1.McpCallH\x00R\x07mcpCall\x12^\n\x14mcp_approval_request\x18\x06 \x01(\x0b\x32*.rejoinder.responses.v1.McpApprovalRequestH\x00R\x12mcpApprovalRequest\x12R\n\x10\x66ile_search_call\x18\x07 \x01(\x0b\x32&.rejoinder.responses.v1.FileSearchCallH\x00R\x0e\x66ileSearchCallB\x06\n\x04itemb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -144,46 +145,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MCPAPPROVALRESPONSE'].fields_by_name['approve']._serialized_options = b'\342A\001\002'
   _globals['_MCPAPPROVALRESPONSE'].fields_by_name['reason']._loaded_options = None
   _globals['_MCPAPPROVALRESPONSE'].fields_by_name['reason']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHRESULT'].fields_by_name['file_id']._loaded_options = None
+  _globals['_FILESEARCHRESULT'].fields_by_name['file_id']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHRESULT'].fields_by_name['filename']._loaded_options = None
+  _globals['_FILESEARCHRESULT'].fields_by_name['filename']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHRESULT'].fields_by_name['score']._loaded_options = None
+  _globals['_FILESEARCHRESULT'].fields_by_name['score']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHRESULT'].fields_by_name['text']._loaded_options = None
+  _globals['_FILESEARCHRESULT'].fields_by_name['text']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHRESULT'].fields_by_name['attributes']._loaded_options = None
+  _globals['_FILESEARCHRESULT'].fields_by_name['attributes']._serialized_options = b'\342A\001\001'
+  _globals['_FILESEARCHCALL'].fields_by_name['id']._loaded_options = None
+  _globals['_FILESEARCHCALL'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_FILESEARCHCALL'].fields_by_name['queries']._loaded_options = None
+  _globals['_FILESEARCHCALL'].fields_by_name['queries']._serialized_options = b'\342A\001\002'
+  _globals['_FILESEARCHCALL'].fields_by_name['status']._loaded_options = None
+  _globals['_FILESEARCHCALL'].fields_by_name['status']._serialized_options = b'\342A\001\002'
+  _globals['_FILESEARCHCALL'].fields_by_name['results']._loaded_options = None
+  _globals['_FILESEARCHCALL'].fields_by_name['results']._serialized_options = b'\342A\001\001\360\363\030\001'
   _globals['_INPUTITEM'].oneofs_by_name['item']._loaded_options = None
   _globals['_INPUTITEM'].oneofs_by_name['item']._serialized_options = b'\312\363\030\007message'
   _globals['_INPUTITEMLIST'].fields_by_name['items']._loaded_options = None
   _globals['_INPUTITEMLIST'].fields_by_name['items']._serialized_options = b'\342A\001\002'
-  _globals['_MESSAGE']._serialized_start=172
-  _globals['_MESSAGE']._serialized_end=406
-  _globals['_OUTPUTMESSAGE']._serialized_start=409
-  _globals['_OUTPUTMESSAGE']._serialized_end=620
-  _globals['_FUNCTIONTOOLCALL']._serialized_start=623
-  _globals['_FUNCTIONTOOLCALL']._serialized_end=873
-  _globals['_FUNCTIONCALLOUTPUT']._serialized_start=876
-  _globals['_FUNCTIONCALLOUTPUT']._serialized_end=1077
-  _globals['_REASONINGITEM']._serialized_start=1080
-  _globals['_REASONINGITEM']._serialized_end=1381
-  _globals['_ITEMREFERENCE']._serialized_start=1383
-  _globals['_ITEMREFERENCE']._serialized_end=1420
-  _globals['_MCPTOOLINFO']._serialized_start=1423
-  _globals['_MCPTOOLINFO']._serialized_end=1633
-  _globals['_MCPLISTTOOLS']._serialized_start=1636
-  _globals['_MCPLISTTOOLS']._serialized_end=1821
-  _globals['_MCPPROTOCOLERROR']._serialized_start=1823
-  _globals['_MCPPROTOCOLERROR']._serialized_end=1899
-  _globals['_MCPTOOLEXECUTIONERROR']._serialized_start=1901
-  _globals['_MCPTOOLEXECUTIONERROR']._serialized_end=1960
-  _globals['_HTTPERROR']._serialized_start=1962
-  _globals['_HTTPERROR']._serialized_end=2031
-  _globals['_MCPCALLERROR']._serialized_start=2034
-  _globals['_MCPCALLERROR']._serialized_end=2321
-  _globals['_MCPCALL']._serialized_start=2324
-  _globals['_MCPCALL']._serialized_end=2699
-  _globals['_MCPAPPROVALREQUEST']._serialized_start=2702
-  _globals['_MCPAPPROVALREQUEST']._serialized_end=2847
-  _globals['_MCPAPPROVALRESPONSE']._serialized_start=2850
-  _globals['_MCPAPPROVALRESPONSE']._serialized_end=3037
-  _globals['_INPUTITEM']._serialized_start=3040
-  _globals['_INPUTITEM']._serialized_end=3796
-  _globals['_INPUTITEMLIST']._serialized_start=3798
-  _globals['_INPUTITEMLIST']._serialized_end=3876
-  _globals['_INPUT']._serialized_start=3878
-  _globals['_INPUT']._serialized_end=3979
-  _globals['_OUTPUTITEM']._serialized_start=3982
-  _globals['_OUTPUTITEM']._serialized_end=4457
+  _globals['_MESSAGE']._serialized_start=202
+  _globals['_MESSAGE']._serialized_end=436
+  _globals['_OUTPUTMESSAGE']._serialized_start=439
+  _globals['_OUTPUTMESSAGE']._serialized_end=650
+  _globals['_FUNCTIONTOOLCALL']._serialized_start=653
+  _globals['_FUNCTIONTOOLCALL']._serialized_end=903
+  _globals['_FUNCTIONCALLOUTPUT']._serialized_start=906
+  _globals['_FUNCTIONCALLOUTPUT']._serialized_end=1107
+  _globals['_REASONINGITEM']._serialized_start=1110
+  _globals['_REASONINGITEM']._serialized_end=1411
+  _globals['_ITEMREFERENCE']._serialized_start=1413
+  _globals['_ITEMREFERENCE']._serialized_end=1450
+  _globals['_MCPTOOLINFO']._serialized_start=1453
+  _globals['_MCPTOOLINFO']._serialized_end=1663
+  _globals['_MCPLISTTOOLS']._serialized_start=1666
+  _globals['_MCPLISTTOOLS']._serialized_end=1851
+  _globals['_MCPPROTOCOLERROR']._serialized_start=1853
+  _globals['_MCPPROTOCOLERROR']._serialized_end=1929
+  _globals['_MCPTOOLEXECUTIONERROR']._serialized_start=1931
+  _globals['_MCPTOOLEXECUTIONERROR']._serialized_end=1990
+  _globals['_HTTPERROR']._serialized_start=1992
+  _globals['_HTTPERROR']._serialized_end=2061
+  _globals['_MCPCALLERROR']._serialized_start=2064
+  _globals['_MCPCALLERROR']._serialized_end=2351
+  _globals['_MCPCALL']._serialized_start=2354
+  _globals['_MCPCALL']._serialized_end=2729
+  _globals['_MCPAPPROVALREQUEST']._serialized_start=2732
+  _globals['_MCPAPPROVALREQUEST']._serialized_end=2877
+  _globals['_MCPAPPROVALRESPONSE']._serialized_start=2880
+  _globals['_MCPAPPROVALRESPONSE']._serialized_end=3067
+  _globals['_FILESEARCHRESULT']._serialized_start=3070
+  _globals['_FILESEARCHRESULT']._serialized_end=3334
+  _globals['_FILESEARCHCALL']._serialized_start=3337
+  _globals['_FILESEARCHCALL']._serialized_end=3515
+  _globals['_INPUTITEM']._serialized_start=3518
+  _globals['_INPUTITEM']._serialized_end=4358
+  _globals['_INPUTITEMLIST']._serialized_start=4360
+  _globals['_INPUTITEMLIST']._serialized_end=4438
+  _globals['_INPUT']._serialized_start=4440
+  _globals['_INPUT']._serialized_end=4541
+  _globals['_OUTPUTITEM']._serialized_start=4544
+  _globals['_OUTPUTITEM']._serialized_end=5103
 # @@protoc_insertion_point(module_scope)

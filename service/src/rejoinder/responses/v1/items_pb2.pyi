@@ -1,4 +1,5 @@
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from rejoinder.responses.v1 import content_pb2 as _content_pb2
 from rejoinder.responses.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers
@@ -185,8 +186,34 @@ class McpApprovalResponse(_message.Message):
     reason: str
     def __init__(self, id: _Optional[str] = ..., approval_request_id: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class FileSearchResult(_message.Message):
+    __slots__ = ("file_id", "filename", "score", "text", "attributes")
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    file_id: str
+    filename: str
+    score: float
+    text: str
+    attributes: _struct_pb2.Struct
+    def __init__(self, file_id: _Optional[str] = ..., filename: _Optional[str] = ..., score: _Optional[float] = ..., text: _Optional[str] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class FileSearchCall(_message.Message):
+    __slots__ = ("id", "queries", "status", "results")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    status: str
+    results: _containers.RepeatedCompositeFieldContainer[FileSearchResult]
+    def __init__(self, id: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., results: _Optional[_Iterable[_Union[FileSearchResult, _Mapping]]] = ...) -> None: ...
+
 class InputItem(_message.Message):
-    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response")
+    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response", "file_search_call")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_OUTPUT_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +223,7 @@ class InputItem(_message.Message):
     MCP_CALL_FIELD_NUMBER: _ClassVar[int]
     MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
     MCP_APPROVAL_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_CALL_FIELD_NUMBER: _ClassVar[int]
     message: Message
     function_call: FunctionToolCall
     function_call_output: FunctionCallOutput
@@ -205,7 +233,8 @@ class InputItem(_message.Message):
     mcp_call: McpCall
     mcp_approval_request: McpApprovalRequest
     mcp_approval_response: McpApprovalResponse
-    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., mcp_approval_response: _Optional[_Union[McpApprovalResponse, _Mapping]] = ...) -> None: ...
+    file_search_call: FileSearchCall
+    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., mcp_approval_response: _Optional[_Union[McpApprovalResponse, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ...) -> None: ...
 
 class InputItemList(_message.Message):
     __slots__ = ("items",)
@@ -222,17 +251,19 @@ class Input(_message.Message):
     def __init__(self, text: _Optional[str] = ..., items: _Optional[_Union[InputItemList, _Mapping]] = ...) -> None: ...
 
 class OutputItem(_message.Message):
-    __slots__ = ("message", "function_call", "reasoning", "mcp_list_tools", "mcp_call", "mcp_approval_request")
+    __slots__ = ("message", "function_call", "reasoning", "mcp_list_tools", "mcp_call", "mcp_approval_request", "file_search_call")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     MCP_LIST_TOOLS_FIELD_NUMBER: _ClassVar[int]
     MCP_CALL_FIELD_NUMBER: _ClassVar[int]
     MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_CALL_FIELD_NUMBER: _ClassVar[int]
     message: OutputMessage
     function_call: FunctionToolCall
     reasoning: ReasoningItem
     mcp_list_tools: McpListTools
     mcp_call: McpCall
     mcp_approval_request: McpApprovalRequest
-    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ...) -> None: ...
+    file_search_call: FileSearchCall
+    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ...) -> None: ...

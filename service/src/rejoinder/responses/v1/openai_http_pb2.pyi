@@ -81,3 +81,107 @@ class HttpConversationItemRequest(_message.Message):
     conversation_id: str
     item_id: str
     def __init__(self, conversation_id: _Optional[str] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class HttpListFilesRequest(_message.Message):
+    __slots__ = ("after", "limit", "order", "purpose")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    after: str
+    limit: int
+    order: str
+    purpose: str
+    def __init__(self, after: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class HttpFileIdRequest(_message.Message):
+    __slots__ = ("file_id",)
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    file_id: str
+    def __init__(self, file_id: _Optional[str] = ...) -> None: ...
+
+class HttpListVectorStoresRequest(_message.Message):
+    __slots__ = ("after", "before", "limit", "order")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    after: str
+    before: str
+    limit: int
+    order: str
+    def __init__(self, after: _Optional[str] = ..., before: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ...) -> None: ...
+
+class HttpVectorStoreIdRequest(_message.Message):
+    __slots__ = ("vector_store_id",)
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    def __init__(self, vector_store_id: _Optional[str] = ...) -> None: ...
+
+class HttpVectorStoreBodyRequest(_message.Message):
+    __slots__ = ("vector_store_id", "body")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    body: _httpbody_pb2.HttpBody
+    def __init__(self, vector_store_id: _Optional[str] = ..., body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class HttpListVectorStoreFilesRequest(_message.Message):
+    __slots__ = ("vector_store_id", "after", "before", "limit", "order", "filter")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    after: str
+    before: str
+    limit: int
+    order: str
+    filter: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., after: _Optional[str] = ..., before: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class HttpVectorStoreFileRequest(_message.Message):
+    __slots__ = ("vector_store_id", "file_id")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    file_id: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., file_id: _Optional[str] = ...) -> None: ...
+
+class HttpVectorStoreFileBodyRequest(_message.Message):
+    __slots__ = ("vector_store_id", "file_id", "body")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    file_id: str
+    body: _httpbody_pb2.HttpBody
+    def __init__(self, vector_store_id: _Optional[str] = ..., file_id: _Optional[str] = ..., body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class HttpVectorStoreFileBatchRequest(_message.Message):
+    __slots__ = ("vector_store_id", "batch_id")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    batch_id: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class HttpListVectorStoreFileBatchFilesRequest(_message.Message):
+    __slots__ = ("vector_store_id", "batch_id", "after", "before", "limit", "order", "filter")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    batch_id: str
+    after: str
+    before: str
+    limit: int
+    order: str
+    filter: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., after: _Optional[str] = ..., before: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...

@@ -115,6 +115,111 @@ class OpenAIHttpServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpConversationItemRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.CreateFile = channel.stream_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CreateFile',
+                request_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListFiles = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListFiles',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListFilesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DeleteFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/DeleteFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetFileContent = channel.unary_stream(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetFileContent',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CreateVectorStore = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStore',
+                request_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListVectorStores = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStores',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoresRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetVectorStore = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStore',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.UpdateVectorStore = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStore',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DeleteVectorStore = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStore',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SearchVectorStore = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/SearchVectorStore',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CreateVectorStoreFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListVectorStoreFiles = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFiles',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFilesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetVectorStoreFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.UpdateVectorStoreFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStoreFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DeleteVectorStoreFile = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStoreFile',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetVectorStoreFileContent = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileContent',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CreateVectorStoreFileBatch = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFileBatch',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetVectorStoreFileBatch = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileBatch',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CancelVectorStoreFileBatch = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CancelVectorStoreFileBatch',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListVectorStoreFileBatchFiles = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFileBatchFiles',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class OpenAIHttpServiceServicer:
@@ -231,6 +336,161 @@ class OpenAIHttpServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateFile(self, request_iterator, context):
+        """OpenAI: POST /v1/files. Uploads a file (multipart/form-data: `file`, `purpose`,
+        `expires_after[anchor]`, `expires_after[seconds]`). Client streaming: Envoy passes the body on in
+        the chunks it receives (the first one carries the Content-Type), so an upload is never buffered
+        whole, in Envoy or in one gRPC message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFiles(self, request, context):
+        """OpenAI: GET /v1/files. A page of the tenant's files.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFile(self, request, context):
+        """OpenAI: GET /v1/files/{file_id}. A file's metadata.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteFile(self, request, context):
+        """OpenAI: DELETE /v1/files/{file_id}. Deletes a file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFileContent(self, request, context):
+        """OpenAI: GET /v1/files/{file_id}/content. A file's bytes, in chunks (the first carries the
+        Content-Type, application/octet-stream).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVectorStore(self, request, context):
+        """OpenAI: POST /v1/vector_stores. Creates a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVectorStores(self, request, context):
+        """OpenAI: GET /v1/vector_stores. A page of the tenant's vector stores.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVectorStore(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}. A vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVectorStore(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}. Changes a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteVectorStore(self, request, context):
+        """OpenAI: DELETE /v1/vector_stores/{vector_store_id}. Deletes a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchVectorStore(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}/search. Searches a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVectorStoreFile(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}/files. Adds a file to a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVectorStoreFiles(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}/files. A page of a vector store's files.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVectorStoreFile(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}. A file of a vector store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVectorStoreFile(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}/files/{file_id}. Replaces a file's attributes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteVectorStoreFile(self, request, context):
+        """OpenAI: DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}. Removes a file from a vector
+        store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVectorStoreFileContent(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content. A file's extracted text.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVectorStoreFileBatch(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches. Adds files to a vector store
+        together.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVectorStoreFileBatch(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}. A file batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelVectorStoreFileBatch(self, request, context):
+        """OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel. Cancels a file
+        batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVectorStoreFileBatchFiles(self, request, context):
+        """OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
+        batch's files.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OpenAIHttpServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -307,6 +567,111 @@ def add_OpenAIHttpServiceServicer_to_server(servicer, server):
             'DeleteConversationItem': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteConversationItem,
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpConversationItemRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CreateFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.CreateFile,
+                    request_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListFilesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DeleteFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetFileContent': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetFileContent,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CreateVectorStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVectorStore,
+                    request_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListVectorStores': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVectorStores,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoresRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetVectorStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVectorStore,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'UpdateVectorStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVectorStore,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DeleteVectorStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVectorStore,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SearchVectorStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchVectorStore,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CreateVectorStoreFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVectorStoreFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListVectorStoreFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVectorStoreFiles,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFilesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetVectorStoreFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVectorStoreFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'UpdateVectorStoreFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVectorStoreFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DeleteVectorStoreFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVectorStoreFile,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetVectorStoreFileContent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVectorStoreFileContent,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CreateVectorStoreFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVectorStoreFileBatch,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetVectorStoreFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVectorStoreFileBatch,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CancelVectorStoreFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelVectorStoreFileBatch,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListVectorStoreFileBatchFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVectorStoreFileBatchFiles,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
@@ -719,6 +1084,573 @@ class OpenAIHttpService:
             target,
             '/rejoinder.responses.v1.OpenAIHttpService/DeleteConversationItem',
             rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpConversationItemRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CreateFile',
+            google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListFiles',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListFilesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/DeleteFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFileContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetFileContent',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpFileIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVectorStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStore',
+            google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVectorStores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStores',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoresRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVectorStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStore',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVectorStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStore',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVectorStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStore',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchVectorStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/SearchVectorStore',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVectorStoreFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVectorStoreFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFiles',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFilesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVectorStoreFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVectorStoreFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStoreFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVectorStoreFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStoreFile',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVectorStoreFileContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileContent',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVectorStoreFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFileBatch',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVectorStoreFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileBatch',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelVectorStoreFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CancelVectorStoreFileBatch',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpVectorStoreFileBatchRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVectorStoreFileBatchFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFileBatchFiles',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,

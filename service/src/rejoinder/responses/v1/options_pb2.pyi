@@ -13,6 +13,8 @@ OPENAI_JSON_FIELD_NUMBER: _ClassVar[int]
 openai_json: _descriptor.FieldDescriptor
 OPENAI_JSON_VALUE_FIELD_NUMBER: _ClassVar[int]
 openai_json_value: _descriptor.FieldDescriptor
+OPENAI_NULL_WHEN_EMPTY_FIELD_NUMBER: _ClassVar[int]
+openai_null_when_empty: _descriptor.FieldDescriptor
 OPENAI_DEFAULT_TYPE_FIELD_NUMBER: _ClassVar[int]
 openai_default_type: _descriptor.FieldDescriptor
 OPENAI_OBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]

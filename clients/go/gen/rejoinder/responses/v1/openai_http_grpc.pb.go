@@ -49,6 +49,56 @@ type OpenAIHttpServiceClient interface {
 	// OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}. Deletes one item of a
 	// conversation.
 	DeleteConversationItem(ctx context.Context, in *HttpConversationItemRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/files. Uploads a file (multipart/form-data: `file`, `purpose`,
+	// `expires_after[anchor]`, `expires_after[seconds]`). Client streaming: Envoy passes the body on in
+	// the chunks it receives (the first one carries the Content-Type), so an upload is never buffered
+	// whole, in Envoy or in one gRPC message.
+	CreateFile(ctx context.Context, opts ...grpc.CallOption) (OpenAIHttpService_CreateFileClient, error)
+	// OpenAI: GET /v1/files. A page of the tenant's files.
+	ListFiles(ctx context.Context, in *HttpListFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/files/{file_id}. A file's metadata.
+	GetFile(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/files/{file_id}. Deletes a file.
+	DeleteFile(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/files/{file_id}/content. A file's bytes, in chunks (the first carries the
+	// Content-Type, application/octet-stream).
+	GetFileContent(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (OpenAIHttpService_GetFileContentClient, error)
+	// OpenAI: POST /v1/vector_stores. Creates a vector store.
+	CreateVectorStore(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores. A page of the tenant's vector stores.
+	ListVectorStores(ctx context.Context, in *HttpListVectorStoresRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}. A vector store.
+	GetVectorStore(ctx context.Context, in *HttpVectorStoreIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}. Changes a vector store.
+	UpdateVectorStore(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/vector_stores/{vector_store_id}. Deletes a vector store.
+	DeleteVectorStore(ctx context.Context, in *HttpVectorStoreIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/search. Searches a vector store.
+	SearchVectorStore(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/files. Adds a file to a vector store.
+	CreateVectorStoreFile(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files. A page of a vector store's files.
+	ListVectorStoreFiles(ctx context.Context, in *HttpListVectorStoreFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}. A file of a vector store.
+	GetVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/files/{file_id}. Replaces a file's attributes.
+	UpdateVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}. Removes a file from a vector
+	// store.
+	DeleteVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content. A file's extracted text.
+	GetVectorStoreFileContent(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches. Adds files to a vector store
+	// together.
+	CreateVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}. A file batch.
+	GetVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreFileBatchRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel. Cancels a file
+	// batch.
+	CancelVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreFileBatchRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
+	// batch's files.
+	ListVectorStoreFileBatchFiles(ctx context.Context, in *HttpListVectorStoreFileBatchFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type openAIHttpServiceClient struct {
@@ -240,6 +290,243 @@ func (c *openAIHttpServiceClient) DeleteConversationItem(ctx context.Context, in
 	return out, nil
 }
 
+func (c *openAIHttpServiceClient) CreateFile(ctx context.Context, opts ...grpc.CallOption) (OpenAIHttpService_CreateFileClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_OpenAIHttpService_serviceDesc.Streams[2], "/rejoinder.responses.v1.OpenAIHttpService/CreateFile", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &openAIHttpServiceCreateFileClient{stream}
+	return x, nil
+}
+
+type OpenAIHttpService_CreateFileClient interface {
+	Send(*httpbody.HttpBody) error
+	CloseAndRecv() (*httpbody.HttpBody, error)
+	grpc.ClientStream
+}
+
+type openAIHttpServiceCreateFileClient struct {
+	grpc.ClientStream
+}
+
+func (x *openAIHttpServiceCreateFileClient) Send(m *httpbody.HttpBody) error {
+	return x.ClientStream.SendMsg(m)
+}
+
+func (x *openAIHttpServiceCreateFileClient) CloseAndRecv() (*httpbody.HttpBody, error) {
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	m := new(httpbody.HttpBody)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *openAIHttpServiceClient) ListFiles(ctx context.Context, in *HttpListFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListFiles", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetFile(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) DeleteFile(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/DeleteFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetFileContent(ctx context.Context, in *HttpFileIdRequest, opts ...grpc.CallOption) (OpenAIHttpService_GetFileContentClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_OpenAIHttpService_serviceDesc.Streams[3], "/rejoinder.responses.v1.OpenAIHttpService/GetFileContent", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &openAIHttpServiceGetFileContentClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type OpenAIHttpService_GetFileContentClient interface {
+	Recv() (*httpbody.HttpBody, error)
+	grpc.ClientStream
+}
+
+type openAIHttpServiceGetFileContentClient struct {
+	grpc.ClientStream
+}
+
+func (x *openAIHttpServiceGetFileContentClient) Recv() (*httpbody.HttpBody, error) {
+	m := new(httpbody.HttpBody)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *openAIHttpServiceClient) CreateVectorStore(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStore", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) ListVectorStores(ctx context.Context, in *HttpListVectorStoresRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStores", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetVectorStore(ctx context.Context, in *HttpVectorStoreIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStore", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) UpdateVectorStore(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStore", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) DeleteVectorStore(ctx context.Context, in *HttpVectorStoreIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStore", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) SearchVectorStore(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/SearchVectorStore", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) CreateVectorStoreFile(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) ListVectorStoreFiles(ctx context.Context, in *HttpListVectorStoreFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFiles", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) UpdateVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStoreFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) DeleteVectorStoreFile(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStoreFile", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetVectorStoreFileContent(ctx context.Context, in *HttpVectorStoreFileRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileContent", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) CreateVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFileBatch", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreFileBatchRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileBatch", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) CancelVectorStoreFileBatch(ctx context.Context, in *HttpVectorStoreFileBatchRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CancelVectorStoreFileBatch", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) ListVectorStoreFileBatchFiles(ctx context.Context, in *HttpListVectorStoreFileBatchFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFileBatchFiles", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OpenAIHttpServiceServer is the server API for OpenAIHttpService service.
 // All implementations must embed UnimplementedOpenAIHttpServiceServer
 // for forward compatibility
@@ -275,6 +562,56 @@ type OpenAIHttpServiceServer interface {
 	// OpenAI: DELETE /v1/conversations/{conversation_id}/items/{item_id}. Deletes one item of a
 	// conversation.
 	DeleteConversationItem(context.Context, *HttpConversationItemRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/files. Uploads a file (multipart/form-data: `file`, `purpose`,
+	// `expires_after[anchor]`, `expires_after[seconds]`). Client streaming: Envoy passes the body on in
+	// the chunks it receives (the first one carries the Content-Type), so an upload is never buffered
+	// whole, in Envoy or in one gRPC message.
+	CreateFile(OpenAIHttpService_CreateFileServer) error
+	// OpenAI: GET /v1/files. A page of the tenant's files.
+	ListFiles(context.Context, *HttpListFilesRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/files/{file_id}. A file's metadata.
+	GetFile(context.Context, *HttpFileIdRequest) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/files/{file_id}. Deletes a file.
+	DeleteFile(context.Context, *HttpFileIdRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/files/{file_id}/content. A file's bytes, in chunks (the first carries the
+	// Content-Type, application/octet-stream).
+	GetFileContent(*HttpFileIdRequest, OpenAIHttpService_GetFileContentServer) error
+	// OpenAI: POST /v1/vector_stores. Creates a vector store.
+	CreateVectorStore(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores. A page of the tenant's vector stores.
+	ListVectorStores(context.Context, *HttpListVectorStoresRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}. A vector store.
+	GetVectorStore(context.Context, *HttpVectorStoreIdRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}. Changes a vector store.
+	UpdateVectorStore(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/vector_stores/{vector_store_id}. Deletes a vector store.
+	DeleteVectorStore(context.Context, *HttpVectorStoreIdRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/search. Searches a vector store.
+	SearchVectorStore(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/files. Adds a file to a vector store.
+	CreateVectorStoreFile(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files. A page of a vector store's files.
+	ListVectorStoreFiles(context.Context, *HttpListVectorStoreFilesRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}. A file of a vector store.
+	GetVectorStoreFile(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/files/{file_id}. Replaces a file's attributes.
+	UpdateVectorStoreFile(context.Context, *HttpVectorStoreFileBodyRequest) (*httpbody.HttpBody, error)
+	// OpenAI: DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}. Removes a file from a vector
+	// store.
+	DeleteVectorStoreFile(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content. A file's extracted text.
+	GetVectorStoreFileContent(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches. Adds files to a vector store
+	// together.
+	CreateVectorStoreFileBatch(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}. A file batch.
+	GetVectorStoreFileBatch(context.Context, *HttpVectorStoreFileBatchRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel. Cancels a file
+	// batch.
+	CancelVectorStoreFileBatch(context.Context, *HttpVectorStoreFileBatchRequest) (*httpbody.HttpBody, error)
+	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
+	// batch's files.
+	ListVectorStoreFileBatchFiles(context.Context, *HttpListVectorStoreFileBatchFilesRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedOpenAIHttpServiceServer()
 }
 
@@ -326,6 +663,69 @@ func (UnimplementedOpenAIHttpServiceServer) GetConversationItem(context.Context,
 }
 func (UnimplementedOpenAIHttpServiceServer) DeleteConversationItem(context.Context, *HttpConversationItemRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteConversationItem not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CreateFile(OpenAIHttpService_CreateFileServer) error {
+	return status.Errorf(codes.Unimplemented, "method CreateFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListFiles(context.Context, *HttpListFilesRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListFiles not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetFile(context.Context, *HttpFileIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) DeleteFile(context.Context, *HttpFileIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetFileContent(*HttpFileIdRequest, OpenAIHttpService_GetFileContentServer) error {
+	return status.Errorf(codes.Unimplemented, "method GetFileContent not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CreateVectorStore(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateVectorStore not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListVectorStores(context.Context, *HttpListVectorStoresRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListVectorStores not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetVectorStore(context.Context, *HttpVectorStoreIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetVectorStore not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) UpdateVectorStore(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateVectorStore not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) DeleteVectorStore(context.Context, *HttpVectorStoreIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteVectorStore not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) SearchVectorStore(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SearchVectorStore not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CreateVectorStoreFile(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateVectorStoreFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListVectorStoreFiles(context.Context, *HttpListVectorStoreFilesRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListVectorStoreFiles not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetVectorStoreFile(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetVectorStoreFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) UpdateVectorStoreFile(context.Context, *HttpVectorStoreFileBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateVectorStoreFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) DeleteVectorStoreFile(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteVectorStoreFile not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetVectorStoreFileContent(context.Context, *HttpVectorStoreFileRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetVectorStoreFileContent not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CreateVectorStoreFileBatch(context.Context, *HttpVectorStoreBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateVectorStoreFileBatch not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetVectorStoreFileBatch(context.Context, *HttpVectorStoreFileBatchRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetVectorStoreFileBatch not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CancelVectorStoreFileBatch(context.Context, *HttpVectorStoreFileBatchRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelVectorStoreFileBatch not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListVectorStoreFileBatchFiles(context.Context, *HttpListVectorStoreFileBatchFilesRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListVectorStoreFileBatchFiles not implemented")
 }
 func (UnimplementedOpenAIHttpServiceServer) mustEmbedUnimplementedOpenAIHttpServiceServer() {}
 
@@ -616,6 +1016,395 @@ func _OpenAIHttpService_DeleteConversationItem_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OpenAIHttpService_CreateFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(OpenAIHttpServiceServer).CreateFile(&openAIHttpServiceCreateFileServer{stream})
+}
+
+type OpenAIHttpService_CreateFileServer interface {
+	SendAndClose(*httpbody.HttpBody) error
+	Recv() (*httpbody.HttpBody, error)
+	grpc.ServerStream
+}
+
+type openAIHttpServiceCreateFileServer struct {
+	grpc.ServerStream
+}
+
+func (x *openAIHttpServiceCreateFileServer) SendAndClose(m *httpbody.HttpBody) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func (x *openAIHttpServiceCreateFileServer) Recv() (*httpbody.HttpBody, error) {
+	m := new(httpbody.HttpBody)
+	if err := x.ServerStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func _OpenAIHttpService_ListFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpListFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListFiles",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListFiles(ctx, req.(*HttpListFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpFileIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetFile(ctx, req.(*HttpFileIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_DeleteFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpFileIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).DeleteFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/DeleteFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).DeleteFile(ctx, req.(*HttpFileIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetFileContent_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(HttpFileIdRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(OpenAIHttpServiceServer).GetFileContent(m, &openAIHttpServiceGetFileContentServer{stream})
+}
+
+type OpenAIHttpService_GetFileContentServer interface {
+	Send(*httpbody.HttpBody) error
+	grpc.ServerStream
+}
+
+type openAIHttpServiceGetFileContentServer struct {
+	grpc.ServerStream
+}
+
+func (x *openAIHttpServiceGetFileContentServer) Send(m *httpbody.HttpBody) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func _OpenAIHttpService_CreateVectorStore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(httpbody.HttpBody)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStore(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStore",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStore(ctx, req.(*httpbody.HttpBody))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_ListVectorStores_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpListVectorStoresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListVectorStores(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStores",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListVectorStores(ctx, req.(*HttpListVectorStoresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetVectorStore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetVectorStore(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStore",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetVectorStore(ctx, req.(*HttpVectorStoreIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_UpdateVectorStore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).UpdateVectorStore(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStore",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).UpdateVectorStore(ctx, req.(*HttpVectorStoreBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_DeleteVectorStore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).DeleteVectorStore(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStore",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).DeleteVectorStore(ctx, req.(*HttpVectorStoreIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_SearchVectorStore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).SearchVectorStore(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/SearchVectorStore",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).SearchVectorStore(ctx, req.(*HttpVectorStoreBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_CreateVectorStoreFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStoreFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStoreFile(ctx, req.(*HttpVectorStoreBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_ListVectorStoreFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpListVectorStoreFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListVectorStoreFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFiles",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListVectorStoreFiles(ctx, req.(*HttpListVectorStoreFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetVectorStoreFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFile(ctx, req.(*HttpVectorStoreFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_UpdateVectorStoreFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).UpdateVectorStoreFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/UpdateVectorStoreFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).UpdateVectorStoreFile(ctx, req.(*HttpVectorStoreFileBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_DeleteVectorStoreFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).DeleteVectorStoreFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/DeleteVectorStoreFile",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).DeleteVectorStoreFile(ctx, req.(*HttpVectorStoreFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetVectorStoreFileContent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFileContent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileContent",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFileContent(ctx, req.(*HttpVectorStoreFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_CreateVectorStoreFileBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStoreFileBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CreateVectorStoreFileBatch",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CreateVectorStoreFileBatch(ctx, req.(*HttpVectorStoreBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetVectorStoreFileBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFileBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetVectorStoreFileBatch",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetVectorStoreFileBatch(ctx, req.(*HttpVectorStoreFileBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_CancelVectorStoreFileBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpVectorStoreFileBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CancelVectorStoreFileBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CancelVectorStoreFileBatch",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CancelVectorStoreFileBatch(ctx, req.(*HttpVectorStoreFileBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_ListVectorStoreFileBatchFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpListVectorStoreFileBatchFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListVectorStoreFileBatchFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFileBatchFiles",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListVectorStoreFileBatchFiles(ctx, req.(*HttpListVectorStoreFileBatchFilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "rejoinder.responses.v1.OpenAIHttpService",
 	HandlerType: (*OpenAIHttpServiceServer)(nil),
@@ -672,6 +1461,82 @@ var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteConversationItem",
 			Handler:    _OpenAIHttpService_DeleteConversationItem_Handler,
 		},
+		{
+			MethodName: "ListFiles",
+			Handler:    _OpenAIHttpService_ListFiles_Handler,
+		},
+		{
+			MethodName: "GetFile",
+			Handler:    _OpenAIHttpService_GetFile_Handler,
+		},
+		{
+			MethodName: "DeleteFile",
+			Handler:    _OpenAIHttpService_DeleteFile_Handler,
+		},
+		{
+			MethodName: "CreateVectorStore",
+			Handler:    _OpenAIHttpService_CreateVectorStore_Handler,
+		},
+		{
+			MethodName: "ListVectorStores",
+			Handler:    _OpenAIHttpService_ListVectorStores_Handler,
+		},
+		{
+			MethodName: "GetVectorStore",
+			Handler:    _OpenAIHttpService_GetVectorStore_Handler,
+		},
+		{
+			MethodName: "UpdateVectorStore",
+			Handler:    _OpenAIHttpService_UpdateVectorStore_Handler,
+		},
+		{
+			MethodName: "DeleteVectorStore",
+			Handler:    _OpenAIHttpService_DeleteVectorStore_Handler,
+		},
+		{
+			MethodName: "SearchVectorStore",
+			Handler:    _OpenAIHttpService_SearchVectorStore_Handler,
+		},
+		{
+			MethodName: "CreateVectorStoreFile",
+			Handler:    _OpenAIHttpService_CreateVectorStoreFile_Handler,
+		},
+		{
+			MethodName: "ListVectorStoreFiles",
+			Handler:    _OpenAIHttpService_ListVectorStoreFiles_Handler,
+		},
+		{
+			MethodName: "GetVectorStoreFile",
+			Handler:    _OpenAIHttpService_GetVectorStoreFile_Handler,
+		},
+		{
+			MethodName: "UpdateVectorStoreFile",
+			Handler:    _OpenAIHttpService_UpdateVectorStoreFile_Handler,
+		},
+		{
+			MethodName: "DeleteVectorStoreFile",
+			Handler:    _OpenAIHttpService_DeleteVectorStoreFile_Handler,
+		},
+		{
+			MethodName: "GetVectorStoreFileContent",
+			Handler:    _OpenAIHttpService_GetVectorStoreFileContent_Handler,
+		},
+		{
+			MethodName: "CreateVectorStoreFileBatch",
+			Handler:    _OpenAIHttpService_CreateVectorStoreFileBatch_Handler,
+		},
+		{
+			MethodName: "GetVectorStoreFileBatch",
+			Handler:    _OpenAIHttpService_GetVectorStoreFileBatch_Handler,
+		},
+		{
+			MethodName: "CancelVectorStoreFileBatch",
+			Handler:    _OpenAIHttpService_CancelVectorStoreFileBatch_Handler,
+		},
+		{
+			MethodName: "ListVectorStoreFileBatchFiles",
+			Handler:    _OpenAIHttpService_ListVectorStoreFileBatchFiles_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -682,6 +1547,16 @@ var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "GetResponse",
 			Handler:       _OpenAIHttpService_GetResponse_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CreateFile",
+			Handler:       _OpenAIHttpService_CreateFile_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "GetFileContent",
+			Handler:       _OpenAIHttpService_GetFileContent_Handler,
 			ServerStreams: true,
 		},
 	},

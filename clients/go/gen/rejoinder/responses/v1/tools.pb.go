@@ -811,9 +811,14 @@ type FileSearchTool struct {
 	VectorStoreIds []string `protobuf:"bytes,1,rep,name=vector_store_ids,json=vectorStoreIds,proto3" json:"vector_store_ids,omitempty"`
 	// The maximum number of results (1 to 50).
 	MaxNumResults *int32 `protobuf:"varint,2,opt,name=max_num_results,json=maxNumResults,proto3,oneof" json:"max_num_results,omitempty"`
-	// A filter on file attributes.
+	// A filter on file attributes, as OpenAI defines it: a ComparisonFilter
+	// (`{"type": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"in"|"nin", "key", "value"}`) or a CompoundFilter
+	// (`{"type": "and"|"or", "filters": [...]}`), nested. A Struct because its `type` is the operator,
+	// not a case of a union (`SearchVectorStoreRequest.filters` is the same).
 	Filters *structpb.Struct `protobuf:"bytes,3,opt,name=filters,proto3" json:"filters,omitempty"`
-	// Ranking options.
+	// Ranking options, OpenAI's FileSearchTool.RankingOptions: `ranker` ("auto" or
+	// "default-2024-11-15"), `score_threshold` (0 to 1) and `hybrid_search` (`embedding_weight`,
+	// `text_weight`): the fields of `RankingOptions`. A Struct since the first release of this field.
 	RankingOptions *structpb.Struct `protobuf:"bytes,4,opt,name=ranking_options,json=rankingOptions,proto3" json:"ranking_options,omitempty"`
 }
 

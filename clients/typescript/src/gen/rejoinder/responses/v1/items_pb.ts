@@ -5,16 +5,17 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_field_behavior } from "../../../google/api/field_behavior_pb.js";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import type { FunctionOutput, MessageContent, OutputContent, ReasoningText, SummaryText } from "./content_pb.js";
 import { file_rejoinder_responses_v1_content } from "./content_pb.js";
 import { file_rejoinder_responses_v1_options } from "./options_pb.js";
-import type { Message as Message$1 } from "@bufbuild/protobuf";
+import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file rejoinder/responses/v1/items.proto.
  */
 export const file_rejoinder_responses_v1_items: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL2l0ZW1zLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxIsgBCgdNZXNzYWdlEhUKAmlkGAEgASgJQgTiQQEBSACIAQESEgoEcm9sZRgCIAEoCUIE4kEBAhI9Cgdjb250ZW50GAMgASgLMiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NZXNzYWdlQ29udGVudEIE4kEBAhIZCgZzdGF0dXMYBCABKAlCBOJBAQFIAYgBARIcCgVwaGFzZRgFIAEoCUII4kEBAdjzGAFIAogBAUIFCgNfaWRCCQoHX3N0YXR1c0IICgZfcGhhc2UisQEKDU91dHB1dE1lc3NhZ2USEAoCaWQYASABKAlCBOJBAQMSEgoEcm9sZRgCIAEoCUIE4kEBAxIUCgZzdGF0dXMYAyABKAlCBOJBAQMSPAoHY29udGVudBgEIAMoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuT3V0cHV0Q29udGVudEIE4kEBAxIcCgVwaGFzZRgFIAEoCUII4kEBA9jzGAFIAIgBAUIICgZfcGhhc2UiygEKEEZ1bmN0aW9uVG9vbENhbGwSFQoCaWQYASABKAlCBOJBAQFIAIgBARIVCgdjYWxsX2lkGAIgASgJQgTiQQECEhIKBG5hbWUYAyABKAlCBOJBAQISFwoJYXJndW1lbnRzGAQgASgJQgTiQQECEhkKBnN0YXR1cxgFIAEoCUIE4kEBAUgBiAEBEiAKCW5hbWVzcGFjZRgGIAEoCUII4kEBAdjzGAFIAogBAUIFCgNfaWRCCQoHX3N0YXR1c0IMCgpfbmFtZXNwYWNlIq0BChJGdW5jdGlvbkNhbGxPdXRwdXQSFQoCaWQYASABKAlCBOJBAQFIAIgBARIVCgdjYWxsX2lkGAIgASgJQgTiQQECEjwKBm91dHB1dBgDIAEoCzImLnJlam9pbmRlci5yZXNwb25zZXMudjEuRnVuY3Rpb25PdXRwdXRCBOJBAQISGQoGc3RhdHVzGAQgASgJQgTiQQEBSAGIAQFCBQoDX2lkQgkKB19zdGF0dXMi/QEKDVJlYXNvbmluZ0l0ZW0SEAoCaWQYASABKAlCBOJBAQISOgoHc3VtbWFyeRgCIAMoCzIjLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3VtbWFyeVRleHRCBOJBAQISPAoHY29udGVudBgDIAMoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVhc29uaW5nVGV4dEIE4kEBARIkChFlbmNyeXB0ZWRfY29udGVudBgEIAEoCUIE4kEBAUgAiAEBEhkKBnN0YXR1cxgFIAEoCUIE4kEBAUgBiAEBQhQKEl9lbmNyeXB0ZWRfY29udGVudEIJCgdfc3RhdHVzIiEKDUl0ZW1SZWZlcmVuY2USEAoCaWQYASABKAlCBOJBAQIipQEKC01jcFRvb2xJbmZvEhIKBG5hbWUYASABKAlCBOJBAQISHgoLZGVzY3JpcHRpb24YAiABKAlCBOJBAQFIAIgBARIeCgxpbnB1dF9zY2hlbWEYAyABKAlCCOJBAQLg8xgBEiIKC2Fubm90YXRpb25zGAQgASgJQgjiQQEB4PMYAUgBiAEBQg4KDF9kZXNjcmlwdGlvbkIOCgxfYW5ub3RhdGlvbnMimgEKDE1jcExpc3RUb29scxIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISOAoFdG9vbHMYAyADKAsyIy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcFRvb2xJbmZvQgTiQQECEhgKBWVycm9yGAQgASgJQgTiQQEBSACIAQFCCAoGX2Vycm9yIj0KEE1jcFByb3RvY29sRXJyb3ISEgoEY29kZRgBIAEoBUIE4kEBAhIVCgdtZXNzYWdlGAIgASgJQgTiQQECIjIKFU1jcFRvb2xFeGVjdXRpb25FcnJvchIZCgdjb250ZW50GAEgASgJQgjiQQEC6PMYASI2CglIdHRwRXJyb3ISEgoEY29kZRgBIAEoBUIE4kEBAhIVCgdtZXNzYWdlGAIgASgJQgTiQQECIusBCgxNY3BDYWxsRXJyb3ISRgoSbWNwX3Byb3RvY29sX2Vycm9yGAEgASgLMigucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BQcm90b2NvbEVycm9ySAASUQoYbWNwX3Rvb2xfZXhlY3V0aW9uX2Vycm9yGAIgASgLMi0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BUb29sRXhlY3V0aW9uRXJyb3JIABI3CgpodHRwX2Vycm9yGAMgASgLMiEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwRXJyb3JIAEIHCgVlcnJvciKrAgoHTWNwQ2FsbBIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISEgoEbmFtZRgDIAEoCUIE4kEBAhIXCglhcmd1bWVudHMYBCABKAlCBOJBAQISGQoGb3V0cHV0GAUgASgJQgTiQQEBSACIAQESOQoFZXJyb3IYBiABKAsyJC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcENhbGxFcnJvckIE4kEBARImChNhcHByb3ZhbF9yZXF1ZXN0X2lkGAcgASgJQgTiQQEBSAGIAQESGQoGc3RhdHVzGAggASgJQgTiQQEBSAKIAQFCCQoHX291dHB1dEIWChRfYXBwcm92YWxfcmVxdWVzdF9pZEIJCgdfc3RhdHVzIm8KEk1jcEFwcHJvdmFsUmVxdWVzdBIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISEgoEbmFtZRgDIAEoCUIE4kEBAhIXCglhcmd1bWVudHMYBCABKAlCBOJBAQIikwEKE01jcEFwcHJvdmFsUmVzcG9uc2USFQoCaWQYASABKAlCBOJBAQFIAIgBARIhChNhcHByb3ZhbF9yZXF1ZXN0X2lkGAIgASgJQgTiQQECEhUKB2FwcHJvdmUYAyABKAhCBOJBAQISGQoGcmVhc29uGAQgASgJQgTiQQEBSAGIAQFCBQoDX2lkQgkKB19yZWFzb24i7wQKCUlucHV0SXRlbRIyCgdtZXNzYWdlGAEgASgLMh8ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NZXNzYWdlSAASQQoNZnVuY3Rpb25fY2FsbBgCIAEoCzIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuRnVuY3Rpb25Ub29sQ2FsbEgAEkoKFGZ1bmN0aW9uX2NhbGxfb3V0cHV0GAMgASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5GdW5jdGlvbkNhbGxPdXRwdXRIABI6CglyZWFzb25pbmcYBCABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlYXNvbmluZ0l0ZW1IABI/Cg5pdGVtX3JlZmVyZW5jZRgFIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuSXRlbVJlZmVyZW5jZUgAEj4KDm1jcF9saXN0X3Rvb2xzGAYgASgLMiQucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BMaXN0VG9vbHNIABIzCghtY3BfY2FsbBgHIAEoCzIfLnJlam9pbmRlci5yZXNwb25zZXMudjEuTWNwQ2FsbEgAEkoKFG1jcF9hcHByb3ZhbF9yZXF1ZXN0GAggASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BBcHByb3ZhbFJlcXVlc3RIABJMChVtY3BfYXBwcm92YWxfcmVzcG9uc2UYCSABKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcEFwcHJvdmFsUmVzcG9uc2VIAEITCgRpdGVtEgvK8xgHbWVzc2FnZSJHCg1JbnB1dEl0ZW1MaXN0EjYKBWl0ZW1zGAEgAygLMiEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5JbnB1dEl0ZW1CBOJBAQIiWAoFSW5wdXQSDgoEdGV4dBgBIAEoCUgAEjYKBWl0ZW1zGAIgASgLMiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5JbnB1dEl0ZW1MaXN0SABCBwoFaW5wdXQijgMKCk91dHB1dEl0ZW0SOAoHbWVzc2FnZRgBIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuT3V0cHV0TWVzc2FnZUgAEkEKDWZ1bmN0aW9uX2NhbGwYAiABKAsyKC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkZ1bmN0aW9uVG9vbENhbGxIABI6CglyZWFzb25pbmcYAyABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlYXNvbmluZ0l0ZW1IABI+Cg5tY3BfbGlzdF90b29scxgEIAEoCzIkLnJlam9pbmRlci5yZXNwb25zZXMudjEuTWNwTGlzdFRvb2xzSAASMwoIbWNwX2NhbGwYBSABKAsyHy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcENhbGxIABJKChRtY3BfYXBwcm92YWxfcmVxdWVzdBgGIAEoCzIqLnJlam9pbmRlci5yZXNwb25zZXMudjEuTWNwQXBwcm92YWxSZXF1ZXN0SABCBgoEaXRlbWIGcHJvdG8z", [file_google_api_field_behavior, file_rejoinder_responses_v1_content, file_rejoinder_responses_v1_options]);
+  fileDesc("CiJyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL2l0ZW1zLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxIsgBCgdNZXNzYWdlEhUKAmlkGAEgASgJQgTiQQEBSACIAQESEgoEcm9sZRgCIAEoCUIE4kEBAhI9Cgdjb250ZW50GAMgASgLMiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NZXNzYWdlQ29udGVudEIE4kEBAhIZCgZzdGF0dXMYBCABKAlCBOJBAQFIAYgBARIcCgVwaGFzZRgFIAEoCUII4kEBAdjzGAFIAogBAUIFCgNfaWRCCQoHX3N0YXR1c0IICgZfcGhhc2UisQEKDU91dHB1dE1lc3NhZ2USEAoCaWQYASABKAlCBOJBAQMSEgoEcm9sZRgCIAEoCUIE4kEBAxIUCgZzdGF0dXMYAyABKAlCBOJBAQMSPAoHY29udGVudBgEIAMoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuT3V0cHV0Q29udGVudEIE4kEBAxIcCgVwaGFzZRgFIAEoCUII4kEBA9jzGAFIAIgBAUIICgZfcGhhc2UiygEKEEZ1bmN0aW9uVG9vbENhbGwSFQoCaWQYASABKAlCBOJBAQFIAIgBARIVCgdjYWxsX2lkGAIgASgJQgTiQQECEhIKBG5hbWUYAyABKAlCBOJBAQISFwoJYXJndW1lbnRzGAQgASgJQgTiQQECEhkKBnN0YXR1cxgFIAEoCUIE4kEBAUgBiAEBEiAKCW5hbWVzcGFjZRgGIAEoCUII4kEBAdjzGAFIAogBAUIFCgNfaWRCCQoHX3N0YXR1c0IMCgpfbmFtZXNwYWNlIq0BChJGdW5jdGlvbkNhbGxPdXRwdXQSFQoCaWQYASABKAlCBOJBAQFIAIgBARIVCgdjYWxsX2lkGAIgASgJQgTiQQECEjwKBm91dHB1dBgDIAEoCzImLnJlam9pbmRlci5yZXNwb25zZXMudjEuRnVuY3Rpb25PdXRwdXRCBOJBAQISGQoGc3RhdHVzGAQgASgJQgTiQQEBSAGIAQFCBQoDX2lkQgkKB19zdGF0dXMi/QEKDVJlYXNvbmluZ0l0ZW0SEAoCaWQYASABKAlCBOJBAQISOgoHc3VtbWFyeRgCIAMoCzIjLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3VtbWFyeVRleHRCBOJBAQISPAoHY29udGVudBgDIAMoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVhc29uaW5nVGV4dEIE4kEBARIkChFlbmNyeXB0ZWRfY29udGVudBgEIAEoCUIE4kEBAUgAiAEBEhkKBnN0YXR1cxgFIAEoCUIE4kEBAUgBiAEBQhQKEl9lbmNyeXB0ZWRfY29udGVudEIJCgdfc3RhdHVzIiEKDUl0ZW1SZWZlcmVuY2USEAoCaWQYASABKAlCBOJBAQIipQEKC01jcFRvb2xJbmZvEhIKBG5hbWUYASABKAlCBOJBAQISHgoLZGVzY3JpcHRpb24YAiABKAlCBOJBAQFIAIgBARIeCgxpbnB1dF9zY2hlbWEYAyABKAlCCOJBAQLg8xgBEiIKC2Fubm90YXRpb25zGAQgASgJQgjiQQEB4PMYAUgBiAEBQg4KDF9kZXNjcmlwdGlvbkIOCgxfYW5ub3RhdGlvbnMimgEKDE1jcExpc3RUb29scxIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISOAoFdG9vbHMYAyADKAsyIy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcFRvb2xJbmZvQgTiQQECEhgKBWVycm9yGAQgASgJQgTiQQEBSACIAQFCCAoGX2Vycm9yIj0KEE1jcFByb3RvY29sRXJyb3ISEgoEY29kZRgBIAEoBUIE4kEBAhIVCgdtZXNzYWdlGAIgASgJQgTiQQECIjIKFU1jcFRvb2xFeGVjdXRpb25FcnJvchIZCgdjb250ZW50GAEgASgJQgjiQQEC6PMYASI2CglIdHRwRXJyb3ISEgoEY29kZRgBIAEoBUIE4kEBAhIVCgdtZXNzYWdlGAIgASgJQgTiQQECIusBCgxNY3BDYWxsRXJyb3ISRgoSbWNwX3Byb3RvY29sX2Vycm9yGAEgASgLMigucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BQcm90b2NvbEVycm9ySAASUQoYbWNwX3Rvb2xfZXhlY3V0aW9uX2Vycm9yGAIgASgLMi0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BUb29sRXhlY3V0aW9uRXJyb3JIABI3CgpodHRwX2Vycm9yGAMgASgLMiEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwRXJyb3JIAEIHCgVlcnJvciKrAgoHTWNwQ2FsbBIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISEgoEbmFtZRgDIAEoCUIE4kEBAhIXCglhcmd1bWVudHMYBCABKAlCBOJBAQISGQoGb3V0cHV0GAUgASgJQgTiQQEBSACIAQESOQoFZXJyb3IYBiABKAsyJC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcENhbGxFcnJvckIE4kEBARImChNhcHByb3ZhbF9yZXF1ZXN0X2lkGAcgASgJQgTiQQEBSAGIAQESGQoGc3RhdHVzGAggASgJQgTiQQEBSAKIAQFCCQoHX291dHB1dEIWChRfYXBwcm92YWxfcmVxdWVzdF9pZEIJCgdfc3RhdHVzIm8KEk1jcEFwcHJvdmFsUmVxdWVzdBIQCgJpZBgBIAEoCUIE4kEBAhIaCgxzZXJ2ZXJfbGFiZWwYAiABKAlCBOJBAQISEgoEbmFtZRgDIAEoCUIE4kEBAhIXCglhcmd1bWVudHMYBCABKAlCBOJBAQIikwEKE01jcEFwcHJvdmFsUmVzcG9uc2USFQoCaWQYASABKAlCBOJBAQFIAIgBARIhChNhcHByb3ZhbF9yZXF1ZXN0X2lkGAIgASgJQgTiQQECEhUKB2FwcHJvdmUYAyABKAhCBOJBAQISGQoGcmVhc29uGAQgASgJQgTiQQEBSAGIAQFCBQoDX2lkQgkKB19yZWFzb24i3QEKEEZpbGVTZWFyY2hSZXN1bHQSGgoHZmlsZV9pZBgBIAEoCUIE4kEBAUgAiAEBEhsKCGZpbGVuYW1lGAIgASgJQgTiQQEBSAGIAQESGAoFc2NvcmUYAyABKAFCBOJBAQFIAogBARIXCgR0ZXh0GAQgASgJQgTiQQEBSAOIAQESMQoKYXR0cmlidXRlcxgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCBOJBAQFCCgoIX2ZpbGVfaWRCCwoJX2ZpbGVuYW1lQggKBl9zY29yZUIHCgVfdGV4dCKUAQoORmlsZVNlYXJjaENhbGwSEAoCaWQYASABKAlCBOJBAQISFQoHcXVlcmllcxgCIAMoCUIE4kEBAhIUCgZzdGF0dXMYAyABKAlCBOJBAQISQwoHcmVzdWx0cxgEIAMoCzIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuRmlsZVNlYXJjaFJlc3VsdEII4kEBAfDzGAEiswUKCUlucHV0SXRlbRIyCgdtZXNzYWdlGAEgASgLMh8ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NZXNzYWdlSAASQQoNZnVuY3Rpb25fY2FsbBgCIAEoCzIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuRnVuY3Rpb25Ub29sQ2FsbEgAEkoKFGZ1bmN0aW9uX2NhbGxfb3V0cHV0GAMgASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5GdW5jdGlvbkNhbGxPdXRwdXRIABI6CglyZWFzb25pbmcYBCABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlYXNvbmluZ0l0ZW1IABI/Cg5pdGVtX3JlZmVyZW5jZRgFIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuSXRlbVJlZmVyZW5jZUgAEj4KDm1jcF9saXN0X3Rvb2xzGAYgASgLMiQucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BMaXN0VG9vbHNIABIzCghtY3BfY2FsbBgHIAEoCzIfLnJlam9pbmRlci5yZXNwb25zZXMudjEuTWNwQ2FsbEgAEkoKFG1jcF9hcHByb3ZhbF9yZXF1ZXN0GAggASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BBcHByb3ZhbFJlcXVlc3RIABJMChVtY3BfYXBwcm92YWxfcmVzcG9uc2UYCSABKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1jcEFwcHJvdmFsUmVzcG9uc2VIABJCChBmaWxlX3NlYXJjaF9jYWxsGAogASgLMiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5GaWxlU2VhcmNoQ2FsbEgAQhMKBGl0ZW0SC8rzGAdtZXNzYWdlIkcKDUlucHV0SXRlbUxpc3QSNgoFaXRlbXMYASADKAsyIS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0SXRlbUIE4kEBAiJYCgVJbnB1dBIOCgR0ZXh0GAEgASgJSAASNgoFaXRlbXMYAiABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0SXRlbUxpc3RIAEIHCgVpbnB1dCLSAwoKT3V0cHV0SXRlbRI4CgdtZXNzYWdlGAEgASgLMiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5PdXRwdXRNZXNzYWdlSAASQQoNZnVuY3Rpb25fY2FsbBgCIAEoCzIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuRnVuY3Rpb25Ub29sQ2FsbEgAEjoKCXJlYXNvbmluZxgDIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVhc29uaW5nSXRlbUgAEj4KDm1jcF9saXN0X3Rvb2xzGAQgASgLMiQucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BMaXN0VG9vbHNIABIzCghtY3BfY2FsbBgFIAEoCzIfLnJlam9pbmRlci5yZXNwb25zZXMudjEuTWNwQ2FsbEgAEkoKFG1jcF9hcHByb3ZhbF9yZXF1ZXN0GAYgASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5NY3BBcHByb3ZhbFJlcXVlc3RIABJCChBmaWxlX3NlYXJjaF9jYWxsGAcgASgLMiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5GaWxlU2VhcmNoQ2FsbEgAQgYKBGl0ZW1iBnByb3RvMw", [file_google_api_field_behavior, file_google_protobuf_struct, file_rejoinder_responses_v1_content, file_rejoinder_responses_v1_options]);
 
 /**
  * OpenAI: EasyInputMessage / ResponseInputMessageItem / ResponseOutputMessage as input.
@@ -644,6 +645,97 @@ export const McpApprovalResponseSchema: GenMessage<McpApprovalResponse> = /*@__P
   messageDesc(file_rejoinder_responses_v1_items, 14);
 
 /**
+ * OpenAI: ResponseFileSearchToolCall.Result. One chunk a file search found.
+ *
+ * @generated from message rejoinder.responses.v1.FileSearchResult
+ */
+export type FileSearchResult = Message$1<"rejoinder.responses.v1.FileSearchResult"> & {
+  /**
+   * The ID of the file.
+   *
+   * @generated from field: optional string file_id = 1;
+   */
+  fileId?: string | undefined;
+
+  /**
+   * The name of the file.
+   *
+   * @generated from field: optional string filename = 2;
+   */
+  filename?: string | undefined;
+
+  /**
+   * The relevance of the chunk, 0 to 1.
+   *
+   * @generated from field: optional double score = 3;
+   */
+  score?: number | undefined;
+
+  /**
+   * The text of the chunk.
+   *
+   * @generated from field: optional string text = 4;
+   */
+  text?: string | undefined;
+
+  /**
+   * The file's attributes in its vector store (string, number or boolean values).
+   *
+   * @generated from field: google.protobuf.Struct attributes = 5;
+   */
+  attributes?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.FileSearchResult.
+ * Use `create(FileSearchResultSchema)` to create a new message.
+ */
+export const FileSearchResultSchema: GenMessage<FileSearchResult> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_items, 15);
+
+/**
+ * OpenAI: ResponseFileSearchToolCall. A search of vector stores, run by the service.
+ *
+ * @generated from message rejoinder.responses.v1.FileSearchCall
+ */
+export type FileSearchCall = Message$1<"rejoinder.responses.v1.FileSearchCall"> & {
+  /**
+   * The ID of the item ("fs_...").
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The queries searched.
+   *
+   * @generated from field: repeated string queries = 2;
+   */
+  queries: string[];
+
+  /**
+   * "in_progress", "searching", "completed", "incomplete" or "failed".
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * What the search found: only with `include: ["file_search_call.results"]`, else null.
+   *
+   * @generated from field: repeated rejoinder.responses.v1.FileSearchResult results = 4;
+   */
+  results: FileSearchResult[];
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.FileSearchCall.
+ * Use `create(FileSearchCallSchema)` to create a new message.
+ */
+export const FileSearchCallSchema: GenMessage<FileSearchCall> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_items, 16);
+
+/**
  * OpenAI: ResponseInputItem. One item of the input, by `type`.
  *
  * @generated from message rejoinder.responses.v1.InputItem
@@ -726,6 +818,14 @@ export type InputItem = Message$1<"rejoinder.responses.v1.InputItem"> & {
      */
     value: McpApprovalResponse;
     case: "mcpApprovalResponse";
+  } | {
+    /**
+     * A file search from an earlier turn.
+     *
+     * @generated from field: rejoinder.responses.v1.FileSearchCall file_search_call = 10;
+     */
+    value: FileSearchCall;
+    case: "fileSearchCall";
   } | { case: undefined; value?: undefined };
 };
 
@@ -734,7 +834,7 @@ export type InputItem = Message$1<"rejoinder.responses.v1.InputItem"> & {
  * Use `create(InputItemSchema)` to create a new message.
  */
 export const InputItemSchema: GenMessage<InputItem> = /*@__PURE__*/
-  messageDesc(file_rejoinder_responses_v1_items, 15);
+  messageDesc(file_rejoinder_responses_v1_items, 17);
 
 /**
  * Not in OpenAI: the array form of `input` (ResponseInputParam), a message because a oneof cannot hold
@@ -756,7 +856,7 @@ export type InputItemList = Message$1<"rejoinder.responses.v1.InputItemList"> & 
  * Use `create(InputItemListSchema)` to create a new message.
  */
 export const InputItemListSchema: GenMessage<InputItemList> = /*@__PURE__*/
-  messageDesc(file_rejoinder_responses_v1_items, 16);
+  messageDesc(file_rejoinder_responses_v1_items, 18);
 
 /**
  * OpenAI: ResponseCreateParams.input. A string (one user message) or a list of items.
@@ -793,7 +893,7 @@ export type Input = Message$1<"rejoinder.responses.v1.Input"> & {
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema: GenMessage<Input> = /*@__PURE__*/
-  messageDesc(file_rejoinder_responses_v1_items, 17);
+  messageDesc(file_rejoinder_responses_v1_items, 19);
 
 /**
  * OpenAI: ResponseOutputItem. One item of the output, by `type`.
@@ -854,6 +954,14 @@ export type OutputItem = Message$1<"rejoinder.responses.v1.OutputItem"> & {
      */
     value: McpApprovalRequest;
     case: "mcpApprovalRequest";
+  } | {
+    /**
+     * A file search run by the service.
+     *
+     * @generated from field: rejoinder.responses.v1.FileSearchCall file_search_call = 7;
+     */
+    value: FileSearchCall;
+    case: "fileSearchCall";
   } | { case: undefined; value?: undefined };
 };
 
@@ -862,5 +970,5 @@ export type OutputItem = Message$1<"rejoinder.responses.v1.OutputItem"> & {
  * Use `create(OutputItemSchema)` to create a new message.
  */
 export const OutputItemSchema: GenMessage<OutputItem> = /*@__PURE__*/
-  messageDesc(file_rejoinder_responses_v1_items, 18);
+  messageDesc(file_rejoinder_responses_v1_items, 20);
 

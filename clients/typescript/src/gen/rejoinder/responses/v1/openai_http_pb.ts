@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rejoinder/responses/v1/openai_http.proto.
  */
 export const file_rejoinder_responses_v1_openai_http: GenFile = /*@__PURE__*/
-  fileDesc("CihyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL29wZW5haV9odHRwLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxImcKFkh0dHBHZXRSZXNwb25zZVJlcXVlc3QSGQoLcmVzcG9uc2VfaWQYASABKAlCBOJBAQISFAoGc3RyZWFtGAIgASgIQgTiQQEBEhwKDnN0YXJ0aW5nX2FmdGVyGAMgASgDQgTiQQEBIjIKFUh0dHBSZXNwb25zZUlkUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAiKLAQoZSHR0cExpc3RJbnB1dEl0ZW1zUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhITCgVhZnRlchgCIAEoCUIE4kEBARIUCgZiZWZvcmUYAyABKAlCBOJBAQESEwoFbGltaXQYBCABKAVCBOJBAQESEwoFb3JkZXIYBSABKAlCBOJBAQEiFwoVSHR0cExpc3RNb2RlbHNSZXF1ZXN0IioKE0h0dHBHZXRNb2RlbFJlcXVlc3QSEwoFbW9kZWwYASABKAlCBOJBAQIiOgoZSHR0cENvbnZlcnNhdGlvbklkUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQIiZgobSHR0cENvbnZlcnNhdGlvbkJvZHlSZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAhIoCgRib2R5GAIgASgLMhQuZ29vZ2xlLmFwaS5IdHRwQm9keUIE4kEBAiKAAQogSHR0cExpc3RDb252ZXJzYXRpb25JdGVtc1JlcXVlc3QSHQoPY29udmVyc2F0aW9uX2lkGAEgASgJQgTiQQECEhMKBWFmdGVyGAIgASgJQgTiQQEBEhMKBWxpbWl0GAMgASgFQgTiQQEBEhMKBW9yZGVyGAQgASgJQgTiQQEBIlMKG0h0dHBDb252ZXJzYXRpb25JdGVtUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISFQoHaXRlbV9pZBgCIAEoCUIE4kEBAjLXDwoRT3BlbkFJSHR0cFNlcnZpY2USWAoOQ3JlYXRlUmVzcG9uc2USFC5nb29nbGUuYXBpLkh0dHBCb2R5GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIYgtPkkwISOgEqIg0vdjEvcmVzcG9uc2VzMAESegoLR2V0UmVzcG9uc2USLi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBHZXRSZXNwb25zZVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IiOC0+STAh0SGy92MS9yZXNwb25zZXMve3Jlc3BvbnNlX2lkfTABEnoKDkRlbGV0ZVJlc3BvbnNlEi0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwUmVzcG9uc2VJZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IiOC0+STAh0qGy92MS9yZXNwb25zZXMve3Jlc3BvbnNlX2lkfRKBAQoOQ2FuY2VsUmVzcG9uc2USLS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBSZXNwb25zZUlkUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiKoLT5JMCJCIiL3YxL3Jlc3BvbnNlcy97cmVzcG9uc2VfaWR9L2NhbmNlbBKKAQoOTGlzdElucHV0SXRlbXMSMS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBMaXN0SW5wdXRJdGVtc1JlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5Ii+C0+STAikSJy92MS9yZXNwb25zZXMve3Jlc3BvbnNlX2lkfS9pbnB1dF9pdGVtcxJlCgpMaXN0TW9kZWxzEi0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwTGlzdE1vZGVsc1JlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhKC0+STAgwSCi92MS9tb2RlbHMSbAoIR2V0TW9kZWwSKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBHZXRNb2RlbFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5Ih2C0+STAhcSFS92MS9tb2RlbHMve21vZGVsPSoqfRJeChJDcmVhdGVDb252ZXJzYXRpb24SFC5nb29nbGUuYXBpLkh0dHBCb2R5GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIcgtPkkwIWOgEqIhEvdjEvY29udmVyc2F0aW9ucxKHAQoPR2V0Q29udmVyc2F0aW9uEjEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwQ29udmVyc2F0aW9uSWRSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIrgtPkkwIlEiMvdjEvY29udmVyc2F0aW9ucy97Y29udmVyc2F0aW9uX2lkfRKSAQoSVXBkYXRlQ29udmVyc2F0aW9uEjMucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwQ29udmVyc2F0aW9uQm9keVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjGC0+STAis6BGJvZHkiIy92MS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9EooBChJEZWxldGVDb252ZXJzYXRpb24SMS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBDb252ZXJzYXRpb25JZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IiuC0+STAiUqIy92MS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9Ep0BChdDcmVhdGVDb252ZXJzYXRpb25JdGVtcxIzLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cENvbnZlcnNhdGlvbkJvZHlSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSI3gtPkkwIxOgRib2R5IikvdjEvY29udmVyc2F0aW9ucy97Y29udmVyc2F0aW9uX2lkfS9pdGVtcxKaAQoVTGlzdENvbnZlcnNhdGlvbkl0ZW1zEjgucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwTGlzdENvbnZlcnNhdGlvbkl0ZW1zUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiMYLT5JMCKxIpL3YxL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0vaXRlbXMSnQEKE0dldENvbnZlcnNhdGlvbkl0ZW0SMy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBDb252ZXJzYXRpb25JdGVtUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiO4LT5JMCNRIzL3YxL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0vaXRlbXMve2l0ZW1faWR9EqABChZEZWxldGVDb252ZXJzYXRpb25JdGVtEjMucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwQ29udmVyc2F0aW9uSXRlbVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjuC0+STAjUqMy92MS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9L2l0ZW1zL3tpdGVtX2lkfWIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_api_httpbody]);
+  fileDesc("CihyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL29wZW5haV9odHRwLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxImcKFkh0dHBHZXRSZXNwb25zZVJlcXVlc3QSGQoLcmVzcG9uc2VfaWQYASABKAlCBOJBAQISFAoGc3RyZWFtGAIgASgIQgTiQQEBEhwKDnN0YXJ0aW5nX2FmdGVyGAMgASgDQgTiQQEBIjIKFUh0dHBSZXNwb25zZUlkUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAiKLAQoZSHR0cExpc3RJbnB1dEl0ZW1zUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhITCgVhZnRlchgCIAEoCUIE4kEBARIUCgZiZWZvcmUYAyABKAlCBOJBAQESEwoFbGltaXQYBCABKAVCBOJBAQESEwoFb3JkZXIYBSABKAlCBOJBAQEiFwoVSHR0cExpc3RNb2RlbHNSZXF1ZXN0IioKE0h0dHBHZXRNb2RlbFJlcXVlc3QSEwoFbW9kZWwYASABKAlCBOJBAQIiOgoZSHR0cENvbnZlcnNhdGlvbklkUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQIiZgobSHR0cENvbnZlcnNhdGlvbkJvZHlSZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAhIoCgRib2R5GAIgASgLMhQuZ29vZ2xlLmFwaS5IdHRwQm9keUIE4kEBAiKAAQogSHR0cExpc3RDb252ZXJzYXRpb25JdGVtc1JlcXVlc3QSHQoPY29udmVyc2F0aW9uX2lkGAEgASgJQgTiQQECEhMKBWFmdGVyGAIgASgJQgTiQQEBEhMKBWxpbWl0GAMgASgFQgTiQQEBEhMKBW9yZGVyGAQgASgJQgTiQQEBIlMKG0h0dHBDb252ZXJzYXRpb25JdGVtUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISFQoHaXRlbV9pZBgCIAEoCUIE4kEBAiJsChRIdHRwTGlzdEZpbGVzUmVxdWVzdBITCgVhZnRlchgBIAEoCUIE4kEBARITCgVsaW1pdBgCIAEoBUIE4kEBARITCgVvcmRlchgDIAEoCUIE4kEBARIVCgdwdXJwb3NlGAQgASgJQgTiQQEBIioKEUh0dHBGaWxlSWRSZXF1ZXN0EhUKB2ZpbGVfaWQYASABKAlCBOJBAQIicgobSHR0cExpc3RWZWN0b3JTdG9yZXNSZXF1ZXN0EhMKBWFmdGVyGAEgASgJQgTiQQEBEhQKBmJlZm9yZRgCIAEoCUIE4kEBARITCgVsaW1pdBgDIAEoBUIE4kEBARITCgVvcmRlchgEIAEoCUIE4kEBASI5ChhIdHRwVmVjdG9yU3RvcmVJZFJlcXVlc3QSHQoPdmVjdG9yX3N0b3JlX2lkGAEgASgJQgTiQQECImUKGkh0dHBWZWN0b3JTdG9yZUJvZHlSZXF1ZXN0Eh0KD3ZlY3Rvcl9zdG9yZV9pZBgBIAEoCUIE4kEBAhIoCgRib2R5GAIgASgLMhQuZ29vZ2xlLmFwaS5IdHRwQm9keUIE4kEBAiKrAQofSHR0cExpc3RWZWN0b3JTdG9yZUZpbGVzUmVxdWVzdBIdCg92ZWN0b3Jfc3RvcmVfaWQYASABKAlCBOJBAQISEwoFYWZ0ZXIYAiABKAlCBOJBAQESFAoGYmVmb3JlGAMgASgJQgTiQQEBEhMKBWxpbWl0GAQgASgFQgTiQQEBEhMKBW9yZGVyGAUgASgJQgTiQQEBEhQKBmZpbHRlchgGIAEoCUIE4kEBASJSChpIdHRwVmVjdG9yU3RvcmVGaWxlUmVxdWVzdBIdCg92ZWN0b3Jfc3RvcmVfaWQYASABKAlCBOJBAQISFQoHZmlsZV9pZBgCIAEoCUIE4kEBAiKAAQoeSHR0cFZlY3RvclN0b3JlRmlsZUJvZHlSZXF1ZXN0Eh0KD3ZlY3Rvcl9zdG9yZV9pZBgBIAEoCUIE4kEBAhIVCgdmaWxlX2lkGAIgASgJQgTiQQECEigKBGJvZHkYAyABKAsyFC5nb29nbGUuYXBpLkh0dHBCb2R5QgTiQQECIlgKH0h0dHBWZWN0b3JTdG9yZUZpbGVCYXRjaFJlcXVlc3QSHQoPdmVjdG9yX3N0b3JlX2lkGAEgASgJQgTiQQECEhYKCGJhdGNoX2lkGAIgASgJQgTiQQECIswBCihIdHRwTGlzdFZlY3RvclN0b3JlRmlsZUJhdGNoRmlsZXNSZXF1ZXN0Eh0KD3ZlY3Rvcl9zdG9yZV9pZBgBIAEoCUIE4kEBAhIWCghiYXRjaF9pZBgCIAEoCUIE4kEBAhITCgVhZnRlchgDIAEoCUIE4kEBARIUCgZiZWZvcmUYBCABKAlCBOJBAQESEwoFbGltaXQYBSABKAVCBOJBAQESEwoFb3JkZXIYBiABKAlCBOJBAQESFAoGZmlsdGVyGAcgASgJQgTiQQEBMpwnChFPcGVuQUlIdHRwU2VydmljZRJYCg5DcmVhdGVSZXNwb25zZRIULmdvb2dsZS5hcGkuSHR0cEJvZHkaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhiC0+STAhI6ASoiDS92MS9yZXNwb25zZXMwARJ6CgtHZXRSZXNwb25zZRIuLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cEdldFJlc3BvbnNlUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiI4LT5JMCHRIbL3YxL3Jlc3BvbnNlcy97cmVzcG9uc2VfaWR9MAESegoORGVsZXRlUmVzcG9uc2USLS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBSZXNwb25zZUlkUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiI4LT5JMCHSobL3YxL3Jlc3BvbnNlcy97cmVzcG9uc2VfaWR9EoEBCg5DYW5jZWxSZXNwb25zZRItLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFJlc3BvbnNlSWRSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIqgtPkkwIkIiIvdjEvcmVzcG9uc2VzL3tyZXNwb25zZV9pZH0vY2FuY2VsEooBCg5MaXN0SW5wdXRJdGVtcxIxLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cExpc3RJbnB1dEl0ZW1zUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiL4LT5JMCKRInL3YxL3Jlc3BvbnNlcy97cmVzcG9uc2VfaWR9L2lucHV0X2l0ZW1zEmUKCkxpc3RNb2RlbHMSLS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBMaXN0TW9kZWxzUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiEoLT5JMCDBIKL3YxL21vZGVscxJsCghHZXRNb2RlbBIrLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cEdldE1vZGVsUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiHYLT5JMCFxIVL3YxL21vZGVscy97bW9kZWw9Kip9El4KEkNyZWF0ZUNvbnZlcnNhdGlvbhIULmdvb2dsZS5hcGkuSHR0cEJvZHkaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhyC0+STAhY6ASoiES92MS9jb252ZXJzYXRpb25zEocBCg9HZXRDb252ZXJzYXRpb24SMS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBDb252ZXJzYXRpb25JZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IiuC0+STAiUSIy92MS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9EpIBChJVcGRhdGVDb252ZXJzYXRpb24SMy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBDb252ZXJzYXRpb25Cb2R5UmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiMYLT5JMCKzoEYm9keSIjL3YxL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0SigEKEkRlbGV0ZUNvbnZlcnNhdGlvbhIxLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cENvbnZlcnNhdGlvbklkUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiK4LT5JMCJSojL3YxL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0SnQEKF0NyZWF0ZUNvbnZlcnNhdGlvbkl0ZW1zEjMucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwQ29udmVyc2F0aW9uQm9keVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjeC0+STAjE6BGJvZHkiKS92MS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9L2l0ZW1zEpoBChVMaXN0Q29udmVyc2F0aW9uSXRlbXMSOC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBMaXN0Q29udmVyc2F0aW9uSXRlbXNSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIxgtPkkwIrEikvdjEvY29udmVyc2F0aW9ucy97Y29udmVyc2F0aW9uX2lkfS9pdGVtcxKdAQoTR2V0Q29udmVyc2F0aW9uSXRlbRIzLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cENvbnZlcnNhdGlvbkl0ZW1SZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSI7gtPkkwI1EjMvdjEvY29udmVyc2F0aW9ucy97Y29udmVyc2F0aW9uX2lkfS9pdGVtcy97aXRlbV9pZH0SoAEKFkRlbGV0ZUNvbnZlcnNhdGlvbkl0ZW0SMy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBDb252ZXJzYXRpb25JdGVtUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiO4LT5JMCNSozL3YxL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0vaXRlbXMve2l0ZW1faWR9ElAKCkNyZWF0ZUZpbGUSFC5nb29nbGUuYXBpLkh0dHBCb2R5GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIUgtPkkwIOOgEqIgkvdjEvZmlsZXMoARJiCglMaXN0RmlsZXMSLC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBMaXN0RmlsZXNSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIRgtPkkwILEgkvdjEvZmlsZXMSZwoHR2V0RmlsZRIpLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cEZpbGVJZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhuC0+STAhUSEy92MS9maWxlcy97ZmlsZV9pZH0SagoKRGVsZXRlRmlsZRIpLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cEZpbGVJZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhuC0+STAhUqEy92MS9maWxlcy97ZmlsZV9pZH0SeAoOR2V0RmlsZUNvbnRlbnQSKS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBGaWxlSWRSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIjgtPkkwIdEhsvdjEvZmlsZXMve2ZpbGVfaWR9L2NvbnRlbnQwARJdChFDcmVhdGVWZWN0b3JTdG9yZRIULmdvb2dsZS5hcGkuSHR0cEJvZHkaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhyC0+STAhY6ASoiES92MS92ZWN0b3Jfc3RvcmVzEngKEExpc3RWZWN0b3JTdG9yZXMSMy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBMaXN0VmVjdG9yU3RvcmVzUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiGYLT5JMCExIRL3YxL3ZlY3Rvcl9zdG9yZXMShQEKDkdldFZlY3RvclN0b3JlEjAucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVJZFJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IiuC0+STAiUSIy92MS92ZWN0b3Jfc3RvcmVzL3t2ZWN0b3Jfc3RvcmVfaWR9EpABChFVcGRhdGVWZWN0b3JTdG9yZRIyLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFZlY3RvclN0b3JlQm9keVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjGC0+STAis6BGJvZHkiIy92MS92ZWN0b3Jfc3RvcmVzL3t2ZWN0b3Jfc3RvcmVfaWR9EogBChFEZWxldGVWZWN0b3JTdG9yZRIwLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFZlY3RvclN0b3JlSWRSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIrgtPkkwIlKiMvdjEvdmVjdG9yX3N0b3Jlcy97dmVjdG9yX3N0b3JlX2lkfRKXAQoRU2VhcmNoVmVjdG9yU3RvcmUSMi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkh0dHBWZWN0b3JTdG9yZUJvZHlSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSI4gtPkkwIyOgRib2R5IiovdjEvdmVjdG9yX3N0b3Jlcy97dmVjdG9yX3N0b3JlX2lkfS9zZWFyY2gSmgEKFUNyZWF0ZVZlY3RvclN0b3JlRmlsZRIyLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFZlY3RvclN0b3JlQm9keVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjeC0+STAjE6BGJvZHkiKS92MS92ZWN0b3Jfc3RvcmVzL3t2ZWN0b3Jfc3RvcmVfaWR9L2ZpbGVzEpgBChRMaXN0VmVjdG9yU3RvcmVGaWxlcxI3LnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cExpc3RWZWN0b3JTdG9yZUZpbGVzUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiMYLT5JMCKxIpL3YxL3ZlY3Rvcl9zdG9yZXMve3ZlY3Rvcl9zdG9yZV9pZH0vZmlsZXMSmwEKEkdldFZlY3RvclN0b3JlRmlsZRIyLnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFZlY3RvclN0b3JlRmlsZVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IjuC0+STAjUSMy92MS92ZWN0b3Jfc3RvcmVzL3t2ZWN0b3Jfc3RvcmVfaWR9L2ZpbGVzL3tmaWxlX2lkfRKoAQoVVXBkYXRlVmVjdG9yU3RvcmVGaWxlEjYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVGaWxlQm9keVJlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IkGC0+STAjs6BGJvZHkiMy92MS92ZWN0b3Jfc3RvcmVzL3t2ZWN0b3Jfc3RvcmVfaWR9L2ZpbGVzL3tmaWxlX2lkfRKeAQoVRGVsZXRlVmVjdG9yU3RvcmVGaWxlEjIucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVGaWxlUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiO4LT5JMCNSozL3YxL3ZlY3Rvcl9zdG9yZXMve3ZlY3Rvcl9zdG9yZV9pZH0vZmlsZXMve2ZpbGVfaWR9EqoBChlHZXRWZWN0b3JTdG9yZUZpbGVDb250ZW50EjIucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVGaWxlUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiQ4LT5JMCPRI7L3YxL3ZlY3Rvcl9zdG9yZXMve3ZlY3Rvcl9zdG9yZV9pZH0vZmlsZXMve2ZpbGVfaWR9L2NvbnRlbnQSpgEKGkNyZWF0ZVZlY3RvclN0b3JlRmlsZUJhdGNoEjIucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVCb2R5UmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiPoLT5JMCODoEYm9keSIwL3YxL3ZlY3Rvcl9zdG9yZXMve3ZlY3Rvcl9zdG9yZV9pZH0vZmlsZV9iYXRjaGVzEq0BChdHZXRWZWN0b3JTdG9yZUZpbGVCYXRjaBI3LnJlam9pbmRlci5yZXNwb25zZXMudjEuSHR0cFZlY3RvclN0b3JlRmlsZUJhdGNoUmVxdWVzdBoULmdvb2dsZS5hcGkuSHR0cEJvZHkiQ4LT5JMCPRI7L3YxL3ZlY3Rvcl9zdG9yZXMve3ZlY3Rvcl9zdG9yZV9pZH0vZmlsZV9iYXRjaGVzL3tiYXRjaF9pZH0StwEKGkNhbmNlbFZlY3RvclN0b3JlRmlsZUJhdGNoEjcucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwVmVjdG9yU3RvcmVGaWxlQmF0Y2hSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSJKgtPkkwJEIkIvdjEvdmVjdG9yX3N0b3Jlcy97dmVjdG9yX3N0b3JlX2lkfS9maWxlX2JhdGNoZXMve2JhdGNoX2lkfS9jYW5jZWwSwgEKHUxpc3RWZWN0b3JTdG9yZUZpbGVCYXRjaEZpbGVzEkAucmVqb2luZGVyLnJlc3BvbnNlcy52MS5IdHRwTGlzdFZlY3RvclN0b3JlRmlsZUJhdGNoRmlsZXNSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSJJgtPkkwJDEkEvdjEvdmVjdG9yX3N0b3Jlcy97dmVjdG9yX3N0b3JlX2lkfS9maWxlX2JhdGNoZXMve2JhdGNoX2lkfS9maWxlc2IGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_google_api_httpbody]);
 
 /**
  * OpenAI: GET /v1/responses/{response_id}: the path and the query parameters that Envoy binds; list
@@ -284,6 +284,378 @@ export const HttpConversationItemRequestSchema: GenMessage<HttpConversationItemR
   messageDesc(file_rejoinder_responses_v1_openai_http, 8);
 
 /**
+ * OpenAI: GET /v1/files: the query parameters that Envoy binds.
+ *
+ * @generated from message rejoinder.responses.v1.HttpListFilesRequest
+ */
+export type HttpListFilesRequest = Message<"rejoinder.responses.v1.HttpListFilesRequest"> & {
+  /**
+   * Return files after this file ID.
+   *
+   * @generated from field: string after = 1;
+   */
+  after: string;
+
+  /**
+   * Page size, 1 to 10,000; default 10,000.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * "asc" or "desc" (default).
+   *
+   * @generated from field: string order = 3;
+   */
+  order: string;
+
+  /**
+   * Only files with this purpose.
+   *
+   * @generated from field: string purpose = 4;
+   */
+  purpose: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpListFilesRequest.
+ * Use `create(HttpListFilesRequestSchema)` to create a new message.
+ */
+export const HttpListFilesRequestSchema: GenMessage<HttpListFilesRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 9);
+
+/**
+ * OpenAI: GET /v1/files/{file_id}, DELETE on it and GET on its `/content`: the path, which names one
+ * file.
+ *
+ * @generated from message rejoinder.responses.v1.HttpFileIdRequest
+ */
+export type HttpFileIdRequest = Message<"rejoinder.responses.v1.HttpFileIdRequest"> & {
+  /**
+   * The ID of the file (the path's `{file_id}`).
+   *
+   * @generated from field: string file_id = 1;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpFileIdRequest.
+ * Use `create(HttpFileIdRequestSchema)` to create a new message.
+ */
+export const HttpFileIdRequestSchema: GenMessage<HttpFileIdRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 10);
+
+/**
+ * OpenAI: GET /v1/vector_stores: the query parameters that Envoy binds.
+ *
+ * @generated from message rejoinder.responses.v1.HttpListVectorStoresRequest
+ */
+export type HttpListVectorStoresRequest = Message<"rejoinder.responses.v1.HttpListVectorStoresRequest"> & {
+  /**
+   * Return stores after this ID.
+   *
+   * @generated from field: string after = 1;
+   */
+  after: string;
+
+  /**
+   * Return stores before this ID.
+   *
+   * @generated from field: string before = 2;
+   */
+  before: string;
+
+  /**
+   * Page size, 1 to 100; default 20.
+   *
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+
+  /**
+   * "asc" or "desc" (default).
+   *
+   * @generated from field: string order = 4;
+   */
+  order: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpListVectorStoresRequest.
+ * Use `create(HttpListVectorStoresRequestSchema)` to create a new message.
+ */
+export const HttpListVectorStoresRequestSchema: GenMessage<HttpListVectorStoresRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 11);
+
+/**
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}, and DELETE on it: the path, which names one
+ * vector store.
+ *
+ * @generated from message rejoinder.responses.v1.HttpVectorStoreIdRequest
+ */
+export type HttpVectorStoreIdRequest = Message<"rejoinder.responses.v1.HttpVectorStoreIdRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpVectorStoreIdRequest.
+ * Use `create(HttpVectorStoreIdRequestSchema)` to create a new message.
+ */
+export const HttpVectorStoreIdRequestSchema: GenMessage<HttpVectorStoreIdRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 12);
+
+/**
+ * OpenAI: POST /v1/vector_stores/{vector_store_id} and POST on its `/search`, `/files` and
+ * `/file_batches`: the path, and the JSON body as sent.
+ *
+ * @generated from message rejoinder.responses.v1.HttpVectorStoreBodyRequest
+ */
+export type HttpVectorStoreBodyRequest = Message<"rejoinder.responses.v1.HttpVectorStoreBodyRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * The request body as sent: OpenAI's JSON.
+   *
+   * @generated from field: google.api.HttpBody body = 2;
+   */
+  body?: HttpBody | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpVectorStoreBodyRequest.
+ * Use `create(HttpVectorStoreBodyRequestSchema)` to create a new message.
+ */
+export const HttpVectorStoreBodyRequestSchema: GenMessage<HttpVectorStoreBodyRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 13);
+
+/**
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/files: the path and the query parameters that
+ * Envoy binds.
+ *
+ * @generated from message rejoinder.responses.v1.HttpListVectorStoreFilesRequest
+ */
+export type HttpListVectorStoreFilesRequest = Message<"rejoinder.responses.v1.HttpListVectorStoreFilesRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * Return files after this file ID.
+   *
+   * @generated from field: string after = 2;
+   */
+  after: string;
+
+  /**
+   * Return files before this file ID.
+   *
+   * @generated from field: string before = 3;
+   */
+  before: string;
+
+  /**
+   * Page size, 1 to 100; default 20.
+   *
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * "asc" or "desc" (default).
+   *
+   * @generated from field: string order = 5;
+   */
+  order: string;
+
+  /**
+   * Only files with this status: "in_progress", "completed", "failed" or "cancelled".
+   *
+   * @generated from field: string filter = 6;
+   */
+  filter: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpListVectorStoreFilesRequest.
+ * Use `create(HttpListVectorStoreFilesRequestSchema)` to create a new message.
+ */
+export const HttpListVectorStoreFilesRequestSchema: GenMessage<HttpListVectorStoreFilesRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 14);
+
+/**
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}, DELETE on it and GET on its
+ * `/content`: the path, which names one file of a vector store.
+ *
+ * @generated from message rejoinder.responses.v1.HttpVectorStoreFileRequest
+ */
+export type HttpVectorStoreFileRequest = Message<"rejoinder.responses.v1.HttpVectorStoreFileRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * The ID of the file (the path's `{file_id}`).
+   *
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpVectorStoreFileRequest.
+ * Use `create(HttpVectorStoreFileRequestSchema)` to create a new message.
+ */
+export const HttpVectorStoreFileRequestSchema: GenMessage<HttpVectorStoreFileRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 15);
+
+/**
+ * OpenAI: POST /v1/vector_stores/{vector_store_id}/files/{file_id}: the path, and the JSON body as
+ * sent.
+ *
+ * @generated from message rejoinder.responses.v1.HttpVectorStoreFileBodyRequest
+ */
+export type HttpVectorStoreFileBodyRequest = Message<"rejoinder.responses.v1.HttpVectorStoreFileBodyRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * The ID of the file (the path's `{file_id}`).
+   *
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+
+  /**
+   * The request body as sent: OpenAI's JSON.
+   *
+   * @generated from field: google.api.HttpBody body = 3;
+   */
+  body?: HttpBody | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpVectorStoreFileBodyRequest.
+ * Use `create(HttpVectorStoreFileBodyRequestSchema)` to create a new message.
+ */
+export const HttpVectorStoreFileBodyRequestSchema: GenMessage<HttpVectorStoreFileBodyRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 16);
+
+/**
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}, and POST on its `/cancel`:
+ * the path, which names one file batch.
+ *
+ * @generated from message rejoinder.responses.v1.HttpVectorStoreFileBatchRequest
+ */
+export type HttpVectorStoreFileBatchRequest = Message<"rejoinder.responses.v1.HttpVectorStoreFileBatchRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * The ID of the batch (the path's `{batch_id}`).
+   *
+   * @generated from field: string batch_id = 2;
+   */
+  batchId: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpVectorStoreFileBatchRequest.
+ * Use `create(HttpVectorStoreFileBatchRequestSchema)` to create a new message.
+ */
+export const HttpVectorStoreFileBatchRequestSchema: GenMessage<HttpVectorStoreFileBatchRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 17);
+
+/**
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files: the path and the
+ * query parameters that Envoy binds.
+ *
+ * @generated from message rejoinder.responses.v1.HttpListVectorStoreFileBatchFilesRequest
+ */
+export type HttpListVectorStoreFileBatchFilesRequest = Message<"rejoinder.responses.v1.HttpListVectorStoreFileBatchFilesRequest"> & {
+  /**
+   * The ID of the vector store (the path's `{vector_store_id}`).
+   *
+   * @generated from field: string vector_store_id = 1;
+   */
+  vectorStoreId: string;
+
+  /**
+   * The ID of the batch (the path's `{batch_id}`).
+   *
+   * @generated from field: string batch_id = 2;
+   */
+  batchId: string;
+
+  /**
+   * Return files after this file ID.
+   *
+   * @generated from field: string after = 3;
+   */
+  after: string;
+
+  /**
+   * Return files before this file ID.
+   *
+   * @generated from field: string before = 4;
+   */
+  before: string;
+
+  /**
+   * Page size, 1 to 100; default 20.
+   *
+   * @generated from field: int32 limit = 5;
+   */
+  limit: number;
+
+  /**
+   * "asc" or "desc" (default).
+   *
+   * @generated from field: string order = 6;
+   */
+  order: string;
+
+  /**
+   * Only files with this status: "in_progress", "completed", "failed" or "cancelled".
+   *
+   * @generated from field: string filter = 7;
+   */
+  filter: string;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.HttpListVectorStoreFileBatchFilesRequest.
+ * Use `create(HttpListVectorStoreFileBatchFilesRequestSchema)` to create a new message.
+ */
+export const HttpListVectorStoreFileBatchFilesRequestSchema: GenMessage<HttpListVectorStoreFileBatchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_openai_http, 18);
+
+/**
  * The OpenAI REST surface, transcoded by Envoy. Every RPC takes the raw HTTP request and answers
  * with the exact OpenAI JSON (or server-sent events) in `google.api.HttpBody`. Errors before the
  * first byte arrive as one HttpBody in OpenAI's error shape with the HTTP status in the initial
@@ -442,6 +814,224 @@ export const OpenAIHttpService: GenService<{
   deleteConversationItem: {
     methodKind: "unary";
     input: typeof HttpConversationItemRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/files. Uploads a file (multipart/form-data: `file`, `purpose`,
+   * `expires_after[anchor]`, `expires_after[seconds]`). Client streaming: Envoy passes the body on in
+   * the chunks it receives (the first one carries the Content-Type), so an upload is never buffered
+   * whole, in Envoy or in one gRPC message.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CreateFile
+   */
+  createFile: {
+    methodKind: "client_streaming";
+    input: typeof HttpBodySchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/files. A page of the tenant's files.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListFiles
+   */
+  listFiles: {
+    methodKind: "unary";
+    input: typeof HttpListFilesRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/files/{file_id}. A file's metadata.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetFile
+   */
+  getFile: {
+    methodKind: "unary";
+    input: typeof HttpFileIdRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: DELETE /v1/files/{file_id}. Deletes a file.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.DeleteFile
+   */
+  deleteFile: {
+    methodKind: "unary";
+    input: typeof HttpFileIdRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/files/{file_id}/content. A file's bytes, in chunks (the first carries the
+   * Content-Type, application/octet-stream).
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetFileContent
+   */
+  getFileContent: {
+    methodKind: "server_streaming";
+    input: typeof HttpFileIdRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores. Creates a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CreateVectorStore
+   */
+  createVectorStore: {
+    methodKind: "unary";
+    input: typeof HttpBodySchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores. A page of the tenant's vector stores.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListVectorStores
+   */
+  listVectorStores: {
+    methodKind: "unary";
+    input: typeof HttpListVectorStoresRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}. A vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetVectorStore
+   */
+  getVectorStore: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreIdRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}. Changes a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.UpdateVectorStore
+   */
+  updateVectorStore: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreBodyRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: DELETE /v1/vector_stores/{vector_store_id}. Deletes a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.DeleteVectorStore
+   */
+  deleteVectorStore: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreIdRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}/search. Searches a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.SearchVectorStore
+   */
+  searchVectorStore: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreBodyRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}/files. Adds a file to a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CreateVectorStoreFile
+   */
+  createVectorStoreFile: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreBodyRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}/files. A page of a vector store's files.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListVectorStoreFiles
+   */
+  listVectorStoreFiles: {
+    methodKind: "unary";
+    input: typeof HttpListVectorStoreFilesRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}. A file of a vector store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetVectorStoreFile
+   */
+  getVectorStoreFile: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}/files/{file_id}. Replaces a file's attributes.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.UpdateVectorStoreFile
+   */
+  updateVectorStoreFile: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileBodyRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}. Removes a file from a vector
+   * store.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.DeleteVectorStoreFile
+   */
+  deleteVectorStoreFile: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content. A file's extracted text.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetVectorStoreFileContent
+   */
+  getVectorStoreFileContent: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches. Adds files to a vector store
+   * together.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CreateVectorStoreFileBatch
+   */
+  createVectorStoreFileBatch: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreBodyRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}. A file batch.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetVectorStoreFileBatch
+   */
+  getVectorStoreFileBatch: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileBatchRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel. Cancels a file
+   * batch.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CancelVectorStoreFileBatch
+   */
+  cancelVectorStoreFileBatch: {
+    methodKind: "unary";
+    input: typeof HttpVectorStoreFileBatchRequestSchema;
+    output: typeof HttpBodySchema;
+  },
+  /**
+   * OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
+   * batch's files.
+   *
+   * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListVectorStoreFileBatchFiles
+   */
+  listVectorStoreFileBatchFiles: {
+    methodKind: "unary";
+    input: typeof HttpListVectorStoreFileBatchFilesRequestSchema;
     output: typeof HttpBodySchema;
   },
 }> = /*@__PURE__*/

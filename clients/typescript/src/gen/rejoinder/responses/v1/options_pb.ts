@@ -11,7 +11,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file rejoinder/responses/v1/options.proto.
  */
 export const file_rejoinder_responses_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("CiRyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL29wdGlvbnMucHJvdG8SFnJlam9pbmRlci5yZXNwb25zZXMudjE6QAoLb3BlbmFpX3R5cGUSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAlSCm9wZW5haVR5cGU6RgoOb3BlbmFpX3VudHlwZWQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLqOAyABKAhSDW9wZW5haVVudHlwZWQ6SwoRb3BlbmFpX29taXRfdW5zZXQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLuOAyABKAhSD29wZW5haU9taXRVbnNldDpACgtvcGVuYWlfanNvbhIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYvI4DIAEoCFIKb3BlbmFpSnNvbjpLChFvcGVuYWlfanNvbl92YWx1ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYvY4DIAEoCFIPb3BlbmFpSnNvblZhbHVlOk8KE29wZW5haV9kZWZhdWx0X3R5cGUSHS5nb29nbGUucHJvdG9idWYuT25lb2ZPcHRpb25zGLmOAyABKAlSEW9wZW5haURlZmF1bHRUeXBlOk8KEm9wZW5haV9vYmplY3RfdHlwZRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxi5jgMgASgJUhBvcGVuYWlPYmplY3RUeXBlYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("CiRyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL29wdGlvbnMucHJvdG8SFnJlam9pbmRlci5yZXNwb25zZXMudjE6QAoLb3BlbmFpX3R5cGUSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLmOAyABKAlSCm9wZW5haVR5cGU6RgoOb3BlbmFpX3VudHlwZWQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLqOAyABKAhSDW9wZW5haVVudHlwZWQ6SwoRb3BlbmFpX29taXRfdW5zZXQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLuOAyABKAhSD29wZW5haU9taXRVbnNldDpACgtvcGVuYWlfanNvbhIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYvI4DIAEoCFIKb3BlbmFpSnNvbjpLChFvcGVuYWlfanNvbl92YWx1ZRIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYvY4DIAEoCFIPb3BlbmFpSnNvblZhbHVlOlQKFm9wZW5haV9udWxsX3doZW5fZW1wdHkSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGL6OAyABKAhSE29wZW5haU51bGxXaGVuRW1wdHk6TwoTb3BlbmFpX2RlZmF1bHRfdHlwZRIdLmdvb2dsZS5wcm90b2J1Zi5PbmVvZk9wdGlvbnMYuY4DIAEoCVIRb3BlbmFpRGVmYXVsdFR5cGU6TwoSb3BlbmFpX29iamVjdF90eXBlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGLmOAyABKAlSEG9wZW5haU9iamVjdFR5cGViBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * The OpenAI wire `type` of a oneof case, when it is not the case name
@@ -58,13 +58,22 @@ export const openai_json_value: GenExtension<FieldOptions, boolean> = /*@__PURE_
   extDesc(file_rejoinder_responses_v1_options, 4);
 
 /**
+ * A repeated field that prints null, not `[]`, when it is empty (for example a file_search call's
+ * `results`, which OpenAI sends only when `include` asks for them).
+ *
+ * @generated from extension: bool openai_null_when_empty = 51006;
+ */
+export const openai_null_when_empty: GenExtension<FieldOptions, boolean> = /*@__PURE__*/
+  extDesc(file_rejoinder_responses_v1_options, 5);
+
+/**
  * The case that a JSON object without `type` decodes to (for example an
  * input item `{"role": "user", "content": "hi"}` is a `message`).
  *
  * @generated from extension: string openai_default_type = 51001;
  */
 export const openai_default_type: GenExtension<OneofOptions, string> = /*@__PURE__*/
-  extDesc(file_rejoinder_responses_v1_options, 5);
+  extDesc(file_rejoinder_responses_v1_options, 6);
 
 /**
  * The `type` this message always carries, wherever it appears (for example "reasoning_text" on
@@ -73,5 +82,5 @@ export const openai_default_type: GenExtension<OneofOptions, string> = /*@__PURE
  * @generated from extension: string openai_object_type = 51001;
  */
 export const openai_object_type: GenExtension<MessageOptions, string> = /*@__PURE__*/
-  extDesc(file_rejoinder_responses_v1_options, 6);
+  extDesc(file_rejoinder_responses_v1_options, 7);
 

@@ -418,14 +418,19 @@ export type FileSearchTool = Message<"rejoinder.responses.v1.FileSearchTool"> & 
   maxNumResults?: number | undefined;
 
   /**
-   * A filter on file attributes.
+   * A filter on file attributes, as OpenAI defines it: a ComparisonFilter
+   * (`{"type": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"in"|"nin", "key", "value"}`) or a CompoundFilter
+   * (`{"type": "and"|"or", "filters": [...]}`), nested. A Struct because its `type` is the operator,
+   * not a case of a union (`SearchVectorStoreRequest.filters` is the same).
    *
    * @generated from field: google.protobuf.Struct filters = 3;
    */
   filters?: JsonObject | undefined;
 
   /**
-   * Ranking options.
+   * Ranking options, OpenAI's FileSearchTool.RankingOptions: `ranker` ("auto" or
+   * "default-2024-11-15"), `score_threshold` (0 to 1) and `hybrid_search` (`embedding_weight`,
+   * `text_weight`): the fields of `RankingOptions`. A Struct since the first release of this field.
    *
    * @generated from field: google.protobuf.Struct ranking_options = 4;
    */
