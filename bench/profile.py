@@ -42,6 +42,7 @@ RUNS = (
     ProfileRun("nonstream_c1_rest", "rest", Shape(tokens=16, stream=False)),
     ProfileRun("nonstream_c1_grpc", "grpc", Shape(tokens=16, stream=False)),
     ProfileRun("stream_512_rest", "rest", Shape(tokens=512, stream=True)),
+    ProfileRun("stream_512_grpc", "grpc", Shape(tokens=512, stream=True)),
 )
 
 
