@@ -1,4 +1,5 @@
-"""`input_file` parts as text the model can read: PDFs through pypdf, text files as they are.
+"""`input_file` parts as text the model can read, through `rejoinder.extract` (PDF, text, Markdown,
+HTML, JSON, code, .docx, .pptx).
 
 Files come inline (`file_data`, a base64 `data:` URL) or by `file_url` (fetched with a size cap
 and a timeout). The text is computed once per response, before the first byte, so an unreadable
@@ -11,20 +12,15 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import io
 from collections.abc import Awaitable, Callable, Sequence
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
-from rejoinder.errors import clip, invalid
+from rejoinder.errors import invalid
+from rejoinder.extract import ExtractError, extract_text
 from rejoinder.pacing import each
 from rejoinder.responses.v1.content_pb2 import InputFile
 from rejoinder.responses.v1.items_pb2 import InputItem
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-yaml", "application/csv")
-TEXT_SUFFIXES = (".txt", ".md", ".csv", ".json", ".xml", ".yaml", ".yml", ".py", ".html", ".log")
 
 Fetch = Callable[[str], Awaitable[tuple[bytes, str]]]
 
@@ -46,29 +42,15 @@ def _decode_data(data: str, param: str) -> tuple[bytes, str]:
         raise invalid("The file_data is not valid base64.", param=param, code="invalid_value") from exc
 
 
-def _pdf_text(raw: bytes) -> str:
-    reader = PdfReader(io.BytesIO(raw))
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages).strip()
-
-
 async def _text(raw: bytes, mime: str, name: str, param: str) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise invalid(f"The file is larger than {MAX_FILE_BYTES} bytes.", param=param, code="file_too_large")
-    if mime == "application/pdf" or raw.startswith(b"%PDF") or name.lower().endswith(".pdf"):
-        try:
-            return await asyncio.to_thread(_pdf_text, raw)
-        except (PdfReadError, ValueError, KeyError) as exc:
-            raise invalid(f"The PDF could not be read: {exc}", param=param, code="invalid_file") from exc
-    if mime.startswith(TEXT_TYPES) or name.lower().endswith(TEXT_SUFFIXES) or (not mime and not name):
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise invalid("The file is not UTF-8 text.", param=param, code="invalid_file") from exc
-    raise invalid(
-        f"Files of type '{clip(mime or name)}' are not supported; send PDF or text files.",
-        param=param,
-        code="unsupported_file_type",
-    )
+    try:
+        extracted = await asyncio.to_thread(extract_text, raw, filename=name, content_type=mime or None)
+    except ExtractError as exc:
+        code = "unsupported_file_type" if exc.unsupported else "invalid_file"
+        raise invalid(exc.message, param=param, code=code) from exc
+    return extracted.text
 
 
 async def _read(f: InputFile, param: str, fetch: Fetch) -> str:
