@@ -91,6 +91,75 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX ratelimit_in_flight_replica ON ratelimit_in_flight(replica)",
     ),
+    # 4: files (each of one tenant; their bytes in the data directory, by SHA-256: store/blob_dir.py)
+    # and vector stores, the files in them and the batches that added files. A vector store belongs to
+    # one tenant; its files and batches to it. `vector_store_files.owner`/`heartbeat_at` say which
+    # replica ingests a file, so a file whose runner died can be taken over (as with background
+    # responses).
+    (
+        """
+        CREATE TABLE files (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            sha256 TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX files_tenant_created_at ON files(tenant, created_at, id)",
+        "CREATE INDEX files_sha256 ON files(sha256)",
+        "CREATE INDEX files_expires_at ON files(expires_at) WHERE expires_at IS NOT NULL",
+        """
+        CREATE TABLE vector_stores (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            metadata BLOB NOT NULL,
+            status TEXT NOT NULL,
+            usage_bytes INTEGER NOT NULL DEFAULT 0,
+            expires_after_days INTEGER,
+            expires_at INTEGER,
+            last_active_at INTEGER
+        )
+        """,
+        "CREATE INDEX vector_stores_tenant_created_at ON vector_stores(tenant, created_at, id)",
+        """
+        CREATE TABLE vector_store_file_batches (
+            id TEXT PRIMARY KEY,
+            vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX vector_store_file_batches_store ON vector_store_file_batches(vector_store_id)",
+        """
+        CREATE TABLE vector_store_files (
+            vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,
+            file_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            usage_bytes INTEGER NOT NULL DEFAULT 0,
+            last_error_code TEXT,
+            last_error_message TEXT,
+            chunking_strategy BLOB NOT NULL,
+            attributes BLOB,
+            batch_id TEXT,
+            owner TEXT,
+            heartbeat_at INTEGER,
+            PRIMARY KEY (vector_store_id, file_id)
+        )
+        """,
+        "CREATE INDEX vector_store_files_created_at "
+        "ON vector_store_files(vector_store_id, created_at, file_id)",
+        "CREATE INDEX vector_store_files_status ON vector_store_files(status)",
+        "CREATE INDEX vector_store_files_batch ON vector_store_files(batch_id)",
+        "CREATE INDEX vector_store_files_file ON vector_store_files(file_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
