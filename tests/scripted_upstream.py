@@ -12,11 +12,18 @@ An empty queue answers "You said: <last user text>". Every chat request is recor
 
 `GET /v1/models` lists `models` (ids, or whole entries sent as given); `models_status != 200` makes it
 fail with that status, `models_delay_s` makes it slow. Its requests are recorded in `model_requests`.
+
+`POST /v1/embeddings` answers every input with a deterministic vector made from the text's SHA-256 (of
+`dimensions` floats when the request asks, else `embedding_dimensions`; not unit length, and listed in
+reverse order with their `index`). Bodies are recorded in `embedding_requests`; `embedding_faults`
+(statuses like 429 or 500, or "missing"/"wrong_dimensions" for a reply one vector short or one float
+long) is consumed one per request.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import select
@@ -296,6 +303,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path == "/v1/embeddings":
+            self._embeddings(raw)
+            return
         if self.path != "/v1/chat/completions":
             self._send_json(404, _error(f"Not found: POST {self.path}", "invalid_request_error", 404))
             return
@@ -318,6 +328,40 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
             record.end("client_gone")
+
+    def _embeddings(self, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        texts = body.get("input") if isinstance(body, dict) else None
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            self._send_json(
+                400, _error("input must be a string or a list of strings", "invalid_request_error", 400)
+            )
+            return
+        assert isinstance(body, dict)
+        fault = self.server.upstream._receive_embeddings(body)
+        if isinstance(fault, int):
+            kind = "rate_limit_error" if fault == 429 else "server_error"
+            self._send(
+                fault,
+                json.dumps(_error(f"scripted error {fault}", kind, None)).encode(),
+                {"retry-after": "1"},
+            )
+            return
+        dims = body.get("dimensions") or self.server.upstream.embedding_dimensions
+        vectors = [_vector(t, dims) for t in texts]
+        if fault == "wrong_dimensions":
+            vectors[0].append(1.0)
+        data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+        if fault == "missing":
+            data.pop()
+        usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+        self._send_json(
+            200, {"object": "list", "data": data[::-1], "model": body.get("model"), "usage": usage}
+        )
 
     def _answer(self, composer: _Composer, record: ReceivedRequest) -> None:
         script = composer.script
@@ -431,6 +475,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+def _vector(text: str, dims: int) -> list[float]:
+    """Deterministic, not unit length: the text's SHA-256 bytes (repeated) as floats in [-3, 3)."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [(digest[i % 32] - 128) / 128 * 3 for i in range(dims)]
+
+
 def _model_entry(model: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, dict):
         return model
@@ -449,6 +499,9 @@ class ScriptedUpstream:
         self.models_status = 200
         self.models_delay_s = 0.0
         self.model_requests: list[ReceivedRequest] = []
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embedding_dimensions = 8
+        self.embedding_faults: deque[int | Literal["missing", "wrong_dimensions"]] = deque()
         self.received: list[ReceivedRequest] = []
         self._scripts: deque[Script] = deque()
         self._lock = threading.Lock()
@@ -478,6 +531,8 @@ class ScriptedUpstream:
             self._scripts.clear()
             self.model_requests.clear()
             self.models_status, self.models_delay_s = 200, 0.0
+            self.embedding_requests.clear()
+            self.embedding_faults.clear()
 
     def enqueue(self, *scripts: Script) -> None:
         """Queue what the next chat requests answer, in order."""
@@ -534,6 +589,11 @@ class ScriptedUpstream:
         with self._lock:
             self.model_requests.append(record)
             return record, self.models_status, self.models_delay_s
+
+    def _receive_embeddings(self, body: dict[str, Any]) -> int | str | None:
+        with self._lock:
+            self.embedding_requests.append(body)
+            return self.embedding_faults.popleft() if self.embedding_faults else None
 
     def _receive(self, handler: _Handler, body: dict[str, Any]) -> tuple[ReceivedRequest, Script, int]:
         headers = {k.lower(): v for k, v in handler.headers.items()}
