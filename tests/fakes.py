@@ -12,7 +12,9 @@ from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.store.base import UNFINISHED, ChainLink, ItemPage, Order, StoredConversation, TenantResponse
 from rejoinder.store.items import item_id, require_item_id
 from rejoinder.store.sqlite import MAX_CHAIN_LINKS
-from rejoinder.tools.base import CallResult, ListedTool, McpError, McpServerSpec
+from rejoinder.tools.mcp.contract import CallResult, ListedTool, McpConnector, McpError, McpServerSpec
+from rejoinder.tools.mcp.kind import McpKind
+from rejoinder.tools.registry import ToolKinds
 
 
 def _copy_response(response: Response) -> Response:
@@ -400,3 +402,8 @@ class FakeMcpConnector:
 
     def connect(self, server: McpServerSpec) -> AbstractAsyncContextManager[FakeMcpSession]:
         return self._connect(server)
+
+
+def mcp_kinds(connector: McpConnector) -> ToolKinds:
+    """A tool registry with the MCP kind over `connector` (e.g. a `FakeMcpConnector`), as `Deps.tools`."""
+    return ToolKinds([McpKind(connector)])

@@ -16,7 +16,7 @@ from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
-from rejoinder.tools.base import CallResult, ListedTool
+from rejoinder.tools.mcp.contract import CallResult, ListedTool
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fakes import (
     FakeClock,
@@ -25,6 +25,7 @@ from tests.fakes import (
     InMemoryStore,
     ScriptedProvider,
     SequentialIds,
+    mcp_kinds,
 )
 
 HERE = Path(__file__).parent
@@ -127,7 +128,7 @@ async def _events(body: dict[str, object], turns: list[Sequence[p.ChatDelta] | E
         providers=ProviderRegistry({"scripted": provider}, {}, "scripted"),
         clock=FakeClock(),
         ids=SequentialIds(),
-        mcp=_mcp(),
+        tools=mcp_kinds(_mcp()),
     )
     from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from rejoinder.tools.base import McpConnector, McpError, McpServerSpec, McpSession
-from rejoinder.tools.mcp import SdkMcpConnector
-from rejoinder.tools.mcp_policy import McpSettings, host_allowed, host_matches
+from rejoinder.tools.mcp.client import SdkMcpConnector
+from rejoinder.tools.mcp.contract import McpConnector, McpError, McpServerSpec, McpSession
+from rejoinder.tools.mcp.policy import McpSettings, host_allowed, host_matches
 from tests.mcp_servers import (
     McpServerFactory,
     McpTestServer,

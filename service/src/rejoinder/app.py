@@ -35,7 +35,7 @@ from rejoinder.core.run.orchestrator import Deps
 from rejoinder.observe.metrics import Metrics
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.observe.provider import ObservedProvider
-from rejoinder.observe.tools import ObservedConnector
+from rejoinder.observe.tools import ObservedConnector, ObservedKind
 from rejoinder.observe.tracing import Tracing
 from rejoinder.providers.base import Provider
 from rejoinder.providers.factory import build_provider
@@ -63,7 +63,9 @@ from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, open_store
 from rejoinder.store.observed import ObservedStore
-from rejoinder.tools.mcp import McpSettings, SdkMcpConnector
+from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
+from rejoinder.tools.mcp.kind import McpKind
+from rejoinder.tools.registry import ToolKinds
 from rejoinder.wire.openai_json import OpenAIJson
 
 VERSION = version("rejoinder")
@@ -135,6 +137,12 @@ def mcp_connector(settings: Settings) -> SdkMcpConnector:
             deny_hosts=settings.mcp_deny_hosts,
         )
     )
+
+
+def tool_kinds(settings: Settings, observer: Observer) -> ToolKinds:
+    """The server-side tool kinds this server runs (tools/base.py), each observed at the tool seam."""
+    mcp = McpKind(ObservedConnector(mcp_connector(settings), observer))
+    return ToolKinds([ObservedKind(mcp, observer)])
 
 
 def _address(base_url: str) -> tuple[str, int] | None:
@@ -318,7 +326,7 @@ async def start_grpc(
         clock=clock,
         ids=ids,
         sealer=reasoning_sealer(settings),
-        mcp=ObservedConnector(mcp_connector(settings), observer),
+        tools=tool_kinds(settings, observer),
         conversations=store,
         limits=settings.request_limits,
         limiter=limiter,

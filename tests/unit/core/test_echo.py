@@ -8,6 +8,7 @@ from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool, Tool, ToolChoice
 from rejoinder.wire.openai_json import OpenAIJson
+from tests.fakes import FakeMcpConnector, mcp_kinds
 
 CODEC = OpenAIJson()
 CREATED = 1_700_000_000
@@ -200,7 +201,8 @@ def test_mcp_credentials_are_redacted() -> None:
     )
     vreq = ValidatedRequest(params=params, input_items=(), store=True, stream=False)
 
-    response = initial_response(vreq, "resp_1", CREATED)
+    public = mcp_kinds(FakeMcpConnector({})).public  # as the server's tool registry shows tools
+    response = initial_response(vreq, "resp_1", CREATED, public)
 
     echoed = response.tools[1].mcp
     assert echoed.server_label == "docs"

@@ -16,7 +16,7 @@ from rejoinder.errors import ApiError
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
-from rejoinder.tools.base import CallResult, ListedTool, McpError
+from rejoinder.tools.mcp.contract import CallResult, ListedTool, McpError
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fakes import (
     FakeClock,
@@ -25,6 +25,7 @@ from tests.fakes import (
     InMemoryStore,
     ScriptedProvider,
     SequentialIds,
+    mcp_kinds,
 )
 
 CODEC = OpenAIJson()
@@ -74,7 +75,7 @@ class World:
             providers=ProviderRegistry({"s": self.provider}, {}, "s"),
             clock=FakeClock(),
             ids=SequentialIds(),
-            mcp=self.mcp,
+            tools=mcp_kinds(self.mcp),
         )
         self.core = ResponsesCore(deps)
 
@@ -266,11 +267,17 @@ async def test_a_call_of_a_tool_that_does_not_exist_is_fed_back_not_fatal() -> N
 
 @pytest.mark.parametrize(
     ("allowed", "offered"),
-    [(["add"], ["add"]), ({"read_only": True}, ["ping"]), ({"tool_names": ["ping", "add"]}, ["add", "ping"])],
+    [
+        (["add"], ["add"]),
+        ({"read_only": True}, ["ping"]),
+        ({"tool_names": ["ping", "add"]}, ["add", "ping"]),
+        ({"tool_names": ["ping", "add"], "read_only": False}, ["add"]),
+        ({"tool_names": ["nope"]}, []),
+    ],
 )
 async def test_allowed_tools_filter_what_the_model_sees(allowed: object, offered: list[str]) -> None:
     w = World([p.TextDelta("ok")])
     events = await w.events(input="hi", tools=[{**SERVER, "allowed_tools": allowed}])
     assert [t.name for t in w.provider.requests[0].tools] == offered
     listing = events[-1]["response"]["output"][0]
-    assert [t["name"] for t in listing["tools"]] == ["add", "ping"], "the listing shows what the server has"
+    assert [t["name"] for t in listing["tools"]] == offered, "the listing shows what allowed_tools imports"

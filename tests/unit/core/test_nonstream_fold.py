@@ -13,7 +13,7 @@ from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.wire.openai_json import OpenAIJson
-from tests.fakes import FakeClock, FakeMcpConnector, InMemoryStore, ScriptedProvider, SequentialIds
+from tests.fakes import FakeClock, FakeMcpConnector, InMemoryStore, ScriptedProvider, SequentialIds, mcp_kinds
 from tests.unit.core.test_loop import ADD, PING, SERVER, FakeMcpSession, _add, _ping
 
 CODEC = OpenAIJson()
@@ -65,7 +65,7 @@ def _core(turns: list[Sequence[p.ChatDelta]]) -> ResponsesCore:
         providers=ProviderRegistry({"s": ScriptedProvider(*turns)}, {}, "s"),
         clock=FakeClock(),
         ids=SequentialIds(),
-        mcp=FakeMcpConnector({"calc": session}),
+        tools=mcp_kinds(FakeMcpConnector({"calc": session})),
     )
     return ResponsesCore(deps)
 

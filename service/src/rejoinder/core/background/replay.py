@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+
 from rejoinder.errors import ApiError
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import OutputContent, ReasoningText
@@ -19,8 +21,9 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import OutputItem
 from rejoinder.responses.v1.response_pb2 import Response, ResponseError
 
-STATUS_BY_KIND = ("message", "function_call", "reasoning", "mcp_call")
-"""Items whose `status` says whether they were finished."""
+ARGUMENTS_DELTA = "_arguments_delta"
+"""The events that carry a piece of a call's `arguments` (of a function or a server-side tool) are the
+cases named `*_arguments_delta`."""
 
 
 @dataclass
@@ -50,7 +53,7 @@ class _Items:
         elif kind == "refusal" and item.WhichOneof("item") == "message":
             item.message.content.append(OutputContent(refusal=streamed.refusal))
 
-    def delta(self, event: ResponseStreamEvent) -> None:  # noqa: C901 - one branch per delta kind
+    def delta(self, event: ResponseStreamEvent) -> None:
         kind = event.WhichOneof("event")
         if kind == "output_text_delta":
             d = event.output_text_delta
@@ -73,11 +76,8 @@ class _Items:
             known = item is not None and item.WhichOneof("item") == "reasoning"
             if item is not None and known and t.content_index < len(item.reasoning.content):
                 item.reasoning.content[t.content_index].text += t.delta
-        elif kind == "mcp_call_arguments_delta":
-            m = event.mcp_call_arguments_delta
-            item = self.items.get(m.output_index)
-            if item is not None and item.WhichOneof("item") == "mcp_call":
-                item.mcp_call.arguments += m.delta
+        elif kind is not None and kind.endswith(ARGUMENTS_DELTA):
+            _add_arguments(self.items, getattr(event, kind))
 
     def _content(self, index: int, content_index: int) -> OutputContent | None:
         item = self.items.get(index)
@@ -92,21 +92,34 @@ class _Items:
         for index in sorted(self.items):
             item = self.items[index]
             kind = item.WhichOneof("item")
-            if index not in self.done and kind in STATUS_BY_KIND:
-                _mark_incomplete(item, kind)
+            if index not in self.done and kind is not None:
+                _mark_incomplete(getattr(item, kind))
             out.append(item)
         return out
 
 
-def _mark_incomplete(item: OutputItem, kind: str | None) -> None:
-    if kind == "message":
-        item.message.status = "incomplete"
-    elif kind == "function_call":
-        item.function_call.status = "incomplete"
-    elif kind == "reasoning":
-        item.reasoning.status = "incomplete"
-    elif kind == "mcp_call":
-        item.mcp_call.status = "incomplete"
+_OUTPUT_INDEX, _DELTA, _ARGUMENTS, _STATUS = "output_index", "delta", "arguments", "status"
+"""Fields read and written by name, whatever the kind of the event or item."""
+
+
+def _add_arguments(items: dict[int, OutputItem], delta: Message) -> None:
+    """Append an `*_arguments_delta` event's `delta` to the `arguments` of the call it belongs to."""
+    fields = delta.DESCRIPTOR.fields_by_name
+    if _OUTPUT_INDEX not in fields or _DELTA not in fields:
+        return
+    item = items.get(int(getattr(delta, _OUTPUT_INDEX)))
+    kind = item.WhichOneof("item") if item is not None else None
+    if item is None or kind is None:
+        return
+    call = getattr(item, kind)
+    if _ARGUMENTS in call.DESCRIPTOR.fields_by_name:
+        setattr(call, _ARGUMENTS, getattr(call, _ARGUMENTS) + getattr(delta, _DELTA))
+
+
+def _mark_incomplete(item: Message) -> None:
+    """An item not finished, `incomplete` (the kinds of item that have a `status`)."""
+    if _STATUS in item.DESCRIPTOR.fields_by_name:
+        setattr(item, _STATUS, "incomplete")
 
 
 def output_so_far(events: Sequence[ResponseStreamEvent]) -> list[OutputItem]:

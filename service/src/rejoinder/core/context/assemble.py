@@ -44,18 +44,12 @@ class Context:
 
 
 def output_as_input(item: OutputItem) -> InputItem:
-    """An output item as it is fed back to the model on a later turn."""
+    """An output item as it is fed back to the model on a later turn: an assistant message, or the same
+    item (function calls, reasoning, server-side tools' items: `InputItem` has each `OutputItem` case
+    but `message` under the same name)."""
     kind = item.WhichOneof("item")
-    if kind == "function_call":
-        return InputItem(function_call=item.function_call)
-    if kind == "reasoning":
-        return InputItem(reasoning=item.reasoning)
-    if kind == "mcp_list_tools":
-        return InputItem(mcp_list_tools=item.mcp_list_tools)
-    if kind == "mcp_call":
-        return InputItem(mcp_call=item.mcp_call)
-    if kind == "mcp_approval_request":
-        return InputItem(mcp_approval_request=item.mcp_approval_request)
+    if kind is not None and kind != "message":
+        return InputItem(**{kind: item.ListFields()[0][1]})
     out = item.message
     parts = MessageContent()
     for part in out.content:

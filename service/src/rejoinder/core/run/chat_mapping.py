@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rejoinder.core.checks.json_text import json_object
@@ -11,8 +11,9 @@ from rejoinder.core.context.files import file_key
 from rejoinder.pacing import Steps, run_paced, run_sync
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Content, FunctionOutput
-from rejoinder.responses.v1.items_pb2 import InputItem, McpCall, Message
+from rejoinder.responses.v1.items_pb2 import InputItem, Message
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.tools.base import ServedCall, Transcript
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
@@ -46,30 +47,14 @@ def _function_output(output: FunctionOutput) -> str:
     return "".join(part.input_text.text for part in output.parts.items if part.HasField("input_text"))
 
 
-NameFor = Callable[[str, str], str]
-
-
-def _mcp_output(call: McpCall) -> str:
-    if call.HasField("output"):
-        return call.output
-    kind = call.error.WhichOneof("error")
-    if kind == "mcp_tool_execution_error":
-        return f"Error: {call.error.mcp_tool_execution_error.content}"
-    if kind == "mcp_protocol_error":
-        return f"Error: {call.error.mcp_protocol_error.message}"
-    if kind == "http_error":
-        return f"Error: {call.error.http_error.message}"
-    return "Error: the call did not finish."
-
-
 class _Builder:
-    """Folds items into chat messages: function calls and reasoning join the assistant turn."""
+    """Folds items into chat messages: function calls and reasoning join the assistant turn, and so do
+    the calls of server-side tools (as the tool kinds' `transcripts` read their items)."""
 
-    def __init__(self, name_for: NameFor, denied: Mapping[str, str], files: Mapping[str, str]) -> None:
+    def __init__(self, transcripts: Sequence[Transcript], files: Mapping[str, str]) -> None:
         self.messages: list[p.ChatMessage] = []
         self._files = files
-        self._name_for = name_for
-        self._denied = denied
+        self._transcripts = transcripts
         self._text: str | None = None
         self._calls: list[p.ToolCall] = []
         self._results: list[p.ChatMessage] = []
@@ -106,11 +91,18 @@ class _Builder:
             else "".join(c.text for c in content if isinstance(c, p.TextPart))
         )
 
-    def _served_call(self, call_id: str, label: str, name: str, arguments: str, output: str) -> None:
+    def _served_call(self, call: ServedCall) -> None:
         if self._results and not self._calls:
             self.flush()
-        self._calls.append(p.ToolCall(id=call_id, name=self._name_for(label, name), arguments=arguments))
-        self._results.append(p.ChatMessage(role="tool", content=output, tool_call_id=call_id))
+        self._calls.append(p.ToolCall(id=call.call_id, name=call.name, arguments=call.arguments))
+        self._results.append(p.ChatMessage(role="tool", content=call.output, tool_call_id=call.call_id))
+
+    def _served(self, item: InputItem) -> None:
+        for transcript in self._transcripts:
+            call = transcript(item)
+            if call is not None:
+                self._served_call(call)
+                return
 
     def add(self, item: InputItem) -> None:
         kind = item.WhichOneof("item")
@@ -129,38 +121,20 @@ class _Builder:
             self.messages.append(
                 p.ChatMessage(role="tool", content=_function_output(out.output), tool_call_id=out.call_id)
             )
-        elif kind == "mcp_call":
-            c = item.mcp_call
-            self._served_call(c.id, c.server_label, c.name, c.arguments, _mcp_output(c))
-        elif kind == "mcp_approval_request" and item.mcp_approval_request.id in self._denied:
-            r = item.mcp_approval_request
-            self._served_call(r.id, r.server_label, r.name, r.arguments, self._denied[r.id])
-
-
-def _denials(items: Sequence[InputItem]) -> dict[str, str]:
-    denied = {}
-    for item in items:
-        if item.WhichOneof("item") == "mcp_approval_response" and not item.mcp_approval_response.approve:
-            answer = item.mcp_approval_response
-            reason = f" Reason: {answer.reason}" if answer.HasField("reason") else ""
-            denied[answer.approval_request_id] = f"The user declined to run this tool call.{reason}"
-    return denied
-
-
-def plain_name(label: str, name: str) -> str:
-    """A tool's own name (no MCP toolset to rename it)."""
-    return name
+        elif kind is not None:
+            self._served(item)
 
 
 def chat_messages_steps(
     items: Sequence[InputItem],
     instructions: str | None,
-    name_for: NameFor = plain_name,
+    transcripts: Sequence[Transcript] = (),
     files: Mapping[str, str] | None = None,
 ) -> Steps[tuple[p.ChatMessage, ...]]:
-    """The items as chat messages, `instructions` first as the system message; `input_file` parts
-    become the text in `files` (see core/context/files.py). In steps: one item each."""
-    builder = _Builder(name_for, _denials(items), files or {})
+    """The items as chat messages, `instructions` first as the system message; the items of server-side
+    tools as `transcripts` read them (an item none reads is left out); `input_file` parts become the
+    text in `files` (see core/context/files.py). In steps: one item each."""
+    builder = _Builder(transcripts, files or {})
     if instructions:
         builder.messages.append(p.ChatMessage(role="system", content=instructions))
     for item in items:
@@ -173,11 +147,11 @@ def chat_messages_steps(
 def chat_messages(
     items: Sequence[InputItem],
     instructions: str | None,
-    name_for: NameFor = plain_name,
+    transcripts: Sequence[Transcript] = (),
     files: Mapping[str, str] | None = None,
 ) -> tuple[p.ChatMessage, ...]:
     """`chat_messages_steps` at once."""
-    return run_sync(chat_messages_steps(items, instructions, name_for, files))
+    return run_sync(chat_messages_steps(items, instructions, transcripts, files))
 
 
 def _tools(params: CreateRequest) -> tuple[p.FunctionTool, ...]:
@@ -221,13 +195,13 @@ class TurnInput:
     instructions: str | None
     upstream_model: str
     extra_tools: tuple[p.FunctionTool, ...] = ()
-    name_for: NameFor = plain_name
+    transcripts: tuple[Transcript, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
 
 
 async def paced_chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
     """`chat_request`, its messages made with pauses for the event loop (see `rejoinder.pacing`)."""
-    steps = chat_messages_steps(turn.items, turn.instructions, turn.name_for, turn.files)
+    steps = chat_messages_steps(turn.items, turn.instructions, turn.transcripts, turn.files)
     return chat_request(vreq, turn, await run_paced(steps))
 
 
@@ -238,7 +212,7 @@ def chat_request(
     params = vreq.params
     logprobs = LOGPROBS_INCLUDE in params.include or params.HasField("top_logprobs")
     if messages is None:
-        messages = chat_messages(turn.items, turn.instructions, turn.name_for, turn.files)
+        messages = chat_messages(turn.items, turn.instructions, turn.transcripts, turn.files)
     return p.ChatRequest(
         model=turn.upstream_model,
         messages=messages,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.responses.v1.response_pb2 import Response, TextConfig, TextFormat, TextFormatText
 from rejoinder.responses.v1.tools_pb2 import Tool
@@ -20,14 +22,8 @@ ECHOED_AS_GIVEN = (
 )
 
 
-def _redacted(tool: Tool) -> Tool:
-    """MCP credentials are never echoed or stored."""
-    copy = Tool()
-    copy.CopyFrom(tool)
-    if copy.WhichOneof("tool") == "mcp":
-        copy.mcp.ClearField("authorization")
-        copy.mcp.headers.clear()
-    return copy
+def _as_given(tool: Tool) -> Tool:
+    return tool
 
 
 def _text_config(vreq: ValidatedRequest) -> TextConfig:
@@ -42,8 +38,12 @@ def _text_config(vreq: ValidatedRequest) -> TextConfig:
     return text
 
 
-def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) -> Response:
-    """The response of a validated request as it starts: `queued` in background mode, else `in_progress`."""
+def initial_response(
+    vreq: ValidatedRequest, response_id: str, created_at: int, public: Callable[[Tool], Tool] = _as_given
+) -> Response:
+    """The response of a validated request as it starts: `queued` in background mode, else `in_progress`.
+    Its tools are echoed as `public` shows them (`ToolKinds.public`: server-side tools' credentials are
+    never echoed or stored)."""
     q = vreq.params
     r = Response(
         id=response_id,
@@ -62,7 +62,7 @@ def initial_response(vreq: ValidatedRequest, response_id: str, created_at: int) 
         background=q.background,
         service_tier=q.service_tier if q.HasField("service_tier") and q.service_tier != "auto" else "default",
         metadata=dict(q.metadata),
-        tools=[_redacted(t) for t in q.tools],
+        tools=[public(t) for t in q.tools],
     )
     r.tool_choice.CopyFrom(q.tool_choice)
     r.reasoning.CopyFrom(q.reasoning)

@@ -9,22 +9,15 @@ from google.protobuf.message import Message
 
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 
-DELTAS = frozenset(
-    {
-        "output_text_delta",
-        "refusal_delta",
-        "function_call_arguments_delta",
-        "reasoning_text_delta",
-        "reasoning_summary_text_delta",
-        "mcp_call_arguments_delta",
-    }
-)
-"""The events that carry a piece of output as it is made."""
+DELTA_SUFFIX = "_delta"
+"""The events that carry a piece of output as it is made are the `ResponseStreamEvent` cases named
+`*_delta` (text, refusal, reasoning, a call's arguments, of whatever tool)."""
 
 
 def is_delta(event: ResponseStreamEvent) -> bool:
     """Whether `event` carries a piece of output (text, refusal, reasoning, arguments)."""
-    return event.WhichOneof("event") in DELTAS
+    case = event.WhichOneof("event")
+    return case is not None and case.endswith(DELTA_SUFFIX)
 
 
 class EventEmitter:

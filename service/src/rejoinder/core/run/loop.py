@@ -1,31 +1,33 @@
-"""The agentic loop: model turns, with MCP calls run by the service in between.
+"""The agentic loop: model turns, with the calls of server-side tools run by the service in between.
 
-The loop ends when a turn has no MCP call, when a turn calls a client-side function (the MCP
-calls of that turn still finish first), when a call needs the client's approval, when
+The tools come from the kinds registered in `ToolKinds` (`tools/base.py` is their protocol); the loop
+knows none by name. It ends when a turn calls no served tool, when a turn calls a client-side function
+(the served calls of that turn still finish first), when a call needs the client's approval, when
 `max_tool_calls` is reached, or after `MAX_TURNS` turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.assemble import Context, output_as_input
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request, plain_name
-from rejoinder.core.run.mcp_calls import McpRunner, PendingCall
-from rejoinder.core.run.mcp_toolset import McpServer, McpToolset
+from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.run.output import OutputBuilder
+from rejoinder.core.run.served import ServedTools
+from rejoinder.core.run.tool_calls import CallRunner, PendingCall
 from rejoinder.core.run.tool_policy import tool_policy
 from rejoinder.core.run.turn import run_turn
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import Route
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.items_pb2 import HttpError, InputItem, McpCall, McpCallError
+from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import InputTokensDetails, OutputTokensDetails, Usage
-from rejoinder.tools.base import McpConnector
+from rejoinder.tools.base import ToolScope
+from rejoinder.tools.registry import ToolKinds
 
 MAX_TURNS = 16
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -86,53 +88,48 @@ class LoopParts:
 class AgentLoop:
     """Runs the turns of one response, emitting their events."""
 
-    def __init__(
-        self,
-        parts: LoopParts,
-        servers: Sequence[McpServer],
-        connector: McpConnector | None,
-        first: FirstTurn | None,
-    ) -> None:
+    def __init__(self, parts: LoopParts, kinds: ToolKinds, first: FirstTurn | None) -> None:
         self._parts = parts
-        self._servers = list(servers)
-        self._connector = connector
+        self._kinds = kinds
         self._first = first
         self._calls = 0
-        self._unknown: dict[int, McpCall] = {}
+        self._unknown: dict[int, tuple[str, str]] = {}  # fragment index -> (name, call id)
         self._feedback: list[InputItem] = []
-        self._functions = {
+        self._functions = frozenset(
             t.function.name for t in parts.vreq.params.tools if t.WhichOneof("tool") == "function"
-        }
+        )
         reasoning = parts.vreq.params.reasoning
         self._hide_reasoning = reasoning.HasField("effort") and reasoning.effort == "none"
 
     async def run(self) -> Events:
         """Every event between `response.in_progress` and the terminal event."""
         async with AsyncExitStack() as stack:
-            runner = self._runner(stack)
-            if runner is not None:
-                async for event in self._prepare(runner):
+            served = self._served(stack)
+            runner = CallRunner(self._parts.builder)
+            if served is not None:
+                async for event in self._prepare(served, runner):
                     yield event
             for turn in range(MAX_TURNS):
                 pending: list[PendingCall] = []
                 functions_before = self._parts.builder.function_calls
-                async for event in self._turn(turn, runner, pending):
+                async for event in self._turn(turn, served, pending):
                     yield event
-                reported = runner is not None and self._unknown_feedback(runner)
-                if runner is None or not (pending or reported):
+                reported = served is not None and self._unknown_feedback(served)
+                if served is None or not (pending or reported):
                     return
                 async for event in runner.run(pending):
                     yield event
                 if self._stops(runner, functions_before):
                     return
 
-    def _runner(self, stack: AsyncExitStack) -> McpRunner | None:
-        if not self._servers or self._connector is None:
-            return None
-        toolset = McpToolset(self._servers, self._connector, stack)
-        return McpRunner(toolset, self._parts.builder, self._parts.ids)
+    def _served(self, stack: AsyncExitStack) -> ServedTools | None:
+        parts = self._parts
+        params = parts.vreq.params
+        scope = ToolScope(stack, parts.ids, frozenset(params.include), parts.ctx.tenant)
+        toolsets = self._kinds.toolsets(params.tools, scope)
+        return ServedTools(self._kinds, toolsets, self._functions) if toolsets else None
 
-    def _stops(self, runner: McpRunner, functions_before: int) -> bool:
+    def _stops(self, runner: CallRunner, functions_before: int) -> bool:
         limit = (
             self._parts.vreq.params.max_tool_calls
             if self._parts.vreq.params.HasField("max_tool_calls")
@@ -143,65 +140,44 @@ class AgentLoop:
             runner.approvals_requested > 0 or called_functions or (limit is not None and self._calls >= limit)
         )
 
-    async def _prepare(self, runner: McpRunner) -> Events:
+    async def _prepare(self, served: ServedTools, runner: CallRunner) -> Events:
         ctx = self._parts.ctx
-        async for event in runner.list_tools(ctx.items):
+        async for event in served.prepare(ctx.items, self._parts.builder):
             yield event
-        runner.toolset.expose(self._functions)
-        approved = self._approved(runner.toolset, ctx.items, ctx.new_items)
+        self._parts.builder.annotate = served.annotations
+        approved = served.approved(ctx.history, ctx.new_items)
         if approved:
             self._calls += len(approved)
             async for event in runner.run(approved):
                 yield event
 
-    @staticmethod
-    def _approved(
-        toolset: McpToolset, items: Sequence[InputItem], new: Sequence[InputItem]
-    ) -> list[PendingCall]:
-        requests = {
-            i.mcp_approval_request.id: i.mcp_approval_request
-            for i in items
-            if i.WhichOneof("item") == "mcp_approval_request"
-        }
-        calls = []
-        for item in new:
-            if item.WhichOneof("item") != "mcp_approval_response" or not item.mcp_approval_response.approve:
-                continue
-            request = requests[item.mcp_approval_response.approval_request_id]
-            exposed = toolset.exposed.get(toolset.name_for(request.server_label, request.name))
-            if exposed is not None:
-                calls.append(
-                    PendingCall(exposed=exposed, pieces=[request.arguments], approval_request_id=request.id)
-                )
-        return calls
-
-    async def _deltas(self, turn: int, runner: McpRunner | None) -> AsyncIterator[p.ChatDelta]:
+    async def _deltas(self, turn: int, served: ServedTools | None) -> AsyncIterator[p.ChatDelta]:
         if turn == 0 and self._first is not None:
             return self._first.deltas()
         parts = self._parts
-        toolset = runner.toolset if runner is not None else None
         items = [*parts.ctx.items, *(output_as_input(o) for o in parts.builder.items), *self._feedback]
+        transcripts = served.transcripts(items) if served is not None else self._kinds.transcripts(items)
         turn_input = TurnInput(
             items=items,
             instructions=parts.ctx.instructions,
             upstream_model=parts.route.upstream_model,
-            extra_tools=toolset.functions() if toolset is not None else (),
-            name_for=toolset.name_for if toolset is not None else plain_name,
+            extra_tools=served.functions() if served is not None else (),
+            transcripts=transcripts,
             files=parts.files,
         )
-        policy = tool_policy(parts.vreq.params, toolset)
+        policy = tool_policy(parts.vreq.params, served)
         chat = await paced_chat_request(parts.vreq, turn_input)
         return run_turn(parts.route.provider, chat, policy, self._calls)
 
     def _absorbed(
         self,
         delta: p.ChatDelta,
-        runner: McpRunner | None,
+        served: ServedTools | None,
         by_index: dict[int, PendingCall],
         pending: list[PendingCall],
     ) -> bool:
         """Whether the delta is taken here rather than turned into output: usage, the finish reason,
-        reasoning the client asked not to see, and fragments of MCP calls."""
+        reasoning the client asked not to see, and fragments of served calls."""
         if isinstance(delta, p.TextDelta):  # most deltas: decided at once
             return False
         tally = self._parts.tally
@@ -213,16 +189,16 @@ class AgentLoop:
             return True
         if isinstance(delta, p.ReasoningDelta):
             return self._hide_reasoning
-        if isinstance(delta, p.ToolCallDelta) and runner is not None:
-            return self._mcp(delta, runner, by_index, pending)
+        if isinstance(delta, p.ToolCallDelta) and served is not None:
+            return self._served_call(delta, served, by_index, pending)
         return False
 
-    async def _turn(self, turn: int, runner: McpRunner | None, pending: list[PendingCall]) -> Events:
+    async def _turn(self, turn: int, served: ServedTools | None, pending: list[PendingCall]) -> Events:
         builder, tally = self._parts.builder, self._parts.tally
         by_index: dict[int, PendingCall] = {}
         functions_before = builder.function_calls
-        async for delta in await self._deltas(turn, runner):
-            if not self._absorbed(delta, runner, by_index, pending):
+        async for delta in await self._deltas(turn, served):
+            if not self._absorbed(delta, served, by_index, pending):
                 for event in builder.on_delta(delta):
                     yield event
         status = "incomplete" if tally.finish in INCOMPLETE_REASONS else "completed"
@@ -230,41 +206,36 @@ class AgentLoop:
             yield event
         self._calls += len(pending) + builder.function_calls - functions_before
 
-    def _mcp(
+    def _served_call(
         self,
         delta: p.ToolCallDelta,
-        runner: McpRunner,
+        served: ServedTools,
         by_index: dict[int, PendingCall],
         pending: list[PendingCall],
     ) -> bool:
+        """Take a fragment of a served call (or of a call of a tool nobody offered)."""
         if delta.index in self._unknown:
             return True
         call = by_index.get(delta.index)
         if call is None:
             name = delta.name or ""
-            exposed = runner.toolset.exposed.get(name)
-            if exposed is None:
+            started = served.pending(name)
+            if started is None:
                 if name in self._functions:
                     return False
-                self._unknown[delta.index] = McpCall(
-                    id=self._parts.ids.new("call"), server_label="", name=name, arguments="", status="failed"
-                )
+                self._unknown[delta.index] = (name, self._parts.ids.new("call"))
                 return True
-            call = PendingCall(exposed=exposed)
+            call = started
             by_index[delta.index] = call
             pending.append(call)
-        call.pieces.append(delta.arguments)
+        call.call.pieces.append(delta.arguments)
         return True
 
-    def _unknown_feedback(self, runner: McpRunner) -> bool:
+    def _unknown_feedback(self, served: ServedTools) -> bool:
         """Tell the model, on its next turn, that the tools it made up do not exist."""
         if not self._unknown:
             return False
-        offered = ", ".join(sorted({*self._functions, *runner.toolset.exposed})) or "none"
-        for call in self._unknown.values():
-            message = f"There is no tool named '{call.name}'. The tools are: {offered}."
-            call.error.CopyFrom(McpCallError(http_error=HttpError(code=404, message=message)))
-            self._feedback.append(InputItem(mcp_call=call))
+        self._feedback.extend(served.unknown(list(self._unknown.values())))
         self._calls += len(self._unknown)
         self._unknown = {}
         return True

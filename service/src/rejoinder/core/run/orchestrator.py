@@ -26,7 +26,6 @@ from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.run.echo import initial_response
 from rejoinder.core.run.events import EventEmitter
 from rejoinder.core.run.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
-from rejoinder.core.run.mcp_toolset import servers_of
 from rejoinder.core.run.output import OutputBuilder
 from rejoinder.core.run.tool_policy import tool_policy
 from rejoinder.core.run.turn import run_turn
@@ -44,7 +43,7 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import IncompleteDetails, Response, ResponseError
 from rejoinder.store.base import ConversationStore, ResponseStore
-from rejoinder.tools.base import McpConnector
+from rejoinder.tools.registry import ToolKinds
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ class Deps:
     providers: ProviderRegistry
     clock: Clock
     ids: IdGenerator
-    mcp: McpConnector | None = None
+    tools: ToolKinds = field(default_factory=ToolKinds)
     sealer: ReasoningSealer | None = None
     fetch: Fetch = field(default_factory=UrlFetcher)
     conversations: ConversationStore | None = None
@@ -104,7 +103,7 @@ class Run:
         self._tally = Tally()
         self._record = current()  # the call that started the run: its access line's tokens
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
-        self._servers = servers_of(vreq.params.tools)
+        self._served = deps.tools.used_by(vreq.params.tools)
         self._first: FirstTurn | None = None
         self._finished = False
         self._interrupted: ApiError | None = None
@@ -125,12 +124,17 @@ class Run:
         return self._vreq.background
 
     async def prefetch(self) -> None:
-        """Without MCP servers, await the upstream's first delta now, before the first byte."""
-        if self._servers:
+        """Without server-side tools, await the upstream's first delta now, before the first byte."""
+        if self._served:
             return
         parts = self._parts
+        items = self._ctx.items
         turn = TurnInput(
-            self._ctx.items, self._ctx.instructions, parts.route.upstream_model, files=parts.files
+            items,
+            self._ctx.instructions,
+            parts.route.upstream_model,
+            transcripts=self._deps.tools.transcripts(items),
+            files=parts.files,
         )
         chat = await paced_chat_request(self._vreq, turn)
         upstream = run_turn(parts.route.provider, chat, tool_policy(self._vreq.params))
@@ -162,7 +166,7 @@ class Run:
                     await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
                 if stream:
                     yield self._lifecycle("response_in_progress")
-                loop = AgentLoop(self._parts, self._servers, self._deps.mcp, self._first)
+                loop = AgentLoop(self._parts, self._deps.tools, self._first)
                 async for event in loop.run():
                     yield event
                 self._complete()
@@ -327,9 +331,12 @@ async def start(
     route = deps.providers.resolve(vreq.params.model)
     if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
         at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
-    if servers_of(vreq.params.tools) and deps.mcp is None:
+    unserved = deps.tools.unserved(vreq.params.tools)
+    if unserved is not None:
         raise invalid(
-            "MCP tools are not enabled on this server.", param="tools", code="unsupported_parameter"
+            f"Tools of type '{unserved}' are not enabled on this server.",
+            param="tools",
+            code="unsupported_parameter",
         )
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
@@ -343,7 +350,7 @@ async def start(
                 code="images_not_supported",
             )
         files = await file_texts(ctx.items, deps.fetch)
-    response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()))
+    response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()), deps.tools.public)
     deps.observer.annotate(
         {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
     )

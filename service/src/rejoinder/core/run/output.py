@@ -10,7 +10,7 @@ output is the same items, made from the same fragments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from rejoinder.core.run.events import EventEmitter
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import (
+    Annotation,
     Logprob,
     OutputContent,
     OutputText,
@@ -33,6 +34,7 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem, OutputMessage, ReasoningItem
 
 Events = list[ResponseStreamEvent]
+Annotator = Callable[[str], Sequence[Annotation]]
 _DELTA_CASES = {
     "output_text": "output_text_delta",
     "refusal": "refusal_delta",
@@ -56,13 +58,18 @@ class _Part:
     kind: str  # "output_text" | "refusal" | "reasoning_text"
     pieces: list[str] = field(default_factory=list)
     logprobs: list[Logprob] = field(default_factory=list)
+    annotations: list[Annotation] | None = None  # of a finished output text, once asked
 
     def streamed(self, text: str) -> StreamedContent:
         if self.kind == "refusal":
             return StreamedContent(refusal=Refusal(refusal=text))
         if self.kind == "reasoning_text":
             return StreamedContent(reasoning_text=ReasoningText(text=text))
-        return StreamedContent(output_text=OutputText(text=text, logprobs=self.logprobs if text else []))
+        return StreamedContent(
+            output_text=OutputText(
+                text=text, logprobs=self.logprobs if text else [], annotations=self.annotations or []
+            )
+        )
 
 
 @dataclass
@@ -96,6 +103,8 @@ class OutputBuilder:
         self._closed_calls: set[int] = set()
         self.items: list[OutputItem] = []
         self.function_calls = 0
+        self.annotate: Annotator | None = None
+        """Annotations for each finished output text (the server-side tools' citations), when set."""
 
     def on_delta(self, delta: p.ChatDelta) -> Events:
         """The events one delta causes."""
@@ -174,12 +183,17 @@ class OutputBuilder:
             return []
         part = opened.parts[ci]
         text = "".join(part.pieces)
+        events_: Events = []
         common: dict[str, Any] = {
             "output_index": opened.index,
             "item_id": opened.item_id,
             "content_index": ci,
         }
         if part.kind == "output_text":
+            notes = self._annotated(part, text)
+            for i, note in enumerate(notes):
+                added = ev.OutputTextAnnotationAddedEvent(annotation_index=i, annotation=note, **common)
+                events_.append(self._emit("output_text_annotation_added", added))
             done = self._emit(
                 "output_text_done", ev.OutputTextDoneEvent(text=text, logprobs=part.logprobs, **common)
             )
@@ -188,9 +202,16 @@ class OutputBuilder:
         else:
             done = self._emit("reasoning_text_done", ev.ReasoningTextDoneEvent(text=text, **common))
         return [
+            *events_,
             done,
             self._emit("content_part_done", ev.ContentPartDoneEvent(part=part.streamed(text), **common)),
         ]
+
+    def _annotated(self, part: _Part, text: str) -> list[Annotation]:
+        """The annotations of a finished output text (asked once)."""
+        if part.annotations is None:
+            part.annotations = list(self.annotate(text)) if self.annotate is not None else []
+        return part.annotations
 
     # ---- tool calls ------------------------------------------------------------------------
 
@@ -227,7 +248,7 @@ class OutputBuilder:
                 events.append(self._emit("function_call_arguments_delta", fields))
         return events
 
-    # ---- items made by the service (MCP listings and calls) -------------------------------
+    # ---- items made by the service (server-side tools: listings, calls) --------------------
 
     def emit(self, case: str, event: Message) -> ResponseStreamEvent:
         """One event of the response's stream."""
@@ -303,5 +324,7 @@ class OutputBuilder:
             if x.kind == "refusal":
                 message.content.append(OutputContent(refusal=Refusal(refusal=text)))
             else:
-                message.content.append(OutputContent(output_text=OutputText(text=text, logprobs=x.logprobs)))
+                notes = self._annotated(x, text)
+                output = OutputText(text=text, logprobs=x.logprobs, annotations=notes)
+                message.content.append(OutputContent(output_text=output))
         return OutputItem(message=message)

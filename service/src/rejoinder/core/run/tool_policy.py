@@ -8,17 +8,18 @@ from typing import Protocol
 
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.responses.v1.tools_pb2 import ToolChoice
 
 
-class McpNames(Protocol):
-    """The MCP tools offered to the model, by the names it knows them by."""
+class ServedNames(Protocol):
+    """The server-side tools offered to the model, by the names it knows them by."""
 
     def names(self) -> frozenset[str]:
-        """Every MCP tool's name."""
+        """Every served tool's name."""
         ...
 
-    def names_of_server(self, label: str, tool: str | None = None) -> frozenset[str]:
-        """The names of one server's tools (or of one of them)."""
+    def forced_by(self, choice: ToolChoice) -> frozenset[str] | None:
+        """The served tools a `tool_choice` of a served kind forces (None: the choice is not one)."""
         ...
 
 
@@ -57,11 +58,12 @@ def _allowed_names(req: CreateRequest) -> frozenset[str]:
     return frozenset(names)
 
 
-def tool_policy(req: CreateRequest, mcp: McpNames | None = None) -> ToolPolicy:
-    """The policy of a validated request; `mcp` names the MCP tools offered beside the functions."""
+def tool_policy(req: CreateRequest, served: ServedNames | None = None) -> ToolPolicy:
+    """The policy of a validated request; `served` names the server-side tools offered beside the
+    functions."""
     functions = frozenset(t.function.name for t in req.tools if t.WhichOneof("tool") == "function")
-    served = mcp.names() if mcp is not None else frozenset()
-    names = functions | served
+    served_names = served.names() if served is not None else frozenset()
+    names = functions | served_names
     parallel = req.parallel_tool_calls if req.HasField("parallel_tool_calls") else True
     max_calls = req.max_tool_calls if req.HasField("max_tool_calls") else None
 
@@ -72,7 +74,7 @@ def tool_policy(req: CreateRequest, mcp: McpNames | None = None) -> ToolPolicy:
         allow: bool = True,
     ) -> ToolPolicy:
         return ToolPolicy(
-            offered, choice, forced, allow and bool(offered), parallel, max_calls, mcp is not None
+            offered, choice, forced, allow and bool(offered), parallel, max_calls, served is not None
         )
 
     choice = req.tool_choice
@@ -81,13 +83,12 @@ def tool_policy(req: CreateRequest, mcp: McpNames | None = None) -> ToolPolicy:
         return make(names, None, None)
     if kind == "function":
         return make(names, p.NamedToolChoice(choice.function.name), frozenset({choice.function.name}))
-    if kind == "mcp" and mcp is not None:
-        label = choice.mcp.server_label
-        forced = mcp.names_of_server(label, choice.mcp.name if choice.mcp.HasField("name") else None)
+    forced = served.forced_by(choice) if served is not None else None
+    if forced is not None:
         only = next(iter(forced)) if len(forced) == 1 else None
         return make(names, p.NamedToolChoice(only) if only else "required", forced)
     if kind == "allowed_tools":
-        allowed = (_allowed_names(req) & functions) | served
+        allowed = (_allowed_names(req) & functions) | served_names
         if choice.allowed_tools.mode == "required":
             return make(allowed, "required", allowed)
         return make(allowed, "auto", None)

@@ -30,7 +30,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from rejoinder.tools.base import (
+from rejoinder.tools.mcp.contract import (
     CallResult,
     ListedTool,
     McpError,
@@ -38,7 +38,7 @@ from rejoinder.tools.base import (
     McpServerSpec,
     McpSession,
 )
-from rejoinder.tools.mcp_policy import (
+from rejoinder.tools.mcp.policy import (
     ErrorSpeaker,
     HttpErrors,
     McpSettings,

@@ -1,5 +1,6 @@
 """The MCP servers of one response: their tool listings (reused along a conversation), the tools
-offered to the model, the approval policy, and the sessions (one per server, closed at the end).
+`allowed_tools` imports and offers to the model, the approval policy, and the sessions (one per
+server, closed at the end).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rejoinder.core.checks.json_text import json_object
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import InputItem, McpListTools, McpToolInfo
 from rejoinder.responses.v1.tools_pb2 import McpAllowedTools, McpRequireApproval, McpTool, McpToolFilter, Tool
-from rejoinder.tools.base import ListedTool, McpConnector, McpServerSpec, McpSession
+from rejoinder.tools.mcp.contract import ListedTool, McpConnector, McpServerSpec, McpSession
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -161,11 +162,14 @@ class McpToolset:
         """List the server's tools now. Raises `McpError`."""
         return await (await self.session(server)).list_tools()
 
-    def adopt(self, server: McpServer, tools: Sequence[ListedTool]) -> None:
-        """Use these tools of `server` (freshly listed or from an earlier listing)."""
-        self._tools[server.spec.label] = [t for t in tools if is_allowed(server.allowed, t)]
+    def adopt(self, server: McpServer, tools: Sequence[ListedTool]) -> Sequence[ListedTool]:
+        """Use the tools of `server` (freshly listed or from an earlier listing) that its `allowed_tools`
+        imports; returns them (what its `mcp_list_tools` item lists, as OpenAI does)."""
+        allowed = [t for t in tools if is_allowed(server.allowed, t)]
+        self._tools[server.spec.label] = allowed
+        return allowed
 
-    def expose(self, reserved: set[str]) -> None:
+    def expose(self, reserved: frozenset[str]) -> None:
         """Name every usable MCP tool for the model, avoiding `reserved` names and collisions."""
         counts: dict[str, int] = {}
         for tools in self._tools.values():

@@ -1,6 +1,6 @@
 """Outbound MCP policy: settings, URL and host checks, transport choice, secret scrubbing.
 
-Pure functions, no I/O and no `mcp` import; `tools/mcp.py` applies them before it opens anything.
+Pure functions, no I/O and no `mcp` import; `tools/mcp/client.py` applies them before it opens anything.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-from rejoinder.tools.base import McpError, McpErrorKind, McpServerSpec
+from rejoinder.tools.mcp.contract import McpError, McpErrorKind, McpServerSpec
 
 TransportChoice = Literal["auto", "streamable_http", "sse"]
 Transport = Literal["streamable_http", "sse"]
