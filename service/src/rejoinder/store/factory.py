@@ -6,8 +6,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rejoinder.store.base import Store
+from rejoinder.store.blob_dir import BlobDir
+from rejoinder.store.files import FileStore
 from rejoinder.store.postgres import PostgresStore
+from rejoinder.store.postgres_files import PostgresFileStore
 from rejoinder.store.sqlite import SqliteStore
+from rejoinder.store.sqlite_files import SqliteFileStore
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -27,3 +31,14 @@ async def open_store(store_url: str | None, data_dir: Path) -> Store:
     if urlsplit(store_url).scheme not in POSTGRES_SCHEMES:
         raise ValueError(f"store URL {store_url.split(':', 1)[0]!r}: expected postgresql://user@host:port/db")
     return await PostgresStore.open(store_url)
+
+
+def file_store_for(store: Store, data_dir: Path) -> FileStore | None:
+    """The files beside a store: with SQLite, the bytes in `<data dir>/files` (content-addressed); with
+    PostgreSQL, in the database. None for a store that keeps no files (the tests' in-memory one)."""
+    if isinstance(store, SqliteStore):
+        root = store.path.parent / "files" if store.path is not None else data_dir / "files"
+        return SqliteFileStore(store, BlobDir(root))
+    if isinstance(store, PostgresStore):
+        return PostgresFileStore(store.pool)
+    return None

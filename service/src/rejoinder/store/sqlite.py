@@ -227,6 +227,13 @@ class SqliteStore:
             # The thread exits once the queue (everything submitted before close) has run.
             self._executor.shutdown(wait=False)
 
+    async def run(
+        self, fn: Callable[Concatenate[sqlite3.Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """`fn(connection, ...)` on the store's thread, in turn with every other call (for what shares
+        this database's schema: the file store)."""
+        return await self._call(fn, *args, **kwargs)
+
     async def _call(
         self, fn: Callable[Concatenate[sqlite3.Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
     ) -> _T:
