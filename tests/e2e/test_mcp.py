@@ -173,3 +173,29 @@ def test_headers_reach_the_server_and_are_never_echoed_or_stored(
     for secret in ("custom-secret", "bearer-secret"):
         assert secret not in echoed.replace(r.output[1].output.replace('"', '\\"'), "")
         assert secret not in json.dumps(json.loads(stored)["tools"])
+
+
+@pytest.mark.parametrize(
+    ("allowed", "listed"),
+    [(["add"], ["add"]), ({"tool_names": ["add", "lookup"], "read_only": True}, ["lookup"])],
+    ids=["names", "filter"],
+)
+def test_the_listing_shows_only_what_allowed_tools_imports(
+    client: OpenAI, upstream: ScriptedUpstream, toolbox: McpTestServer, allowed: object, listed: list[str]
+) -> None:
+    upstream.enqueue(Script(text="ok"), Script(text="again"))
+    tool = _mcp(toolbox, allowed_tools=allowed)
+    events = list(client.responses.create(model="m", input="hi", tools=[tool], stream=True))
+    done = [
+        e.item for e in events if e.type == "response.output_item.done" and e.item.type == "mcp_list_tools"
+    ]
+    assert [[t.name for t in item.tools] for item in done] == [listed]  # as OpenAI lists them
+    first = events[-1].response
+    assert [t.name for t in first.output[0].tools] == listed
+    assert [t["function"]["name"] for t in upstream.requests[0]["tools"]] == listed
+    # the stored listing, reused along the chain, offers the same tools
+    stored = client.responses.retrieve(first.id)
+    assert [t.name for t in stored.output[0].tools] == listed
+    second = client.responses.create(model="m", input="more", tools=[tool], previous_response_id=first.id)
+    assert [o.type for o in second.output] == ["message"]
+    assert [t["function"]["name"] for t in upstream.requests[1]["tools"]] == listed
