@@ -90,7 +90,7 @@ def new(
 async def put(
     files: FileStore, file_id: str, data: bytes = b"hello", tenant: str = "", **kw: object
 ) -> StoredFile:
-    return await files.create_file(new(file_id, **kw), chunks(data), tenant=tenant)  # type: ignore[arg-type]
+    return await files.create_file(file_id, chunks(data), lambda: new(file_id, **kw), tenant=tenant)  # type: ignore[arg-type]
 
 
 def ids(files: Iterable[StoredFile]) -> list[str]:
@@ -100,7 +100,7 @@ def ids(files: Iterable[StoredFile]) -> list[str]:
 async def test_bytes_round_trip_in_any_chunking(opened: Opened) -> None:
     data = bytes(range(256)) * 20  # 5,120 bytes: several PostgreSQL parts, the last one short
     pieces = [data[i : i + 777] for i in range(0, len(data), 777)]
-    stored = await opened.files.create_file(new("file-a"), chunks(*pieces))
+    stored = await opened.files.create_file("file-a", chunks(*pieces), lambda: new("file-a"))
     assert stored.bytes == len(data)
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
     got = await opened.files.get_file("file-a", now=NOW)
@@ -197,7 +197,21 @@ async def test_a_failed_upload_keeps_nothing(opened: Opened) -> None:
         raise ConnectionResetError("the client went away")
 
     with pytest.raises(ConnectionResetError):
-        await opened.files.create_file(new("file-a"), broken())
+        await opened.files.create_file("file-a", broken(), lambda: new("file-a"))
+    assert await opened.files.get_file("file-a", now=NOW) is None
+    ghost = StoredFile("file-a", "file-a.txt", "assistants", NOW, None, 2500, "0" * 64)
+    with pytest.raises(FileNotFoundError):
+        await content(opened.files, ghost)
+    if opened.blob_root is not None:
+        assert [p for p in opened.blob_root.rglob("*") if p.is_file()] == []
+
+
+async def test_a_refused_description_keeps_nothing(opened: Opened) -> None:
+    def refuse() -> NewFile:
+        raise ValueError("purpose: 'nonsense'")
+
+    with pytest.raises(ValueError, match="nonsense"):
+        await opened.files.create_file("file-a", chunks(b"x" * 2500), refuse)
     assert await opened.files.get_file("file-a", now=NOW) is None
     ghost = StoredFile("file-a", "file-a.txt", "assistants", NOW, None, 2500, "0" * 64)
     with pytest.raises(FileNotFoundError):

@@ -7,7 +7,7 @@ parts of about 1 MiB, where every replica can read them (`postgres_files.py`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +38,19 @@ class StoredFile:
     sha256: str
 
 
+def stored_file(file: NewFile, size: int, sha256: str) -> StoredFile:
+    """The stored file of a new one whose bytes are in."""
+    return StoredFile(
+        id=file.id,
+        filename=file.filename,
+        purpose=file.purpose,
+        created_at=file.created_at,
+        expires_at=file.expires_at,
+        bytes=size,
+        sha256=sha256,
+    )
+
+
 @dataclass(frozen=True)
 class FilePage:
     """A page of files in the requested order, and whether more follow."""
@@ -46,16 +59,21 @@ class FilePage:
     has_more: bool
 
 
+Describe = Callable[[], NewFile]
+"""What the stored bytes are: asked for once they are all in (an upload's fields may follow its bytes)."""
+
+
 class FileStore(Protocol):
     """Where files live. Every file belongs to one tenant ("" without API keys); the methods that take
     `tenant` see only that tenant's files. A file whose `expires_at` is not after `now` is as if it did
     not exist (and `purge_expired` deletes it)."""
 
     async def create_file(
-        self, file: NewFile, content: AsyncIterable[bytes], *, tenant: str = ""
+        self, file_id: str, content: AsyncIterable[bytes], describe: Describe, *, tenant: str = ""
     ) -> StoredFile:
-        """Store the bytes `content` yields, then the file, atomically: a reader sees all of it or
-        nothing. When `content` raises, nothing is kept and the error propagates."""
+        """Store the bytes `content` yields, then the file `describe()` (called once `content` is
+        exhausted) says they are, atomically: a reader sees all of it or nothing. When `content` or
+        `describe` raises, nothing is kept and the error propagates. `file_id` must be new."""
         ...
 
     async def get_file(self, file_id: str, *, now: int, tenant: str = "") -> StoredFile | None:

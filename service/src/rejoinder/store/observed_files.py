@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from rejoinder.observe.observer import Observer
 from rejoinder.store.base import Order
-from rejoinder.store.files import FilePage, FileStore, NewFile, StoredFile
+from rejoinder.store.files import Describe, FilePage, FileStore, StoredFile
 
 T = TypeVar("T")
 
@@ -33,9 +33,10 @@ class ObservedFileStore:
                 self._observer.store_op(operation, time.perf_counter() - started)
 
     async def create_file(
-        self, file: NewFile, content: AsyncIterable[bytes], *, tenant: str = ""
+        self, file_id: str, content: AsyncIterable[bytes], describe: Describe, *, tenant: str = ""
     ) -> StoredFile:
-        return await self._timed("create_file", self._files.create_file(file, content, tenant=tenant))
+        created = self._files.create_file(file_id, content, describe, tenant=tenant)
+        return await self._timed("create_file", created)
 
     async def get_file(self, file_id: str, *, now: int, tenant: str = "") -> StoredFile | None:
         return await self._timed("get_file", self._files.get_file(file_id, now=now, tenant=tenant))

@@ -16,7 +16,7 @@ import asyncpg
 
 from rejoinder.store import files_sql as q
 from rejoinder.store.base import Order
-from rejoinder.store.files import FilePage, NewFile, StoredFile
+from rejoinder.store.files import Describe, FilePage, StoredFile, stored_file
 
 PART_BYTES = 1024 * 1024
 _INSERT = q.numbered(q.INSERT)
@@ -60,25 +60,17 @@ class PostgresFileStore:
         return size, digest.hexdigest()
 
     async def create_file(
-        self, file: NewFile, content: AsyncIterable[bytes], *, tenant: str = ""
+        self, file_id: str, content: AsyncIterable[bytes], describe: Describe, *, tenant: str = ""
     ) -> StoredFile:
         """Write the parts, then the file row; the parts are deleted again when anything fails."""
         wrote = [False]
         try:
-            size, sha256 = await self._write_parts(file.id, content, wrote)
-            stored = StoredFile(
-                id=file.id,
-                filename=file.filename,
-                purpose=file.purpose,
-                created_at=file.created_at,
-                expires_at=file.expires_at,
-                bytes=size,
-                sha256=sha256,
-            )
+            size, sha256 = await self._write_parts(file_id, content, wrote)
+            stored = stored_file(describe(), size, sha256)
             await self._pool.execute(_INSERT, *q.row_of(stored, tenant))
         except BaseException:
             if wrote[0]:
-                await self._pool.execute(_DELETE_PARTS, [file.id])
+                await self._pool.execute(_DELETE_PARTS, [file_id])
             raise
         return stored
 

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from rejoinder.store import files_sql as q
 from rejoinder.store.base import Order
 from rejoinder.store.blob_dir import BlobDir, Staged
-from rejoinder.store.files import FilePage, NewFile, StoredFile
+from rejoinder.store.files import Describe, FilePage, StoredFile
+from rejoinder.store.files import stored_file as _stored
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_ops import transaction
 
@@ -86,20 +87,12 @@ class SqliteFileStore:
         self._blobs = blobs
 
     async def create_file(
-        self, file: NewFile, content: AsyncIterable[bytes], *, tenant: str = ""
+        self, file_id: str, content: AsyncIterable[bytes], describe: Describe, *, tenant: str = ""
     ) -> StoredFile:
         """Stage the bytes, then put them in place and insert the file in one transaction."""
         staged = await self._blobs.stage(content)
-        stored = StoredFile(
-            id=file.id,
-            filename=file.filename,
-            purpose=file.purpose,
-            created_at=file.created_at,
-            expires_at=file.expires_at,
-            bytes=staged.size,
-            sha256=staged.sha256,
-        )
         try:
+            stored = _stored(describe(), staged.size, staged.sha256)
             await self._store.run(_insert, self._blobs, staged, stored, tenant)
         except BaseException:
             await asyncio.to_thread(self._blobs.discard, staged)
