@@ -160,6 +160,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX vector_store_files_batch ON vector_store_files(batch_id)",
         "CREATE INDEX vector_store_files_file ON vector_store_files(file_id)",
     ),
+    # 5: ingestion of vector store files (core/vector_stores/ingestion.py): how many times it started
+    # for each file (a file whose replica keeps dying ends `failed`), and the chunk texts it made (the
+    # file's `/content`). Rows keep their insertion order by `rowid`.
+    (
+        "ALTER TABLE vector_store_files ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE vector_store_files ADD COLUMN content BLOB",
+        "CREATE INDEX vector_store_files_owner ON vector_store_files(owner)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
