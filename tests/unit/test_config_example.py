@@ -15,6 +15,7 @@ import pytest
 
 from rejoinder import config
 from rejoinder.config import LocalSettings, Settings, UpstreamSettings, load
+from rejoinder.config_embeddings import EmbeddingSettings
 from rejoinder.config_limits import RequestLimits, TenantLimits
 from rejoinder.providers.base import Capabilities
 from rejoinder.providers.factory import default_capabilities, merge_capabilities
@@ -31,7 +32,7 @@ SECTIONS = {
     "mcp",
     "local",
 }
-SECTIONS |= {"reasoning"}
+SECTIONS |= {"reasoning", "embeddings"}
 # "#key = value" and "#[table]" lines are settings the example leaves off ("# " starts prose).
 _OFF = re.compile(r'#(\[|"?[A-Za-z_][\w.-]*"? = )')
 
@@ -73,6 +74,7 @@ def _views(settings: Settings, doc: Mapping[str, Any]) -> dict[str, tuple[Any, A
         "default_provider": (doc["default_provider"], settings.default_provider, None),
         "auth": (doc["auth"]["tenants"], dict(settings.auth_tenants), {}),
         "reasoning": (doc["reasoning"], {"keys": settings.reasoning_keys}, {"keys": ()}),
+        "embeddings": (doc["embeddings"], asdict(settings.embeddings), asdict(EmbeddingSettings())),
     }
     for name, limits in doc["rate_limits"].get("tenants", {}).items():
         views[f"rate_limits.tenants.{name}"] = (limits, asdict(settings.rate_limits.for_tenant(name)), rate)
@@ -98,6 +100,10 @@ def test_the_example_loads_as_it_is() -> None:
     assert settings.default_provider == "vllm"
     assert settings.auth_tenants == {}  # open, on loopback: it starts as it is
     assert settings.reasoning_keys == ()
+    assert (settings.embeddings.provider, settings.embeddings.dimensions) == (
+        "local",
+        128,
+    )  # no upstream needed
 
 
 def test_every_section_is_shown_and_every_key_it_shows_is_taken(all_on: Path) -> None:
@@ -133,6 +139,7 @@ def test_every_key_the_reader_accepts_is_in_the_example(all_on: Path) -> None:
     assert {k[4:] for k in readable if k.startswith("mcp_")} <= set(doc["mcp"])
     assert {f.name for f in fields(LocalSettings)} <= set(doc["local"])
     assert {f.name for f in fields(RequestLimits)} <= set(doc["limits"])
+    assert {f.name for f in fields(EmbeddingSettings)} <= set(doc["embeddings"])
     assert {f.name for f in fields(TenantLimits)} <= set(doc["rate_limits"])
     assert doc["rate_limits"]["tenants"] and doc["auth"]["tenants"]
     shown = set().union(*(set(p) for p in doc["providers"].values()))

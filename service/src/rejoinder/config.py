@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rejoinder.config_auth import auth_tenants, key_count
+from rejoinder.config_embeddings import LOCAL, EmbeddingSettings, embedding_settings
 from rejoinder.config_limits import RateLimitSettings, RequestLimits, rate_limits, request_limits
 from rejoinder.config_tracing import TracingSettings, tracing_settings
 
@@ -104,6 +105,7 @@ class Settings:
     metrics_port: int = 9464  # where they are served (0 picks a free port)
     models_refresh_s: float = 60.0  # how often the upstreams' own model lists are fetched again
     tracing: TracingSettings = field(default_factory=TracingSettings)  # from OTEL_*: off by default
+    embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)  # file search's vectors
 
 
 def available_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -137,6 +139,7 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
         auth_tenants=tenants,
         request_limits=request_limits(doc.get("limits", {})),
         rate_limits=rate_limits(doc.get("rate_limits", {})),
+        embeddings=embedding_settings(doc.get("embeddings", {})),
     )
     mcp = {f"mcp_{k}": v for k, v in doc.get("mcp", {}).items()}
     local = {f"local_{k}": v for k, v in doc.get("local", {}).items()}
@@ -337,8 +340,16 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {settings.workers}")
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
+    _check_providers(settings)
+
+
+def _check_providers(settings: Settings) -> None:
+    """Every name that points at a provider names one that is configured (or the local model)."""
     if "local" in settings.providers:
         raise ConfigError("the provider name 'local' is reserved for the built-in local model")
     for name, model in settings.models.items():
         if model.provider not in settings.providers and model.provider != "local":
             raise ConfigError(f"model {name!r} names unknown provider {model.provider!r}")
+    embedder = settings.embeddings.provider
+    if embedder != LOCAL and embedder not in settings.providers:
+        raise ConfigError(f"[embeddings] provider {embedder!r} is neither 'local' nor a configured provider")
