@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from rejoinder.core.context.files import file_key, file_texts
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
 from rejoinder.errors import ApiError
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.responses.v1.content_pb2 import InputFile
+from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fakes import FakeClock, InMemoryStore, ScriptedProvider, SequentialIds
@@ -68,3 +71,23 @@ async def test_unreadable_files_are_400s_before_the_model_is_asked(name: str, ra
         await _core(provider).start(_file(name, "application/octet-stream", raw))
     assert (err.value.code, err.value.param) == (code, "input[0].content[0]")
     assert provider.requests == []
+
+
+async def _no_fetch(url: str) -> tuple[bytes, str]:
+    raise AssertionError(f"nothing is fetched here: {url}")
+
+
+async def test_file_texts_reads_the_fixture_sent_inline() -> None:
+    data = f"data:application/pdf;base64,{base64.b64encode(FIXTURE.read_bytes()).decode()}"
+    item = InputItem()
+    item.message.role = "user"
+    part = item.message.content.parts.items.add()
+    part.input_file.CopyFrom(InputFile(filename="openresponses-fixture.pdf", file_data=data))
+
+    texts = await file_texts([item], _no_fetch)
+
+    assert texts == {
+        file_key(
+            part.input_file
+        ): "[file: openresponses-fixture.pdf]\nTitle: OpenResponses File Input Fixture"
+    }
