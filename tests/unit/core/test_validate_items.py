@@ -13,8 +13,10 @@ from rejoinder.responses.v1.items_pb2 import Input, InputItem, Message
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import FunctionTool, Tool
 from rejoinder.wire.openai_json import OpenAIJson
+from tests.fakes import FakeMcpConnector, mcp_kinds
 
 CODEC = OpenAIJson()
+SERVED = mcp_kinds(FakeMcpConnector({}))  # the server runs MCP tools (which check their own definitions)
 
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 
@@ -22,7 +24,7 @@ WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "ob
 def reject(**body: object) -> ApiError:
     req = CODEC.decode({"model": "m", "input": "hi", **body}, CreateRequest)
     with pytest.raises(ApiError) as info:
-        validate(req, stream=False)
+        validate(req, stream=False, tools=SERVED)
     assert info.value.kind is ErrorKind.INVALID_REQUEST
     return info.value
 
@@ -32,7 +34,7 @@ def reject_input(*items: object) -> ApiError:
 
 
 def accept(**body: object) -> None:
-    validate(CODEC.decode({"model": "m", "input": "hi", **body}, CreateRequest), stream=False)
+    validate(CODEC.decode({"model": "m", "input": "hi", **body}, CreateRequest), stream=False, tools=SERVED)
 
 
 # ---- tools ------------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def test_function_parameters_sent_over_grpc_must_be_a_json_object(text: str) -> 
     req = CreateRequest(model="m", tools=[Tool(function=FunctionTool(name="f", parameters=text))])
 
     with pytest.raises(ApiError) as info:
-        check_tools(req)
+        check_tools(req, SERVED)
 
     assert info.value.param == "tools[0].parameters"
     assert info.value.code == "invalid_value"
@@ -227,12 +229,28 @@ def test_function_parameters_json_object_over_grpc() -> None:
     check_tools(
         CreateRequest(
             model="m", tools=[Tool(function=FunctionTool(name="f", parameters='{"type":"object"}'))]
-        )
+        ),
+        SERVED,
     )
 
 
 def test_check_tools_accepts_no_tools_and_no_choice() -> None:
-    check_tools(CreateRequest(model="m"))
+    check_tools(CreateRequest(model="m"), SERVED)
+
+
+def test_a_server_without_mcp_refuses_mcp_tools() -> None:
+    req = CODEC.decode(
+        {
+            "model": "m",
+            "input": "hi",
+            "tools": [{"type": "mcp", "server_label": "d", "server_url": "https://x.test"}],
+        },
+        CreateRequest,
+    )
+    with pytest.raises(ApiError) as info:
+        validate(req, stream=False)  # no tool kinds registered
+
+    assert (info.value.param, info.value.code) == ("tools[0].type", "unsupported_parameter")
 
 
 # ---- input items ------------------------------------------------------------------------------

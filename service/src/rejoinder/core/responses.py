@@ -86,7 +86,8 @@ class ResponsesCore:
 
     async def _validate(self, req: CreateRequest, *, stream: bool) -> ValidatedRequest:
         with self._deps.observer.span("validate"):
-            return await run_paced(validate_steps(req, stream=stream, limits=self._deps.limits))
+            steps = validate_steps(req, stream=stream, limits=self._deps.limits, tools=self._deps.tools)
+            return await run_paced(steps)
 
     async def admit(self, tenant: str) -> Admission:
         """The tenant's rate limits let one more response start; raises the 429 `ApiError`.

@@ -139,6 +139,12 @@ class ObservedKind:
     def public(self, tool: Tool) -> Tool:
         return self._inner.public(tool)
 
+    def check(self, tool: Tool, param: str, earlier: Sequence[Tool]) -> None:
+        self._inner.check(tool, param, earlier)
+
+    def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
+        self._inner.check_choice(choice, tools)
+
 
 class ObservedSession:
     """`McpSession` over another, each listing reported (calls are reported at the seam)."""

@@ -22,7 +22,9 @@ How a new kind plugs in:
    as `Deps.tools`, wrapped in `observe.tools.ObservedKind`: every call is then measured
    (`gen_ai_execute_tool_duration_seconds`, `rejoinder_tool_calls_total`) and traced (`execute_tool {name}`)
    from its `CallRun.operation`, without metrics code of its own. No global state: tests build their own
-   registry. A request naming a kind nobody registered is refused with 400 `unsupported_parameter`.
+   registry. The kind validates its own tool definitions (`check`, `check_choice`) when the request is
+   validated; a request naming a kind nobody registered is refused there with 400
+   `unsupported_parameter`.
 3. Items of a new kind need their cases in `OutputItem` and `InputItem` (same case name, same message):
    the loop feeds output back as input by case name.
 """
@@ -206,4 +208,14 @@ class ToolKind(Protocol):
 
     def public(self, tool: Tool) -> Tool:
         """`tool` (one of this kind) as echoed in the response and stored: credentials removed."""
+        ...
+
+    def check(self, tool: Tool, param: str, earlier: Sequence[Tool]) -> None:
+        """Validate `tool` (one of this kind, at `param`, e.g. "tools[2]") given the request's `earlier`
+        tools; raises `ApiError` (400 naming the parameter). Runs with the request's validation."""
+        ...
+
+    def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
+        """Validate a `tool_choice` of this kind's type against the request's `tools` (a choice of
+        another type is not this kind's to check); raises `ApiError`."""
         ...

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rejoinder.errors import invalid
 from rejoinder.responses.v1.items_pb2 import InputItem
-from rejoinder.responses.v1.tools_pb2 import Tool
+from rejoinder.responses.v1.tools_pb2 import Tool, ToolChoice
 from rejoinder.tools.base import ToolKind, ToolScope, ToolSet, Transcript
 
 CLIENT_SIDE = frozenset({"function"})
@@ -28,6 +29,24 @@ class ToolKinds:
             if case is not None and case not in CLIENT_SIDE and case not in self._kinds:
                 return str(case)
         return None
+
+    def check_tool(self, tool: Tool, param: str, earlier: Sequence[Tool]) -> None:
+        """Validate a server-side `tool` at `param` (its kind's checks); a type no kind serves is a 400
+        `unsupported_parameter`."""
+        case = tool.WhichOneof("tool") or ""
+        kind = self._kinds.get(case)
+        if kind is None:
+            raise invalid(
+                f"Tools of type '{case}' are not supported by this server yet.",
+                param=f"{param}.type",
+                code="unsupported_parameter",
+            )
+        kind.check(tool, param, earlier)
+
+    def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
+        """Validate `tool_choice` with every kind's checks (each checks the choices of its type)."""
+        for kind in self._kinds.values():
+            kind.check_choice(choice, tools)
 
     def used_by(self, tools: Sequence[Tool]) -> bool:
         """Whether `tools` holds a tool of a registered kind (then the loop runs server-side calls)."""

@@ -8,11 +8,11 @@ from rejoinder.core.checks.items import missing
 from rejoinder.core.checks.json_text import check_json_object
 from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
-from rejoinder.responses.v1.tools_pb2 import FunctionTool, McpTool
+from rejoinder.responses.v1.tools_pb2 import FunctionTool
+from rejoinder.tools.registry import ToolKinds
 
 TOOL_CHOICE_MODES = ("none", "auto", "required")
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-LABEL = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
@@ -41,7 +41,7 @@ def _check_allowed_tools(req: CreateRequest, function_names: set[str]) -> None:
             )
 
 
-def _check_tool_choice(req: CreateRequest, function_names: set[str], labels: set[str]) -> None:
+def _check_tool_choice(req: CreateRequest, function_names: set[str]) -> None:
     choice = req.tool_choice
     kind = choice.WhichOneof("tool_choice")
     if kind == "mode" and choice.mode not in TOOL_CHOICE_MODES:
@@ -58,12 +58,6 @@ def _check_tool_choice(req: CreateRequest, function_names: set[str], labels: set
         )
     if kind == "allowed_tools":
         _check_allowed_tools(req, function_names)
-    if kind == "mcp" and choice.mcp.server_label not in labels:
-        raise invalid(
-            f"Tool choice MCP server '{clip(choice.mcp.server_label)}' not found in 'tools' parameter.",
-            param="tool_choice.server_label",
-            code="invalid_value",
-        )
     if kind == "custom":
         raise invalid(
             "tool_choice of type 'custom' is not supported by this server yet.",
@@ -90,45 +84,10 @@ def _check_function(tool: FunctionTool, param: str, names: set[str]) -> None:
     names.add(name)
 
 
-def _check_mcp(tool: McpTool, param: str, labels: set[str]) -> None:
-    if not tool.server_label:
-        raise missing(f"{param}.server_label")
-    if not LABEL.match(tool.server_label):
-        raise invalid(
-            f"Invalid '{param}.server_label': use letters, digits, '_' and '-' (at most 64).",
-            param=f"{param}.server_label",
-            code="invalid_value",
-        )
-    if tool.server_label in labels:
-        raise invalid(
-            f"Duplicate MCP server_label: '{clip(tool.server_label)}'.",
-            param=f"{param}.server_label",
-            code="invalid_value",
-        )
-    if tool.HasField("connector_id"):
-        raise invalid(
-            "MCP connectors are not supported by this server; give a server_url.",
-            param=f"{param}.connector_id",
-            code="unsupported_parameter",
-        )
-    if not tool.HasField("server_url") or not tool.server_url.startswith(("http://", "https://")):
-        raise invalid(
-            "An MCP tool needs an http(s) server_url.", param=f"{param}.server_url", code="invalid_value"
-        )
-    approval = tool.require_approval
-    if approval.WhichOneof("require_approval") == "mode" and approval.mode not in ("always", "never"):
-        raise invalid(
-            f"Invalid value: '{clip(approval.mode)}'. Supported values are: 'always' and 'never'.",
-            param=f"{param}.require_approval",
-            code="invalid_value",
-        )
-    labels.add(tool.server_label)
-
-
-def check_tools(req: CreateRequest) -> None:
-    """Tools are well formed, supported, uniquely named, and `tool_choice` names one of them."""
+def check_tools(req: CreateRequest, served: ToolKinds) -> None:
+    """Tools are well formed, supported (functions, and the kinds `served` runs, which check their
+    own), uniquely named, and `tool_choice` names one of them."""
     names: set[str] = set()
-    labels: set[str] = set()
     for i, tool in enumerate(req.tools):
         kind = tool.WhichOneof("tool")
         param = f"tools[{i}]"
@@ -136,12 +95,7 @@ def check_tools(req: CreateRequest) -> None:
             raise missing(f"{param}.type")
         if kind == "function":
             _check_function(tool.function, param, names)
-        elif kind == "mcp":
-            _check_mcp(tool.mcp, param, labels)
         else:
-            raise invalid(
-                f"Tools of type '{kind}' are not supported by this server yet.",
-                param=f"{param}.type",
-                code="unsupported_parameter",
-            )
-    _check_tool_choice(req, names, labels)
+            served.check_tool(tool, param, req.tools[:i])
+    _check_tool_choice(req, names)
+    served.check_choice(req.tool_choice, req.tools)

@@ -18,6 +18,7 @@ from rejoinder.errors import ApiError, clip, invalid, too_long
 from rejoinder.pacing import Steps, run_sync
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
+from rejoinder.tools.registry import ToolKinds
 
 TRUNCATION = ("auto", "disabled")
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
@@ -232,15 +233,28 @@ def _check_input_given(req: CreateRequest) -> None:
         )
 
 
-def validate(req: CreateRequest, *, stream: bool, limits: RequestLimits = DEFAULT_LIMITS) -> ValidatedRequest:
+def validate(
+    req: CreateRequest,
+    *,
+    stream: bool,
+    limits: RequestLimits = DEFAULT_LIMITS,
+    tools: ToolKinds | None = None,
+) -> ValidatedRequest:
     """`validate_steps` at once."""
-    return run_sync(validate_steps(req, stream=stream, limits=limits))
+    return run_sync(validate_steps(req, stream=stream, limits=limits, tools=tools))
 
 
 def validate_steps(
-    req: CreateRequest, *, stream: bool, limits: RequestLimits = DEFAULT_LIMITS
+    req: CreateRequest,
+    *,
+    stream: bool,
+    limits: RequestLimits = DEFAULT_LIMITS,
+    tools: ToolKinds | None = None,
 ) -> Steps[ValidatedRequest]:
     """Check a create request and normalize it. Raises `ApiError` (400) naming the parameter.
+
+    `tools`: the server-side tool kinds the server runs (they check their own tools); without them a
+    request may name function tools only.
 
     In steps: the work that grows with the input yields between items (see `rejoinder.pacing`).
     """
@@ -255,7 +269,7 @@ def validate_steps(
     _check_background(req)
     _check_unsupported(req)
     check_counts(req, limits)
-    check_tools(req)
+    check_tools(req, tools or ToolKinds())
     items = yield from expand_input_steps(req.input)
     yield from check_input_items_steps(items)
     # Everything but the input (a copy of that would hold the loop: 32 MiB of it, in one call) ...

@@ -18,6 +18,7 @@ from rejoinder.responses.v1.items_pb2 import InputItem, McpApprovalRequest, Outp
 from rejoinder.responses.v1.tools_pb2 import Tool, ToolChoice
 from rejoinder.tools.base import CallRun, Events, ItemWriter, ToolCall, ToolScope, Transcript
 from rejoinder.tools.mcp.calls import McpCallRun
+from rejoinder.tools.mcp.checks import check_mcp, check_mcp_choice
 from rejoinder.tools.mcp.contract import McpConnector, McpError
 from rejoinder.tools.mcp.toolset import (
     McpServer,
@@ -145,3 +146,9 @@ class McpKind:
         copy.mcp.ClearField("authorization")
         copy.mcp.headers.clear()
         return copy
+
+    def check(self, tool: Tool, param: str, earlier: Sequence[Tool]) -> None:
+        check_mcp(tool.mcp, param, earlier)
+
+    def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
+        check_mcp_choice(choice, tools)
