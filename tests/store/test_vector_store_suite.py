@@ -73,7 +73,9 @@ async def make(vs: VectorStoreStore, store_id: str = "vs_1", *files: str, tenant
     await vs.create_store(store, [new_file(f) for f in files], tenant=tenant, now=100)
 
 
-def window(after: str | None = None, before: str | None = None, limit: int = 20, order: str = "desc") -> Window:
+def window(
+    after: str | None = None, before: str | None = None, limit: int = 20, order: str = "desc"
+) -> Window:
     return Window(after, before, limit, "asc" if order == "asc" else "desc")
 
 
