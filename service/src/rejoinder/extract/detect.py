@@ -243,7 +243,7 @@ def _zip_kind(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, RuntimeError) as exc:
         raise ExtractError("The file looks like a ZIP archive but is damaged and cannot be read.") from exc
     if "word/document.xml" in names:
         return "docx"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from xml.etree import ElementTree
 
 from rejoinder.extract.errors import ExtractError
@@ -55,7 +56,7 @@ def _paragraph(p: ElementTree.Element, ns: str) -> str:
 def _archive(data: bytes, what: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, RuntimeError) as exc:
         raise ExtractError(f"The {what} file is damaged and cannot be read.") from exc
 
 
@@ -71,5 +72,7 @@ def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
         return ElementTree.fromstring(raw)
     except KeyError as exc:
         raise ExtractError(f"The document has no {name}; it is damaged.") from exc
-    except (zipfile.BadZipFile, ElementTree.ParseError, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, OSError, EOFError, ValueError) as exc:
+        raise ExtractError(f"The document's {name} cannot be read: {exc}") from exc
+    except (NotImplementedError, RuntimeError) as exc:  # a compression method or encryption zipfile lacks
         raise ExtractError(f"The document's {name} cannot be read: {exc}") from exc

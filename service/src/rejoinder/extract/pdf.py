@@ -34,7 +34,10 @@ def pdf_text(data: bytes) -> tuple[str, int]:
 
 
 def _page_text(document: pypdfium2.PdfDocument, index: int) -> str:
-    page = document[index]
+    try:
+        page = document[index]
+    except pypdfium2.PdfiumError as exc:
+        raise ExtractError(f"The PDF's page {index + 1} could not be read: {exc}") from exc
     try:
         textpage = page.get_textpage()
         try:
