@@ -15,9 +15,10 @@ fail with that status, `models_delay_s` makes it slow. Its requests are recorded
 
 `POST /v1/embeddings` answers every input with a deterministic vector made from the text's SHA-256 (of
 `dimensions` floats when the request asks, else `embedding_dimensions`; not unit length, and listed in
-reverse order with their `index`). Bodies are recorded in `embedding_requests`; `embedding_faults`
-(statuses like 429 or 500, or "missing"/"wrong_dimensions" for a reply one vector short or one float
-long) is consumed one per request.
+reverse order with their `index`). Bodies are recorded in `embedding_requests`, headers in
+`embedding_headers`; `embedding_faults` (statuses like 429 or 500, "missing"/"wrong_dimensions" for a
+reply one vector short or one float long, or a number of seconds as a float to wait before answering) is
+consumed one per request.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -342,8 +344,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         assert isinstance(body, dict)
-        fault = self.server.upstream._receive_embeddings(body)
-        if isinstance(fault, int):
+        fault = self.server.upstream._receive_embeddings(body, self.headers.items())
+        if isinstance(fault, float):
+            try:
+                self._pause(fault)
+            except _Abort:
+                self.close_connection = True
+                return
+        elif isinstance(fault, int):
             kind = "rate_limit_error" if fault == 429 else "server_error"
             self._send(
                 fault,
@@ -500,8 +508,9 @@ class ScriptedUpstream:
         self.models_delay_s = 0.0
         self.model_requests: list[ReceivedRequest] = []
         self.embedding_requests: list[dict[str, Any]] = []
+        self.embedding_headers: list[dict[str, str]] = []
         self.embedding_dimensions = 8
-        self.embedding_faults: deque[int | Literal["missing", "wrong_dimensions"]] = deque()
+        self.embedding_faults: deque[int | float | Literal["missing", "wrong_dimensions"]] = deque()
         self.received: list[ReceivedRequest] = []
         self._scripts: deque[Script] = deque()
         self._lock = threading.Lock()
@@ -532,6 +541,7 @@ class ScriptedUpstream:
             self.model_requests.clear()
             self.models_status, self.models_delay_s = 200, 0.0
             self.embedding_requests.clear()
+            self.embedding_headers.clear()
             self.embedding_faults.clear()
 
     def enqueue(self, *scripts: Script) -> None:
@@ -590,9 +600,12 @@ class ScriptedUpstream:
             self.model_requests.append(record)
             return record, self.models_status, self.models_delay_s
 
-    def _receive_embeddings(self, body: dict[str, Any]) -> int | str | None:
+    def _receive_embeddings(
+        self, body: dict[str, Any], headers: Iterable[tuple[str, str]]
+    ) -> int | float | str | None:
         with self._lock:
             self.embedding_requests.append(body)
+            self.embedding_headers.append({k.lower(): v for k, v in headers})
             return self.embedding_faults.popleft() if self.embedding_faults else None
 
     def _receive(self, handler: _Handler, body: dict[str, Any]) -> tuple[ReceivedRequest, Script, int]:

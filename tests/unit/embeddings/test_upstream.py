@@ -106,3 +106,20 @@ async def test_a_closed_port_is_retryable() -> None:
     finally:
         await embedder.aclose()
     assert failed.value.retryable and "cannot reach" in failed.value.message
+
+
+async def test_the_api_key_is_sent(embedder: UpstreamEmbedder, scripted_upstream: ScriptedUpstream) -> None:
+    await embedder.embed(["a"])
+    assert scripted_upstream.embedding_headers[-1]["authorization"] == "Bearer sk-1"
+
+
+async def test_a_slow_upstream_is_a_retryable_timeout(scripted_upstream: ScriptedUpstream) -> None:
+    embedder = UpstreamEmbedder(UpstreamEmbeddingConfig(scripted_upstream.base_url, "m", timeout_s=0.3))
+    scripted_upstream.embedding_faults.append(5.0)
+    try:
+        with pytest.raises(EmbeddingError, match=r"did not answer within 0.3 s") as failed:
+            await embedder.embed(["a"])
+        assert failed.value.retryable
+        assert len(await embedder.embed(["b"])) == 1  # the next request goes through
+    finally:
+        await embedder.aclose()
