@@ -22,14 +22,6 @@ class ToolKinds:
     def __init__(self, kinds: Sequence[ToolKind] = ()) -> None:
         self._kinds = {kind.tool_type: kind for kind in kinds}
 
-    def unserved(self, tools: Sequence[Tool]) -> str | None:
-        """The type of the first server-side tool in `tools` that no registered kind serves."""
-        for tool in tools:
-            case = tool.WhichOneof("tool")
-            if case is not None and case not in CLIENT_SIDE and case not in self._kinds:
-                return str(case)
-        return None
-
     def check_tool(self, tool: Tool, param: str, earlier: Sequence[Tool]) -> None:
         """Validate a server-side `tool` at `param` (its kind's checks); a type no kind serves is a 400
         `unsupported_parameter`."""

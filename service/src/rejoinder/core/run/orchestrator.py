@@ -331,13 +331,6 @@ async def start(
     route = deps.providers.resolve(vreq.params.model)
     if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
         at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
-    unserved = deps.tools.unserved(vreq.params.tools)
-    if unserved is not None:
-        raise invalid(
-            f"Tools of type '{unserved}' are not enabled on this server.",
-            param="tools",
-            code="unsupported_parameter",
-        )
     if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
     with deps.observer.span("assemble_context"):
