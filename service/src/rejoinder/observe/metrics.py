@@ -77,6 +77,7 @@ class Metrics:
         )
         self._upstream_and_tools(r)
         self._state(r)
+        self._vector_stores(r)
 
     def _upstream_and_tools(self, r: CollectorRegistry) -> None:
         self.upstream_calls = Counter(
@@ -133,6 +134,40 @@ class Metrics:
         self.rate_limited = Counter(
             "rejoinder_rate_limit_rejections", "Create calls refused by a rate limit", ("limit",), registry=r
         )
+
+    def _vector_stores(self, r: CollectorRegistry) -> None:
+        self.files_ingested = Counter(
+            "rejoinder_vector_store_files_ingested",
+            "Vector store files whose ingestion ended, by outcome (completed, or the last_error code)",
+            ("outcome",),
+            registry=r,
+        )
+        self.chunks_ingested = Counter(
+            "rejoinder_vector_store_chunks_ingested", "Chunks indexed by completed ingestions", registry=r
+        )
+        self.ingestion_duration = Histogram(
+            "rejoinder_vector_store_ingestion_duration_seconds",
+            "Time to ingest one file (read, extract, chunk, embed, index), by outcome",
+            ("outcome",),
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.search_duration = Histogram(
+            "rejoinder_vector_store_search_duration_seconds",
+            "Time of a vector store search (embedding the query included)",
+            buckets=SECONDS,
+            registry=r,
+        )
+
+    def ingested(self, outcome: str, chunks: int, seconds: float) -> None:
+        """A file's ingestion ended: `outcome` "completed" or its error code."""
+        self.files_ingested.labels(outcome).inc()
+        self.chunks_ingested.inc(chunks)
+        self.ingestion_duration.labels(outcome).observe(seconds)
+
+    def vector_search(self, seconds: float) -> None:
+        """A search of vector stores took `seconds`."""
+        self.search_duration.observe(seconds)
 
     def model(self, name: str) -> str:
         """`name` as a label value (bounded)."""
