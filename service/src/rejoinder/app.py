@@ -20,8 +20,10 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.calls import SafeRegistrar
 from rejoinder.api.conversations_servicer import ConversationsServicer
+from rejoinder.api.files_servicer import FilesServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.health import Readiness
+from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
 from rejoinder.api.models_servicer import ModelsServicer
 from rejoinder.config import ConfigError, Settings
@@ -29,6 +31,7 @@ from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
 from rejoinder.core.context.sealing import ReasoningSealer, new_key
 from rejoinder.core.conversations import ConversationsCore
+from rejoinder.core.files import FilesCore
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
@@ -52,17 +55,20 @@ from rejoinder.ratelimit.base import RateLimiter
 from rejoinder.ratelimit.factory import open_limiter
 from rejoinder.responses.v1 import (
     conversations_service_pb2,
+    files_service_pb2,
     models_service_pb2,
     openai_http_pb2,
     openai_http_pb2_grpc,
     responses_service_pb2,
 )
 from rejoinder.responses.v1 import conversations_service_pb2_grpc as conversations_grpc
+from rejoinder.responses.v1 import files_service_pb2_grpc as files_grpc
 from rejoinder.responses.v1 import models_service_pb2_grpc as models_grpc
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.store.base import Store
-from rejoinder.store.factory import describe, open_store
+from rejoinder.store.factory import describe, file_store_for, open_store
 from rejoinder.store.observed import ObservedStore
+from rejoinder.store.observed_files import ObservedFileStore
 from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
 from rejoinder.tools.mcp.kind import McpKind
 from rejoinder.tools.registry import ToolKinds
@@ -76,6 +82,7 @@ LOCAL_PROVIDER = "local"
 SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
     conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"].full_name,
+    files_service_pb2.DESCRIPTOR.services_by_name["FilesService"].full_name,
     models_service_pb2.DESCRIPTOR.services_by_name["ModelsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
@@ -246,10 +253,18 @@ def _new_server(settings: Settings, tracing: Tracing | None, reuse_port: bool) -
     )
 
 
+@dataclass(frozen=True)
+class Apis:
+    """The cores of the APIs besides responses, each served typed and on the REST bridge."""
+
+    conversations: ConversationsCore
+    files: FilesCore
+
+
 def _add_servicers(
     server: grpc.aio.Server,
     core: ResponsesCore,
-    conversations: ConversationsCore,
+    apis: Apis,
     settings: Settings,
     registry: ProviderRegistry,
     observer: Observer,
@@ -261,12 +276,14 @@ def _add_servicers(
         ResponsesServicer(core, auth, settings.request_limits), registrar
     )
     conversations_grpc.add_ConversationsServiceServicer_to_server(
-        ConversationsServicer(conversations, auth), registrar
+        ConversationsServicer(apis.conversations, auth), registrar
     )
+    files_grpc.add_FilesServiceServicer_to_server(FilesServicer(apis.files, auth), registrar)
     models_grpc.add_ModelsServiceServicer_to_server(ModelsServicer(registry, auth), registrar)
     codec = OpenAIJson(strict=settings.strict_json, max_string_chars=settings.request_limits.max_string_chars)
-    options = RestOptions(settings.sse_keepalive_s, settings.request_limits)
-    http = OpenAIHttpServicer(core, conversations, codec, registry, auth, options)
+    files = FileRoutes(apis.files, codec, auth)
+    options = RestOptions(settings.sse_keepalive_s, settings.request_limits, files)
+    http = OpenAIHttpServicer(core, apis.conversations, codec, registry, auth, options)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(http, registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
@@ -319,7 +336,9 @@ async def start_grpc(
     limiter = await open_limiter(
         settings.rate_limits, store, clock, replica=replica, lease_s=settings.background_lease_s
     )
-    raw_store, store = store, ObservedStore(store, observer, "postgresql" if settings.store else "sqlite")
+    system = "postgresql" if settings.store else "sqlite"
+    raw_store, store = store, ObservedStore(store, observer, system)
+    files = ObservedFileStore(file_store_for(raw_store, settings.data_dir), observer, system)
     deps = Deps(
         store=store,
         providers=registry,
@@ -342,7 +361,9 @@ async def start_grpc(
     conversations = ConversationsCore(store, deps.ids, deps.clock)
     core = ResponsesCore(deps, background)
     server = _new_server(settings, tracing, reuse_port=shared_address is not None)
-    health_servicer = _add_servicers(server, core, conversations, settings, registry, observer)
+    files_core = FilesCore(files, deps.ids, deps.clock, settings.request_limits.max_file_bytes)
+    apis = Apis(conversations, files_core)
+    health_servicer = _add_servicers(server, core, apis, settings, registry, observer)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if shared_address is not None:
         server.add_insecure_port(shared_address)

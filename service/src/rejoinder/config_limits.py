@@ -19,6 +19,7 @@ class RequestLimits:
     max_tools: int = 128
     max_string_chars: int = 10_485_760
     max_request_body_bytes: int = 32 * MIB
+    max_file_bytes: int = 512 * MIB  # one uploaded file (POST /v1/files); OpenAI's limit
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import grpc
-import orjson
 from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.errors import http_body, http_metadata, http_status, internal_error
+from rejoinder.api.errors import internal_error
+from rejoinder.api.http_files import FileRoutes
+from rejoinder.api.http_replies import error_body as _error_body
+from rejoinder.api.http_replies import json_body as _json
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
@@ -53,16 +55,6 @@ EVENT_STREAM = "text/event-stream"
 M = TypeVar("M", bound=Message)
 
 
-def _json(value: object) -> HttpBody:
-    return HttpBody(content_type=JSON, data=orjson.dumps(value))
-
-
-async def _error_body(context: Context, err: ApiError, headers: Headers = ()) -> HttpBody:
-    current().failed(err, str(http_status(err)))
-    await context.send_initial_metadata(http_metadata(err) + headers)
-    return HttpBody(content_type=JSON, data=http_body(err))
-
-
 async def _send_headers(context: Context, headers: Headers) -> None:
     """Headers for the reply (initial metadata, which Envoy makes HTTP headers), when there are any."""
     if headers:
@@ -79,10 +71,12 @@ def _check_arrays(data: Mapping[str, object], most: Mapping[str, int]) -> None:
 
 @dataclass(frozen=True)
 class RestOptions:
-    """How the REST surface reads and writes: SSE keep-alive comments, the request limits."""
+    """How the REST surface reads and writes: SSE keep-alive comments, the request limits; and the
+    routes of the APIs that live in modules of their own."""
 
     keepalive_s: float = 15.0
     limits: RequestLimits = DEFAULT_LIMITS
+    files: FileRoutes | None = None  # the Files API's routes; without them those are UNIMPLEMENTED
 
 
 DEFAULT_OPTIONS = RestOptions()
@@ -101,6 +95,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         options: RestOptions = DEFAULT_OPTIONS,
     ) -> None:
         limits = options.limits
+        self._files = options.files
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
         self._core = core
         self._conversations = conversations
@@ -345,6 +340,35 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             return self._codec.encode(left)
 
         return await self._unary(context, produce)
+
+    async def CreateFile(self, request_iterator: AsyncIterator[HttpBody], context: Context) -> HttpBody:
+        """POST /v1/files (multipart, streamed)."""
+        return await self._file_routes(context).create(request_iterator, context)
+
+    async def ListFiles(self, request: http.HttpListFilesRequest, context: Context) -> HttpBody:
+        """GET /v1/files."""
+        return await self._file_routes(context).list(request, context)
+
+    async def GetFile(self, request: http.HttpFileIdRequest, context: Context) -> HttpBody:
+        """GET /v1/files/{file_id}."""
+        return await self._file_routes(context).get(request, context)
+
+    async def DeleteFile(self, request: http.HttpFileIdRequest, context: Context) -> HttpBody:
+        """DELETE /v1/files/{file_id}."""
+        return await self._file_routes(context).delete(request, context)
+
+    async def GetFileContent(
+        self, request: http.HttpFileIdRequest, context: Context
+    ) -> AsyncIterator[HttpBody]:
+        """GET /v1/files/{file_id}/content."""
+        async for body in self._file_routes(context).content(request, context):
+            yield body
+
+    def _file_routes(self, context: Context) -> FileRoutes:
+        if self._files is None:
+            context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+            raise NotImplementedError("the Files API is not served here")
+        return self._files
 
 
 def _model_id(request: http.HttpGetModelRequest, context: Context) -> str:

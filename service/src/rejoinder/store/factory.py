@@ -33,12 +33,12 @@ async def open_store(store_url: str | None, data_dir: Path) -> Store:
     return await PostgresStore.open(store_url)
 
 
-def file_store_for(store: Store, data_dir: Path) -> FileStore | None:
-    """The files beside a store: with SQLite, the bytes in `<data dir>/files` (content-addressed); with
-    PostgreSQL, in the database. None for a store that keeps no files (the tests' in-memory one)."""
+def file_store_for(store: Store, data_dir: Path) -> FileStore:
+    """The files beside a store: with SQLite, the bytes in `files/` beside its database file
+    (content-addressed); with PostgreSQL, in the database. TypeError for a store that keeps no files."""
     if isinstance(store, SqliteStore):
         root = store.path.parent / "files" if store.path is not None else data_dir / "files"
         return SqliteFileStore(store, BlobDir(root))
     if isinstance(store, PostgresStore):
         return PostgresFileStore(store.pool)
-    return None
+    raise TypeError(f"{type(store).__name__} keeps no files")
