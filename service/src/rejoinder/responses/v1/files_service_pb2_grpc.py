@@ -75,8 +75,8 @@ class FilesServiceServicer:
     def CreateFile(self, request_iterator, context):
         """OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
         the following ones the bytes in order (any chunk size up to the server's message limit), so a
-        large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-        HTTP 413 on REST) as soon as the bytes pass it.
+        large file is never one message. A file over the server's size limit is refused as soon as the
+        bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -491,7 +491,7 @@ func (x *ListFilesRequest) GetPurpose() string {
 	return ""
 }
 
-// OpenAI: SyncCursorPage[FileObject]. A page of files.
+// OpenAI: GET /v1/files: its reply, a cursor page of `FileObject`s. A page of files.
 type ListFilesResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache

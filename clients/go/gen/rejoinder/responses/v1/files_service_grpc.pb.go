@@ -19,8 +19,8 @@ const _ = grpc.SupportPackageIsVersion7
 type FilesServiceClient interface {
 	// OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
 	// the following ones the bytes in order (any chunk size up to the server's message limit), so a
-	// large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-	// HTTP 413 on REST) as soon as the bytes pass it.
+	// large file is never one message. A file over the server's size limit is refused as soon as the
+	// bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
 	CreateFile(ctx context.Context, opts ...grpc.CallOption) (FilesService_CreateFileClient, error)
 	// OpenAI: GET /v1/files (`files.list`). Lists the tenant's files, a page at a time.
 	ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (*ListFilesResponse, error)
@@ -140,8 +140,8 @@ func (c *filesServiceClient) DeleteFile(ctx context.Context, in *DeleteFileReque
 type FilesServiceServer interface {
 	// OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
 	// the following ones the bytes in order (any chunk size up to the server's message limit), so a
-	// large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-	// HTTP 413 on REST) as soon as the bytes pass it.
+	// large file is never one message. A file over the server's size limit is refused as soon as the
+	// bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
 	CreateFile(FilesService_CreateFileServer) error
 	// OpenAI: GET /v1/files (`files.list`). Lists the tenant's files, a page at a time.
 	ListFiles(context.Context, *ListFilesRequest) (*ListFilesResponse, error)

@@ -1084,7 +1084,7 @@ func (x *ListVectorStoresRequest) GetOrder() string {
 	return ""
 }
 
-// OpenAI: SyncCursorPage[VectorStore]. A page of vector stores.
+// OpenAI: GET /v1/vector_stores: its reply, a cursor page of `VectorStore`s.
 type ListVectorStoresResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2032,7 +2032,8 @@ func (x *VectorStoreSearchResult) GetContent() []*SearchResultContent {
 	return nil
 }
 
-// OpenAI: SyncPage[VectorStoreSearchResponse]. The results of a search.
+// OpenAI: POST /v1/vector_stores/{vector_store_id}/search: its reply, a page of
+// `VectorStoreSearchResponse`s. The results of a search.
 type SearchVectorStoreResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2117,7 +2118,8 @@ func (x *SearchVectorStoreResponse) GetNextPage() string {
 	return ""
 }
 
-// OpenAI: vector_stores.FileCreateParams, and the path's `vector_store_id`. A file to add to a store.
+// OpenAI: FileCreateParams (of `vector_stores.files`), and the path's `vector_store_id`. A file to add
+// to a store.
 type CreateVectorStoreFileRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2243,7 +2245,8 @@ func (x *CreateVectorStoreFileResponse) GetFile() *VectorStoreFile {
 	return nil
 }
 
-// OpenAI: vector_stores.FileListParams, and the path's `vector_store_id`. Which page of files.
+// OpenAI: FileListParams (of `vector_stores.files`), and the path's `vector_store_id`. Which page of
+// files.
 type ListVectorStoreFilesRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2337,7 +2340,8 @@ func (x *ListVectorStoreFilesRequest) GetFilter() string {
 	return ""
 }
 
-// OpenAI: SyncCursorPage[VectorStoreFile]. A page of a store's files.
+// OpenAI: GET /v1/vector_stores/{vector_store_id}/files: its reply, a cursor page of
+// `VectorStoreFile`s.
 type ListVectorStoreFilesResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2530,7 +2534,7 @@ func (x *GetVectorStoreFileResponse) GetFile() *VectorStoreFile {
 	return nil
 }
 
-// OpenAI: vector_stores.FileUpdateParams, and the path. A file's new attributes.
+// OpenAI: FileUpdateParams (of `vector_stores.files`), and the path. A file's new attributes.
 type UpdateVectorStoreFileRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -2888,7 +2892,8 @@ func (x *VectorStoreFileContent) GetText() string {
 	return ""
 }
 
-// OpenAI: SyncPage[FileContentResponse]. A file's extracted text.
+// OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content: its reply, a page of
+// `FileContentResponse`s. A file's extracted text.
 type GetVectorStoreFileContentResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -3486,7 +3491,8 @@ func (x *ListVectorStoreFileBatchFilesRequest) GetFilter() string {
 	return ""
 }
 
-// OpenAI: SyncCursorPage[VectorStoreFile]. A page of a batch's files.
+// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files: its reply, a cursor
+// page of `VectorStoreFile`s.
 type ListVectorStoreFileBatchFilesResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache

@@ -1127,7 +1127,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class CreateVectorStoreFileRequest(betterproto2.Message):
     """
-    OpenAI: vector_stores.FileCreateParams, and the path's `vector_store_id`. A file to add to a store.
+    OpenAI: FileCreateParams (of `vector_stores.files`), and the path's `vector_store_id`. A file to add
+    to a store.
     """
 
     vector_store_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -2461,7 +2462,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class GetVectorStoreFileContentResponse(betterproto2.Message):
     """
-    OpenAI: SyncPage[FileContentResponse]. A file's extracted text.
+    OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content: its reply, a page of
+    `FileContentResponse`s. A file's extracted text.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3449,7 +3451,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ListFilesReques
 @dataclass(eq=False, repr=False)
 class ListFilesResponse(betterproto2.Message):
     """
-    OpenAI: SyncCursorPage[FileObject]. A page of files.
+    OpenAI: GET /v1/files: its reply, a cursor page of `FileObject`s. A page of files.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3643,7 +3645,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListVectorStoreFileBatchFilesResponse(betterproto2.Message):
     """
-    OpenAI: SyncCursorPage[VectorStoreFile]. A page of a batch's files.
+    OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files: its reply, a cursor
+    page of `VectorStoreFile`s.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3680,7 +3683,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListVectorStoreFilesRequest(betterproto2.Message):
     """
-    OpenAI: vector_stores.FileListParams, and the path's `vector_store_id`. Which page of files.
+    OpenAI: FileListParams (of `vector_stores.files`), and the path's `vector_store_id`. Which page of
+    files.
     """
 
     vector_store_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3722,7 +3726,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListVectorStoreFilesResponse(betterproto2.Message):
     """
-    OpenAI: SyncCursorPage[VectorStoreFile]. A page of a store's files.
+    OpenAI: GET /v1/vector_stores/{vector_store_id}/files: its reply, a cursor page of
+    `VectorStoreFile`s.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3791,7 +3796,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListVectorStoresResponse(betterproto2.Message):
     """
-    OpenAI: SyncCursorPage[VectorStore]. A page of vector stores.
+    OpenAI: GET /v1/vector_stores: its reply, a cursor page of `VectorStore`s.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -6024,7 +6029,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class SearchVectorStoreResponse(betterproto2.Message):
     """
-    OpenAI: SyncPage[VectorStoreSearchResponse]. The results of a search.
+    OpenAI: POST /v1/vector_stores/{vector_store_id}/search: its reply, a page of
+    `VectorStoreSearchResponse`s. The results of a search.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -6632,7 +6638,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class UpdateVectorStoreFileRequest(betterproto2.Message):
     """
-    OpenAI: vector_stores.FileUpdateParams, and the path. A file's new attributes.
+    OpenAI: FileUpdateParams (of `vector_stores.files`), and the path. A file's new attributes.
     """
 
     vector_store_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -7500,8 +7506,8 @@ class FilesServiceStub:
         """
         OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
         the following ones the bytes in order (any chunk size up to the server's message limit), so a
-        large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-        HTTP 413 on REST) as soon as the bytes pass it.
+        large file is never one message. A file over the server's size limit is refused as soon as the
+        bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
         """
 
         return self._channel.stream_unary(
@@ -7575,8 +7581,8 @@ class FilesServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         """
         OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
         the following ones the bytes in order (any chunk size up to the server's message limit), so a
-        large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-        HTTP 413 on REST) as soon as the bytes pass it.
+        large file is never one message. A file over the server's size limit is refused as soon as the
+        bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
         """
 
         return await self._stream_unary(

@@ -265,7 +265,7 @@ export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*
   messageDesc(file_rejoinder_responses_v1_files_service, 5);
 
 /**
- * OpenAI: SyncCursorPage[FileObject]. A page of files.
+ * OpenAI: GET /v1/files: its reply, a cursor page of `FileObject`s. A page of files.
  *
  * @generated from message rejoinder.responses.v1.ListFilesResponse
  */
@@ -465,8 +465,8 @@ export const FilesService: GenService<{
   /**
    * OpenAI: POST /v1/files (`files.create`). Uploads a file: the first message carries the metadata,
    * the following ones the bytes in order (any chunk size up to the server's message limit), so a
-   * large file is never one message. A file over the server's size limit is refused (OUT_OF_RANGE,
-   * HTTP 413 on REST) as soon as the bytes pass it.
+   * large file is never one message. A file over the server's size limit is refused as soon as the
+   * bytes pass it (INVALID_ARGUMENT; on REST OpenAI's 400 "File is too large.").
    *
    * @generated from rpc rejoinder.responses.v1.FilesService.CreateFile
    */

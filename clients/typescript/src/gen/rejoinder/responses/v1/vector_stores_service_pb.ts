@@ -589,7 +589,7 @@ export const ListVectorStoresRequestSchema: GenMessage<ListVectorStoresRequest> 
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 13);
 
 /**
- * OpenAI: SyncCursorPage[VectorStore]. A page of vector stores.
+ * OpenAI: GET /v1/vector_stores: its reply, a cursor page of `VectorStore`s.
  *
  * @generated from message rejoinder.responses.v1.ListVectorStoresResponse
  */
@@ -1076,7 +1076,8 @@ export const VectorStoreSearchResultSchema: GenMessage<VectorStoreSearchResult> 
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 27);
 
 /**
- * OpenAI: SyncPage[VectorStoreSearchResponse]. The results of a search.
+ * OpenAI: POST /v1/vector_stores/{vector_store_id}/search: its reply, a page of
+ * `VectorStoreSearchResponse`s. The results of a search.
  *
  * @generated from message rejoinder.responses.v1.SearchVectorStoreResponse
  */
@@ -1125,7 +1126,8 @@ export const SearchVectorStoreResponseSchema: GenMessage<SearchVectorStoreRespon
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 28);
 
 /**
- * OpenAI: vector_stores.FileCreateParams, and the path's `vector_store_id`. A file to add to a store.
+ * OpenAI: FileCreateParams (of `vector_stores.files`), and the path's `vector_store_id`. A file to add
+ * to a store.
  *
  * @generated from message rejoinder.responses.v1.CreateVectorStoreFileRequest
  */
@@ -1189,7 +1191,8 @@ export const CreateVectorStoreFileResponseSchema: GenMessage<CreateVectorStoreFi
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 30);
 
 /**
- * OpenAI: vector_stores.FileListParams, and the path's `vector_store_id`. Which page of files.
+ * OpenAI: FileListParams (of `vector_stores.files`), and the path's `vector_store_id`. Which page of
+ * files.
  *
  * @generated from message rejoinder.responses.v1.ListVectorStoreFilesRequest
  */
@@ -1245,7 +1248,8 @@ export const ListVectorStoreFilesRequestSchema: GenMessage<ListVectorStoreFilesR
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 31);
 
 /**
- * OpenAI: SyncCursorPage[VectorStoreFile]. A page of a store's files.
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/files: its reply, a cursor page of
+ * `VectorStoreFile`s.
  *
  * @generated from message rejoinder.responses.v1.ListVectorStoreFilesResponse
  */
@@ -1344,7 +1348,7 @@ export const GetVectorStoreFileResponseSchema: GenMessage<GetVectorStoreFileResp
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 34);
 
 /**
- * OpenAI: vector_stores.FileUpdateParams, and the path. A file's new attributes.
+ * OpenAI: FileUpdateParams (of `vector_stores.files`), and the path. A file's new attributes.
  *
  * @generated from message rejoinder.responses.v1.UpdateVectorStoreFileRequest
  */
@@ -1520,7 +1524,8 @@ export const VectorStoreFileContentSchema: GenMessage<VectorStoreFileContent> = 
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 40);
 
 /**
- * OpenAI: SyncPage[FileContentResponse]. A file's extracted text.
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/files/{file_id}/content: its reply, a page of
+ * `FileContentResponse`s. A file's extracted text.
  *
  * @generated from message rejoinder.responses.v1.GetVectorStoreFileContentResponse
  */
@@ -1832,7 +1837,8 @@ export const ListVectorStoreFileBatchFilesRequestSchema: GenMessage<ListVectorSt
   messageDesc(file_rejoinder_responses_v1_vector_stores_service, 49);
 
 /**
- * OpenAI: SyncCursorPage[VectorStoreFile]. A page of a batch's files.
+ * OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files: its reply, a cursor
+ * page of `VectorStoreFile`s.
  *
  * @generated from message rejoinder.responses.v1.ListVectorStoreFileBatchFilesResponse
  */
