@@ -105,8 +105,8 @@ class AgentLoop:
         """Every event between `response.in_progress` and the terminal event."""
         async with AsyncExitStack() as stack:
             served = self._served(stack)
-            runner = CallRunner(self._parts.builder)
-            if served is not None:
+            runner = CallRunner(self._parts.builder) if served is not None else None
+            if served is not None and runner is not None:
                 async for event in self._prepare(served, runner):
                     yield event
             for turn in range(MAX_TURNS):
@@ -115,7 +115,7 @@ class AgentLoop:
                 async for event in self._turn(turn, served, pending):
                     yield event
                 reported = served is not None and self._unknown_feedback(served)
-                if served is None or not (pending or reported):
+                if runner is None or not (pending or reported):
                     return
                 async for event in runner.run(pending):
                     yield event
@@ -125,6 +125,8 @@ class AgentLoop:
     def _served(self, stack: AsyncExitStack) -> ServedTools | None:
         parts = self._parts
         params = parts.vreq.params
+        if not self._kinds.used_by(params.tools):
+            return None
         scope = ToolScope(stack, parts.ids, frozenset(params.include), parts.ctx.tenant)
         toolsets = self._kinds.toolsets(params.tools, scope)
         return ServedTools(self._kinds, toolsets, self._functions) if toolsets else None
