@@ -25,7 +25,9 @@ import grpc
 from google.api.httpbody_pb2 import HttpBody
 from opentelemetry import trace
 
+from rejoinder.api.http_replies import error_body
 from rejoinder.api.malformed import Malformed, checked, refuse, refuse_rest, tolerant
+from rejoinder.errors import not_found
 from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.observe.record import CallRecord, begin
@@ -99,6 +101,15 @@ async def _unimplemented(context: Context, record: CallRecord) -> None:
     await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_IMPLEMENTED)
 
 
+async def _unserved_route(context: Context, method: Method) -> HttpBody:
+    """A REST route the proto declares and this server does not serve yet: OpenAI's answer to a URL it
+    does not know (404, in its error shape), not a gRPC status that Envoy would make a 501."""
+    context.set_code(grpc.StatusCode.OK)  # the generated base set UNIMPLEMENTED before it raised
+    context.set_details("")
+    err = not_found(f"Invalid URL: {method.route} is not served by this server.")
+    return await error_body(context, err)
+
+
 def _unary_unary(behavior: Callable[..., Any], method: Method) -> Callable[..., Any]:
     async def call(request: object, context: Context) -> object:
         with method.call(context) as record:
@@ -107,6 +118,8 @@ def _unary_unary(behavior: Callable[..., Any], method: Method) -> Callable[..., 
                     return await refuse_rest(context, request)
                 await refuse(context, request)
             started = _start(behavior, request, context)
+            if started is None and method.rest:
+                return await _unserved_route(context, method)
             if started is None:
                 await _unimplemented(context, record)
             return await started
@@ -123,6 +136,9 @@ def _unary_stream(behavior: Callable[..., Any], method: Method) -> Callable[...,
                     return
                 await refuse(context, request)
             started = _start(behavior, request, context)
+            if started is None and method.rest:
+                yield await _unserved_route(context, method)
+                return
             if started is None:
                 await _unimplemented(context, record)
             async for reply in started:
