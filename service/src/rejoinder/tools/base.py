@@ -11,9 +11,9 @@ request's `tools`, and per response that toolset
     the conversation) into a call and the text the model gets back; `annotations` may add annotations
     (file citations) to the final answer's text.
 
-Approvals (the kind only says whether a call needs one, and what the request item is; the client's
-answers come back as calls to run, `approved`), `max_tool_calls`,
-`parallel_tool_calls`, `tool_choice`, concurrency and ordering stay in the loop.
+Approvals (the kind only says whether a call needs one and makes the request item; the client's answers
+come back as calls to run, `approved`), `max_tool_calls`, `parallel_tool_calls`, `tool_choice`,
+concurrency (every call of a turn runs at once) and ordering (items in call order) stay in the loop.
 
 How a new kind plugs in:
 1. Write `tools/<kind>/` with a class implementing `ToolKind` (`tool_type` is the `Tool` oneof case it
@@ -26,7 +26,9 @@ How a new kind plugs in:
    validated; a request naming a kind nobody registered is refused there with 400
    `unsupported_parameter`.
 3. Items of a new kind need their cases in `OutputItem` and `InputItem` (same case name, same message):
-   the loop feeds output back as input by case name.
+   the loop feeds output back as input by case name. What the model must read on a later turn must be
+   recoverable by `transcript` from the items (or from the toolset, within one response): e.g. search
+   results left out of an item because `include` did not ask for them.
 """
 
 from __future__ import annotations
