@@ -164,6 +164,27 @@ fi
 request POST /v1/conversations '{"items": 5}'
 check_error "conversation with bad items is 400" 400
 
+# Files: upload (multipart, streamed to the service), retrieve, list, content, delete.
+printf 'verify file\n' >"$TMP/upload.txt"
+request POST /v1/files "" -F "purpose=assistants" -F "file=@$TMP/upload.txt;filename=verify.txt"
+if check "upload file" 200 "application/json"; then
+  FILE="$(json_string id)"
+  request GET "/v1/files/$FILE"
+  check "retrieve file" 200 "application/json"
+  request GET "/v1/files?limit=5&order=asc&purpose=assistants"
+  check "list files" 200 "application/json"
+  request GET "/v1/files/$FILE/content"
+  if check "file content" 200 "application/octet-stream"; then
+    cmp -s "$TMP/body" "$TMP/upload.txt" || fail "file content: not the bytes uploaded"
+  fi
+  request DELETE "/v1/files/$FILE"
+  check "delete file" 200 "application/json"
+  request GET "/v1/files/$FILE/content"
+  check_error "content of a deleted file is 404" 404
+fi
+request POST /v1/files "" -F "purpose=nonsense" -F "file=@$TMP/upload.txt"
+check_error "file with a bad purpose is 400" 400
+
 # Native gRPC through the same listener: grpc.health.v1.Health/Check with an empty request.
 N=$((N + 1))
 printf '\0\0\0\0\0' >"$TMP/grpc_request"

@@ -329,6 +329,13 @@ def test_the_curl_smoke_test_passes_against_the_service(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    for check in ("create (background)", "stream of background", "delete conversation item", "native gRPC"):
+    checks = (
+        "create (background)",
+        "stream of background",
+        "delete conversation item",
+        "file content",
+        "native gRPC",
+    )
+    for check in checks:
         assert f"ok   {check}" in done.stdout, done.stdout
     assert "all checks passed" in done.stdout
