@@ -231,13 +231,16 @@ async def _vector(
     params: list[object] = [_literal(query.embedding), tenant, stores, query.embedding_model]
     scope = _scope(params, pairs)
     params.append(DEPTH)
+    # The query vector is parsed once (a CTE), not once per row as a cast of the parameter would be
+    # under a generic plan (seen: 72 ms instead of 2 ms at 2,000 chunks).
     rows = await conn.fetch(
-        "SELECT id, 1 - (embedding <=> $1::text::vector) AS similarity FROM vector_chunks"
+        "WITH q AS MATERIALIZED (SELECT $1::text::vector AS v)"
+        " SELECT id, embedding <=> q.v AS distance FROM vector_chunks, q"
         f" WHERE tenant = $2 AND vector_store_id = ANY($3::text[]) AND model = $4{scope}"
-        f" ORDER BY embedding <=> $1::text::vector, id LIMIT ${len(params)}",
+        f" ORDER BY distance, id LIMIT ${len(params)}",
         *params,
     )
-    return [(row["id"], float(row["similarity"])) for row in rows]
+    return [(row["id"], 1.0 - float(row["distance"])) for row in rows]
 
 
 async def _keyword(
@@ -258,7 +261,7 @@ async def _keyword(
     scope = _scope(params, pairs)
     params.append(DEPTH)
     rows = await conn.fetch(
-        "SELECT id FROM vector_chunks, to_tsquery('english', $1) AS q"
+        "SELECT id FROM vector_chunks, to_tsquery('rejoinder_english', $1) AS q"
         f" WHERE tsv @@ q AND tenant = $2 AND vector_store_id = ANY($3::text[]){model}{scope}"
         f" ORDER BY ts_rank_cd(tsv, q) DESC, id LIMIT ${len(params)}",
         *params,

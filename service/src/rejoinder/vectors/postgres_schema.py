@@ -19,6 +19,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: files in vector stores (attributes as JSONB), their chunks (text, position, one pgvector
     # `vector` of any dimension, the model that made it, the english tsvector of the text).
     (
+        # english stemming (snowball, as FTS5's porter on SQLite) without dropping stop words, as FTS5
+        # keeps them too: both stores' keyword halves then see the same words
+        "CREATE TEXT SEARCH DICTIONARY rejoinder_english_stem (TEMPLATE = snowball, LANGUAGE = english)",
+        "CREATE TEXT SEARCH CONFIGURATION rejoinder_english (COPY = english)",
+        """
+        ALTER TEXT SEARCH CONFIGURATION rejoinder_english
+        ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+        WITH rejoinder_english_stem
+        """,
         """
         CREATE TABLE vector_files (
             tenant TEXT NOT NULL,
@@ -39,7 +48,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             model TEXT NOT NULL,
             text TEXT NOT NULL,
             embedding vector NOT NULL,
-            tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+            tsv tsvector GENERATED ALWAYS AS (to_tsvector('rejoinder_english', text)) STORED,
             FOREIGN KEY (tenant, vector_store_id, file_id) REFERENCES vector_files ON DELETE CASCADE
         )
         """,
