@@ -25,7 +25,9 @@ from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.health import Readiness
 from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
+from rejoinder.api.http_vector_stores import VectorStoreRoutes
 from rejoinder.api.models_servicer import ModelsServicer
+from rejoinder.api.vector_stores_servicer import VectorStoresServicer
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.clock import Clock, SystemClock
@@ -35,6 +37,7 @@ from rejoinder.core.files import FilesCore
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.vector_stores.assemble import Identity, VectorStoresApp, open_vector_stores
 from rejoinder.observe.metrics import Metrics
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.observe.provider import ObservedProvider
@@ -60,11 +63,13 @@ from rejoinder.responses.v1 import (
     openai_http_pb2,
     openai_http_pb2_grpc,
     responses_service_pb2,
+    vector_stores_service_pb2,
 )
 from rejoinder.responses.v1 import conversations_service_pb2_grpc as conversations_grpc
 from rejoinder.responses.v1 import files_service_pb2_grpc as files_grpc
 from rejoinder.responses.v1 import models_service_pb2_grpc as models_grpc
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
+from rejoinder.responses.v1 import vector_stores_service_pb2_grpc as vector_stores_grpc
 from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, file_store_for, open_store
 from rejoinder.store.observed import ObservedStore
@@ -72,6 +77,7 @@ from rejoinder.store.observed_files import ObservedFileStore
 from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
 from rejoinder.tools.mcp.kind import McpKind
 from rejoinder.tools.registry import ToolKinds
+from rejoinder.vectors.postgres_schema import PgvectorMissing
 from rejoinder.wire.openai_json import OpenAIJson
 
 VERSION = version("rejoinder")
@@ -83,6 +89,7 @@ SERVICE_NAMES = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"].full_name,
     conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"].full_name,
     files_service_pb2.DESCRIPTOR.services_by_name["FilesService"].full_name,
+    vector_stores_service_pb2.DESCRIPTOR.services_by_name["VectorStoresService"].full_name,
     models_service_pb2.DESCRIPTOR.services_by_name["ModelsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
@@ -209,6 +216,7 @@ class GrpcApp:
     health: Readiness  # grpc.health.v1: the store answers, the server is not draining
     observer: Observer
     tracing: Tracing | None = None
+    vector_stores: VectorStoresApp | None = None  # its ingester, index and embedder
 
     async def drain(self, drain_s: float) -> int:
         """Stop serving, gently: health says NOT_SERVING (so Envoy routes elsewhere), new calls are
@@ -223,6 +231,8 @@ class GrpcApp:
     async def close(self) -> None:
         """Release everything (after `drain`): background runs, upstream pools, limiter, store."""
         await self.background.close()
+        if self.vector_stores is not None:
+            await self.vector_stores.close()  # before the store: ingestion gives its files back
         await self.registry.aclose()
         await self.limiter.close()  # before the store: it holds some of the store's connections
         await self.store.close()
@@ -259,6 +269,7 @@ class Apis:
 
     conversations: ConversationsCore
     files: FilesCore
+    vector_stores: VectorStoresApp
 
 
 def _add_servicers(
@@ -279,10 +290,15 @@ def _add_servicers(
         ConversationsServicer(apis.conversations, auth), registrar
     )
     files_grpc.add_FilesServiceServicer_to_server(FilesServicer(apis.files, auth), registrar)
+    vs = apis.vector_stores
+    vector_stores_grpc.add_VectorStoresServiceServicer_to_server(
+        VectorStoresServicer(vs.stores, vs.files, auth), registrar
+    )
     models_grpc.add_ModelsServiceServicer_to_server(ModelsServicer(registry, auth), registrar)
     codec = OpenAIJson(strict=settings.strict_json, max_string_chars=settings.request_limits.max_string_chars)
     files = FileRoutes(apis.files, codec, auth)
-    options = RestOptions(settings.sse_keepalive_s, settings.request_limits, files)
+    vector_stores = VectorStoreRoutes(vs.stores, vs.files, codec, auth)
+    options = RestOptions(settings.sse_keepalive_s, settings.request_limits, files, vector_stores)
     http = OpenAIHttpServicer(core, apis.conversations, codec, registry, auth, options)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(http, registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -339,6 +355,12 @@ async def start_grpc(
     system = "postgresql" if settings.store else "sqlite"
     raw_store, store = store, ObservedStore(store, observer, system)
     files = ObservedFileStore(file_store_for(raw_store, settings.data_dir), observer, system)
+    try:
+        vector_stores = await open_vector_stores(
+            settings, raw_store, files, Identity(replica, ids, clock), observer
+        )
+    except PgvectorMissing as exc:
+        raise ConfigError(str(exc)) from exc
     deps = Deps(
         store=store,
         providers=registry,
@@ -362,7 +384,7 @@ async def start_grpc(
     core = ResponsesCore(deps, background)
     server = _new_server(settings, tracing, reuse_port=shared_address is not None)
     files_core = FilesCore(files, deps.ids, deps.clock, settings.request_limits.max_file_bytes)
-    apis = Apis(conversations, files_core)
+    apis = Apis(conversations, files_core, vector_stores)
     health_servicer = _add_servicers(server, core, apis, settings, registry, observer)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if shared_address is not None:
@@ -382,4 +404,5 @@ async def start_grpc(
         health=readiness,
         observer=observer,
         tracing=tracing,
+        vector_stores=vector_stores,
     )

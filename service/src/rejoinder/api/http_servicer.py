@@ -21,6 +21,7 @@ from rejoinder.api.errors import internal_error
 from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_replies import error_body as _error_body
 from rejoinder.api.http_replies import json_body as _json
+from rejoinder.api.http_vector_stores import VectorStoreRoutes
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
@@ -77,6 +78,7 @@ class RestOptions:
     keepalive_s: float = 15.0
     limits: RequestLimits = DEFAULT_LIMITS
     files: FileRoutes | None = None  # the Files API's routes; without them those are UNIMPLEMENTED
+    vector_stores: VectorStoreRoutes | None = None  # the Vector stores API's, likewise
 
 
 DEFAULT_OPTIONS = RestOptions()
@@ -96,6 +98,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     ) -> None:
         limits = options.limits
         self._files = options.files
+        self._vector_stores = options.vector_stores
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
         self._core = core
         self._conversations = conversations
@@ -369,6 +372,96 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             context.set_code(grpc.StatusCode.UNIMPLEMENTED)
             raise NotImplementedError("the Files API is not served here")
         return self._files
+
+    async def CreateVectorStore(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
+        """POST /v1/vector_stores."""
+        return await self._vector_store_routes(context).create(request, context)
+
+    async def ListVectorStores(self, request: http.HttpListVectorStoresRequest, context: Context) -> HttpBody:
+        """GET /v1/vector_stores."""
+        return await self._vector_store_routes(context).list(request, context)
+
+    async def GetVectorStore(self, request: http.HttpVectorStoreIdRequest, context: Context) -> HttpBody:
+        """GET /v1/vector_stores/{id}."""
+        return await self._vector_store_routes(context).get(request, context)
+
+    async def UpdateVectorStore(self, request: http.HttpVectorStoreBodyRequest, context: Context) -> HttpBody:
+        """POST /v1/vector_stores/{id}."""
+        return await self._vector_store_routes(context).update(request, context)
+
+    async def DeleteVectorStore(self, request: http.HttpVectorStoreIdRequest, context: Context) -> HttpBody:
+        """DELETE /v1/vector_stores/{id}."""
+        return await self._vector_store_routes(context).delete(request, context)
+
+    async def SearchVectorStore(self, request: http.HttpVectorStoreBodyRequest, context: Context) -> HttpBody:
+        """POST /v1/vector_stores/{id}/search."""
+        return await self._vector_store_routes(context).search(request, context)
+
+    async def CreateVectorStoreFile(
+        self, request: http.HttpVectorStoreBodyRequest, context: Context
+    ) -> HttpBody:
+        """POST /v1/vector_stores/{id}/files."""
+        return await self._vector_store_routes(context).add_file(request, context)
+
+    async def ListVectorStoreFiles(
+        self, request: http.HttpListVectorStoreFilesRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/vector_stores/{id}/files."""
+        return await self._vector_store_routes(context).list_files(request, context)
+
+    async def GetVectorStoreFile(
+        self, request: http.HttpVectorStoreFileRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/vector_stores/{id}/files/{file_id}."""
+        return await self._vector_store_routes(context).get_file(request, context)
+
+    async def UpdateVectorStoreFile(
+        self, request: http.HttpVectorStoreFileBodyRequest, context: Context
+    ) -> HttpBody:
+        """POST /v1/vector_stores/{id}/files/{file_id}."""
+        return await self._vector_store_routes(context).update_file(request, context)
+
+    async def DeleteVectorStoreFile(
+        self, request: http.HttpVectorStoreFileRequest, context: Context
+    ) -> HttpBody:
+        """DELETE /v1/vector_stores/{id}/files/{file_id}."""
+        return await self._vector_store_routes(context).delete_file(request, context)
+
+    async def GetVectorStoreFileContent(
+        self, request: http.HttpVectorStoreFileRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/vector_stores/{id}/files/{file_id}/content."""
+        return await self._vector_store_routes(context).file_content(request, context)
+
+    async def CreateVectorStoreFileBatch(
+        self, request: http.HttpVectorStoreBodyRequest, context: Context
+    ) -> HttpBody:
+        """POST /v1/vector_stores/{id}/file_batches."""
+        return await self._vector_store_routes(context).create_batch(request, context)
+
+    async def GetVectorStoreFileBatch(
+        self, request: http.HttpVectorStoreFileBatchRequest, context: Context
+    ) -> HttpBody:
+        """GET /v1/vector_stores/{id}/file_batches/{batch_id}."""
+        return await self._vector_store_routes(context).get_batch(request, context)
+
+    async def CancelVectorStoreFileBatch(
+        self, request: http.HttpVectorStoreFileBatchRequest, context: Context
+    ) -> HttpBody:
+        """POST .../file_batches/{batch_id}/cancel."""
+        return await self._vector_store_routes(context).cancel_batch(request, context)
+
+    async def ListVectorStoreFileBatchFiles(
+        self, request: http.HttpListVectorStoreFileBatchFilesRequest, context: Context
+    ) -> HttpBody:
+        """GET .../file_batches/{batch_id}/files."""
+        return await self._vector_store_routes(context).list_batch_files(request, context)
+
+    def _vector_store_routes(self, context: Context) -> VectorStoreRoutes:
+        if self._vector_stores is None:
+            context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+            raise NotImplementedError("the Vector stores API is not served here")
+        return self._vector_stores
 
 
 def _model_id(request: http.HttpGetModelRequest, context: Context) -> str:

@@ -1,0 +1,87 @@
+"""The vector stores API put together for a server: its metadata in the server's store, the index beside
+it (SQLite: `vectors.db` next to the store's file; PostgreSQL: the same database, through the store's
+pool), the configured embedder, the Files API's files, and this process's ingester."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rejoinder.config import Settings
+from rejoinder.core.clock import Clock
+from rejoinder.core.ids import IdGenerator
+from rejoinder.core.vector_stores.files import VectorStoreFilesCore
+from rejoinder.core.vector_stores.ingestion import Ingester, IngestOptions, IngestParts
+from rejoinder.core.vector_stores.parts import VectorStoreParts
+from rejoinder.core.vector_stores.search import VectorSearch
+from rejoinder.core.vector_stores.sources import StoreFileSource
+from rejoinder.core.vector_stores.stores import VectorStoresCore
+from rejoinder.embeddings.factory import ClosableEmbedder, build_embedder
+from rejoinder.observe.observer import SILENT, Observer
+from rejoinder.store.base import Store
+from rejoinder.store.files import FileStore
+from rejoinder.store.postgres import PostgresStore
+from rejoinder.store.sqlite import SqliteStore
+from rejoinder.store.vector_stores_db import vector_stores_of
+from rejoinder.vectors.base import VectorIndex
+from rejoinder.vectors.postgres import PostgresVectorIndex
+from rejoinder.vectors.sqlite import SqliteVectorIndex
+
+INDEX_FILE = "vectors.db"
+
+
+@dataclass(frozen=True)
+class VectorStoresApp:
+    """The API's cores, the search the file_search tool calls, and what the server closes."""
+
+    stores: VectorStoresCore
+    files: VectorStoreFilesCore
+    search: VectorSearch
+    ingester: Ingester
+    index: VectorIndex
+    embedder: ClosableEmbedder
+
+    async def close(self) -> None:
+        """Stop ingesting (what is under way is given back), then close the index and the embedder."""
+        await self.ingester.close()
+        await self.index.close()
+        await self.embedder.aclose()
+
+
+async def open_index(store: Store, data_dir: Path) -> VectorIndex:
+    """The index beside `store`."""
+    if isinstance(store, PostgresStore):
+        return await PostgresVectorIndex.on(store.pool)
+    if isinstance(store, SqliteStore):
+        path = store.path.parent / INDEX_FILE if store.path is not None else ":memory:"
+        return await SqliteVectorIndex.open(path)
+    return await SqliteVectorIndex.open(data_dir / INDEX_FILE)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this process is (its replica ID: the owner of its ingestion claims), its IDs and clock."""
+
+    replica: str
+    ids: IdGenerator
+    clock: Clock
+
+
+async def open_vector_stores(
+    settings: Settings, store: Store, files: FileStore, who: Identity, observer: Observer = SILENT
+) -> VectorStoresApp:
+    """Everything the API needs, with this process's ingester started."""
+    index = await open_index(store, settings.data_dir)
+    embedder = build_embedder(settings.embeddings, settings.providers)
+    metadata = vector_stores_of(store)
+    source = StoreFileSource(files, who.clock)
+    options = IngestOptions(lease_s=settings.background_lease_s)
+    ingester = Ingester(
+        IngestParts(metadata, index, embedder, source, who.clock), who.replica, options, observer
+    )
+    parts = VectorStoreParts(metadata, index, source, who.ids, who.clock, ingester.wake)
+    search = VectorSearch(metadata, index, embedder, who.clock, observer)
+    await ingester.start()
+    return VectorStoresApp(
+        VectorStoresCore(parts, search), VectorStoreFilesCore(parts), search, ingester, index, embedder
+    )
