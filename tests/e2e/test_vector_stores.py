@@ -33,8 +33,8 @@ from tests.scripted_upstream import ScriptedUpstream
 ACME = "sk-acme-vectors-0001"
 GLOBEX = "sk-globex-vectors-0002"
 DOCS = {
-    "rockets.md": "# Rockets\n\nThe launcher burns liquid oxygen and kerosene in its first stage. Its engines "
-    "lift the payload to low Earth orbit, where the second stage separates.",
+    "rockets.md": "# Rockets\n\nThe launcher burns liquid oxygen and kerosene in its first stage. Its "
+    "engines lift the payload to low Earth orbit, where the second stage separates.",
     "bread.txt": "Sourdough bread rises with wild yeast and lactic acid bacteria. Bakers feed the starter "
     "with flour and water every day and bake the loaves in a hot oven.",
     "cats.html": "<html><body><h1>Cats</h1><p>The tabby cat purrs, hunts mice and sleeps sixteen hours a "
@@ -166,7 +166,7 @@ def test_search_finds_the_right_file_and_honours_filters_and_ranking(acme: OpenA
     vector_only = acme.vector_stores.search(
         store.id, query="sourdough starter", ranking_options={"ranker": "none"}
     )
-    assert list(vector_only)[0].filename == "bread.txt"
+    assert next(iter(vector_only)).filename == "bread.txt"
 
 
 def test_a_file_that_cannot_be_read_ends_failed_with_its_error(acme: OpenAI) -> None:
