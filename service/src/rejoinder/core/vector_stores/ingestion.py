@@ -85,6 +85,11 @@ class Ingester:
         self._loop: asyncio.Task[None] | None = None
         self._last_beat = 0.0
 
+    @property
+    def busy(self) -> int:
+        """How many files this process is ingesting now."""
+        return len(self._tasks)
+
     def wake(self) -> None:
         """Files were added: look for them now rather than at the next poll."""
         self._wake.set()
