@@ -24,8 +24,8 @@ async def test_sqlite_index_lives_in_the_store_file(tmp_path: Path) -> None:
     await index.close()
     await store.close()
     with sqlite3.connect(tmp_path / "rejoinder.db") as conn:
-        assert conn.execute("SELECT count(*) FROM vector_chunks").fetchone() == (1,)
-        assert conn.execute("SELECT version FROM vector_schema").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM vector_index_chunks").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM vector_index_schema").fetchone() == (1,)
 
 
 async def test_postgres_index_shares_the_store_pool(postgres_dsn: str) -> None:

@@ -33,17 +33,18 @@ DEFAULT_POOL_SIZE = 5
 Files = dict[tuple[str, str], tuple[str, dict[str, AttributeValue]]]  # (store, file) -> name, attributes
 
 _INSERT_CHUNKS = """
-INSERT INTO vector_chunks (tenant, vector_store_id, file_id, model, position, text, embedding)
+INSERT INTO vector_index_chunks (tenant, vector_store_id, file_id, model, position, text, embedding)
 SELECT $1, $2, $3, $4, t.position, t.text, t.embedding::vector
 FROM unnest($5::integer[], $6::text[], $7::text[]) AS t (position, text, embedding)
 """
 _UPSERT_FILE = """
-INSERT INTO vector_files (tenant, vector_store_id, file_id, filename, attributes) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO vector_index_files (tenant, vector_store_id, file_id, filename, attributes)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tenant, vector_store_id, file_id)
 DO UPDATE SET filename = excluded.filename, attributes = excluded.attributes
 """
 _MODEL_DIMENSIONS = """
-SELECT vector_dims(embedding) FROM vector_chunks
+SELECT vector_dims(embedding) FROM vector_index_chunks
 WHERE tenant = $1 AND vector_store_id = $2 AND model = $3 LIMIT 1
 """
 _PAIRS = "(vector_store_id, file_id) IN (SELECT * FROM unnest({}::text[], {}::text[]))"
@@ -91,7 +92,8 @@ class PostgresVectorIndex:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT_FILE, *key, file.filename, json.dumps(dict(file.attributes)))
             await conn.execute(
-                "DELETE FROM vector_chunks WHERE tenant = $1 AND vector_store_id = $2 AND file_id = $3", *key
+                "DELETE FROM vector_index_chunks WHERE tenant = $1 AND vector_store_id = $2 AND file_id = $3",
+                *key,
             )
             await _check_dimensions(conn, file)
             await conn.execute(_INSERT_CHUNKS, *key, file.embedding_model, positions, texts, vectors)
@@ -100,7 +102,7 @@ class PostgresVectorIndex:
         """Remove a file's chunks from one vector store; False when it had none there."""
         self._check_open()
         status: str = await self._pool.execute(
-            "DELETE FROM vector_files WHERE tenant = $1 AND vector_store_id = $2 AND file_id = $3",
+            "DELETE FROM vector_index_files WHERE tenant = $1 AND vector_store_id = $2 AND file_id = $3",
             tenant,
             vector_store_id,
             file_id,
@@ -111,7 +113,9 @@ class PostgresVectorIndex:
         """Remove every chunk of a vector store; how many files it held."""
         self._check_open()
         status: str = await self._pool.execute(
-            "DELETE FROM vector_files WHERE tenant = $1 AND vector_store_id = $2", tenant, vector_store_id
+            "DELETE FROM vector_index_files WHERE tenant = $1 AND vector_store_id = $2",
+            tenant,
+            vector_store_id,
         )
         return int(status.split()[-1])
 
@@ -121,7 +125,7 @@ class PostgresVectorIndex:
         """Replace a file's attributes in one vector store; False when the file is not there."""
         self._check_open()
         status: str = await self._pool.execute(
-            "UPDATE vector_files SET attributes = $4"
+            "UPDATE vector_index_files SET attributes = $4"
             " WHERE tenant = $1 AND vector_store_id = $2 AND file_id = $3",
             tenant,
             vector_store_id,
@@ -145,7 +149,8 @@ class PostgresVectorIndex:
             fused = fuse(query.mode, vector, keyword, query.weights)
             chosen = top(fused, query.max_num_results, query.score_threshold)
             rows = await conn.fetch(
-                "SELECT id, vector_store_id, file_id, position, text FROM vector_chunks WHERE id = ANY($1)",
+                "SELECT id, vector_store_id, file_id, position, text FROM vector_index_chunks"
+                " WHERE id = ANY($1)",
                 [chunk for chunk, _ in chosen],
             )
         by_id = {row["id"]: row for row in rows}
@@ -190,7 +195,7 @@ async def _check_dimensions(conn: Conn, file: FileChunks) -> None:
 
 async def _files(conn: Conn, tenant: str, stores: list[str]) -> Files:
     rows = await conn.fetch(
-        "SELECT vector_store_id, file_id, filename, attributes FROM vector_files"
+        "SELECT vector_store_id, file_id, filename, attributes FROM vector_index_files"
         " WHERE tenant = $1 AND vector_store_id = ANY($2::text[])",
         tenant,
         stores,
@@ -216,7 +221,7 @@ async def _vector(
     if query.mode == "keyword" or query.embedding is None or query.embedding_model is None:
         return []
     dimensions = await conn.fetchval(
-        "SELECT vector_dims(embedding) FROM vector_chunks"
+        "SELECT vector_dims(embedding) FROM vector_index_chunks"
         " WHERE tenant = $1 AND vector_store_id = ANY($2::text[]) AND model = $3 LIMIT 1",
         tenant,
         stores,
@@ -235,7 +240,7 @@ async def _vector(
     # under a generic plan (seen: 72 ms instead of 2 ms at 2,000 chunks).
     rows = await conn.fetch(
         "WITH q AS MATERIALIZED (SELECT $1::text::vector AS v)"
-        " SELECT id, embedding <=> q.v AS distance FROM vector_chunks, q"
+        " SELECT id, embedding <=> q.v AS distance FROM vector_index_chunks, q"
         f" WHERE tenant = $2 AND vector_store_id = ANY($3::text[]) AND model = $4{scope}"
         f" ORDER BY distance, id LIMIT ${len(params)}",
         *params,
@@ -261,7 +266,7 @@ async def _keyword(
     scope = _scope(params, pairs)
     params.append(DEPTH)
     rows = await conn.fetch(
-        "SELECT id FROM vector_chunks, to_tsquery('rejoinder_english', $1) AS q"
+        "SELECT id FROM vector_index_chunks, to_tsquery('rejoinder_english', $1) AS q"
         f" WHERE tsv @@ q AND tenant = $2 AND vector_store_id = ANY($3::text[]){model}{scope}"
         f" ORDER BY ts_rank_cd(tsv, q) DESC, id LIMIT ${len(params)}",
         *params,

@@ -1,5 +1,5 @@
 """The vector index's PostgreSQL tables as ordered migrations, versioned in a table of their own
-(`vector_schema`), apart from the store's `rejoinder_schema`, under an advisory lock of their own.
+(`vector_index_schema`), apart from the store's `rejoinder_schema`, under an advisory lock of their own.
 
 Needs pgvector on the server (`CREATE EXTENSION vector`: by a superuser, unless an administrator created
 it in the database beforehand). Migration N (1-based) brings the tables from version N-1 to N. Never
@@ -29,7 +29,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         WITH rejoinder_english_stem
         """,
         """
-        CREATE TABLE vector_files (
+        CREATE TABLE vector_index_files (
             tenant TEXT NOT NULL,
             vector_store_id TEXT NOT NULL,
             file_id TEXT NOT NULL,
@@ -39,7 +39,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         """
-        CREATE TABLE vector_chunks (
+        CREATE TABLE vector_index_chunks (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             tenant TEXT NOT NULL,
             vector_store_id TEXT NOT NULL,
@@ -49,12 +49,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             text TEXT NOT NULL,
             embedding vector NOT NULL,
             tsv tsvector GENERATED ALWAYS AS (to_tsvector('rejoinder_english', text)) STORED,
-            FOREIGN KEY (tenant, vector_store_id, file_id) REFERENCES vector_files ON DELETE CASCADE
+            FOREIGN KEY (tenant, vector_store_id, file_id) REFERENCES vector_index_files ON DELETE CASCADE
         )
         """,
-        "CREATE INDEX vector_chunks_model ON vector_chunks (tenant, vector_store_id, model)",
-        "CREATE INDEX vector_chunks_file ON vector_chunks (tenant, vector_store_id, file_id)",
-        "CREATE INDEX vector_chunks_tsv ON vector_chunks USING gin (tsv)",
+        "CREATE INDEX vector_index_chunks_model ON vector_index_chunks (tenant, vector_store_id, model)",
+        "CREATE INDEX vector_index_chunks_file ON vector_index_chunks (tenant, vector_store_id, file_id)",
+        "CREATE INDEX vector_index_chunks_tsv ON vector_index_chunks USING gin (tsv)",
     ),
 )
 
@@ -90,14 +90,14 @@ async def migrate(conn: Conn) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await ensure_extension(conn)
-        await conn.execute("CREATE TABLE IF NOT EXISTS vector_schema (version INTEGER NOT NULL)")
-        version = await conn.fetchval("SELECT version FROM vector_schema")
+        await conn.execute("CREATE TABLE IF NOT EXISTS vector_index_schema (version INTEGER NOT NULL)")
+        version = await conn.fetchval("SELECT version FROM vector_index_schema")
         if version is None:
-            await conn.execute("INSERT INTO vector_schema (version) VALUES (0)")
+            await conn.execute("INSERT INTO vector_index_schema (version) VALUES (0)")
             version = 0
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"vector index schema {version} is newer than this build ({SCHEMA_VERSION})")
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 await conn.execute(statement)
-        await conn.execute("UPDATE vector_schema SET version = $1", SCHEMA_VERSION)
+        await conn.execute("UPDATE vector_index_schema SET version = $1", SCHEMA_VERSION)

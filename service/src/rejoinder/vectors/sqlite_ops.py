@@ -64,7 +64,7 @@ def _write(conn: sqlite3.Connection) -> Iterator[None]:
 def _removed(conn: sqlite3.Connection, tenant: str, vector_store_id: str) -> None:
     conn.execute(
         """
-        INSERT INTO vector_store_removals (tenant, vector_store_id, removals) VALUES (?, ?, 1)
+        INSERT INTO vector_index_removals (tenant, vector_store_id, removals) VALUES (?, ?, 1)
         ON CONFLICT (tenant, vector_store_id) DO UPDATE SET removals = removals + 1
         """,
         (tenant, vector_store_id),
@@ -74,8 +74,8 @@ def _removed(conn: sqlite3.Connection, tenant: str, vector_store_id: str) -> Non
 def _delete_file(conn: sqlite3.Connection, tenant: str, vector_store_id: str, file_id: str) -> bool:
     key = (tenant, vector_store_id, file_id)
     where = "WHERE tenant = ? AND vector_store_id = ? AND file_id = ?"
-    chunks = conn.execute(f"DELETE FROM vector_chunks {where}", key).rowcount
-    files = conn.execute(f"DELETE FROM vector_files {where}", key).rowcount
+    chunks = conn.execute(f"DELETE FROM vector_index_chunks {where}", key).rowcount
+    files = conn.execute(f"DELETE FROM vector_index_files {where}", key).rowcount
     if chunks:
         _removed(conn, tenant, vector_store_id)
     return files > 0
@@ -84,7 +84,7 @@ def _delete_file(conn: sqlite3.Connection, tenant: str, vector_store_id: str, fi
 def _check_dimensions(conn: sqlite3.Connection, file: FileChunks) -> None:
     sizes = {len(chunk.embedding) for chunk in file.chunks}
     found = conn.execute(
-        "SELECT length(embedding) / 4 FROM vector_chunks"
+        "SELECT length(embedding) / 4 FROM vector_index_chunks"
         " WHERE tenant = ? AND vector_store_id = ? AND model = ? LIMIT 1",
         (file.tenant, file.vector_store_id, file.embedding_model),
     ).fetchone()
@@ -104,7 +104,7 @@ def add_file(conn: sqlite3.Connection, file: FileChunks) -> None:
         _delete_file(conn, file.tenant, file.vector_store_id, file.file_id)
         _check_dimensions(conn, file)
         conn.execute(
-            "INSERT INTO vector_files (tenant, vector_store_id, file_id, filename, attributes)"
+            "INSERT INTO vector_index_files (tenant, vector_store_id, file_id, filename, attributes)"
             " VALUES (?, ?, ?, ?, ?)",
             (
                 file.tenant,
@@ -115,8 +115,8 @@ def add_file(conn: sqlite3.Connection, file: FileChunks) -> None:
             ),
         )
         conn.executemany(
-            "INSERT INTO vector_chunks (tenant, vector_store_id, file_id, position, model, text, embedding)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vector_index_chunks (tenant, vector_store_id, file_id, position, model, text,"
+            " embedding) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -129,9 +129,9 @@ def delete_file(conn: sqlite3.Connection, tenant: str, vector_store_id: str, fil
 def delete_store(conn: sqlite3.Connection, tenant: str, vector_store_id: str) -> int:
     key = (tenant, vector_store_id)
     with _write(conn):
-        conn.execute("DELETE FROM vector_chunks WHERE tenant = ? AND vector_store_id = ?", key)
+        conn.execute("DELETE FROM vector_index_chunks WHERE tenant = ? AND vector_store_id = ?", key)
         files: int = conn.execute(
-            "DELETE FROM vector_files WHERE tenant = ? AND vector_store_id = ?", key
+            "DELETE FROM vector_index_files WHERE tenant = ? AND vector_store_id = ?", key
         ).rowcount
         _removed(conn, tenant, vector_store_id)
     return files
@@ -145,7 +145,8 @@ def update_attributes(
     attributes: Mapping[str, AttributeValue],
 ) -> bool:
     found = conn.execute(
-        "UPDATE vector_files SET attributes = ? WHERE tenant = ? AND vector_store_id = ? AND file_id = ?",
+        "UPDATE vector_index_files SET attributes = ?"
+        " WHERE tenant = ? AND vector_store_id = ? AND file_id = ?",
         (json.dumps(dict(attributes)), tenant, vector_store_id, file_id),
     )
     return found.rowcount > 0
@@ -154,7 +155,7 @@ def update_attributes(
 def files(conn: sqlite3.Connection, tenant: str, vector_store_ids: Sequence[str]) -> dict[str, list[FileRow]]:
     """The files of the tenant's vector stores, by store."""
     rows = conn.execute(
-        "SELECT vector_store_id, file_id, filename, attributes FROM vector_files"
+        "SELECT vector_store_id, file_id, filename, attributes FROM vector_index_files"
         " WHERE tenant = ? AND vector_store_id IN (SELECT value FROM json_each(?))",
         (tenant, json.dumps(list(vector_store_ids))),
     ).fetchall()
@@ -167,11 +168,11 @@ def files(conn: sqlite3.Connection, tenant: str, vector_store_ids: Sequence[str]
 def vector_state(conn: sqlite3.Connection, tenant: str, vector_store_id: str, model: str) -> tuple[int, int]:
     """(removals, highest chunk id) of the store's chunks of this model: what says a cache is stale."""
     found = conn.execute(
-        "SELECT removals FROM vector_store_removals WHERE tenant = ? AND vector_store_id = ?",
+        "SELECT removals FROM vector_index_removals WHERE tenant = ? AND vector_store_id = ?",
         (tenant, vector_store_id),
     ).fetchone()
     (last,) = conn.execute(
-        "SELECT coalesce(max(id), 0) FROM vector_chunks"
+        "SELECT coalesce(max(id), 0) FROM vector_index_chunks"
         " WHERE tenant = ? AND vector_store_id = ? AND model = ?",
         (tenant, vector_store_id, model),
     ).fetchone()
@@ -184,7 +185,7 @@ def load_vectors(
     """`cached` and the store's chunks of the model with ids past its last, up to `last_id`."""
     tenant, store, model = key
     rows = conn.execute(
-        "SELECT id, file_id, embedding FROM vector_chunks"
+        "SELECT id, file_id, embedding FROM vector_index_chunks"
         " WHERE tenant = ? AND vector_store_id = ? AND model = ? AND id > ? AND id <= ? ORDER BY id",
         (tenant, store, model, cached.last_id, last_id),
     ).fetchall()
@@ -205,8 +206,9 @@ def keyword(  # noqa: PLR0913 - one query's parts, all needed
     if not terms:
         return []
     sql = [
-        "SELECT c.id FROM vector_chunks_fts JOIN vector_chunks AS c ON c.id = vector_chunks_fts.rowid",
-        "WHERE vector_chunks_fts MATCH ? AND c.tenant = ?",
+        "SELECT c.id FROM vector_index_chunks_fts",
+        "JOIN vector_index_chunks AS c ON c.id = vector_index_chunks_fts.rowid",
+        "WHERE vector_index_chunks_fts MATCH ? AND c.tenant = ?",
         "AND c.vector_store_id IN (SELECT value FROM json_each(?))",
     ]
     params: list[object] = [" OR ".join(f'"{term}"' for term in terms), tenant, json.dumps(list(stores))]
@@ -218,14 +220,14 @@ def keyword(  # noqa: PLR0913 - one query's parts, all needed
             "AND (c.vector_store_id, c.file_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
         )
         params.append(json.dumps(list(allowed)))
-    sql.append("ORDER BY vector_chunks_fts.rank, c.id LIMIT ?")
+    sql.append("ORDER BY vector_index_chunks_fts.rank, c.id LIMIT ?")
     params.append(depth)
     return [chunk for (chunk,) in conn.execute(" ".join(sql), params)]
 
 
 def hits(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, HitRow]:
     rows = conn.execute(
-        "SELECT id, vector_store_id, file_id, position, text FROM vector_chunks"
+        "SELECT id, vector_store_id, file_id, position, text FROM vector_index_chunks"
         " WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(ids)),),
     ).fetchall()

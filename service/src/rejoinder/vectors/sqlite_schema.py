@@ -1,5 +1,5 @@
 """The vector index's SQLite tables as ordered migrations, versioned in a table of their own
-(`vector_schema`), apart from the store's `PRAGMA user_version`: the index may share the store's file.
+(`vector_index_schema`), apart from the store's `PRAGMA user_version`: the index may share the store's file.
 
 Migration N (1-based) brings the tables from version N-1 to N. Never edit a released migration; append.
 """
@@ -15,7 +15,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # that store are stale; appends it sees from the highest chunk id).
     (
         """
-        CREATE TABLE vector_files (
+        CREATE TABLE vector_index_files (
             tenant TEXT NOT NULL,
             vector_store_id TEXT NOT NULL,
             file_id TEXT NOT NULL,
@@ -25,7 +25,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
         """
-        CREATE TABLE vector_chunks (
+        CREATE TABLE vector_index_chunks (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             tenant TEXT NOT NULL,
             vector_store_id TEXT NOT NULL,
@@ -36,26 +36,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             embedding BLOB NOT NULL
         )
         """,
-        "CREATE INDEX vector_chunks_model ON vector_chunks (tenant, vector_store_id, model, id)",
-        "CREATE INDEX vector_chunks_file ON vector_chunks (tenant, vector_store_id, file_id)",
+        "CREATE INDEX vector_index_chunks_model ON vector_index_chunks (tenant, vector_store_id, model, id)",
+        "CREATE INDEX vector_index_chunks_file ON vector_index_chunks (tenant, vector_store_id, file_id)",
         """
-        CREATE VIRTUAL TABLE vector_chunks_fts USING fts5(
-            text, content='vector_chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+        CREATE VIRTUAL TABLE vector_index_chunks_fts USING fts5(
+            text, content='vector_index_chunks', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
         )
         """,
         """
-        CREATE TRIGGER vector_chunks_fts_insert AFTER INSERT ON vector_chunks BEGIN
-            INSERT INTO vector_chunks_fts (rowid, text) VALUES (new.id, new.text);
+        CREATE TRIGGER vector_index_chunks_fts_insert AFTER INSERT ON vector_index_chunks BEGIN
+            INSERT INTO vector_index_chunks_fts (rowid, text) VALUES (new.id, new.text);
         END
         """,
         """
-        CREATE TRIGGER vector_chunks_fts_delete AFTER DELETE ON vector_chunks BEGIN
-            INSERT INTO vector_chunks_fts (vector_chunks_fts, rowid, text)
+        CREATE TRIGGER vector_index_chunks_fts_delete AFTER DELETE ON vector_index_chunks BEGIN
+            INSERT INTO vector_index_chunks_fts (vector_index_chunks_fts, rowid, text)
                 VALUES ('delete', old.id, old.text);
         END
         """,
         """
-        CREATE TABLE vector_store_removals (
+        CREATE TABLE vector_index_removals (
             tenant TEXT NOT NULL,
             vector_store_id TEXT NOT NULL,
             removals INTEGER NOT NULL,
@@ -72,17 +73,17 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Apply the pending migrations in one write transaction (the connection in autocommit mode)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("CREATE TABLE IF NOT EXISTS vector_schema (version INTEGER NOT NULL)")
-        found = conn.execute("SELECT version FROM vector_schema").fetchone()
+        conn.execute("CREATE TABLE IF NOT EXISTS vector_index_schema (version INTEGER NOT NULL)")
+        found = conn.execute("SELECT version FROM vector_index_schema").fetchone()
         version: int = 0 if found is None else found[0]
         if found is None:
-            conn.execute("INSERT INTO vector_schema (version) VALUES (0)")
+            conn.execute("INSERT INTO vector_index_schema (version) VALUES (0)")
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"vector index schema {version} is newer than this build ({SCHEMA_VERSION})")
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 conn.execute(statement)
-        conn.execute("UPDATE vector_schema SET version = ?", (SCHEMA_VERSION,))
+        conn.execute("UPDATE vector_index_schema SET version = ?", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
