@@ -4,8 +4,11 @@ and on PostgreSQL, with files ingested in the background by the embedded embeddi
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import httpx
@@ -26,6 +29,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
     VectorStoresServiceStub,
 )
 from tests.e2e.exactness import CapturingTransport, check
+from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
 from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import ScriptedUpstream
@@ -391,3 +395,59 @@ def test_typed_grpc(stub: VectorStoresServiceStub, acme: OpenAI) -> None:
         )
     code, meta = _details(bad.value)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and meta["param"] == "rewrite_query"
+
+
+def test_files_a_killed_worker_was_ingesting_are_ingested_again_when_it_restarts(
+    tmp_path: Path, e2e_upstream: ScriptedUpstream, transport: CapturingTransport
+) -> None:
+    """Two workers on one SQLite file, embeddings from the upstream (which holds the first four requests
+    for a while): each worker claims two files; worker 1 is killed while it embeds them, comes back under
+    its identity and ingests them again at once, long before their claims' lease would lapse."""
+    lease_s = 60
+    config = tmp_path / "rejoinder.toml"
+    config.write_text(
+        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\n\n'
+        '[embeddings]\nprovider = "scripted"\nmodel = "emb"\ntimeout_s = 30\n'
+    )
+    args = ["--config", str(config), "--background-lease-s", str(lease_s)]
+    service = ServiceProcess(data_dir=tmp_path / "data", extra_args=args, workers=2).start()
+    try:
+        e2e_upstream.reset()
+        client = _sdk(service, "x", transport)
+        ids = [
+            _upload(client, f"doc{n}.txt", f"Document {n} about herons and marshes.".encode())
+            for n in range(4)
+        ]
+        e2e_upstream.embedding_faults.extend([6.0] * 4)  # every first embedding request waits 6 s
+        store = client.vector_stores.create(name="killed", file_ids=ids)
+        deadline = time.monotonic() + 10
+        while len(e2e_upstream.embedding_requests) < 4:  # both workers are embedding their two files
+            assert time.monotonic() < deadline, e2e_upstream.embedding_requests
+            time.sleep(0.05)
+        pids, _ = service.workers_announced()
+        os.kill(pids[1], signal.SIGKILL)
+        killed = time.monotonic()
+        done = _settled(client, store.id, timeout_s=lease_s / 2)
+        assert (done.file_counts.completed, done.file_counts.in_progress) == (4, 0), done.file_counts
+        assert time.monotonic() - killed < lease_s / 2
+        assert len(e2e_upstream.embedding_requests) >= 6  # worker 1's two files were embedded again
+        assert "ingesting when it stopped start over" in service.log()
+    finally:
+        assert service.stop() == 0, service.log()
+        e2e_upstream.reset()
+
+
+def test_ingestion_and_search_are_measured(vs_service: ServiceProcess, acme: OpenAI) -> None:
+    before = scrape(vs_service.metrics_url)
+    store = acme.vector_stores.create(name="measured", file_ids=[_upload(acme, "rockets.md")])
+    acme.vector_stores.files.create_and_poll(
+        file_id=_upload(acme, "bad.bin", GARBAGE), vector_store_id=store.id
+    )
+    _settled(acme, store.id)
+    acme.vector_stores.search(store.id, query="oxygen")
+    moved = Moved(before, scrape(vs_service.metrics_url))
+    assert moved("rejoinder_vector_store_files_ingested_total", outcome="completed") == 1
+    assert moved("rejoinder_vector_store_files_ingested_total", outcome="unsupported_file") == 1
+    assert moved("rejoinder_vector_store_chunks_ingested_total") >= 1
+    assert moved("rejoinder_vector_store_ingestion_duration_seconds_count", outcome="completed") == 1
+    assert moved("rejoinder_vector_store_search_duration_seconds_count") == 1
