@@ -139,6 +139,10 @@ WHERE (vector_store_id, file_id) IN (
 RETURNING (SELECT s.tenant FROM vector_stores s WHERE s.id = vector_store_files.vector_store_id),
     vector_store_id, file_id, chunking_strategy, attributes, attempts
 """
+_CLAIMABLE = """
+SELECT 1 FROM vector_store_files
+WHERE status = 'in_progress' AND (owner IS NULL OR (heartbeat_at < $2 AND owner <> $1)) LIMIT 1
+"""
 _HEARTBEAT = """
 UPDATE vector_store_files SET heartbeat_at = $2 WHERE owner = $1 AND status = 'in_progress'
 RETURNING vector_store_id, file_id
@@ -399,6 +403,8 @@ class SqlVectorStores:
         return await self.get_batch(vector_store_id, batch_id, tenant=tenant)
 
     async def claim_files(self, owner: str, *, now_ms: int, stale_before_ms: int, limit: int) -> list[Claim]:
+        if not await self._db.fetch(_CLAIMABLE, (owner, stale_before_ms)):
+            return []  # a read: an idle process polling takes no write lock
         rows = await self._db.fetch(self._claim, (owner, now_ms, stale_before_ms, limit))
         return [
             Claim(str(r[0]), str(r[1]), str(r[2]), _chunking(r[3]), _attributes(r[4]), _int(r[5]))
