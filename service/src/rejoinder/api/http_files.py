@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import grpc
 from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.auth import Authenticator
@@ -59,6 +60,8 @@ class FileRoutes:
         except ApiError as err:
             await _drain(bodies)
             return await error_body(context, err)
+        except grpc.aio.AbortError:
+            raise  # a message that is not an HttpBody: the RPC was refused already (api/malformed.py)
         except Exception:
             log.exception("upload failed")
             return await error_body(context, internal_error())
