@@ -267,3 +267,12 @@ async def test_a_closed_index_refuses_calls(open_index: IndexOpener) -> None:
     await index.close()
     with pytest.raises(RuntimeError, match="closed"):
         await index.search("t1", ["vs_a"], query("x"))
+
+
+async def test_degenerate_queries_find_nothing_or_score_zero(index: VectorIndex) -> None:
+    await index.add_file(file("f1", [("first", EAST), ("second", NORTH)]))
+    assert await index.search("t1", [], query("first")) == []
+    zero = await index.search("t1", ["vs_a"], query("nothing here", [0.0, 0.0, 0.0, 0.0], mode="vector"))
+    assert [(h.position, h.score) for h in zero] == [(0, 0.0), (1, 0.0)]  # similar to nothing, oldest first
+    only_stop_words = await index.search("t1", ["vs_a"], query("the and of", None, mode="keyword"))
+    assert only_stop_words == []
