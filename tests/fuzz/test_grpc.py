@@ -17,7 +17,12 @@ from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from rejoinder.responses.v1 import conversations_service_pb2, openai_http_pb2, responses_service_pb2
+from rejoinder.responses.v1 import (
+    conversations_service_pb2,
+    files_service_pb2,
+    openai_http_pb2,
+    responses_service_pb2,
+)
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fuzz.checks import INTERNAL_FAILURE, check_grpc_status, finding
 from tests.fuzz.harness import ServiceWatch, fresh_ids, fuzz, grpc_call
@@ -29,6 +34,7 @@ from tests.fuzz.shapes import Env, Shapes
 TYPED = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"],
     conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"],
+    files_service_pb2.DESCRIPTOR.services_by_name["FilesService"],
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"],  # callable over gRPC too
 )
 # The REST handlers that take a whole HttpBody: the JSON of this request message goes in its `data`.
@@ -54,7 +60,7 @@ def _path(method: MethodDescriptor) -> str:
 
 
 _CODEC = OpenAIJson()
-_ID_FIELDS = ("response_id", "conversation_id", "item_id")
+_ID_FIELDS = ("response_id", "conversation_id", "item_id", "file_id")
 
 
 @st.composite
@@ -111,7 +117,11 @@ def test_typed_requests(
         _spare_known_ids(request.value, method, rest, env)
     raw = request.value.SerializeToString()
     code, message, elapsed, replies = grpc_call(
-        channels[target], _path(method), raw, server_streaming=method.server_streaming
+        channels[target],
+        _path(method),
+        raw,
+        server_streaming=method.server_streaming,
+        client_streaming=method.client_streaming,
     )
     event(f"{method.name}: {code.name}")
     case = {
