@@ -74,6 +74,7 @@ from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, file_store_for, open_store
 from rejoinder.store.observed import ObservedStore
 from rejoinder.store.observed_files import ObservedFileStore
+from rejoinder.tools.file_search.kind import FileSearchKind
 from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
 from rejoinder.tools.mcp.kind import McpKind
 from rejoinder.tools.registry import ToolKinds
@@ -153,10 +154,11 @@ def mcp_connector(settings: Settings) -> SdkMcpConnector:
     )
 
 
-def tool_kinds(settings: Settings, observer: Observer) -> ToolKinds:
+def tool_kinds(settings: Settings, observer: Observer, vector_stores: VectorStoresApp) -> ToolKinds:
     """The server-side tool kinds this server runs (tools/base.py), each observed at the tool seam."""
     mcp = McpKind(ObservedConnector(mcp_connector(settings), observer))
-    return ToolKinds([ObservedKind(mcp, observer)])
+    file_search = FileSearchKind(vector_stores.search, vector_stores.stores)
+    return ToolKinds([ObservedKind(mcp, observer), ObservedKind(file_search, observer)])
 
 
 def _address(base_url: str) -> tuple[str, int] | None:
@@ -367,7 +369,7 @@ async def start_grpc(
         clock=clock,
         ids=ids,
         sealer=reasoning_sealer(settings),
-        tools=tool_kinds(settings, observer),
+        tools=tool_kinds(settings, observer, vector_stores),
         conversations=store,
         limits=settings.request_limits,
         limiter=limiter,

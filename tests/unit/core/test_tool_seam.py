@@ -174,6 +174,9 @@ class SearchKind:
     def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
         return None
 
+    async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
+        return None
+
 
 class CountingObserver(Observer):
     """Records the tool calls it is told of."""

@@ -97,7 +97,9 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
         """A stored response."""
         try:
             return pb.GetResponse(
-                response=await self._core.get(request.response_id, tenant=self._tenant(context))
+                response=await self._core.get(
+                    request.response_id, tenant=self._tenant(context), include=request.include
+                )
             )
         except ApiError as err:
             await abort(context, err)

@@ -177,7 +177,9 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
             async def produce() -> object:
                 return self._codec.encode(
-                    await self._core.get(request.response_id, tenant=self._tenant(context))
+                    await self._core.get(
+                        request.response_id, tenant=self._tenant(context), include=_include(context)
+                    )
                 )
 
             yield await self._unary(context, produce)
@@ -472,6 +474,13 @@ def _model_id(request: http.HttpGetModelRequest, context: Context) -> str:
     path = urlsplit(str(metadata.get(ORIGINAL_PATH_METADATA, ""))).path
     prefix = "/v1/models/"
     return unquote(path.removeprefix(prefix)) if path.startswith(prefix) else request.model
+
+
+def _include(context: Context) -> list[str]:
+    """The `include[]` query parameters (as the SDKs send them; `include` too), from the original path."""
+    metadata = dict(context.invocation_metadata() or ())
+    query = parse_qs(urlsplit(str(metadata.get(ORIGINAL_PATH_METADATA, ""))).query)
+    return [*query.get("include[]", ()), *query.get("include", ())]
 
 
 def _starting_after(request: http.HttpGetResponseRequest, context: Context) -> int | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Protocol
 
 from rejoinder.core.background.inflight import InFlight
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.checks.validation import ValidatedRequest, validate_steps
+from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
 from rejoinder.core.run.orchestrator import Deps, Run, start
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
@@ -145,12 +146,15 @@ class ResponsesCore:
         assert final is not None
         return final
 
-    async def get(self, response_id: str, *, tenant: str = "") -> Response:
-        """A stored response. Raises 404."""
+    async def get(self, response_id: str, *, tenant: str = "", include: Collection[str] = ()) -> Response:
+        """A stored response, showing what `include` asks for (core/include.py). Raises 404."""
         response = await self._deps.store.get(response_id, tenant=tenant)
         if response is None:
             raise _missing_response(response_id)
-        return response
+        shown = Response()
+        shown.CopyFrom(response)  # a store may hand out what it keeps
+        withhold(shown.output, include)
+        return shown
 
     async def delete(self, response_id: str, *, tenant: str = "") -> DeleteResponse:
         """Delete a stored response (stopping its run first when it runs in background). Raises 404."""

@@ -145,6 +145,9 @@ class ObservedKind:
     def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
         self._inner.check_choice(choice, tools)
 
+    async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
+        await self._inner.admit(tools, tenant)
+
 
 class ObservedSession:
     """`McpSession` over another, each listing reported (calls are reported at the seam)."""

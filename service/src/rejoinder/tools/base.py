@@ -221,3 +221,8 @@ class ToolKind(Protocol):
         """Validate a `tool_choice` of this kind's type against the request's `tools` (a choice of
         another type is not this kind's to check); raises `ApiError`."""
         ...
+
+    async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
+        """What validation cannot check without the tenant's data, before the first byte: e.g. that the
+        vector stores a file_search tool names are the tenant's (404 otherwise). Raises `ApiError`."""
+        ...

@@ -40,6 +40,11 @@ class ToolKinds:
         for kind in self._kinds.values():
             kind.check_choice(choice, tools)
 
+    async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
+        """Every kind's checks of the request's `tools` against the tenant's data (`ToolKind.admit`)."""
+        for kind in self._kinds.values():
+            await kind.admit(tools, tenant)
+
     def used_by(self, tools: Sequence[Tool]) -> bool:
         """Whether `tools` holds a tool of a registered kind (then the loop runs server-side calls)."""
         return any(tool.WhichOneof("tool") in self._kinds for tool in tools)

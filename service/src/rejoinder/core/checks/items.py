@@ -131,11 +131,34 @@ def _check_echoed_item(item: InputItem, param: str) -> None:
         raise missing(f"{param}.id")
 
 
+FILE_SEARCH_STATUSES = ("in_progress", "searching", "completed", "incomplete", "failed")
+
+
+def _check_file_search_call(item: InputItem, param: str) -> None:
+    """A `file_search_call` given back, as OpenAI's `ResponseFileSearchToolCallParam` requires it: its
+    `id`, `queries` and a known `status` (`results` may be absent)."""
+    call = item.file_search_call
+    if not call.id:
+        raise missing(f"{param}.id")
+    if not call.queries:
+        raise missing(f"{param}.queries")
+    if not call.status:
+        raise missing(f"{param}.status")
+    if call.status not in FILE_SEARCH_STATUSES:
+        listed = ", ".join(f"'{s}'" for s in FILE_SEARCH_STATUSES)
+        raise invalid(
+            f"Invalid value: '{clip(call.status)}'. Supported values are: {listed}.",
+            param=f"{param}.status",
+            code="invalid_value",
+        )
+
+
 _ITEM_CHECKS = {
     "message": lambda item, param: _check_message(item.message, param),
     "mcp_list_tools": _check_echoed_item,
     "mcp_call": _check_echoed_item,
     "mcp_approval_request": _check_echoed_item,
+    "file_search_call": _check_file_search_call,
     "function_call": _check_function_call,
     "function_call_output": _check_function_call_output,
     "item_reference": _check_item_reference,

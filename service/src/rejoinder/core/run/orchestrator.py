@@ -22,6 +22,7 @@ from rejoinder.core.context.files import Fetch, file_texts, has_images
 from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.conversations import missing_conversation
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.include import withhold
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.run.echo import initial_response
 from rejoinder.core.run.events import EventEmitter
@@ -145,7 +146,9 @@ class Run:
         self._first = FirstTurn(upstream, first)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
-        return self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
+        event = self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
+        withhold(getattr(event, case).response.output, self._vreq.params.include)
+        return event
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises.
@@ -335,6 +338,7 @@ async def start(
         raise invalid("Encrypted reasoning is not configured on this server.", param="include")
     with deps.observer.span("assemble_context"):
         conversation = await _conversation_items(deps, vreq, tenant)
+        await deps.tools.admit(vreq.params.tools, tenant)
         ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
         if not route.provider.capabilities.images and await has_images(ctx.items):
             raise invalid(

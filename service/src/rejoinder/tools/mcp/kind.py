@@ -152,3 +152,6 @@ class McpKind:
 
     def check_choice(self, choice: ToolChoice, tools: Sequence[Tool]) -> None:
         check_mcp_choice(choice, tools)
+
+    async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
+        """Nothing to check against the tenant's data: servers are reached when listed."""
