@@ -174,6 +174,10 @@ class ToolChoiceCustom(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class ToolChoiceTypes(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class ToolChoiceAllowedTools(_message.Message):
     __slots__ = ("mode", "tools")
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -183,15 +187,17 @@ class ToolChoiceAllowedTools(_message.Message):
     def __init__(self, mode: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
 
 class ToolChoice(_message.Message):
-    __slots__ = ("mode", "function", "allowed_tools", "mcp", "custom")
+    __slots__ = ("mode", "function", "allowed_tools", "mcp", "custom", "file_search")
     MODE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_TOOLS_FIELD_NUMBER: _ClassVar[int]
     MCP_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_FIELD_NUMBER: _ClassVar[int]
     mode: str
     function: ToolChoiceFunction
     allowed_tools: ToolChoiceAllowedTools
     mcp: ToolChoiceMcp
     custom: ToolChoiceCustom
-    def __init__(self, mode: _Optional[str] = ..., function: _Optional[_Union[ToolChoiceFunction, _Mapping]] = ..., allowed_tools: _Optional[_Union[ToolChoiceAllowedTools, _Mapping]] = ..., mcp: _Optional[_Union[ToolChoiceMcp, _Mapping]] = ..., custom: _Optional[_Union[ToolChoiceCustom, _Mapping]] = ...) -> None: ...
+    file_search: ToolChoiceTypes
+    def __init__(self, mode: _Optional[str] = ..., function: _Optional[_Union[ToolChoiceFunction, _Mapping]] = ..., allowed_tools: _Optional[_Union[ToolChoiceAllowedTools, _Mapping]] = ..., mcp: _Optional[_Union[ToolChoiceMcp, _Mapping]] = ..., custom: _Optional[_Union[ToolChoiceCustom, _Mapping]] = ..., file_search: _Optional[_Union[ToolChoiceTypes, _Mapping]] = ...) -> None: ...

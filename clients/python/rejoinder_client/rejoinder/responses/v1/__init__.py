@@ -235,6 +235,7 @@ __all__ = (
     "ToolChoiceCustom",
     "ToolChoiceFunction",
     "ToolChoiceMcp",
+    "ToolChoiceTypes",
     "ToolNameList",
     "TopLogprob",
     "UpdateConversationRequest",
@@ -6472,6 +6473,13 @@ class ToolChoice(betterproto2.Message):
     Force a custom tool.
     """
 
+    file_search: "ToolChoiceTypes | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, optional=True, group="tool_choice"
+    )
+    """
+    Force a search of the request's `file_search` tool.
+    """
+
 
 default_message_pool.register_message("rejoinder.responses.v1", "ToolChoice", ToolChoice)
 
@@ -6548,6 +6556,19 @@ class ToolChoiceMcp(betterproto2.Message):
 
 
 default_message_pool.register_message("rejoinder.responses.v1", "ToolChoiceMcp", ToolChoiceMcp)
+
+
+@dataclass(eq=False, repr=False)
+class ToolChoiceTypes(betterproto2.Message):
+    """
+    OpenAI: ToolChoiceTypes. Force a call of the hosted tool of the case's type; it has no fields but
+    `type`.
+    """
+
+    pass
+
+
+default_message_pool.register_message("rejoinder.responses.v1", "ToolChoiceTypes", ToolChoiceTypes)
 
 
 @dataclass(eq=False, repr=False)
