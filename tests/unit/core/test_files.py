@@ -85,3 +85,18 @@ async def test_expiry_follows_the_clock(core: tuple[FilesCore, FakeClock]) -> No
     with pytest.raises(ApiError) as gone:
         await files.get(made.id)
     assert gone.value.kind.value == "not_found" and gone.value.param == "id"
+
+
+async def test_bytes_gone_before_they_are_read_are_a_404(
+    core: tuple[FilesCore, FakeClock], tmp_path: Path
+) -> None:
+    files, _ = core
+    made = await files.create(Upload(Source(b"short-lived"), meta, meta()))
+    for blob in (tmp_path / "files").rglob("*"):
+        if blob.is_file():
+            blob.unlink()  # as if another worker deleted the file between the lookup and the read
+    with pytest.raises(ApiError) as gone:
+        await files.content(made.id)
+    assert gone.value.kind.value == "not_found"
+    chunks = await files.content((await files.create(Upload(Source(b"a", b"b"), meta, meta()))).id)
+    assert b"".join([c async for c in chunks]) == b"ab"

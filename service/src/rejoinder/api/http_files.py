@@ -106,7 +106,7 @@ class FileRoutes:
         """GET /v1/files/{file_id}/content: the bytes, the first chunk with the Content-Type."""
         try:
             chunks = await self._core.content(request.file_id, tenant=self._auth.tenant_of(context))
-            first = await anext(chunks, b"")
+            first = await anext(chunks, b"")  # the first chunk is read already: this does not wait
         except ApiError as err:
             yield await error_body(context, err)
             return

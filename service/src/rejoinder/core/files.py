@@ -137,6 +137,12 @@ async def _counted(
         )
 
 
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
 class FilesCore:
     """Files of every tenant, in one file store."""
 
@@ -183,8 +189,14 @@ class FilesCore:
         return as_proto(await self._get(file_id, tenant))
 
     async def content(self, file_id: str, *, tenant: str = "") -> AsyncIterator[bytes]:
-        """The file's bytes, in chunks. Raises 404 (before the first chunk)."""
-        return self._files.read_file(await self._get(file_id, tenant))
+        """The file's bytes, in chunks. Raises 404 before the first chunk, also when the file was
+        deleted between finding it and reading it."""
+        chunks = self._files.read_file(await self._get(file_id, tenant))
+        try:
+            first = await anext(chunks, b"")
+        except FileNotFoundError:
+            raise missing_file(file_id) from None
+        return _after(first, chunks)
 
     async def list(self, req: pb.ListFilesRequest, *, tenant: str = "") -> pb.ListFilesResponse:
         """A page of the tenant's files. Raises 400."""
