@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.assemble import Context, output_as_input
@@ -168,6 +168,10 @@ class AgentLoop:
             files=parts.files,
         )
         policy = tool_policy(parts.vreq.params, served)
+        if (
+            self._calls and policy.forced is not None
+        ):  # forced once, as OpenAI does: then the model may answer
+            policy = replace(policy, choice="auto", forced=None)
         chat = await paced_chat_request(parts.vreq, turn_input)
         return run_turn(parts.route.provider, chat, policy, self._calls)
 

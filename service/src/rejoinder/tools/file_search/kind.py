@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rejoinder.errors import ApiError, ErrorKind, invalid
+from rejoinder.errors import ApiError, ErrorKind, clip, invalid
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.content_pb2 import Annotation
 from rejoinder.responses.v1.items_pb2 import InputItem, OutputItem
@@ -127,17 +127,23 @@ class FileSearchKind:
             )
 
     async def admit(self, tools: Sequence[Tool], tenant: str) -> None:
-        """Each vector store the tool names is the tenant's: else 404, before anything runs."""
+        """Each vector store the tool names is the tenant's (else 404) and not expired (else 400), before
+        anything runs."""
         found = first_file_search(tools)
         if found is None:
             return
         index, tool = found
         for i, vector_store_id in enumerate(tool.vector_store_ids):
+            param = f"tools[{index}].vector_store_ids[{i}]"
             try:
-                await self._stores.get(vector_store_id, tenant=tenant)
+                store = await self._stores.get(vector_store_id, tenant=tenant)
             except ApiError as exc:
                 if exc.kind is ErrorKind.NOT_FOUND:
-                    raise missing_vector_store(
-                        vector_store_id, f"tools[{index}].vector_store_ids[{i}]"
-                    ) from exc
+                    raise missing_vector_store(vector_store_id, param) from exc
                 raise
+            if store.status == "expired":
+                raise invalid(
+                    f"Vector store '{clip(vector_store_id)}' has expired; it can no longer be searched.",
+                    param=param,
+                    code="vector_store_expired",
+                )
