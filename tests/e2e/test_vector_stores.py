@@ -427,7 +427,8 @@ def test_files_a_killed_worker_was_ingesting_are_ingested_again_when_it_restarts
         pids, _ = service.workers_announced()
         os.kill(pids[1], signal.SIGKILL)
         killed = time.monotonic()
-        done = _settled(client, store.id, timeout_s=lease_s / 2)
+        patient = client.with_options(max_retries=5)  # a call Envoy sent to the killed worker is a 503
+        done = _settled(patient, store.id, timeout_s=lease_s / 2)
         assert (done.file_counts.completed, done.file_counts.in_progress) == (4, 0), done.file_counts
         assert time.monotonic() - killed < lease_s / 2
         assert len(e2e_upstream.embedding_requests) >= 6  # worker 1's two files were embedded again

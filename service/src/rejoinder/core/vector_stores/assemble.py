@@ -1,11 +1,10 @@
-"""The vector stores API put together for a server: its metadata in the server's store, the index beside
-it (SQLite: `vectors.db` next to the store's file; PostgreSQL: the same database, through the store's
-pool), the configured embedder, the Files API's files, and this process's ingester."""
+"""The vector stores API put together for a server: its metadata in the server's store, the index that
+goes with it (`vectors/factory.py`: the same SQLite file, or the same PostgreSQL database through the
+store's pool), the configured embedder, the Files API's files, and this process's ingester."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from rejoinder.config import Settings
 from rejoinder.core.clock import Clock
@@ -20,14 +19,9 @@ from rejoinder.embeddings.factory import ClosableEmbedder, build_embedder
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.store.base import Store
 from rejoinder.store.files import FileStore
-from rejoinder.store.postgres import PostgresStore
-from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.vector_stores_db import vector_stores_of
 from rejoinder.vectors.base import VectorIndex
-from rejoinder.vectors.postgres import PostgresVectorIndex
-from rejoinder.vectors.sqlite import SqliteVectorIndex
-
-INDEX_FILE = "vectors.db"
+from rejoinder.vectors.factory import vector_index_for
 
 
 @dataclass(frozen=True)
@@ -48,16 +42,6 @@ class VectorStoresApp:
         await self.embedder.aclose()
 
 
-async def open_index(store: Store, data_dir: Path) -> VectorIndex:
-    """The index beside `store`."""
-    if isinstance(store, PostgresStore):
-        return await PostgresVectorIndex.on(store.pool)
-    if isinstance(store, SqliteStore):
-        path = store.path.parent / INDEX_FILE if store.path is not None else ":memory:"
-        return await SqliteVectorIndex.open(path)
-    return await SqliteVectorIndex.open(data_dir / INDEX_FILE)
-
-
 @dataclass(frozen=True)
 class Identity:
     """Who this process is (its replica ID: the owner of its ingestion claims), its IDs and clock."""
@@ -71,7 +55,7 @@ async def open_vector_stores(
     settings: Settings, store: Store, files: FileStore, who: Identity, observer: Observer = SILENT
 ) -> VectorStoresApp:
     """Everything the API needs, with this process's ingester started."""
-    index = await open_index(store, settings.data_dir)
+    index = await vector_index_for(store)
     embedder = build_embedder(settings.embeddings, settings.providers)
     metadata = vector_stores_of(store)
     source = StoreFileSource(files, who.clock)
