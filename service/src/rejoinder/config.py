@@ -77,6 +77,7 @@ class Settings:
     data_dir: Path = Path("data")
     store: str | None = None  # "postgresql://..."; None: SQLite in the data directory
     background_lease_s: float = 15.0  # a background run not heard of for this long is failed
+    ingest_concurrency: int = 2  # vector store files one process ingests at once
     auth_tenants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> key hashes
     envoy: bool = True
     # Service processes behind the one Envoy (`workers/`); 1: this process serves. By default the cores this
@@ -119,6 +120,9 @@ def available_cores(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     except (OSError, ValueError):
         pass
     return max(1, min(cores, MAX_WORKERS))
+
+
+MAX_INGEST_CONCURRENCY = 64
 
 
 class ConfigError(Exception):
@@ -208,6 +212,7 @@ _FIELDS = {
     "data_dir": Path,
     "store": str,
     "background_lease_s": float,
+    "ingest_concurrency": int,
     "envoy_admin_port": int,
     "workers": int,
     "drain_s": float,
@@ -340,6 +345,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {settings.workers}")
     if settings.background_lease_s <= 0:
         raise ConfigError(f"background_lease_s must be above 0, got {settings.background_lease_s}")
+    if not 1 <= settings.ingest_concurrency <= MAX_INGEST_CONCURRENCY:
+        most, given = MAX_INGEST_CONCURRENCY, settings.ingest_concurrency
+        raise ConfigError(f"ingest_concurrency must be between 1 and {most}, not {given}")
     _check_providers(settings)
 
 

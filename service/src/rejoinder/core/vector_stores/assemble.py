@@ -59,7 +59,7 @@ async def open_vector_stores(
     embedder = build_embedder(settings.embeddings, settings.providers)
     metadata = vector_stores_of(store)
     source = StoreFileSource(files, who.clock)
-    options = IngestOptions(lease_s=settings.background_lease_s)
+    options = IngestOptions(settings.ingest_concurrency, lease_s=settings.background_lease_s)
     ingester = Ingester(
         IngestParts(metadata, index, embedder, source, who.clock), who.replica, options, observer
     )
