@@ -5,7 +5,7 @@ files, the attempts limit, a restart under the same identity, the concurrency bo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 from rejoinder.core.vector_stores.ingestion import Ingester, IngestOptions, IngestParts
 from rejoinder.core.vector_stores.sources import StoreFileSource
 from rejoinder.embeddings.local import LocalEmbedder
+from rejoinder.embeddings.upstream import UpstreamEmbedder, UpstreamEmbeddingConfig
 from rejoinder.store.blob_dir import BlobDir
 from rejoinder.store.files import NewFile
 from rejoinder.store.sqlite import SqliteStore
@@ -30,6 +31,7 @@ from rejoinder.vectors.base import Query
 from rejoinder.vectors.chunking import AUTO
 from rejoinder.vectors.sqlite import SqliteVectorIndex
 from tests.fakes import FakeClock
+from tests.scripted_upstream import ScriptedUpstream
 
 T = "tenant"
 LEASE_S = 10.0
@@ -198,3 +200,37 @@ async def test_a_file_deleted_while_it_is_ingested_leaves_no_chunks(world: World
     hits = await world.index.search(T, ["vs_1"], Query("heron", vector, world.embedder.model))
     assert [h.file_id for h in hits] == ["file-2"]
     await ingester.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedUpstream]:
+    upstream = ScriptedUpstream().start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.mark.parametrize(
+    ("faults", "status", "requests"),
+    [
+        ([500, 429], "completed", 3),  # retryable twice, then it answers
+        ([400], "failed", 1),  # not retryable
+        ([500, 503, 500], "failed", 3),  # retryable, but it never answers
+    ],
+)
+async def test_retryable_embedding_errors_are_tried_again(
+    world: World, scripted: ScriptedUpstream, faults: list[int], status: str, requests: int
+) -> None:
+    await world.add("file-1")
+    scripted.embedding_faults.extend(faults)
+    embedder = UpstreamEmbedder(UpstreamEmbeddingConfig(scripted.base_url, "emb", timeout_s=5))
+    parts = IngestParts(
+        world.metadata, world.index, embedder, StoreFileSource(world.files, world.clock), world.clock
+    )
+    ingester = Ingester(parts, "r1", IngestOptions(lease_s=LEASE_S, embed_retry_s=(0.01, 0.01)))
+    assert await ingester.tick() == 1
+    row = await world.settled("file-1")
+    assert row.status == status and len(scripted.embedding_requests) == requests
+    if status == "failed":
+        assert row.last_error is not None and row.last_error.code == "server_error"
+    await ingester.close()
+    await embedder.aclose()

@@ -6,7 +6,8 @@ Adding a file stores it `in_progress` and returns; any replica's `Ingester` then
 contract), the index. It ends `completed` with `usage_bytes` (the chunks' UTF-8 text plus 4 bytes per
 vector dimension) or `failed` with `last_error`: `unsupported_file` for a kind of file we do not read,
 `invalid_file` for a broken or empty file (or one deleted before it was read), `server_error` for the
-rest (the embedder refused, the index failed).
+rest (the embedder refused, or failed again after a retryable error was tried again twice, after 1 and
+4 s; the index failed).
 
 Several replicas and worker processes share the work through the store, as background responses do:
 each claims at most `concurrency` files at once, renews its hold every `lease_s / 5`, and a file whose
@@ -49,6 +50,7 @@ class IngestOptions:
     lease_s: float = 15.0
     poll_s: float = 1.0
     max_attempts: int = 3
+    embed_retry_s: tuple[float, ...] = (1.0, 4.0)  # waits before trying a retryable embedding error again
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class Ingester:
         texts = [chunk.text for chunk in chunks]
         embedder = self._parts.embedder
         try:
-            vectors = await embedder.embed(texts)
+            vectors = await self._embed(texts)
         except EmbeddingError as err:
             return failed("server_error", f"The file's text could not be embedded: {err.message}")
         records = [ChunkRecord(c.text, c.position, v) for c, v in zip(chunks, vectors, strict=True)]
@@ -228,6 +230,19 @@ class Ingester:
         await self._parts.index.add_file(file)
         usage = sum(len(t.encode()) for t in texts) + FLOAT_BYTES * embedder.dimensions * len(records)
         return Outcome("completed", usage, texts)
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        """The texts' vectors; an error the embedder calls retryable (a 429, a 5xx, a timeout) is tried
+        again after each wait of `embed_retry_s` (the file's claim is renewed meanwhile)."""
+        for wait_s in (*self._options.embed_retry_s, None):
+            try:
+                return await self._parts.embedder.embed(texts)
+            except EmbeddingError as err:
+                if not err.retryable or wait_s is None:
+                    raise
+                log.warning("vector stores: embedding failed (%s); trying again in %g s", err.message, wait_s)
+                await asyncio.sleep(wait_s)
+        raise AssertionError("unreachable")
 
     async def _attributes(self, claim: Claim) -> dict[str, str | float | bool]:
         """The file's attributes now (they may have changed since it was claimed)."""
