@@ -13,6 +13,7 @@ import re
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import openresponses_types.types as ortypes
@@ -132,6 +133,25 @@ def _no_unknown_keys(model: pydantic.BaseModel, where: str, allowed: set[str]) -
 
 OR_TOOL_TYPES = {"function"}
 OR_ITEM_TYPES = {"message", "function_call", "function_call_output", "reasoning", "compaction"}
+OR_CHOICE_TYPES = {"function", "allowed_tools"}
+OR_ANNOTATION_TYPES = {"url_citation"}
+"""The annotations Open Responses' `response.output_text.annotation.added` event defines."""
+
+
+def _or_annotations(value: Any) -> Any:
+    """`value` without the annotations Open Responses does not define (OpenAI's `file_citation`), for its
+    models only: the openai SDK's types check them in full."""
+    if isinstance(value, list):
+        return [_or_annotations(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _or_annotations(v) for k, v in value.items()}
+    annotations = out.get("annotations")
+    if isinstance(annotations, list):
+        out["annotations"] = [
+            a for a in annotations if isinstance(a, dict) and a.get("type") in OR_ANNOTATION_TYPES
+        ]
+    return out
 
 
 def _for_open_responses(data: dict[str, object]) -> dict[str, object]:
@@ -145,6 +165,9 @@ def _for_open_responses(data: dict[str, object]) -> dict[str, object]:
     tools = data.get("tools")
     if isinstance(tools, list):
         out["tools"] = [t for t in tools if isinstance(t, dict) and t.get("type") in OR_TOOL_TYPES]
+    choice = data.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") not in OR_CHOICE_TYPES:
+        out["tool_choice"] = "auto"  # an OpenAI-only choice (file_search): the SDK's type checks it
     output = data.get("output")
     if isinstance(output, list):
         out["output"] = [o for o in output if isinstance(o, dict) and o.get("type") in OR_ITEM_TYPES]
@@ -157,7 +180,7 @@ def _for_open_responses(data: dict[str, object]) -> dict[str, object]:
 
 def check_response(data: dict[str, object], where: str = "response") -> Response:
     """A Response body passes both schemas."""
-    ortypes.ResponseResource.model_validate(_for_open_responses(data))
+    ortypes.ResponseResource.model_validate(_or_annotations(_for_open_responses(data)))
     parsed = Response.model_validate(data)
     _no_unknown_keys(parsed, where, OR_ONLY_KEYS)
     assert isinstance(data["created_at"], int)
@@ -172,6 +195,10 @@ def check_event(data: dict[str, object]) -> None:
     item = data.get("item")
     if isinstance(item, dict) and item.get("type") not in OR_ITEM_TYPES:
         or_model = None  # an OpenAI-only item (MCP): the SDK's type checked it above
+    annotation = data.get("annotation")
+    if isinstance(annotation, dict) and annotation.get("type") not in OR_ANNOTATION_TYPES:
+        or_model = None  # an OpenAI-only annotation (file_citation): the SDK's type checked it above
+    data = _or_annotations(data)
     if or_model is not None:
         response = data.get("response")
         if isinstance(response, dict):
