@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
@@ -361,3 +364,20 @@ async def test_a_file_search_call_given_back_is_read_by_the_model_without_the_to
     told = provider.requests[0].messages
     assert [c.name for c in told[0].tool_calls] == ["file_search"]
     assert "[1] policy.md (file file_a)\nRefunds take 14 days." in str(told[1].content)
+
+
+async def test_a_search_is_traced_and_counted_at_the_seam() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    observer = Calls()
+    observer.tracer = provider.get_tracer("test")
+    await _events(_core(ScriptedProvider(_search(), _answer("ok")), RecordingSearcher(), observer))
+
+    spans = [s for s in exporter.get_finished_spans() if s.name == "execute_tool file_search"]
+    assert len(spans) == 1 and spans[0].attributes is not None
+    assert (spans[0].attributes["gen_ai.tool.name"], spans[0].attributes["gen_ai.tool.type"]) == (
+        "file_search",
+        "datastore",
+    )
+    assert observer.calls == [("file_search_call", "", "ok")]
