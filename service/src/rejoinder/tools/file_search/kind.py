@@ -29,7 +29,7 @@ from rejoinder.tools.file_search.options import (
     missing_vector_store,
     search_options,
 )
-from rejoinder.tools.file_search.reading import DESCRIPTION, PARAMETERS, TOOL_NAME, Reading
+from rejoinder.tools.file_search.reading import DESCRIPTION, TOOL_NAME, Reading, parameters
 
 RESULTS = "file_search_call.results"
 TIMEOUT_S = 30.0
@@ -62,7 +62,7 @@ class FileSearchToolSet:
         while name in reserved:
             name, n = f"{TOOL_NAME}_{n}", n + 1
         self._name = name
-        return (p.FunctionTool(name=name, description=DESCRIPTION, parameters=dict(PARAMETERS)),)
+        return (p.FunctionTool(name=name, description=DESCRIPTION, parameters=parameters()),)
 
     def names(self) -> frozenset[str]:
         return frozenset({self._name})

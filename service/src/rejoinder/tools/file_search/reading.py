@@ -25,17 +25,21 @@ DESCRIPTION = (
     "the user's files. Each result comes numbered like [1]: when your answer uses a result, cite it by "
     "writing its number in brackets right after the statement it supports, e.g. [1] or [1][3]."
 )
-PARAMETERS: Mapping[str, object] = {
-    "type": "object",
-    "properties": {
-        "queries": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "The search queries (1 to 10).",
-        }
-    },
-    "required": ["queries"],
-}
+
+
+def parameters() -> dict[str, object]:
+    """The function's JSON schema (a new dict each time: whoever sends it may rewrite it)."""
+    return {
+        "type": "object",
+        "properties": {
+            "queries": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The search queries (1 to 10).",
+            }
+        },
+        "required": ["queries"],
+    }
 
 
 @dataclass(frozen=True)
