@@ -381,3 +381,20 @@ async def test_a_search_is_traced_and_counted_at_the_seam() -> None:
         "datastore",
     )
     assert observer.calls == [("file_search_call", "", "ok")]
+
+
+async def test_parallel_searches_run_in_call_order_unless_parallel_calls_are_off() -> None:
+    two = [
+        p.ToolCallDelta(index=0, id="c1", name="file_search", arguments='{"queries": ["one"]}'),
+        p.ToolCallDelta(index=1, id="c2", name="file_search", arguments='{"queries": ["two"]}'),
+        p.FinishDelta("tool_calls"),
+    ]
+    searcher = RecordingSearcher()
+    both = await _events(_core(ScriptedProvider(two, _answer("ok")), searcher))
+    searches = [o for o in both[-1]["response"]["output"] if o["type"] == "file_search_call"]
+    assert [s["queries"] for s in searches] == [["one"], ["two"]]
+    assert sorted(c["queries"][0] for c in searcher.calls) == ["one", "two"]
+
+    one = await _events(_core(ScriptedProvider(two, _answer("ok")), searcher), parallel_tool_calls=False)
+    searches = [o for o in one[-1]["response"]["output"] if o["type"] == "file_search_call"]
+    assert [s["queries"] for s in searches] == [["one"]]
