@@ -384,7 +384,7 @@ async def test_a_search_is_traced_and_counted_at_the_seam() -> None:
 
 
 async def test_parallel_searches_run_in_call_order_unless_parallel_calls_are_off() -> None:
-    two = [
+    two: list[p.ChatDelta] = [
         p.ToolCallDelta(index=0, id="c1", name="file_search", arguments='{"queries": ["one"]}'),
         p.ToolCallDelta(index=1, id="c2", name="file_search", arguments='{"queries": ["two"]}'),
         p.FinishDelta("tool_calls"),
