@@ -63,6 +63,14 @@ def _limit(refused: ApiError) -> str:
     return refused.error_type or "requests"
 
 
+def _shown(response: Response, include: Collection[str]) -> Response:
+    """A copy of `response` (a store or a run may hand out what it keeps) showing what `include` asks."""
+    shown = Response()
+    shown.CopyFrom(response)
+    withhold(shown.output, include)
+    return shown
+
+
 def _missing_response(response_id: str) -> ApiError:
     return not_found(f"Response with id '{clip(response_id)}' not found.", param="response_id")
 
@@ -151,10 +159,7 @@ class ResponsesCore:
         response = await self._deps.store.get(response_id, tenant=tenant)
         if response is None:
             raise _missing_response(response_id)
-        shown = Response()
-        shown.CopyFrom(response)  # a store may hand out what it keeps
-        withhold(shown.output, include)
-        return shown
+        return _shown(response, include)
 
     async def delete(self, response_id: str, *, tenant: str = "") -> DeleteResponse:
         """Delete a stored response (stopping its run first when it runs in background). Raises 404."""
@@ -195,7 +200,8 @@ class ResponsesCore:
                 param="response_id",
                 code="response_not_cancellable",
             )
-        return await self._background.cancel(response_id, tenant) or response
+        cancelled = await self._background.cancel(response_id, tenant)
+        return _shown(cancelled, ()) if cancelled is not None else response
 
     async def list_input_items(
         self, req: ListInputItemsRequest, *, tenant: str = ""
