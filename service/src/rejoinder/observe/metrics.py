@@ -12,14 +12,17 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+from prometheus_client.metrics import MetricWrapperBase
 
 from rejoinder.observe.record import CallRecord
 
 DISTINCT = 100
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144)
+M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class Bounded:
@@ -44,6 +47,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
         self._model, self._server = Bounded(), Bounded()
+        self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
         call = ("surface", "route", "status", "model")
         self.requests = Counter(
             "rejoinder_requests", "Calls that ended, by surface, route, status, model", call, registry=r
@@ -169,6 +173,16 @@ class Metrics:
         """A search of vector stores took `seconds`."""
         self.search_duration.observe(seconds)
 
+    def child(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)`, looked up once: prometheus_client checks the values and takes a lock
+        on every `labels()` call, a few microseconds that each call of the service paid several times.
+        Bounded like the label values (children are never removed)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]  # the child of `metric` is of its type
+
     def model(self, name: str) -> str:
         """`name` as a label value (bounded)."""
         return self._model(name) if name else ""
@@ -181,13 +195,13 @@ class Metrics:
         """One call ended: its count and time; for a response, its first token."""
         model = self.model(record.model)
         labels = (record.surface, record.route, record.status, model)
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(seconds)
+        self.child(self.requests, *labels).inc()
+        self.child(self.duration, *labels).observe(seconds)
         if record.first_token_s is not None:
-            self.first_token.labels(record.surface, model).observe(record.first_token_s)
+            self.child(self.first_token, record.surface, model).observe(record.first_token_s)
             if record.output_tokens > 1:
                 after_first = (seconds - record.first_token_s) / (record.output_tokens - 1)
-                self.per_token.labels(record.surface, model).observe(after_first)
+                self.child(self.per_token, record.surface, model).observe(after_first)
 
     def tokens(self, record: CallRecord) -> None:
         """A response's run ended (in its call, or later in the background): the tokens it used."""
@@ -199,10 +213,10 @@ class Metrics:
             ("output", record.output_tokens),
             ("reasoning", record.reasoning_tokens),
         ):
-            self.token_count.labels(kind, record.provider, model).inc(count)
+            self.child(self.token_count, kind, record.provider, model).inc(count)
         if record.input_tokens or record.output_tokens:
-            self.token_usage.labels("input", record.provider).observe(record.input_tokens)
-            self.token_usage.labels("output", record.provider).observe(record.output_tokens)
+            self.child(self.token_usage, "input", record.provider).observe(record.input_tokens)
+            self.child(self.token_usage, "output", record.provider).observe(record.output_tokens)
 
 
 def serve(metrics: Metrics, host: str, port: int) -> tuple[int, threading.Thread]:

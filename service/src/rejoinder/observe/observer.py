@@ -60,9 +60,10 @@ class Observer:
     def upstream_call(self, provider: str, outcome: str, seconds: float) -> None:
         """An upstream call ended: `outcome` "ok" or the failure's kind (timeout, connect, status, ...)."""
         if self.metrics is not None:
-            self.metrics.upstream_calls.labels(provider, outcome).inc()
+            m = self.metrics
+            m.child(m.upstream_calls, provider, outcome).inc()
             error_type = "" if outcome == "ok" else outcome
-            self.metrics.upstream_duration.labels(provider, error_type).observe(seconds)
+            m.child(m.upstream_duration, provider, error_type).observe(seconds)
 
     def tool_call(self, tool: str, server_label: str, outcome: str, seconds: float) -> None:
         """A tool run (an MCP listing or call) ended."""
@@ -74,12 +75,12 @@ class Observer:
     def store_op(self, operation: str, seconds: float) -> None:
         """A store operation took `seconds`."""
         if self.metrics is not None:
-            self.metrics.store_duration.labels(operation).observe(seconds)
+            self.metrics.child(self.metrics.store_duration, operation).observe(seconds)
 
     def stream(self, surface: str, delta: int) -> None:
         """A stream opened (+1) or ended (-1)."""
         if self.metrics is not None:
-            self.metrics.active_streams.labels(surface).inc(delta)
+            self.metrics.child(self.metrics.active_streams, surface).inc(delta)
 
     def background(self, running: int, ended: str | None = None) -> None:
         """This replica runs `running` background runs now; one just ended with status `ended`."""
