@@ -190,7 +190,7 @@ def build_registry(
             raise ConfigError(f"provider {name!r}: {exc}") from exc
         addresses[name] = _address(u.base_url)
     models = {
-        name: ModelEntry(m.provider, m.upstream_model, m.max_output_tokens)
+        name: ModelEntry(m.provider, m.upstream_model, m.max_output_tokens, m.context_window)
         for name, m in settings.models.items()
     }
     default = settings.default_provider

@@ -48,11 +48,13 @@ class UpstreamSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """A routable model name; `max_output_tokens` is the most the model can produce (when known)."""
+    """A routable model name; `max_output_tokens` is the most the model can produce and
+    `context_window` the most tokens its prompt and output may take together (when known)."""
 
     provider: str
     upstream_model: str
     max_output_tokens: int | None = None
+    context_window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,15 @@ def _parse(doc: Mapping[str, Any]) -> Settings:
 
 
 def _model(name: str, m: Mapping[str, Any]) -> ModelSettings:
-    most = m.get("max_output_tokens")
-    if most is not None and (isinstance(most, bool) or not isinstance(most, int) or most < 1):
-        raise ValueError(f"model {name!r}: max_output_tokens must be a whole number of at least 1")
+    most, window = m.get("max_output_tokens"), m.get("context_window")
+    for key, value in (("max_output_tokens", most), ("context_window", window)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"model {name!r}: {key} must be a whole number of at least 1")
     return ModelSettings(
-        provider=str(m["provider"]), upstream_model=str(m.get("model", name)), max_output_tokens=most
+        provider=str(m["provider"]),
+        upstream_model=str(m.get("model", name)),
+        max_output_tokens=most,
+        context_window=window,
     )
 
 

@@ -23,6 +23,7 @@ from rejoinder.providers.base import (
     ChatRequest,
     FinishDelta,
     Provider,
+    TokenCount,
     UpstreamError,
     UpstreamModel,
     UsageDelta,
@@ -104,6 +105,10 @@ class ObservedProvider:
             return await self._inner.models()
         with suppress_instrumentation():
             return await self._inner.models()
+
+    async def count_tokens(self, req: ChatRequest) -> TokenCount:
+        """The inner provider's count."""
+        return await self._inner.count_tokens(req)
 
     async def aclose(self) -> None:
         """Close the inner provider."""

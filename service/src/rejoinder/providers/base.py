@@ -98,6 +98,7 @@ class ChatRequest:
     user: str | None = None
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
     service_tier: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
 
@@ -203,6 +204,16 @@ class UpstreamModel:
     id: str
     created: int | None = None
     owned_by: str | None = None
+    context_window: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """How many tokens a chat request's prompt is: `exact` when the upstream's own tokenizer (and chat
+    template) counted it, else an estimate (`providers/token_estimate.py` says how it is made)."""
+
+    tokens: int
+    exact: bool
 
 
 @dataclass(frozen=True)
@@ -233,6 +244,12 @@ class Provider(Protocol):
 
     async def models(self) -> list[UpstreamModel]:
         """The models the upstream serves, by the names it knows them by. Raises `UpstreamError`."""
+        ...
+
+    async def count_tokens(self, req: ChatRequest) -> TokenCount:
+        """The prompt tokens of exactly the request `stream(req)` would send (messages, tools, the chat
+        template where the upstream applies one): counted by the upstream where it can, else
+        estimated. Never raises: a tokenizer that fails gives the estimate."""
         ...
 
     async def aclose(self) -> None:

@@ -126,7 +126,8 @@ def decode_model_list(raw: bytes) -> list[UpstreamModel]:
     """The models of OpenAI's list shape, `{"object": "list", "data": [{"id", "created", "owned_by"}]}`.
 
     Entries without a string `id` are skipped; `created` and `owned_by` are kept when they have the
-    right type. Raises `UpstreamError` when the body is not JSON with a `data` array.
+    right type, and so is vLLM's `max_model_len` (the context window). Raises `UpstreamError` when
+    the body is not JSON with a `data` array.
     """
     try:
         parsed: object = orjson.loads(raw)
@@ -146,4 +147,8 @@ def _upstream_model(entry: object) -> UpstreamModel | None:
         return None
     if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created < 2**63:
         created = None  # not a time in seconds that an int64 holds
-    return UpstreamModel(model_id, created, owned_by if isinstance(owned_by, str) and owned_by else None)
+    window = entry.get("max_model_len")  # vLLM lists each model's context window so
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        window = None
+    owner = owned_by if isinstance(owned_by, str) and owned_by else None
+    return UpstreamModel(model_id, created, owner, context_window=window)

@@ -71,6 +71,7 @@ def build_body(req: ChatRequest, caps: Capabilities) -> JsonObject:
         "user": req.user,
         "safety_identifier": req.safety_identifier,
         "prompt_cache_key": req.prompt_cache_key,
+        "prompt_cache_retention": req.prompt_cache_retention,
         "service_tier": req.service_tier,
     }
     return _without_none(body)
@@ -123,6 +124,11 @@ def _pieces_steps(parts: Sequence[bytes]) -> Steps[list[bytes]]:
     if group:
         pieces.append(b"".join(group))
     return pieces
+
+
+def messages_json(messages: Sequence[ChatMessage], caps: Capabilities) -> list[JsonObject]:
+    """The messages as the request body carries them (for a tokenize route that takes chat messages)."""
+    return [_message(m, caps) for m in messages]
 
 
 def _message(msg: ChatMessage, caps: Capabilities) -> JsonObject:

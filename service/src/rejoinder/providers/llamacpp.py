@@ -22,11 +22,19 @@
   deltas come, all at the end, rather than an error or silently missing logprobs.
 - Older servers put usage in the chunk carrying `finish_reason`; newer ones send it, only when asked,
   in a last chunk with `choices: []`. The generic decoder takes both.
+- Tokens are counted by the server, in two calls at its root: `POST /apply-template` renders the
+  messages (and tools) with the model's chat template into `{"prompt"}`, and `POST /tokenize` with
+  `{"content": prompt, "add_special": false, "parse_special": true}` answers `{"tokens": [...]}`
+  (the template writes the BOS text itself). The context window is `n_ctx` of `GET /props`
+  (`default_generation_settings.n_ctx`), fetched with the model list.
+- Prompt caching: the server reuses the KV cache of a slot's previous prompt when `cache_prompt` is
+  true (its default, sent explicitly); it has no `prompt_cache_key`, which is left out. Newer servers
+  report the reused tokens in `usage.prompt_tokens_details.cached_tokens`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import replace
 
 from rejoinder.providers.base import (
@@ -37,9 +45,12 @@ from rejoinder.providers.base import (
     NamedToolChoice,
     ReasoningDelta,
     TextDelta,
+    TokenCount,
+    UpstreamError,
+    UpstreamModel,
     UsageDelta,
 )
-from rejoinder.providers.chat_wire import JsonObject
+from rejoinder.providers.chat_wire import JsonObject, messages_json
 from rejoinder.providers.openai_compat import DeltaFilter, OpenAICompatProvider
 from rejoinder.providers.think_tags import Segment, ThinkTagSplitter
 
@@ -53,6 +64,17 @@ CAPABILITIES = Capabilities(
     response_format=True,
     images=True,
 )
+
+
+UNSENT = frozenset({"prompt_cache_key", "prompt_cache_retention"})
+
+
+def _n_ctx(props: Mapping[str, object]) -> int | None:
+    settings = props.get("default_generation_settings")
+    found = settings.get("n_ctx") if isinstance(settings, dict) else None
+    if found is None:
+        found = props.get("n_ctx")
+    return found if isinstance(found, int) and not isinstance(found, bool) and found > 0 else None
 
 
 class ThinkTagFilter:
@@ -109,7 +131,32 @@ class LlamaCppProvider(OpenAICompatProvider):
             only = tuple(t for t in req.tools if t.name == choice.name)
             if only:
                 req = replace(req, tools=only, tool_choice="required")
-        return super()._body(req)
+        body = {k: v for k, v in super()._body(req).items() if k not in UNSENT}
+        return body | {"cache_prompt": True}
+
+    async def models(self) -> list[UpstreamModel]:
+        """The listed models, each with the server's `n_ctx` (from `/props`) as its context window
+        when the server says it."""
+        listed = await super().models()
+        try:
+            n_ctx = _n_ctx(await self._side_json("/props"))
+        except UpstreamError:
+            n_ctx = None
+        return [replace(m, context_window=n_ctx) for m in listed] if n_ctx else listed
+
+    async def _upstream_count(self, req: ChatRequest) -> TokenCount | None:
+        body = self._body(req)
+        template: JsonObject = {"messages": messages_json(req.messages, self.capabilities)}
+        if "tools" in body:
+            template["tools"] = body["tools"]
+        prompt = (await self._side_json("/apply-template", template)).get("prompt")
+        if not isinstance(prompt, str):
+            raise UpstreamError("protocol", "upstream /apply-template answered without a prompt")
+        tokenize: JsonObject = {"content": prompt, "add_special": False, "parse_special": True}
+        tokens = (await self._side_json("/tokenize", tokenize)).get("tokens")
+        if not isinstance(tokens, list):
+            raise UpstreamError("protocol", "upstream /tokenize answered without tokens")
+        return TokenCount(len(tokens), exact=True)
 
     def _delta_filter(self) -> DeltaFilter:
         return ThinkTagFilter()

@@ -49,6 +49,7 @@ from rejoinder.providers.local_grammar import (
     template_messages,
 )
 from rejoinder.providers.local_queue import SlotQueue
+from rejoinder.providers.token_estimate import estimate_chat_tokens
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage
@@ -251,7 +252,19 @@ class LocalProvider:
 
     async def models(self) -> list[base.UpstreamModel]:
         """The one model it runs (the registry lists it as `local/smollm2-135m`)."""
-        return [base.UpstreamModel(MODEL_NAME.partition("/")[2], owned_by="rejoinder")]
+        name = MODEL_NAME.partition("/")[2]
+        return [base.UpstreamModel(name, owned_by="rejoinder", context_window=self._config.n_ctx)]
+
+    async def count_tokens(self, req: ChatRequest) -> base.TokenCount:
+        """The prompt's tokens as the model's own chat template and tokenizer make them (on a thread of
+        its own: the tokenizer only reads the vocabulary, so a generation in progress does not hold
+        the count up); the estimate until the model is loaded."""
+        model = self._model
+        if model is None:
+            return base.TokenCount(estimate_chat_tokens(req), exact=False)
+        messages = template_messages(req, plan_output(req))
+        prompt = await asyncio.to_thread(model.prompt, messages)
+        return base.TokenCount(len(prompt), exact=True)
 
     async def load(self) -> None:
         """Load the model now instead of at the first request."""

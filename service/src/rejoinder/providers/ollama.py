@@ -14,6 +14,11 @@ What differs from the generic adapter (Ollama `openai/openai.go` and `docs/api/o
   out of the body).
 - Images: base64 `data:` URLs only ("Image URL" is unsupported); `response_format` json_object and
   json_schema are honored.
+- Tokens: Ollama has no tokenize route, so counts are the estimate of `token_estimate` (labelled so).
+  Its context window is the model's `num_ctx` option, which the OpenAI endpoint does not list:
+  configure it (`context_window` on the model).
+- Prompt caching: Ollama keeps the last prompt's KV cache of a loaded model and reuses the shared
+  prefix by itself; there is no `prompt_cache_key`, which is left out.
 - Tool calls arrive whole, one complete call per `tool_calls` entry, never in argument fragments; the
   normalized stream is the same as for chunked calls, one `ToolCallDelta` carrying everything.
 """
@@ -54,4 +59,5 @@ class OllamaProvider(OpenAICompatProvider):
 
     def _body(self, req: ChatRequest) -> JsonObject:
         effort = req.reasoning_effort
-        return super()._body(replace(req, reasoning_effort=ollama_effort(effort) if effort else None))
+        req = replace(req, reasoning_effort=ollama_effort(effort) if effort else None, prompt_cache_key=None)
+        return super()._body(replace(req, prompt_cache_retention=None))

@@ -8,6 +8,11 @@ reasoning token count still reaches `UsageDelta.reasoning_tokens`.
 Requests send `max_completion_tokens`: OpenAI deprecated `max_tokens` for it, and its reasoning models
 reject `max_tokens`. `reasoning_effort` is sent as given, except our "max" (a vLLM/DeepSeek value),
 which OpenAI knows as "xhigh". Everything else is the generic adapter.
+
+Prompt caching: `prompt_cache_key` and `prompt_cache_retention` ("in_memory", "24h") are chat
+completions fields of OpenAI's and go as given; `usage.prompt_tokens_details.cached_tokens` comes
+back. Chat completions has no token-counting route, so counts are the estimate of `token_estimate`
+(labelled so).
 """
 
 from __future__ import annotations

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+import logging
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+import orjson
 
 from rejoinder.pacing import Steps, run_paced
-from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UpstreamModel
+from rejoinder.providers.base import (
+    Capabilities,
+    ChatDelta,
+    ChatRequest,
+    TokenCount,
+    UpstreamError,
+    UpstreamModel,
+)
 from rejoinder.providers.catalog import decode_model_list
 from rejoinder.providers.chat_wire import (
     JsonObject,
@@ -32,10 +41,16 @@ from rejoinder.providers.chat_wire import (
     encode_steps,
 )
 from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
+from rejoinder.providers.token_estimate import estimate_chat_tokens
 from rejoinder.providers.transport import Answer, Transport, translated
 from rejoinder.providers.transport.http1 import ConnectTimeout
 from rejoinder.providers.transport.sse_framer import SseFramer
 from rejoinder.providers.transport.upstream_json import error_message, event_json, json_object
+
+log = logging.getLogger(__name__)
+
+SIDE_ROUTE_TIMEOUT_S = 10.0
+"""The most a call to an upstream's other routes (tokenize, props) may take, whatever else is configured."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,8 @@ class OpenAICompatProvider:
         self._config = config
         url = config.base_url.rstrip("/")
         self._models_url = url + "/models"
+        self._root = url.removesuffix("/v1")  # where vLLM and llama.cpp serve /tokenize, /props
+        self._counting_failed = False
         self._headers = {stream: _headers(config.api_key, stream=stream) for stream in (False, True)}
         connect = config.timeouts.connect  # the read bounds are the watchdog's (see `stream`)
         self._transport = Transport(url + "/chat/completions", connect, session, trace_configs)
@@ -110,6 +127,44 @@ class OpenAICompatProvider:
             finally:
                 resp.close()
         return decode_model_list(raw)
+
+    async def count_tokens(self, req: ChatRequest) -> TokenCount:
+        """The upstream's own count where the adapter has a tokenize route (`_upstream_count`), else
+        (or when that fails: logged once per failing streak) the estimate of `token_estimate`."""
+        try:
+            counted = await self._upstream_count(req)
+        except UpstreamError as exc:
+            if not self._counting_failed:
+                log.warning("upstream %s cannot count tokens (%s); estimating", self._root, exc.message)
+            self._counting_failed = True
+            counted = None
+        else:
+            if counted is not None and self._counting_failed:
+                log.info("upstream %s counts tokens again", self._root)
+                self._counting_failed = False
+        return counted or TokenCount(estimate_chat_tokens(req), exact=False)
+
+    async def _upstream_count(self, req: ChatRequest) -> TokenCount | None:
+        """The upstream's count of `req`'s prompt; None where it has no tokenizer route (the generic
+        adapter: OpenAI-compatible chat completions have none). Raises `UpstreamError`."""
+        return None
+
+    async def _side_json(self, path: str, body: JsonObject | None = None) -> Mapping[str, object]:
+        """GET (no `body`) or POST `body` to `path` under the server's root, within
+        `SIDE_ROUTE_TIMEOUT_S`; the JSON object it answers. Raises `UpstreamError`."""
+        url = self._root + path
+        with translated():
+            async with asyncio.timeout(min(SIDE_ROUTE_TIMEOUT_S, self._config.timeouts.first_token)):
+                if body is None:
+                    resp = await self._transport.get(url, self._headers[False])
+                else:
+                    resp = await self._transport.post_to(url, orjson.dumps(body), self._headers[False])
+                try:
+                    await _check_status(resp)
+                    raw = await resp.read()
+                finally:
+                    resp.close()
+        return json_object(raw)
 
     async def stream(self, req: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
         """Run one chat completion and yield its deltas; raises only `UpstreamError`.

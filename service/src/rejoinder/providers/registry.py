@@ -14,12 +14,13 @@ from rejoinder.providers.catalog import START_WAIT_S, ModelCatalog
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A configured model name: which provider serves it, under which upstream name, and the most
-    tokens it can produce when that is known."""
+    """A configured model name: which provider serves it, under which upstream name, the most
+    tokens it can produce and its context window, when those are known."""
 
     provider: str
     upstream_model: str
     max_output_tokens: int | None = None
+    context_window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Route:
     provider: Provider
     upstream_model: str
     max_output_tokens: int | None = None
+    context_window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,12 @@ class ProviderRegistry:
             entry = ModelEntry(self._default, model)
         if entry is None:
             raise model_not_found(model)
-        return Route(self._providers[entry.provider], entry.upstream_model, entry.max_output_tokens)
+        window = entry.context_window
+        if window is None:  # else what the upstream's model list says (vLLM, llama.cpp, the local model)
+            listed = self._catalog.lookup(entry.provider, entry.upstream_model)
+            window = listed.context_window if listed is not None else None
+        provider = self._providers[entry.provider]
+        return Route(provider, entry.upstream_model, entry.max_output_tokens, window)
 
     def model_names(self) -> list[str]:
         """The configured model names (aliases)."""

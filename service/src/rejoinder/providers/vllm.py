@@ -18,11 +18,22 @@ adapter is a declaration:
   `response_format` and `image_url` parts are all request fields there too.
 - Tool calls stream OpenAI-style: a header fragment with id and name, then argument fragments; usage
   comes last with `choices: []` when `stream_options.include_usage` is set.
+- Tokens are counted by the server: `POST /tokenize` (at the server's root, beside `/v1`) takes the
+  chat request's `model`, `messages` and `tools` with `add_generation_prompt` and answers
+  `{"count", "max_model_len", "tokens"}` (`TokenizeChatRequest` in vLLM's tokenize protocol): the
+  prompt the chat template renders, exactly. `GET /v1/models` lists each model's `max_model_len`,
+  which the model catalog keeps as its context window.
+- Prompt caching: vLLM's automatic prefix caching reuses any shared prefix with no hint, and the
+  server has no `prompt_cache_key` (it would log it as an ignored field), so the key and its retention
+  are left out of the body. (`cache_salt` isolates prefix caches between users; nothing maps to it.)
+  `usage.prompt_tokens_details.cached_tokens` is reported when the server runs with
+  `--enable-prompt-tokens-details`.
 """
 
 from __future__ import annotations
 
-from rejoinder.providers.base import Capabilities
+from rejoinder.providers.base import Capabilities, ChatRequest, TokenCount, UpstreamError
+from rejoinder.providers.chat_wire import JsonObject, messages_json
 from rejoinder.providers.openai_compat import OpenAICompatProvider
 
 CAPABILITIES = Capabilities(
@@ -37,5 +48,26 @@ CAPABILITIES = Capabilities(
 )
 
 
+UNSENT = frozenset({"prompt_cache_key", "prompt_cache_retention"})
+
+
 class VLLMProvider(OpenAICompatProvider):
-    """A vLLM server; the generic adapter with vLLM's capabilities."""
+    """A vLLM server; the generic adapter with vLLM's capabilities and its tokenizer."""
+
+    def _body(self, req: ChatRequest) -> JsonObject:
+        return {k: v for k, v in super()._body(req).items() if k not in UNSENT}
+
+    async def _upstream_count(self, req: ChatRequest) -> TokenCount | None:
+        body = self._body(req)
+        tokenize: JsonObject = {
+            "model": body["model"],
+            "messages": messages_json(req.messages, self.capabilities),
+            "add_generation_prompt": True,
+        }
+        if "tools" in body:
+            tokenize["tools"] = body["tools"]
+        answer = await self._side_json("/tokenize", tokenize)
+        count = answer.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise UpstreamError("protocol", "upstream /tokenize answered without a count")
+        return TokenCount(count, exact=True)

@@ -108,6 +108,13 @@ class Transport:
             raise ConnectTimeout(str(exc)) from exc
         return _AiohttpAnswer(response)
 
+    async def post_to(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        """POST `body` to `url`, another route of the same upstream (not a hot path: always aiohttp)."""
+        response = await self._aiohttp().post(
+            url, data=body, headers=headers, allow_redirects=False, proxy=self._proxy, timeout=self._timeout
+        )
+        return _AiohttpAnswer(response)
+
     async def get(self, url: str, headers: dict[str, str]) -> Answer:
         """GET `url` (not a hot path: always aiohttp)."""
         response = await self._aiohttp().get(
