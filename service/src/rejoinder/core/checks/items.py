@@ -153,6 +153,16 @@ def _check_file_search_call(item: InputItem, param: str) -> None:
         )
 
 
+def _check_not_served(item: InputItem, param: str) -> None:
+    """An item kind the contract declares and this server does not take yet (compaction)."""
+    kind = item.WhichOneof("item")
+    raise invalid(
+        f"Input items of type '{kind}' are not supported by this server yet.",
+        param=f"{param}.type",
+        code="unsupported_parameter",
+    )
+
+
 _ITEM_CHECKS = {
     "message": lambda item, param: _check_message(item.message, param),
     "mcp_list_tools": _check_echoed_item,
@@ -162,6 +172,8 @@ _ITEM_CHECKS = {
     "function_call": _check_function_call,
     "function_call_output": _check_function_call_output,
     "item_reference": _check_item_reference,
+    "compaction": _check_not_served,
+    "compaction_trigger": _check_not_served,
 }
 
 

@@ -212,8 +212,22 @@ class FileSearchCall(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[FileSearchResult]
     def __init__(self, id: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., results: _Optional[_Iterable[_Union[FileSearchResult, _Mapping]]] = ...) -> None: ...
 
+class CompactionItem(_message.Message):
+    __slots__ = ("id", "encrypted_content", "created_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    encrypted_content: str
+    created_by: str
+    def __init__(self, id: _Optional[str] = ..., encrypted_content: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class CompactionTrigger(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class InputItem(_message.Message):
-    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response", "file_search_call")
+    __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response", "file_search_call", "compaction", "compaction_trigger")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_OUTPUT_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +238,8 @@ class InputItem(_message.Message):
     MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
     MCP_APPROVAL_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     FILE_SEARCH_CALL_FIELD_NUMBER: _ClassVar[int]
+    COMPACTION_FIELD_NUMBER: _ClassVar[int]
+    COMPACTION_TRIGGER_FIELD_NUMBER: _ClassVar[int]
     message: Message
     function_call: FunctionToolCall
     function_call_output: FunctionCallOutput
@@ -234,7 +250,9 @@ class InputItem(_message.Message):
     mcp_approval_request: McpApprovalRequest
     mcp_approval_response: McpApprovalResponse
     file_search_call: FileSearchCall
-    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., mcp_approval_response: _Optional[_Union[McpApprovalResponse, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ...) -> None: ...
+    compaction: CompactionItem
+    compaction_trigger: CompactionTrigger
+    def __init__(self, message: _Optional[_Union[Message, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., function_call_output: _Optional[_Union[FunctionCallOutput, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., item_reference: _Optional[_Union[ItemReference, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., mcp_approval_response: _Optional[_Union[McpApprovalResponse, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ..., compaction: _Optional[_Union[CompactionItem, _Mapping]] = ..., compaction_trigger: _Optional[_Union[CompactionTrigger, _Mapping]] = ...) -> None: ...
 
 class InputItemList(_message.Message):
     __slots__ = ("items",)
@@ -251,7 +269,7 @@ class Input(_message.Message):
     def __init__(self, text: _Optional[str] = ..., items: _Optional[_Union[InputItemList, _Mapping]] = ...) -> None: ...
 
 class OutputItem(_message.Message):
-    __slots__ = ("message", "function_call", "reasoning", "mcp_list_tools", "mcp_call", "mcp_approval_request", "file_search_call")
+    __slots__ = ("message", "function_call", "reasoning", "mcp_list_tools", "mcp_call", "mcp_approval_request", "file_search_call", "compaction")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_CALL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
@@ -259,6 +277,7 @@ class OutputItem(_message.Message):
     MCP_CALL_FIELD_NUMBER: _ClassVar[int]
     MCP_APPROVAL_REQUEST_FIELD_NUMBER: _ClassVar[int]
     FILE_SEARCH_CALL_FIELD_NUMBER: _ClassVar[int]
+    COMPACTION_FIELD_NUMBER: _ClassVar[int]
     message: OutputMessage
     function_call: FunctionToolCall
     reasoning: ReasoningItem
@@ -266,4 +285,5 @@ class OutputItem(_message.Message):
     mcp_call: McpCall
     mcp_approval_request: McpApprovalRequest
     file_search_call: FileSearchCall
-    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ...) -> None: ...
+    compaction: CompactionItem
+    def __init__(self, message: _Optional[_Union[OutputMessage, _Mapping]] = ..., function_call: _Optional[_Union[FunctionToolCall, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningItem, _Mapping]] = ..., mcp_list_tools: _Optional[_Union[McpListTools, _Mapping]] = ..., mcp_call: _Optional[_Union[McpCall, _Mapping]] = ..., mcp_approval_request: _Optional[_Union[McpApprovalRequest, _Mapping]] = ..., file_search_call: _Optional[_Union[FileSearchCall, _Mapping]] = ..., compaction: _Optional[_Union[CompactionItem, _Mapping]] = ...) -> None: ...

@@ -185,3 +185,35 @@ class HttpListVectorStoreFileBatchFilesRequest(_message.Message):
     order: str
     filter: str
     def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., after: _Optional[str] = ..., before: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class HttpListPromptsRequest(_message.Message):
+    __slots__ = ("after", "limit", "order")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    after: str
+    limit: int
+    order: str
+    def __init__(self, after: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ...) -> None: ...
+
+class HttpGetPromptRequest(_message.Message):
+    __slots__ = ("prompt_id", "version")
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    prompt_id: str
+    version: int
+    def __init__(self, prompt_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class HttpPromptIdRequest(_message.Message):
+    __slots__ = ("prompt_id",)
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    prompt_id: str
+    def __init__(self, prompt_id: _Optional[str] = ...) -> None: ...
+
+class HttpPromptBodyRequest(_message.Message):
+    __slots__ = ("prompt_id", "body")
+    PROMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    prompt_id: str
+    body: _httpbody_pb2.HttpBody
+    def __init__(self, prompt_id: _Optional[str] = ..., body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...

@@ -65,6 +65,16 @@ class OpenAIHttpServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListInputItemsRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.CountInputTokens = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CountInputTokens',
+                request_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CompactResponse = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CompactResponse',
+                request_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/rejoinder.responses.v1.OpenAIHttpService/ListModels',
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListModelsRequest.SerializeToString,
@@ -220,6 +230,41 @@ class OpenAIHttpServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.CreatePrompt = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/CreatePrompt',
+                request_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListPrompts = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListPrompts',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListPromptsRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.GetPrompt = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/GetPrompt',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpGetPromptRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.UpdatePrompt = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/UpdatePrompt',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DeletePrompt = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/DeletePrompt',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListPromptVersions = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/ListPromptVersions',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SetDefaultPromptVersion = channel.unary_unary(
+                '/rejoinder.responses.v1.OpenAIHttpService/SetDefaultPromptVersion',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class OpenAIHttpServiceServicer:
@@ -260,6 +305,20 @@ class OpenAIHttpServiceServicer:
 
     def ListInputItems(self, request, context):
         """OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountInputTokens(self, request, context):
+        """OpenAI: POST /v1/responses/input_tokens. The input tokens a create with the same body would send.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompactResponse(self, request, context):
+        """OpenAI: POST /v1/responses/compact. Compacts a context into a compaction item.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -491,6 +550,55 @@ class OpenAIHttpServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePrompt(self, request, context):
+        """Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPrompts(self, request, context):
+        """Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPrompt(self, request, context):
+        """Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePrompt(self, request, context):
+        """Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePrompt(self, request, context):
+        """Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPromptVersions(self, request, context):
+        """Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDefaultPromptVersion(self, request, context):
+        """Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OpenAIHttpServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -517,6 +625,16 @@ def add_OpenAIHttpServiceServicer_to_server(servicer, server):
             'ListInputItems': grpc.unary_unary_rpc_method_handler(
                     servicer.ListInputItems,
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListInputItemsRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CountInputTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountInputTokens,
+                    request_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CompactResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompactResponse,
+                    request_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
@@ -674,6 +792,41 @@ def add_OpenAIHttpServiceServicer_to_server(servicer, server):
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
+            'CreatePrompt': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePrompt,
+                    request_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListPrompts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPrompts,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListPromptsRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetPrompt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPrompt,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpGetPromptRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'UpdatePrompt': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePrompt,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DeletePrompt': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePrompt,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListPromptVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPromptVersions,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SetDefaultPromptVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultPromptVersion,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'rejoinder.responses.v1.OpenAIHttpService', rpc_method_handlers)
@@ -814,6 +967,60 @@ class OpenAIHttpService:
             target,
             '/rejoinder.responses.v1.OpenAIHttpService/ListInputItems',
             rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListInputItemsRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountInputTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CountInputTokens',
+            google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompactResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CompactResponse',
+            google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
@@ -1651,6 +1858,195 @@ class OpenAIHttpService:
             target,
             '/rejoinder.responses.v1.OpenAIHttpService/ListVectorStoreFileBatchFiles',
             rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListVectorStoreFileBatchFilesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePrompt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/CreatePrompt',
+            google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPrompts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListPrompts',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpListPromptsRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPrompt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/GetPrompt',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpGetPromptRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePrompt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/UpdatePrompt',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePrompt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/DeletePrompt',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPromptVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/ListPromptVersions',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptIdRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultPromptVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.OpenAIHttpService/SetDefaultPromptVersion',
+            rejoinder_dot_responses_dot_v1_dot_openai__http__pb2.HttpPromptBodyRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,

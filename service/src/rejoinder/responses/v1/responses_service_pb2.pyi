@@ -203,3 +203,75 @@ class ListInputItemsResponse(_message.Message):
     last_id: str
     has_more: bool
     def __init__(self, object: _Optional[str] = ..., data: _Optional[_Iterable[_Union[_items_pb2.InputItem, _Mapping]]] = ..., first_id: _Optional[str] = ..., last_id: _Optional[str] = ..., has_more: _Optional[bool] = ...) -> None: ...
+
+class CountInputTokensRequest(_message.Message):
+    __slots__ = ("model", "input", "instructions", "previous_response_id", "conversation", "tools", "tool_choice", "parallel_tool_calls", "reasoning", "text", "truncation", "prompt")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CHOICE_FIELD_NUMBER: _ClassVar[int]
+    PARALLEL_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATION_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    input: _items_pb2.Input
+    instructions: str
+    previous_response_id: str
+    conversation: _response_pb2.ConversationParam
+    tools: _containers.RepeatedCompositeFieldContainer[_tools_pb2.Tool]
+    tool_choice: _tools_pb2.ToolChoice
+    parallel_tool_calls: bool
+    reasoning: _response_pb2.Reasoning
+    text: _response_pb2.TextConfig
+    truncation: str
+    prompt: _response_pb2.Prompt
+    def __init__(self, model: _Optional[str] = ..., input: _Optional[_Union[_items_pb2.Input, _Mapping]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., conversation: _Optional[_Union[_response_pb2.ConversationParam, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_tools_pb2.ToolChoice, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., reasoning: _Optional[_Union[_response_pb2.Reasoning, _Mapping]] = ..., text: _Optional[_Union[_response_pb2.TextConfig, _Mapping]] = ..., truncation: _Optional[str] = ..., prompt: _Optional[_Union[_response_pb2.Prompt, _Mapping]] = ...) -> None: ...
+
+class CountInputTokensResponse(_message.Message):
+    __slots__ = ("object", "input_tokens", "estimated")
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    object: str
+    input_tokens: int
+    estimated: bool
+    def __init__(self, object: _Optional[str] = ..., input_tokens: _Optional[int] = ..., estimated: _Optional[bool] = ...) -> None: ...
+
+class CompactRequest(_message.Message):
+    __slots__ = ("model", "input", "instructions", "previous_response_id", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "service_tier")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CACHE_KEY_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CACHE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CACHE_RETENTION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    input: _items_pb2.Input
+    instructions: str
+    previous_response_id: str
+    prompt_cache_key: str
+    prompt_cache_options: _response_pb2.PromptCacheOptions
+    prompt_cache_retention: str
+    service_tier: str
+    def __init__(self, model: _Optional[str] = ..., input: _Optional[_Union[_items_pb2.Input, _Mapping]] = ..., instructions: _Optional[str] = ..., previous_response_id: _Optional[str] = ..., prompt_cache_key: _Optional[str] = ..., prompt_cache_options: _Optional[_Union[_response_pb2.PromptCacheOptions, _Mapping]] = ..., prompt_cache_retention: _Optional[str] = ..., service_tier: _Optional[str] = ...) -> None: ...
+
+class CompactResponse(_message.Message):
+    __slots__ = ("id", "object", "created_at", "output", "usage")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    object: str
+    created_at: int
+    output: _containers.RepeatedCompositeFieldContainer[_items_pb2.InputItem]
+    usage: _response_pb2.Usage
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., output: _Optional[_Iterable[_Union[_items_pb2.InputItem, _Mapping]]] = ..., usage: _Optional[_Union[_response_pb2.Usage, _Mapping]] = ...) -> None: ...

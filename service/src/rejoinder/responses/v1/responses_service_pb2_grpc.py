@@ -77,6 +77,16 @@ class ResponsesServiceStub:
                 request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsRequest.SerializeToString,
                 response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsResponse.FromString,
                 _registered_method=True)
+        self.CountInputTokens = channel.unary_unary(
+                '/rejoinder.responses.v1.ResponsesService/CountInputTokens',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensRequest.SerializeToString,
+                response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensResponse.FromString,
+                _registered_method=True)
+        self.Compact = channel.unary_unary(
+                '/rejoinder.responses.v1.ResponsesService/Compact',
+                request_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactRequest.SerializeToString,
+                response_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactResponse.FromString,
+                _registered_method=True)
 
 
 class ResponsesServiceServicer:
@@ -153,6 +163,27 @@ class ResponsesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountInputTokens(self, request, context):
+        """OpenAI: POST /v1/responses/input_tokens (`responses.input_tokens.count`). The number of input
+        tokens a create request with the same parameters would send to the model: its whole context
+        (instructions, a resolved `prompt`, the `previous_response_id` chain or conversation, the input
+        and the tools), after truncation. The model's own tokenizer counts it where the service can reach
+        one; otherwise the count is an estimate, and the reply says so.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Compact(self, request, context):
+        """OpenAI: POST /v1/responses/compact (`responses.compact`). Has the model summarise a context (the
+        input, after the `previous_response_id` chain) into one compaction item. The reply's `output` is
+        the new context: the user messages, then the compaction item; send it as the next request's
+        input. Nothing stored changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResponsesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +226,16 @@ def add_ResponsesServiceServicer_to_server(servicer, server):
                     servicer.ListInputItems,
                     request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsRequest.FromString,
                     response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsResponse.SerializeToString,
+            ),
+            'CountInputTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountInputTokens,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensRequest.FromString,
+                    response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensResponse.SerializeToString,
+            ),
+            'Compact': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compact,
+                    request_deserializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactRequest.FromString,
+                    response_serializer=rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -416,6 +457,60 @@ class ResponsesService:
             '/rejoinder.responses.v1.ResponsesService/ListInputItems',
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsRequest.SerializeToString,
             rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.ListInputItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountInputTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.ResponsesService/CountInputTokens',
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensRequest.SerializeToString,
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CountInputTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Compact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rejoinder.responses.v1.ResponsesService/Compact',
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactRequest.SerializeToString,
+            rejoinder_dot_responses_dot_v1_dot_responses__service__pb2.CompactResponse.FromString,
             options,
             channel_credentials,
             insecure,

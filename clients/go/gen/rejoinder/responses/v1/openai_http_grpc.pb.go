@@ -28,6 +28,10 @@ type OpenAIHttpServiceClient interface {
 	CancelResponse(ctx context.Context, in *HttpResponseIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
 	ListInputItems(ctx context.Context, in *HttpListInputItemsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/responses/input_tokens. The input tokens a create with the same body would send.
+	CountInputTokens(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/responses/compact. Compacts a context into a compaction item.
+	CompactResponse(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/models. The models this service routes.
 	ListModels(ctx context.Context, in *HttpListModelsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/models/{model}. One routed model.
@@ -99,6 +103,20 @@ type OpenAIHttpServiceClient interface {
 	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
 	// batch's files.
 	ListVectorStoreFileBatchFiles(ctx context.Context, in *HttpListVectorStoreFileBatchFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+	CreatePrompt(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+	ListPrompts(ctx context.Context, in *HttpListPromptsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+	GetPrompt(ctx context.Context, in *HttpGetPromptRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+	UpdatePrompt(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	DeletePrompt(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+	ListPromptVersions(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+	SetDefaultPromptVersion(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type openAIHttpServiceClient struct {
@@ -194,6 +212,24 @@ func (c *openAIHttpServiceClient) CancelResponse(ctx context.Context, in *HttpRe
 func (c *openAIHttpServiceClient) ListInputItems(ctx context.Context, in *HttpListInputItemsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
 	out := new(httpbody.HttpBody)
 	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListInputItems", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) CountInputTokens(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CountInputTokens", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) CompactResponse(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CompactResponse", in, out, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -527,6 +563,69 @@ func (c *openAIHttpServiceClient) ListVectorStoreFileBatchFiles(ctx context.Cont
 	return out, nil
 }
 
+func (c *openAIHttpServiceClient) CreatePrompt(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/CreatePrompt", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) ListPrompts(ctx context.Context, in *HttpListPromptsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListPrompts", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) GetPrompt(ctx context.Context, in *HttpGetPromptRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/GetPrompt", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) UpdatePrompt(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/UpdatePrompt", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) DeletePrompt(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/DeletePrompt", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) ListPromptVersions(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/ListPromptVersions", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *openAIHttpServiceClient) SetDefaultPromptVersion(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.OpenAIHttpService/SetDefaultPromptVersion", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OpenAIHttpServiceServer is the server API for OpenAIHttpService service.
 // All implementations must embed UnimplementedOpenAIHttpServiceServer
 // for forward compatibility
@@ -541,6 +640,10 @@ type OpenAIHttpServiceServer interface {
 	CancelResponse(context.Context, *HttpResponseIdRequest) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/responses/{response_id}/input_items. A page of a stored response's input items.
 	ListInputItems(context.Context, *HttpListInputItemsRequest) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/responses/input_tokens. The input tokens a create with the same body would send.
+	CountInputTokens(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error)
+	// OpenAI: POST /v1/responses/compact. Compacts a context into a compaction item.
+	CompactResponse(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/models. The models this service routes.
 	ListModels(context.Context, *HttpListModelsRequest) (*httpbody.HttpBody, error)
 	// OpenAI: GET /v1/models/{model}. One routed model.
@@ -612,6 +715,20 @@ type OpenAIHttpServiceServer interface {
 	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
 	// batch's files.
 	ListVectorStoreFileBatchFiles(context.Context, *HttpListVectorStoreFileBatchFilesRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+	CreatePrompt(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+	ListPrompts(context.Context, *HttpListPromptsRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+	GetPrompt(context.Context, *HttpGetPromptRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+	UpdatePrompt(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	DeletePrompt(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+	ListPromptVersions(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error)
+	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+	SetDefaultPromptVersion(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedOpenAIHttpServiceServer()
 }
 
@@ -633,6 +750,12 @@ func (UnimplementedOpenAIHttpServiceServer) CancelResponse(context.Context, *Htt
 }
 func (UnimplementedOpenAIHttpServiceServer) ListInputItems(context.Context, *HttpListInputItemsRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListInputItems not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CountInputTokens(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CountInputTokens not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CompactResponse(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CompactResponse not implemented")
 }
 func (UnimplementedOpenAIHttpServiceServer) ListModels(context.Context, *HttpListModelsRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListModels not implemented")
@@ -726,6 +849,27 @@ func (UnimplementedOpenAIHttpServiceServer) CancelVectorStoreFileBatch(context.C
 }
 func (UnimplementedOpenAIHttpServiceServer) ListVectorStoreFileBatchFiles(context.Context, *HttpListVectorStoreFileBatchFilesRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListVectorStoreFileBatchFiles not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) CreatePrompt(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreatePrompt not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListPrompts(context.Context, *HttpListPromptsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPrompts not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) GetPrompt(context.Context, *HttpGetPromptRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetPrompt not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) UpdatePrompt(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdatePrompt not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) DeletePrompt(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeletePrompt not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) ListPromptVersions(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPromptVersions not implemented")
+}
+func (UnimplementedOpenAIHttpServiceServer) SetDefaultPromptVersion(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetDefaultPromptVersion not implemented")
 }
 func (UnimplementedOpenAIHttpServiceServer) mustEmbedUnimplementedOpenAIHttpServiceServer() {}
 
@@ -832,6 +976,42 @@ func _OpenAIHttpService_ListInputItems_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(OpenAIHttpServiceServer).ListInputItems(ctx, req.(*HttpListInputItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_CountInputTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(httpbody.HttpBody)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CountInputTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CountInputTokens",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CountInputTokens(ctx, req.(*httpbody.HttpBody))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_CompactResponse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(httpbody.HttpBody)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CompactResponse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CompactResponse",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CompactResponse(ctx, req.(*httpbody.HttpBody))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1405,6 +1585,132 @@ func _OpenAIHttpService_ListVectorStoreFileBatchFiles_Handler(srv interface{}, c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OpenAIHttpService_CreatePrompt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(httpbody.HttpBody)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).CreatePrompt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/CreatePrompt",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).CreatePrompt(ctx, req.(*httpbody.HttpBody))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_ListPrompts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpListPromptsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListPrompts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListPrompts",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListPrompts(ctx, req.(*HttpListPromptsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_GetPrompt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpGetPromptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).GetPrompt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/GetPrompt",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).GetPrompt(ctx, req.(*HttpGetPromptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_UpdatePrompt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpPromptBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).UpdatePrompt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/UpdatePrompt",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).UpdatePrompt(ctx, req.(*HttpPromptBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_DeletePrompt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpPromptIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).DeletePrompt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/DeletePrompt",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).DeletePrompt(ctx, req.(*HttpPromptIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_ListPromptVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpPromptIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).ListPromptVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/ListPromptVersions",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).ListPromptVersions(ctx, req.(*HttpPromptIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpenAIHttpService_SetDefaultPromptVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HttpPromptBodyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpenAIHttpServiceServer).SetDefaultPromptVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.OpenAIHttpService/SetDefaultPromptVersion",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpenAIHttpServiceServer).SetDefaultPromptVersion(ctx, req.(*HttpPromptBodyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "rejoinder.responses.v1.OpenAIHttpService",
 	HandlerType: (*OpenAIHttpServiceServer)(nil),
@@ -1420,6 +1726,14 @@ var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInputItems",
 			Handler:    _OpenAIHttpService_ListInputItems_Handler,
+		},
+		{
+			MethodName: "CountInputTokens",
+			Handler:    _OpenAIHttpService_CountInputTokens_Handler,
+		},
+		{
+			MethodName: "CompactResponse",
+			Handler:    _OpenAIHttpService_CompactResponse_Handler,
 		},
 		{
 			MethodName: "ListModels",
@@ -1536,6 +1850,34 @@ var _OpenAIHttpService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListVectorStoreFileBatchFiles",
 			Handler:    _OpenAIHttpService_ListVectorStoreFileBatchFiles_Handler,
+		},
+		{
+			MethodName: "CreatePrompt",
+			Handler:    _OpenAIHttpService_CreatePrompt_Handler,
+		},
+		{
+			MethodName: "ListPrompts",
+			Handler:    _OpenAIHttpService_ListPrompts_Handler,
+		},
+		{
+			MethodName: "GetPrompt",
+			Handler:    _OpenAIHttpService_GetPrompt_Handler,
+		},
+		{
+			MethodName: "UpdatePrompt",
+			Handler:    _OpenAIHttpService_UpdatePrompt_Handler,
+		},
+		{
+			MethodName: "DeletePrompt",
+			Handler:    _OpenAIHttpService_DeletePrompt_Handler,
+		},
+		{
+			MethodName: "ListPromptVersions",
+			Handler:    _OpenAIHttpService_ListPromptVersions_Handler,
+		},
+		{
+			MethodName: "SetDefaultPromptVersion",
+			Handler:    _OpenAIHttpService_SetDefaultPromptVersion_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

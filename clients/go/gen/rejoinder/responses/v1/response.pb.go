@@ -1074,17 +1074,21 @@ func (x *TextConfig) GetVerbosity() string {
 	return ""
 }
 
-// OpenAI: ResponsePrompt. A reference to a stored prompt template.
+// OpenAI: ResponsePrompt. A reference to a stored prompt template (`PromptsService`) and the values
+// of its variables. A response echoes it with the version it used.
 type Prompt struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// The ID of the prompt template.
+	// The ID of the prompt template ("pmpt_...").
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The version of the template.
+	// The version of the template, a decimal string ("2"); the template's default version when unset.
 	Version *string `protobuf:"bytes,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
-	// Values substituted into the template's variables.
+	// The value of each variable the template declares, by name: a string, substituted into the text,
+	// or an input content part (`{"type": "input_text", ...}`, `input_image`, `input_file`, as in a
+	// message's `content`), placed where its placeholder stands. A JSON object (google.protobuf.Struct),
+	// as on the REST wire; the server refuses other kinds of value with INVALID_ARGUMENT.
 	Variables *structpb.Struct `protobuf:"bytes,3,opt,name=variables,proto3" json:"variables,omitempty"`
 }
 

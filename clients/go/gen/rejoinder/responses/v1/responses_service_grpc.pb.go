@@ -45,6 +45,17 @@ type ResponsesServiceClient interface {
 	// OpenAI: GET /v1/responses/{response_id}/input_items (`responses.input_items.list`). Lists the input
 	// items of a stored response, a page at a time.
 	ListInputItems(ctx context.Context, in *ListInputItemsRequest, opts ...grpc.CallOption) (*ListInputItemsResponse, error)
+	// OpenAI: POST /v1/responses/input_tokens (`responses.input_tokens.count`). The number of input
+	// tokens a create request with the same parameters would send to the model: its whole context
+	// (instructions, a resolved `prompt`, the `previous_response_id` chain or conversation, the input
+	// and the tools), after truncation. The model's own tokenizer counts it where the service can reach
+	// one; otherwise the count is an estimate, and the reply says so.
+	CountInputTokens(ctx context.Context, in *CountInputTokensRequest, opts ...grpc.CallOption) (*CountInputTokensResponse, error)
+	// OpenAI: POST /v1/responses/compact (`responses.compact`). Has the model summarise a context (the
+	// input, after the `previous_response_id` chain) into one compaction item. The reply's `output` is
+	// the new context: the user messages, then the compaction item; send it as the next request's
+	// input. Nothing stored changes.
+	Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error)
 }
 
 type responsesServiceClient struct {
@@ -196,6 +207,24 @@ func (c *responsesServiceClient) ListInputItems(ctx context.Context, in *ListInp
 	return out, nil
 }
 
+func (c *responsesServiceClient) CountInputTokens(ctx context.Context, in *CountInputTokensRequest, opts ...grpc.CallOption) (*CountInputTokensResponse, error) {
+	out := new(CountInputTokensResponse)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.ResponsesService/CountInputTokens", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *responsesServiceClient) Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error) {
+	out := new(CompactResponse)
+	err := c.cc.Invoke(ctx, "/rejoinder.responses.v1.ResponsesService/Compact", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ResponsesServiceServer is the server API for ResponsesService service.
 // All implementations must embed UnimplementedResponsesServiceServer
 // for forward compatibility
@@ -228,6 +257,17 @@ type ResponsesServiceServer interface {
 	// OpenAI: GET /v1/responses/{response_id}/input_items (`responses.input_items.list`). Lists the input
 	// items of a stored response, a page at a time.
 	ListInputItems(context.Context, *ListInputItemsRequest) (*ListInputItemsResponse, error)
+	// OpenAI: POST /v1/responses/input_tokens (`responses.input_tokens.count`). The number of input
+	// tokens a create request with the same parameters would send to the model: its whole context
+	// (instructions, a resolved `prompt`, the `previous_response_id` chain or conversation, the input
+	// and the tools), after truncation. The model's own tokenizer counts it where the service can reach
+	// one; otherwise the count is an estimate, and the reply says so.
+	CountInputTokens(context.Context, *CountInputTokensRequest) (*CountInputTokensResponse, error)
+	// OpenAI: POST /v1/responses/compact (`responses.compact`). Has the model summarise a context (the
+	// input, after the `previous_response_id` chain) into one compaction item. The reply's `output` is
+	// the new context: the user messages, then the compaction item; send it as the next request's
+	// input. Nothing stored changes.
+	Compact(context.Context, *CompactRequest) (*CompactResponse, error)
 	mustEmbedUnimplementedResponsesServiceServer()
 }
 
@@ -258,6 +298,12 @@ func (UnimplementedResponsesServiceServer) Cancel(context.Context, *CancelReques
 }
 func (UnimplementedResponsesServiceServer) ListInputItems(context.Context, *ListInputItemsRequest) (*ListInputItemsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListInputItems not implemented")
+}
+func (UnimplementedResponsesServiceServer) CountInputTokens(context.Context, *CountInputTokensRequest) (*CountInputTokensResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CountInputTokens not implemented")
+}
+func (UnimplementedResponsesServiceServer) Compact(context.Context, *CompactRequest) (*CompactResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
 }
 func (UnimplementedResponsesServiceServer) mustEmbedUnimplementedResponsesServiceServer() {}
 
@@ -425,6 +471,42 @@ func _ResponsesService_ListInputItems_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ResponsesService_CountInputTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountInputTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponsesServiceServer).CountInputTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.ResponsesService/CountInputTokens",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponsesServiceServer).CountInputTokens(ctx, req.(*CountInputTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResponsesService_Compact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponsesServiceServer).Compact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rejoinder.responses.v1.ResponsesService/Compact",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponsesServiceServer).Compact(ctx, req.(*CompactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _ResponsesService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "rejoinder.responses.v1.ResponsesService",
 	HandlerType: (*ResponsesServiceServer)(nil),
@@ -448,6 +530,14 @@ var _ResponsesService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInputItems",
 			Handler:    _ResponsesService_ListInputItems_Handler,
+		},
+		{
+			MethodName: "CountInputTokens",
+			Handler:    _ResponsesService_CountInputTokens_Handler,
+		},
+		{
+			MethodName: "Compact",
+			Handler:    _ResponsesService_Compact_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

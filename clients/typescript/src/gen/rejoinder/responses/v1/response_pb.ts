@@ -620,27 +620,31 @@ export const TextConfigSchema: GenMessage<TextConfig> = /*@__PURE__*/
   messageDesc(file_rejoinder_responses_v1_response, 11);
 
 /**
- * OpenAI: ResponsePrompt. A reference to a stored prompt template.
+ * OpenAI: ResponsePrompt. A reference to a stored prompt template (`PromptsService`) and the values
+ * of its variables. A response echoes it with the version it used.
  *
  * @generated from message rejoinder.responses.v1.Prompt
  */
 export type Prompt = Message<"rejoinder.responses.v1.Prompt"> & {
   /**
-   * The ID of the prompt template.
+   * The ID of the prompt template ("pmpt_...").
    *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
-   * The version of the template.
+   * The version of the template, a decimal string ("2"); the template's default version when unset.
    *
    * @generated from field: optional string version = 2;
    */
   version?: string | undefined;
 
   /**
-   * Values substituted into the template's variables.
+   * The value of each variable the template declares, by name: a string, substituted into the text,
+   * or an input content part (`{"type": "input_text", ...}`, `input_image`, `input_file`, as in a
+   * message's `content`), placed where its placeholder stands. A JSON object (google.protobuf.Struct),
+   * as on the REST wire; the server refuses other kinds of value with INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.Struct variables = 3;
    */

@@ -9,7 +9,7 @@ import type { ResponseStreamEvent } from "./events_pb.js";
 import { file_rejoinder_responses_v1_events } from "./events_pb.js";
 import type { Input, InputItem } from "./items_pb.js";
 import { file_rejoinder_responses_v1_items } from "./items_pb.js";
-import type { ContextManagement, ConversationParam, Moderation, Prompt, PromptCacheOptions, Reasoning, Response, StreamOptions, TextConfig } from "./response_pb.js";
+import type { ContextManagement, ConversationParam, Moderation, Prompt, PromptCacheOptions, Reasoning, Response, StreamOptions, TextConfig, Usage } from "./response_pb.js";
 import { file_rejoinder_responses_v1_response } from "./response_pb.js";
 import type { Tool, ToolChoice } from "./tools_pb.js";
 import { file_rejoinder_responses_v1_tools } from "./tools_pb.js";
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rejoinder/responses/v1/responses_service.proto.
  */
 export const file_rejoinder_responses_v1_responses_service: GenFile = /*@__PURE__*/
-  fileDesc("Ci5yZWpvaW5kZXIvcmVzcG9uc2VzL3YxL3Jlc3BvbnNlc19zZXJ2aWNlLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxIsgOCg1DcmVhdGVSZXF1ZXN0EhMKBW1vZGVsGAEgASgJQgTiQQECEjIKBWlucHV0GAIgASgLMh0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5JbnB1dEIE4kEBARIfCgxpbnN0cnVjdGlvbnMYAyABKAlCBOJBAQFIAIgBARInChRwcmV2aW91c19yZXNwb25zZV9pZBgEIAEoCUIE4kEBAUgBiAEBEkUKDGNvbnZlcnNhdGlvbhgFIAEoCzIpLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ29udmVyc2F0aW9uUGFyYW1CBOJBAQESGAoFc3RvcmUYBiABKAhCBOJBAQFIAogBARIZCgZzdHJlYW0YByABKAhCBOJBAQFIA4gBARJDCg5zdHJlYW1fb3B0aW9ucxgIIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtT3B0aW9uc0IE4kEBARIdCgpiYWNrZ3JvdW5kGAkgASgIQgTiQQEBSASIAQESMQoFdG9vbHMYCiADKAsyHC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xCBOJBAQESPQoLdG9vbF9jaG9pY2UYCyABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xDaG9pY2VCBOJBAQESJgoTcGFyYWxsZWxfdG9vbF9jYWxscxgMIAEoCEIE4kEBAUgFiAEBEiEKDm1heF90b29sX2NhbGxzGA0gASgDQgTiQQEBSAaIAQESJAoRbWF4X291dHB1dF90b2tlbnMYDiABKANCBOJBAQFIB4gBARIeCgt0ZW1wZXJhdHVyZRgPIAEoAUIE4kEBAUgIiAEBEhgKBXRvcF9wGBAgASgBQgTiQQEBSAmIAQESIwoQcHJlc2VuY2VfcGVuYWx0eRgRIAEoAUIE4kEBAUgKiAEBEiQKEWZyZXF1ZW5jeV9wZW5hbHR5GBIgASgBQgTiQQEBSAuIAQESHwoMdG9wX2xvZ3Byb2JzGBMgASgFQgTiQQEBSAyIAQESOgoJcmVhc29uaW5nGBQgASgLMiEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZWFzb25pbmdCBOJBAQESNgoEdGV4dBgVIAEoCzIiLnJlam9pbmRlci5yZXNwb25zZXMudjEuVGV4dENvbmZpZ0IE4kEBARIVCgdpbmNsdWRlGBYgAygJQgTiQQEBEh0KCnRydW5jYXRpb24YFyABKAlCBOJBAQFIDYgBARJLCghtZXRhZGF0YRgYIAMoCzIzLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ3JlYXRlUmVxdWVzdC5NZXRhZGF0YUVudHJ5QgTiQQEBEjQKBnByb21wdBgZIAEoCzIeLnJlam9pbmRlci5yZXNwb25zZXMudjEuUHJvbXB0QgTiQQEBEiMKEHByb21wdF9jYWNoZV9rZXkYGiABKAlCBOJBAQFIDogBARIpChZwcm9tcHRfY2FjaGVfcmV0ZW50aW9uGBsgASgJQgTiQQEBSA+IAQESTgoUcHJvbXB0X2NhY2hlX29wdGlvbnMYHCABKAsyKi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdENhY2hlT3B0aW9uc0IE4kEBARIkChFzYWZldHlfaWRlbnRpZmllchgdIAEoCUIE4kEBAUgQiAEBEh8KDHNlcnZpY2VfdGllchgeIAEoCUIE4kEBAUgRiAEBEhcKBHVzZXIYHyABKAlCBOJBAQFIEogBARJLChJjb250ZXh0X21hbmFnZW1lbnQYICADKAsyKS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkNvbnRleHRNYW5hZ2VtZW50QgTiQQEBEjwKCm1vZGVyYXRpb24YISABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1vZGVyYXRpb25CBOJBAQEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg8KDV9pbnN0cnVjdGlvbnNCFwoVX3ByZXZpb3VzX3Jlc3BvbnNlX2lkQggKBl9zdG9yZUIJCgdfc3RyZWFtQg0KC19iYWNrZ3JvdW5kQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQhEKD19tYXhfdG9vbF9jYWxsc0IUChJfbWF4X291dHB1dF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHlCDwoNX3RvcF9sb2dwcm9ic0INCgtfdHJ1bmNhdGlvbkITChFfcHJvbXB0X2NhY2hlX2tleUIZChdfcHJvbXB0X2NhY2hlX3JldGVudGlvbkIUChJfc2FmZXR5X2lkZW50aWZpZXJCDwoNX3NlcnZpY2VfdGllckIHCgVfdXNlciJKCg5DcmVhdGVSZXNwb25zZRI4CghyZXNwb25zZRgBIAEoCzIgLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVzcG9uc2VCBOJBAQMiUgoTU3RyZWFtQ3JlYXRlUmVxdWVzdBI7CgZwYXJhbXMYASABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkNyZWF0ZVJlcXVlc3RCBOJBAQIiWAoUU3RyZWFtQ3JlYXRlUmVzcG9uc2USQAoFZXZlbnQYASABKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlc3BvbnNlU3RyZWFtRXZlbnRCBOJBAQMiWQoaU3RyZWFtQ3JlYXRlQmF0Y2hlZFJlcXVlc3QSOwoGcGFyYW1zGAEgASgLMiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXF1ZXN0QgTiQQECImAKG1N0cmVhbUNyZWF0ZUJhdGNoZWRSZXNwb25zZRJBCgZldmVudHMYASADKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlc3BvbnNlU3RyZWFtRXZlbnRCBOJBAQMiPgoKR2V0UmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhIVCgdpbmNsdWRlGAIgAygJQgTiQQEBIkcKC0dldFJlc3BvbnNlEjgKCHJlc3BvbnNlGAEgASgLMiAucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZXNwb25zZUIE4kEBAyJjChBTdHJlYW1HZXRSZXF1ZXN0EhkKC3Jlc3BvbnNlX2lkGAEgASgJQgTiQQECEiEKDnN0YXJ0aW5nX2FmdGVyGAIgASgDQgTiQQEBSACIAQFCEQoPX3N0YXJ0aW5nX2FmdGVyIlUKEVN0cmVhbUdldFJlc3BvbnNlEkAKBWV2ZW50GAEgASgLMisucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZXNwb25zZVN0cmVhbUV2ZW50QgTiQQEDIioKDURlbGV0ZVJlcXVlc3QSGQoLcmVzcG9uc2VfaWQYASABKAlCBOJBAQIiTwoORGVsZXRlUmVzcG9uc2USEAoCaWQYASABKAlCBOJBAQMSFAoGb2JqZWN0GAIgASgJQgTiQQEDEhUKB2RlbGV0ZWQYAyABKAhCBOJBAQMiKgoNQ2FuY2VsUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAiJKCg5DYW5jZWxSZXNwb25zZRI4CghyZXNwb25zZRgBIAEoCzIgLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVzcG9uc2VCBOJBAQMi2wEKFUxpc3RJbnB1dEl0ZW1zUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhIYCgVhZnRlchgCIAEoCUIE4kEBAUgAiAEBEhkKBmJlZm9yZRgDIAEoCUIE4kEBAUgBiAEBEhgKBWxpbWl0GAQgASgFQgTiQQEBSAKIAQESGAoFb3JkZXIYBSABKAlCBOJBAQFIA4gBARIVCgdpbmNsdWRlGAYgAygJQgTiQQEBQggKBl9hZnRlckIJCgdfYmVmb3JlQggKBl9saW1pdEIICgZfb3JkZXIizwEKFkxpc3RJbnB1dEl0ZW1zUmVzcG9uc2USFAoGb2JqZWN0GAEgASgJQgTiQQEDEjUKBGRhdGEYAiADKAsyIS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0SXRlbUIE4kEBAxIbCghmaXJzdF9pZBgDIAEoCUIE4kEBA0gAiAEBEhoKB2xhc3RfaWQYBCABKAlCBOJBAQNIAYgBARIWCghoYXNfbW9yZRgFIAEoCEIE4kEBA0ILCglfZmlyc3RfaWRCCgoIX2xhc3RfaWQysgYKEFJlc3BvbnNlc1NlcnZpY2USVwoGQ3JlYXRlEiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXF1ZXN0GiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXNwb25zZRJrCgxTdHJlYW1DcmVhdGUSKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZVJlcXVlc3QaLC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZVJlc3BvbnNlMAESgAEKE1N0cmVhbUNyZWF0ZUJhdGNoZWQSMi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZUJhdGNoZWRSZXF1ZXN0GjMucmVqb2luZGVyLnJlc3BvbnNlcy52MS5TdHJlYW1DcmVhdGVCYXRjaGVkUmVzcG9uc2UwARJOCgNHZXQSIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkdldFJlcXVlc3QaIy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkdldFJlc3BvbnNlEmIKCVN0cmVhbUdldBIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtR2V0UmVxdWVzdBopLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtR2V0UmVzcG9uc2UwARJXCgZEZWxldGUSJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkRlbGV0ZVJlcXVlc3QaJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkRlbGV0ZVJlc3BvbnNlElcKBkNhbmNlbBIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ2FuY2VsUmVxdWVzdBomLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ2FuY2VsUmVzcG9uc2USbwoOTGlzdElucHV0SXRlbXMSLS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkxpc3RJbnB1dEl0ZW1zUmVxdWVzdBouLnJlam9pbmRlci5yZXNwb25zZXMudjEuTGlzdElucHV0SXRlbXNSZXNwb25zZWIGcHJvdG8z", [file_google_api_field_behavior, file_rejoinder_responses_v1_events, file_rejoinder_responses_v1_items, file_rejoinder_responses_v1_response, file_rejoinder_responses_v1_tools]);
+  fileDesc("Ci5yZWpvaW5kZXIvcmVzcG9uc2VzL3YxL3Jlc3BvbnNlc19zZXJ2aWNlLnByb3RvEhZyZWpvaW5kZXIucmVzcG9uc2VzLnYxIsgOCg1DcmVhdGVSZXF1ZXN0EhMKBW1vZGVsGAEgASgJQgTiQQECEjIKBWlucHV0GAIgASgLMh0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5JbnB1dEIE4kEBARIfCgxpbnN0cnVjdGlvbnMYAyABKAlCBOJBAQFIAIgBARInChRwcmV2aW91c19yZXNwb25zZV9pZBgEIAEoCUIE4kEBAUgBiAEBEkUKDGNvbnZlcnNhdGlvbhgFIAEoCzIpLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ29udmVyc2F0aW9uUGFyYW1CBOJBAQESGAoFc3RvcmUYBiABKAhCBOJBAQFIAogBARIZCgZzdHJlYW0YByABKAhCBOJBAQFIA4gBARJDCg5zdHJlYW1fb3B0aW9ucxgIIAEoCzIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtT3B0aW9uc0IE4kEBARIdCgpiYWNrZ3JvdW5kGAkgASgIQgTiQQEBSASIAQESMQoFdG9vbHMYCiADKAsyHC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xCBOJBAQESPQoLdG9vbF9jaG9pY2UYCyABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xDaG9pY2VCBOJBAQESJgoTcGFyYWxsZWxfdG9vbF9jYWxscxgMIAEoCEIE4kEBAUgFiAEBEiEKDm1heF90b29sX2NhbGxzGA0gASgDQgTiQQEBSAaIAQESJAoRbWF4X291dHB1dF90b2tlbnMYDiABKANCBOJBAQFIB4gBARIeCgt0ZW1wZXJhdHVyZRgPIAEoAUIE4kEBAUgIiAEBEhgKBXRvcF9wGBAgASgBQgTiQQEBSAmIAQESIwoQcHJlc2VuY2VfcGVuYWx0eRgRIAEoAUIE4kEBAUgKiAEBEiQKEWZyZXF1ZW5jeV9wZW5hbHR5GBIgASgBQgTiQQEBSAuIAQESHwoMdG9wX2xvZ3Byb2JzGBMgASgFQgTiQQEBSAyIAQESOgoJcmVhc29uaW5nGBQgASgLMiEucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZWFzb25pbmdCBOJBAQESNgoEdGV4dBgVIAEoCzIiLnJlam9pbmRlci5yZXNwb25zZXMudjEuVGV4dENvbmZpZ0IE4kEBARIVCgdpbmNsdWRlGBYgAygJQgTiQQEBEh0KCnRydW5jYXRpb24YFyABKAlCBOJBAQFIDYgBARJLCghtZXRhZGF0YRgYIAMoCzIzLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ3JlYXRlUmVxdWVzdC5NZXRhZGF0YUVudHJ5QgTiQQEBEjQKBnByb21wdBgZIAEoCzIeLnJlam9pbmRlci5yZXNwb25zZXMudjEuUHJvbXB0QgTiQQEBEiMKEHByb21wdF9jYWNoZV9rZXkYGiABKAlCBOJBAQFIDogBARIpChZwcm9tcHRfY2FjaGVfcmV0ZW50aW9uGBsgASgJQgTiQQEBSA+IAQESTgoUcHJvbXB0X2NhY2hlX29wdGlvbnMYHCABKAsyKi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdENhY2hlT3B0aW9uc0IE4kEBARIkChFzYWZldHlfaWRlbnRpZmllchgdIAEoCUIE4kEBAUgQiAEBEh8KDHNlcnZpY2VfdGllchgeIAEoCUIE4kEBAUgRiAEBEhcKBHVzZXIYHyABKAlCBOJBAQFIEogBARJLChJjb250ZXh0X21hbmFnZW1lbnQYICADKAsyKS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkNvbnRleHRNYW5hZ2VtZW50QgTiQQEBEjwKCm1vZGVyYXRpb24YISABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLk1vZGVyYXRpb25CBOJBAQEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg8KDV9pbnN0cnVjdGlvbnNCFwoVX3ByZXZpb3VzX3Jlc3BvbnNlX2lkQggKBl9zdG9yZUIJCgdfc3RyZWFtQg0KC19iYWNrZ3JvdW5kQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQhEKD19tYXhfdG9vbF9jYWxsc0IUChJfbWF4X291dHB1dF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHlCDwoNX3RvcF9sb2dwcm9ic0INCgtfdHJ1bmNhdGlvbkITChFfcHJvbXB0X2NhY2hlX2tleUIZChdfcHJvbXB0X2NhY2hlX3JldGVudGlvbkIUChJfc2FmZXR5X2lkZW50aWZpZXJCDwoNX3NlcnZpY2VfdGllckIHCgVfdXNlciJKCg5DcmVhdGVSZXNwb25zZRI4CghyZXNwb25zZRgBIAEoCzIgLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVzcG9uc2VCBOJBAQMiUgoTU3RyZWFtQ3JlYXRlUmVxdWVzdBI7CgZwYXJhbXMYASABKAsyJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkNyZWF0ZVJlcXVlc3RCBOJBAQIiWAoUU3RyZWFtQ3JlYXRlUmVzcG9uc2USQAoFZXZlbnQYASABKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlc3BvbnNlU3RyZWFtRXZlbnRCBOJBAQMiWQoaU3RyZWFtQ3JlYXRlQmF0Y2hlZFJlcXVlc3QSOwoGcGFyYW1zGAEgASgLMiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXF1ZXN0QgTiQQECImAKG1N0cmVhbUNyZWF0ZUJhdGNoZWRSZXNwb25zZRJBCgZldmVudHMYASADKAsyKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlJlc3BvbnNlU3RyZWFtRXZlbnRCBOJBAQMiPgoKR2V0UmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhIVCgdpbmNsdWRlGAIgAygJQgTiQQEBIkcKC0dldFJlc3BvbnNlEjgKCHJlc3BvbnNlGAEgASgLMiAucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZXNwb25zZUIE4kEBAyJjChBTdHJlYW1HZXRSZXF1ZXN0EhkKC3Jlc3BvbnNlX2lkGAEgASgJQgTiQQECEiEKDnN0YXJ0aW5nX2FmdGVyGAIgASgDQgTiQQEBSACIAQFCEQoPX3N0YXJ0aW5nX2FmdGVyIlUKEVN0cmVhbUdldFJlc3BvbnNlEkAKBWV2ZW50GAEgASgLMisucmVqb2luZGVyLnJlc3BvbnNlcy52MS5SZXNwb25zZVN0cmVhbUV2ZW50QgTiQQEDIioKDURlbGV0ZVJlcXVlc3QSGQoLcmVzcG9uc2VfaWQYASABKAlCBOJBAQIiTwoORGVsZXRlUmVzcG9uc2USEAoCaWQYASABKAlCBOJBAQMSFAoGb2JqZWN0GAIgASgJQgTiQQEDEhUKB2RlbGV0ZWQYAyABKAhCBOJBAQMiKgoNQ2FuY2VsUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAiJKCg5DYW5jZWxSZXNwb25zZRI4CghyZXNwb25zZRgBIAEoCzIgLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVzcG9uc2VCBOJBAQMi2wEKFUxpc3RJbnB1dEl0ZW1zUmVxdWVzdBIZCgtyZXNwb25zZV9pZBgBIAEoCUIE4kEBAhIYCgVhZnRlchgCIAEoCUIE4kEBAUgAiAEBEhkKBmJlZm9yZRgDIAEoCUIE4kEBAUgBiAEBEhgKBWxpbWl0GAQgASgFQgTiQQEBSAKIAQESGAoFb3JkZXIYBSABKAlCBOJBAQFIA4gBARIVCgdpbmNsdWRlGAYgAygJQgTiQQEBQggKBl9hZnRlckIJCgdfYmVmb3JlQggKBl9saW1pdEIICgZfb3JkZXIizwEKFkxpc3RJbnB1dEl0ZW1zUmVzcG9uc2USFAoGb2JqZWN0GAEgASgJQgTiQQEDEjUKBGRhdGEYAiADKAsyIS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0SXRlbUIE4kEBAxIbCghmaXJzdF9pZBgDIAEoCUIE4kEBA0gAiAEBEhoKB2xhc3RfaWQYBCABKAlCBOJBAQNIAYgBARIWCghoYXNfbW9yZRgFIAEoCEIE4kEBA0ILCglfZmlyc3RfaWRCCgoIX2xhc3RfaWQipwUKF0NvdW50SW5wdXRUb2tlbnNSZXF1ZXN0EhMKBW1vZGVsGAEgASgJQgTiQQECEjIKBWlucHV0GAIgASgLMh0ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5JbnB1dEIE4kEBARIfCgxpbnN0cnVjdGlvbnMYAyABKAlCBOJBAQFIAIgBARInChRwcmV2aW91c19yZXNwb25zZV9pZBgEIAEoCUIE4kEBAUgBiAEBEkUKDGNvbnZlcnNhdGlvbhgFIAEoCzIpLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ29udmVyc2F0aW9uUGFyYW1CBOJBAQESMQoFdG9vbHMYBiADKAsyHC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xCBOJBAQESPQoLdG9vbF9jaG9pY2UYByABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRvb2xDaG9pY2VCBOJBAQESJgoTcGFyYWxsZWxfdG9vbF9jYWxscxgIIAEoCEIE4kEBAUgCiAEBEjoKCXJlYXNvbmluZxgJIAEoCzIhLnJlam9pbmRlci5yZXNwb25zZXMudjEuUmVhc29uaW5nQgTiQQEBEjYKBHRleHQYCiABKAsyIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlRleHRDb25maWdCBOJBAQESHQoKdHJ1bmNhdGlvbhgLIAEoCUIE4kEBAUgDiAEBEjQKBnByb21wdBgMIAEoCzIeLnJlam9pbmRlci5yZXNwb25zZXMudjEuUHJvbXB0QgTiQQEBQg8KDV9pbnN0cnVjdGlvbnNCFwoVX3ByZXZpb3VzX3Jlc3BvbnNlX2lkQhYKFF9wYXJhbGxlbF90b29sX2NhbGxzQg0KC190cnVuY2F0aW9uImUKGENvdW50SW5wdXRUb2tlbnNSZXNwb25zZRIUCgZvYmplY3QYASABKAlCBOJBAQMSGgoMaW5wdXRfdG9rZW5zGAIgASgDQgTiQQEDEhcKCWVzdGltYXRlZBgDIAEoCEIE4kEBAyLPAwoOQ29tcGFjdFJlcXVlc3QSEwoFbW9kZWwYASABKAlCBOJBAQISMgoFaW5wdXQYAiABKAsyHS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0QgTiQQEBEh8KDGluc3RydWN0aW9ucxgDIAEoCUIE4kEBAUgAiAEBEicKFHByZXZpb3VzX3Jlc3BvbnNlX2lkGAQgASgJQgTiQQEBSAGIAQESIwoQcHJvbXB0X2NhY2hlX2tleRgFIAEoCUIE4kEBAUgCiAEBEk4KFHByb21wdF9jYWNoZV9vcHRpb25zGAYgASgLMioucmVqb2luZGVyLnJlc3BvbnNlcy52MS5Qcm9tcHRDYWNoZU9wdGlvbnNCBOJBAQESKQoWcHJvbXB0X2NhY2hlX3JldGVudGlvbhgHIAEoCUIE4kEBAUgDiAEBEh8KDHNlcnZpY2VfdGllchgIIAEoCUIE4kEBAUgEiAEBQg8KDV9pbnN0cnVjdGlvbnNCFwoVX3ByZXZpb3VzX3Jlc3BvbnNlX2lkQhMKEV9wcm9tcHRfY2FjaGVfa2V5QhkKF19wcm9tcHRfY2FjaGVfcmV0ZW50aW9uQg8KDV9zZXJ2aWNlX3RpZXIiwAEKD0NvbXBhY3RSZXNwb25zZRIQCgJpZBgBIAEoCUIE4kEBAxIUCgZvYmplY3QYAiABKAlCBOJBAQMSGAoKY3JlYXRlZF9hdBgDIAEoA0IE4kEBAxI3CgZvdXRwdXQYBCADKAsyIS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLklucHV0SXRlbUIE4kEBAxIyCgV1c2FnZRgFIAEoCzIdLnJlam9pbmRlci5yZXNwb25zZXMudjEuVXNhZ2VCBOJBAQMyhQgKEFJlc3BvbnNlc1NlcnZpY2USVwoGQ3JlYXRlEiUucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXF1ZXN0GiYucmVqb2luZGVyLnJlc3BvbnNlcy52MS5DcmVhdGVSZXNwb25zZRJrCgxTdHJlYW1DcmVhdGUSKy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZVJlcXVlc3QaLC5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZVJlc3BvbnNlMAESgAEKE1N0cmVhbUNyZWF0ZUJhdGNoZWQSMi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlN0cmVhbUNyZWF0ZUJhdGNoZWRSZXF1ZXN0GjMucmVqb2luZGVyLnJlc3BvbnNlcy52MS5TdHJlYW1DcmVhdGVCYXRjaGVkUmVzcG9uc2UwARJOCgNHZXQSIi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkdldFJlcXVlc3QaIy5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkdldFJlc3BvbnNlEmIKCVN0cmVhbUdldBIoLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtR2V0UmVxdWVzdBopLnJlam9pbmRlci5yZXNwb25zZXMudjEuU3RyZWFtR2V0UmVzcG9uc2UwARJXCgZEZWxldGUSJS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkRlbGV0ZVJlcXVlc3QaJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkRlbGV0ZVJlc3BvbnNlElcKBkNhbmNlbBIlLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ2FuY2VsUmVxdWVzdBomLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ2FuY2VsUmVzcG9uc2USbwoOTGlzdElucHV0SXRlbXMSLS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkxpc3RJbnB1dEl0ZW1zUmVxdWVzdBouLnJlam9pbmRlci5yZXNwb25zZXMudjEuTGlzdElucHV0SXRlbXNSZXNwb25zZRJ1ChBDb3VudElucHV0VG9rZW5zEi8ucmVqb2luZGVyLnJlc3BvbnNlcy52MS5Db3VudElucHV0VG9rZW5zUmVxdWVzdBowLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ291bnRJbnB1dFRva2Vuc1Jlc3BvbnNlEloKB0NvbXBhY3QSJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkNvbXBhY3RSZXF1ZXN0GicucmVqb2luZGVyLnJlc3BvbnNlcy52MS5Db21wYWN0UmVzcG9uc2ViBnByb3RvMw", [file_google_api_field_behavior, file_rejoinder_responses_v1_events, file_rejoinder_responses_v1_items, file_rejoinder_responses_v1_response, file_rejoinder_responses_v1_tools]);
 
 /**
  * OpenAI: ResponseCreateParams. Everything a model response is created from.
@@ -683,6 +683,263 @@ export const ListInputItemsResponseSchema: GenMessage<ListInputItemsResponse> = 
   messageDesc(file_rejoinder_responses_v1_responses_service, 15);
 
 /**
+ * OpenAI: InputTokenCountParams. The parameters of a create request that make up its context.
+ *
+ * @generated from message rejoinder.responses.v1.CountInputTokensRequest
+ */
+export type CountInputTokensRequest = Message<"rejoinder.responses.v1.CountInputTokensRequest"> & {
+  /**
+   * The model, as routed by this service: its tokenizer counts.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The input: a string (one user message) or a list of items.
+   *
+   * @generated from field: rejoinder.responses.v1.Input input = 2;
+   */
+  input?: Input | undefined;
+
+  /**
+   * A system (developer) message put first in the context.
+   *
+   * @generated from field: optional string instructions = 3;
+   */
+  instructions?: string | undefined;
+
+  /**
+   * Count from this stored response: its context, input and output come first.
+   *
+   * @generated from field: optional string previous_response_id = 4;
+   */
+  previousResponseId?: string | undefined;
+
+  /**
+   * The conversation whose items come first (not with `previous_response_id`).
+   *
+   * @generated from field: rejoinder.responses.v1.ConversationParam conversation = 5;
+   */
+  conversation?: ConversationParam | undefined;
+
+  /**
+   * The tools the model may use (their definitions are part of the context).
+   *
+   * @generated from field: repeated rejoinder.responses.v1.Tool tools = 6;
+   */
+  tools: Tool[];
+
+  /**
+   * How the model chooses tools.
+   *
+   * @generated from field: rejoinder.responses.v1.ToolChoice tool_choice = 7;
+   */
+  toolChoice?: ToolChoice | undefined;
+
+  /**
+   * Whether the model may call several tools in one turn.
+   *
+   * @generated from field: optional bool parallel_tool_calls = 8;
+   */
+  parallelToolCalls?: boolean | undefined;
+
+  /**
+   * Reasoning configuration.
+   *
+   * @generated from field: rejoinder.responses.v1.Reasoning reasoning = 9;
+   */
+  reasoning?: Reasoning | undefined;
+
+  /**
+   * Text output configuration.
+   *
+   * @generated from field: rejoinder.responses.v1.TextConfig text = 10;
+   */
+  text?: TextConfig | undefined;
+
+  /**
+   * "auto" (count what would be sent after dropping the oldest items to fit the model's window) or
+   * "disabled" (default).
+   *
+   * @generated from field: optional string truncation = 11;
+   */
+  truncation?: string | undefined;
+
+  /**
+   * Not in OpenAI: a stored prompt template, resolved as a create request resolves it, so that a
+   * create body with `prompt` can be counted as it is.
+   *
+   * @generated from field: rejoinder.responses.v1.Prompt prompt = 12;
+   */
+  prompt?: Prompt | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.CountInputTokensRequest.
+ * Use `create(CountInputTokensRequestSchema)` to create a new message.
+ */
+export const CountInputTokensRequestSchema: GenMessage<CountInputTokensRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_responses_service, 16);
+
+/**
+ * OpenAI: InputTokenCountResponse. The number of input tokens.
+ *
+ * @generated from message rejoinder.responses.v1.CountInputTokensResponse
+ */
+export type CountInputTokensResponse = Message<"rejoinder.responses.v1.CountInputTokensResponse"> & {
+  /**
+   * Always "response.input_tokens".
+   *
+   * @generated from field: string object = 1;
+   */
+  object: string;
+
+  /**
+   * The input tokens the context would take.
+   *
+   * @generated from field: int64 input_tokens = 2;
+   */
+  inputTokens: bigint;
+
+  /**
+   * Not in OpenAI: true when the count is this service's estimate (no tokenizer of the model's could
+   * be reached), false when the model's own tokenizer counted it (the upstream's tokenize route or
+   * the local model's tokenizer).
+   *
+   * @generated from field: bool estimated = 3;
+   */
+  estimated: boolean;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.CountInputTokensResponse.
+ * Use `create(CountInputTokensResponseSchema)` to create a new message.
+ */
+export const CountInputTokensResponseSchema: GenMessage<CountInputTokensResponse> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_responses_service, 17);
+
+/**
+ * OpenAI: ResponseCompactParams. The context to compact.
+ *
+ * @generated from message rejoinder.responses.v1.CompactRequest
+ */
+export type CompactRequest = Message<"rejoinder.responses.v1.CompactRequest"> & {
+  /**
+   * The model that writes the summary, as routed by this service.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The input: a string (one user message) or a list of items.
+   *
+   * @generated from field: rejoinder.responses.v1.Input input = 2;
+   */
+  input?: Input | undefined;
+
+  /**
+   * A system (developer) message put first in the context.
+   *
+   * @generated from field: optional string instructions = 3;
+   */
+  instructions?: string | undefined;
+
+  /**
+   * Compact from this stored response: its context, input and output come first.
+   *
+   * @generated from field: optional string previous_response_id = 4;
+   */
+  previousResponseId?: string | undefined;
+
+  /**
+   * A key that groups similar requests for prompt caching.
+   *
+   * @generated from field: optional string prompt_cache_key = 5;
+   */
+  promptCacheKey?: string | undefined;
+
+  /**
+   * Prompt cache behaviour.
+   *
+   * @generated from field: rejoinder.responses.v1.PromptCacheOptions prompt_cache_options = 6;
+   */
+  promptCacheOptions?: PromptCacheOptions | undefined;
+
+  /**
+   * "in_memory" or "24h".
+   *
+   * @generated from field: optional string prompt_cache_retention = 7;
+   */
+  promptCacheRetention?: string | undefined;
+
+  /**
+   * "auto", "default", "flex", "scale" or "priority".
+   *
+   * @generated from field: optional string service_tier = 8;
+   */
+  serviceTier?: string | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.CompactRequest.
+ * Use `create(CompactRequestSchema)` to create a new message.
+ */
+export const CompactRequestSchema: GenMessage<CompactRequest> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_responses_service, 18);
+
+/**
+ * OpenAI: CompactedResponse. The compacted context.
+ *
+ * @generated from message rejoinder.responses.v1.CompactResponse
+ */
+export type CompactResponse = Message<"rejoinder.responses.v1.CompactResponse"> & {
+  /**
+   * The ID of the compaction pass.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Always "response.compaction".
+   *
+   * @generated from field: string object = 2;
+   */
+  object: string;
+
+  /**
+   * When the compaction was made, in Unix seconds.
+   *
+   * @generated from field: int64 created_at = 3;
+   */
+  createdAt: bigint;
+
+  /**
+   * The new context: every user message, then one `compaction` item. Input items (OpenAI types them
+   * as output items), because the user messages keep their input content parts.
+   *
+   * @generated from field: repeated rejoinder.responses.v1.InputItem output = 4;
+   */
+  output: InputItem[];
+
+  /**
+   * Token usage of the compaction pass.
+   *
+   * @generated from field: rejoinder.responses.v1.Usage usage = 5;
+   */
+  usage?: Usage | undefined;
+};
+
+/**
+ * Describes the message rejoinder.responses.v1.CompactResponse.
+ * Use `create(CompactResponseSchema)` to create a new message.
+ */
+export const CompactResponseSchema: GenMessage<CompactResponse> = /*@__PURE__*/
+  messageDesc(file_rejoinder_responses_v1_responses_service, 19);
+
+/**
  * The Responses API as typed gRPC. Errors are `google.rpc.Status` with a canonical code and one
  * `google.rpc.ErrorInfo` (domain "responses.rejoinder.dev", metadata `param` and `code` as OpenAI
  * reports them), plus `google.rpc.BadRequest` field violations for invalid fields.
@@ -781,6 +1038,33 @@ export const ResponsesService: GenService<{
     methodKind: "unary";
     input: typeof ListInputItemsRequestSchema;
     output: typeof ListInputItemsResponseSchema;
+  },
+  /**
+   * OpenAI: POST /v1/responses/input_tokens (`responses.input_tokens.count`). The number of input
+   * tokens a create request with the same parameters would send to the model: its whole context
+   * (instructions, a resolved `prompt`, the `previous_response_id` chain or conversation, the input
+   * and the tools), after truncation. The model's own tokenizer counts it where the service can reach
+   * one; otherwise the count is an estimate, and the reply says so.
+   *
+   * @generated from rpc rejoinder.responses.v1.ResponsesService.CountInputTokens
+   */
+  countInputTokens: {
+    methodKind: "unary";
+    input: typeof CountInputTokensRequestSchema;
+    output: typeof CountInputTokensResponseSchema;
+  },
+  /**
+   * OpenAI: POST /v1/responses/compact (`responses.compact`). Has the model summarise a context (the
+   * input, after the `previous_response_id` chain) into one compaction item. The reply's `output` is
+   * the new context: the user messages, then the compaction item; send it as the next request's
+   * input. Nothing stored changes.
+   *
+   * @generated from rpc rejoinder.responses.v1.ResponsesService.Compact
+   */
+  compact: {
+    methodKind: "unary";
+    input: typeof CompactRequestSchema;
+    output: typeof CompactResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_rejoinder_responses_v1_responses_service, 0);
