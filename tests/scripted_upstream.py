@@ -19,6 +19,15 @@ reverse order with their `index`). Bodies are recorded in `embedding_requests`, 
 `embedding_headers`; `embedding_faults` (statuses like 429 or 500, "missing"/"wrong_dimensions" for a
 reply one vector short or one float long, or a number of seconds as a float to wait before answering) is
 consumed one per request.
+
+Tokenizer routes, at the server's root as vLLM and llama.cpp serve them, when `tokenizer` says which
+server to be ("none", the default, answers them 404 like any other OpenAI-compatible server):
+"vllm" serves `POST /tokenize` with chat `messages` (and `tools`) as `{"count", "max_model_len",
+"tokens"}`; "llamacpp" serves `POST /apply-template` (`{"prompt"}`), `POST /tokenize` of a `content`
+(`{"tokens"}`) and `GET /props` (`default_generation_settings.n_ctx`). The scripted tokenizer renders
+messages as `<|role|> text` lines (`rendered_prompt`) and counts one token per whitespace-separated
+word, so both servers count the same request alike. Bodies are recorded in `tokenize_requests` as
+(path, body).
 """
 
 from __future__ import annotations
@@ -285,7 +294,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().finish()
 
     def do_GET(self) -> None:
-        if self.path == "/v1/models":
+        if self.path == "/props" and self.server.upstream.tokenizer == "llamacpp":
+            n_ctx = self.server.upstream.context_window
+            self._send_json(200, {"default_generation_settings": {"n_ctx": n_ctx}, "total_slots": 1})
+        elif self.path == "/v1/models":
             upstream = self.server.upstream
             record, status, delay_s = upstream._receive_models(self)
             try:
@@ -307,6 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         if self.path == "/v1/embeddings":
             self._embeddings(raw)
+            return
+        if self.path in ("/tokenize", "/apply-template") and self.server.upstream.tokenizer != "none":
+            self._tokenizer(self.path, raw)
             return
         if self.path != "/v1/chat/completions":
             self._send_json(404, _error(f"Not found: POST {self.path}", "invalid_request_error", 404))
@@ -330,6 +345,27 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
             record.end("client_gone")
+
+    def _tokenizer(self, path: str, raw: bytes) -> None:
+        upstream = self.server.upstream
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._send_json(400, _error("body must be a JSON object", "invalid_request_error", 400))
+            return
+        with upstream._lock:
+            upstream.tokenize_requests.append((path, body))
+        if path == "/apply-template":
+            self._send_json(200, {"prompt": rendered_prompt(body.get("messages", []), body.get("tools"))})
+        elif upstream.tokenizer == "vllm":
+            words = rendered_prompt(body.get("messages", []), body.get("tools")).split()
+            tokens = list(range(len(words)))
+            count = {"count": len(words), "max_model_len": upstream.context_window, "tokens": tokens}
+            self._send_json(200, count)
+        else:
+            self._send_json(200, {"tokens": list(range(len(str(body.get("content", "")).split())))})
 
     def _embeddings(self, raw: bytes) -> None:
         try:
@@ -483,6 +519,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+def rendered_prompt(messages: list[Any], tools: Any = None) -> str:
+    """The scripted chat template: a `<|role|> text` line per message (tool calls as their JSON), the
+    tools' JSON first, and `<|assistant|>` last (the generation prompt)."""
+    lines = [f"<|tools|> {json.dumps(tools)}"] if tools else []
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        calls = message.get("tool_calls")
+        text = _message_text(message) + (f" {json.dumps(calls)}" if calls else "")
+        lines.append(f"<|{message.get('role')}|> {text}")
+    lines.append("<|assistant|>")
+    return "\n".join(lines)
+
+
 def _vector(text: str, dims: int) -> list[float]:
     """Deterministic, not unit length: the text's SHA-256 bytes (repeated) as floats in [-3, 3)."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -511,6 +561,9 @@ class ScriptedUpstream:
         self.embedding_headers: list[dict[str, str]] = []
         self.embedding_dimensions = 8
         self.embedding_faults: deque[int | float | Literal["missing", "wrong_dimensions"]] = deque()
+        self.tokenizer: Literal["none", "vllm", "llamacpp"] = "none"
+        self.context_window = 4096
+        self.tokenize_requests: list[tuple[str, dict[str, Any]]] = []
         self.received: list[ReceivedRequest] = []
         self._scripts: deque[Script] = deque()
         self._lock = threading.Lock()
@@ -543,6 +596,8 @@ class ScriptedUpstream:
             self.embedding_requests.clear()
             self.embedding_headers.clear()
             self.embedding_faults.clear()
+            self.tokenize_requests.clear()
+            self.tokenizer, self.context_window = "none", 4096
 
     def enqueue(self, *scripts: Script) -> None:
         """Queue what the next chat requests answer, in order."""
