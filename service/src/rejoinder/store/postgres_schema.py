@@ -340,6 +340,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         WHERE status = 'in_progress'
         """,
     ),
+    # 6: prompt templates (core/prompts/), each of one tenant, and their versions. `latest_version` is
+    # what an update must name (a stale update changes no row); `default_version` what a create request
+    # without `prompt.version` uses.
+    (
+        """
+        CREATE TABLE prompts (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            latest_version BIGINT NOT NULL,
+            default_version BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX prompts_tenant_created_at ON prompts(tenant, created_at, id)",
+        """
+        CREATE TABLE prompt_versions (
+            prompt_id TEXT NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            version BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            prompt TEXT NOT NULL,
+            variables TEXT NOT NULL,
+            PRIMARY KEY (prompt_id, version)
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

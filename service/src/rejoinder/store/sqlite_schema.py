@@ -168,6 +168,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE vector_store_files ADD COLUMN content BLOB",
         "CREATE INDEX vector_store_files_owner ON vector_store_files(owner)",
     ),
+    # 6: prompt templates (core/prompts/), each of one tenant, and their versions. `latest_version` is
+    # what an update must name (a stale update changes no row); `default_version` what a create request
+    # without `prompt.version` uses.
+    (
+        """
+        CREATE TABLE prompts (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            latest_version INTEGER NOT NULL,
+            default_version INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX prompts_tenant_created_at ON prompts(tenant, created_at, id)",
+        """
+        CREATE TABLE prompt_versions (
+            prompt_id TEXT NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            prompt TEXT NOT NULL,
+            variables TEXT NOT NULL,
+            PRIMARY KEY (prompt_id, version)
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
