@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UpstreamModel
+from rejoinder.providers.base import (
+    Capabilities,
+    ChatDelta,
+    ChatRequest,
+    TokenCount,
+    UpstreamError,
+    UpstreamModel,
+)
+from rejoinder.providers.token_estimate import estimate_chat_tokens
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
@@ -350,6 +358,9 @@ class ScriptedProvider:
 
     async def models(self) -> list[UpstreamModel]:
         return []
+
+    async def count_tokens(self, req: ChatRequest) -> TokenCount:
+        return TokenCount(estimate_chat_tokens(req), exact=False)
 
     async def aclose(self) -> None:
         return None

@@ -30,17 +30,26 @@ ID_PREFIX = {
 @dataclass(frozen=True)
 class Context:
     """What the model sees: earlier items, then the new ones (with IDs), under `instructions`; and the
-    tenant whose request it is (its chain is that tenant's, and so is the response it makes)."""
+    tenant whose request it is (its chain is that tenant's, and so is the response it makes).
+
+    `sent`: the items sent to the model when `truncation: "auto"` left some out to fit its window
+    (core/context/truncation.py); None when every item goes. What is stored is always all of them."""
 
     history: tuple[InputItem, ...]
     new_items: tuple[InputItem, ...]
     instructions: str | None
     tenant: str = ""
+    sent: tuple[InputItem, ...] | None = None
 
     @property
     def items(self) -> tuple[InputItem, ...]:
         """History and new items, in order."""
         return self.history + self.new_items
+
+    @property
+    def model_items(self) -> tuple[InputItem, ...]:
+        """The items the model is given: `sent` when truncation left some out, else `items`."""
+        return self.items if self.sent is None else self.sent
 
 
 def output_as_input(item: OutputItem) -> InputItem:

@@ -232,6 +232,9 @@ def chat_request(
         user=params.user if params.HasField("user") else None,
         safety_identifier=params.safety_identifier if params.HasField("safety_identifier") else None,
         prompt_cache_key=params.prompt_cache_key if params.HasField("prompt_cache_key") else None,
+        prompt_cache_retention=(
+            params.prompt_cache_retention if params.HasField("prompt_cache_retention") else None
+        ),
         service_tier=params.service_tier if params.HasField("service_tier") else None,
         metadata=dict(params.metadata),
     )

@@ -157,7 +157,7 @@ class AgentLoop:
         if turn == 0 and self._first is not None:
             return self._first.deltas()
         parts = self._parts
-        items = [*parts.ctx.items, *(output_as_input(o) for o in parts.builder.items), *self._feedback]
+        items = [*parts.ctx.model_items, *(output_as_input(o) for o in parts.builder.items), *self._feedback]
         transcripts = served.transcripts(items) if served is not None else self._kinds.transcripts(items)
         turn_input = TurnInput(
             items=items,

@@ -19,6 +19,7 @@ from rejoinder.core.checks.validation import ValidatedRequest, at_most
 from rejoinder.core.clock import Clock
 from rejoinder.core.context.assemble import Context, assemble, output_as_input
 from rejoinder.core.context.files import Fetch, file_texts, has_images
+from rejoinder.core.context.fitting import fit_context
 from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.conversations import missing_conversation
 from rejoinder.core.ids import IdGenerator
@@ -129,7 +130,7 @@ class Run:
         if self._served:
             return
         parts = self._parts
-        items = self._ctx.items
+        items = self._ctx.model_items
         turn = TurnInput(
             items,
             self._ctx.instructions,
@@ -347,6 +348,7 @@ async def start(
                 code="images_not_supported",
             )
         files = await file_texts(ctx.items, deps.fetch)
+        ctx, _ = await fit_context(vreq, ctx, route, files, deps.tools)  # 400 context_length_exceeded
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()), deps.tools.public)
     deps.observer.annotate(
         {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
