@@ -10,8 +10,11 @@ from rejoinder.store.blob_dir import BlobDir
 from rejoinder.store.files import FileStore
 from rejoinder.store.postgres import PostgresStore
 from rejoinder.store.postgres_files import PostgresFileStore
+from rejoinder.store.postgres_prompts import PostgresPromptStore
+from rejoinder.store.prompts import PromptStore
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_files import SqliteFileStore
+from rejoinder.store.sqlite_prompts import SqlitePromptStore
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -42,3 +45,12 @@ def file_store_for(store: Store, data_dir: Path) -> FileStore:
     if isinstance(store, PostgresStore):
         return PostgresFileStore(store.pool)
     raise TypeError(f"{type(store).__name__} keeps no files")
+
+
+def prompt_store_for(store: Store) -> PromptStore:
+    """The prompt templates beside a store, in its database. TypeError for a store that keeps none."""
+    if isinstance(store, SqliteStore):
+        return SqlitePromptStore(store)
+    if isinstance(store, PostgresStore):
+        return PostgresPromptStore(store.pool)
+    raise TypeError(f"{type(store).__name__} keeps no prompt templates")
