@@ -120,6 +120,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: dict[str, Any] | None
     outcome: Outcome = "pending"
+    raw: bytes = field(default=b"", repr=False)  # the body's bytes as sent (chat requests)
     _ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def end(self, outcome: Outcome) -> None:
@@ -336,7 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         upstream = self.server.upstream
-        record, script, serial = upstream._receive(self, body)
+        record, script, serial = upstream._receive(self, body, raw)
         try:
             self._answer(_Composer(script, body, serial), record)
         except _Abort:
@@ -663,9 +664,11 @@ class ScriptedUpstream:
             self.embedding_headers.append({k.lower(): v for k, v in headers})
             return self.embedding_faults.popleft() if self.embedding_faults else None
 
-    def _receive(self, handler: _Handler, body: dict[str, Any]) -> tuple[ReceivedRequest, Script, int]:
+    def _receive(
+        self, handler: _Handler, body: dict[str, Any], raw: bytes = b""
+    ) -> tuple[ReceivedRequest, Script, int]:
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        record = ReceivedRequest(handler.command, handler.path, headers, body)
+        record = ReceivedRequest(handler.command, handler.path, headers, body, raw=raw)
         with self._lock:
             self.received.append(record)
             script = self._scripts.popleft() if self._scripts else _echo(body)

@@ -136,6 +136,17 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
             await abort(context, err)
             raise
 
+    async def CountInputTokens(
+        self, request: pb.CountInputTokensRequest, context: Context
+    ) -> pb.CountInputTokensResponse:
+        """The input tokens a create with the same parameters would send."""
+        try:
+            await run_paced(check_strings(request, self._limits))
+            return await self._core.count_input_tokens(request, tenant=self._tenant(context))
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
     async def ListInputItems(
         self, request: pb.ListInputItemsRequest, context: Context
     ) -> pb.ListInputItemsResponse:

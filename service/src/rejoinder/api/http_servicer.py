@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
 from rejoinder.api.http_files import FileRoutes
+from rejoinder.api.http_input_tokens import InputTokensRoute
 from rejoinder.api.http_replies import error_body as _error_body
 from rejoinder.api.http_replies import json_body as _json
 from rejoinder.api.http_vector_stores import VectorStoreRoutes
@@ -100,6 +101,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         self._files = options.files
         self._vector_stores = options.vector_stores
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
+        self._input_tokens = InputTokensRoute(core, codec, auth, self._arrays)
         self._core = core
         self._conversations = conversations
         self._auth = auth
@@ -168,6 +170,10 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
                 continue
             yield HttpBody(content_type=EVENT_STREAM, data=b"".join(map(framer.frame, batch)))
         yield HttpBody(content_type=EVENT_STREAM, data=sse.DONE)
+
+    async def CountInputTokens(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
+        """POST /v1/responses/input_tokens."""
+        return await self._input_tokens.count(request, context)
 
     async def GetResponse(
         self, request: http.HttpGetResponseRequest, context: Context

@@ -8,6 +8,7 @@ from typing import Protocol
 from rejoinder.core.background.inflight import InFlight
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.checks.validation import ValidatedRequest, validate_steps
+from rejoinder.core.context.input_tokens import as_create, count_input_tokens
 from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
 from rejoinder.core.run.orchestrator import Deps, Run, start
@@ -17,6 +18,8 @@ from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import (
+    CountInputTokensRequest,
+    CountInputTokensResponse,
     CreateRequest,
     DeleteResponse,
     ListInputItemsRequest,
@@ -153,6 +156,13 @@ class ResponsesCore:
             raise run.failure
         assert final is not None
         return final
+
+    async def count_input_tokens(
+        self, req: CountInputTokensRequest, *, tenant: str = ""
+    ) -> CountInputTokensResponse:
+        """The input tokens a create with the same parameters would send (core/context/input_tokens.py)."""
+        vreq = await self._validate(as_create(req), stream=False)
+        return await count_input_tokens(self._deps, vreq, tenant)
 
     async def get(self, response_id: str, *, tenant: str = "", include: Collection[str] = ()) -> Response:
         """A stored response, showing what `include` asks for (core/include.py). Raises 404."""

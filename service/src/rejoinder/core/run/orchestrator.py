@@ -323,15 +323,21 @@ async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -
     return items
 
 
-async def start(
-    deps: Deps, vreq: ValidatedRequest, tenant: str = "", admission: Admission | None = None
-) -> Run:
-    """Everything before the first byte, for the tenant's request. Raises `ApiError`.
+@dataclass(frozen=True)
+class Prepared:
+    """A request's route, its context fitted to the model's window, its input files' text, and the
+    count of what is sent (None when nothing was counted: see `fit_context`)."""
 
-    The run holds the request's rate-limit `admission` and finishes it when it ends (the caller does
-    when this raises).
-    """
-    current().model = clip(vreq.params.model)
+    route: Route
+    ctx: Context
+    files: Mapping[str, str]
+    count: p.TokenCount | None
+
+
+async def prepare(deps: Deps, vreq: ValidatedRequest, tenant: str, *, exact: bool = False) -> Prepared:
+    """The route and the context of the tenant's request, as a create sends it. Raises `ApiError`
+    (400 `context_length_exceeded` unless `exact`, which counts with the model's tokenizer instead:
+    `fit_context`)."""
     route = deps.providers.resolve(vreq.params.model)
     if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
         at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
@@ -348,7 +354,21 @@ async def start(
                 code="images_not_supported",
             )
         files = await file_texts(ctx.items, deps.fetch)
-        ctx, _ = await fit_context(vreq, ctx, route, files, deps.tools)  # 400 context_length_exceeded
+        ctx, count = await fit_context(vreq, ctx, route, files, deps.tools, exact=exact)
+    return Prepared(route, ctx, files, count)
+
+
+async def start(
+    deps: Deps, vreq: ValidatedRequest, tenant: str = "", admission: Admission | None = None
+) -> Run:
+    """Everything before the first byte, for the tenant's request. Raises `ApiError`.
+
+    The run holds the request's rate-limit `admission` and finishes it when it ends (the caller does
+    when this raises).
+    """
+    current().model = clip(vreq.params.model)
+    prepared = await prepare(deps, vreq, tenant)
+    route, ctx, files = prepared.route, prepared.ctx, prepared.files
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()), deps.tools.public)
     deps.observer.annotate(
         {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
