@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 from google.protobuf.struct_pb2 import Struct
 
+from rejoinder.core.checks.items import expand_item
 from rejoinder.core.prompts.resolve import resolve_prompt
 from rejoinder.core.prompts.templates import PromptsCore
+from rejoinder.core.run.chat_mapping import chat_messages
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1 import prompts_service_pb2 as pb
-from rejoinder.responses.v1.content_pb2 import Content
+from rejoinder.responses.v1.content_pb2 import Content, MessageContent
+from rejoinder.responses.v1.items_pb2 import InputItem, Message
 from rejoinder.responses.v1.response_pb2 import Prompt
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_prompts import SqlitePromptStore
@@ -198,3 +201,15 @@ async def test_another_tenants_template_is_not_found(core: PromptsCore) -> None:
     with pytest.raises(ApiError) as caught:
         await resolve_prompt(core, Prompt(id=prompt_id), tenant="other")
     assert caught.value.param == "prompt.id"
+
+
+async def test_the_prompt_leads_the_context_before_the_instructions(core: PromptsCore) -> None:
+    prompt_id = await made(core, "You answer about {{topic}}.", "topic")
+    resolved = await resolve_prompt(core, Prompt(id=prompt_id, variables=variables(topic="tides")))
+    user = expand_item(InputItem(message=Message(role="user", content=MessageContent(text="Why?"))))
+    messages = chat_messages([user], "Be brief.", prompt=resolved.items)
+    assert [(m.role, m.content) for m in messages] == [
+        ("developer", "You answer about tides."),
+        ("system", "Be brief."),
+        ("user", "Why?"),
+    ]

@@ -224,7 +224,6 @@ def test_identifiers_over_64_chars(param: str) -> None:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"prompt": {"id": "pmpt_1"}}, "prompt"),
         ({"context_management": [{"type": "compaction"}]}, "context_management"),
         ({"moderation": {"model": "omni-moderation-latest"}}, "moderation"),
     ],

@@ -207,8 +207,6 @@ def _conversation_id(req: CreateRequest) -> str | None:
 
 
 def _check_unsupported(req: CreateRequest) -> None:
-    if req.HasField("prompt"):
-        raise _unsupported("prompt", "Stored prompt templates")
     if len(req.context_management) > 0:
         raise _unsupported("context_management", "Context management")
     if req.HasField("moderation"):

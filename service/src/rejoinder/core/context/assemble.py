@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.sealing import ReasoningSealer, SealError
 from rejoinder.core.ids import IdGenerator
+from rejoinder.core.prompts.resolve import ResolvedPrompt
 from rejoinder.errors import clip, invalid
 from rejoinder.pacing import Steps, run_paced
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent, ReasoningText
@@ -40,6 +41,13 @@ class Context:
     instructions: str | None
     tenant: str = ""
     sent: tuple[InputItem, ...] | None = None
+    prompt: ResolvedPrompt | None = None  # the request's `prompt` resolved (core/prompts/resolve.py)
+
+    @property
+    def prompt_items(self) -> tuple[InputItem, ...]:
+        """The resolved prompt's messages: they lead the context, before `instructions`, and like
+        `instructions` are not items of the response (never stored, inherited or left out)."""
+        return () if self.prompt is None else self.prompt.items
 
     @property
     def items(self) -> tuple[InputItem, ...]:

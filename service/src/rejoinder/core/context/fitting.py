@@ -43,7 +43,12 @@ async def fit_context(
 
     async def chat_of(items: Sequence[InputItem]) -> p.ChatRequest:
         turn = TurnInput(
-            items, ctx.instructions, route.upstream_model, transcripts=tools.transcripts(items), files=files
+            items,
+            ctx.instructions,
+            route.upstream_model,
+            transcripts=tools.transcripts(items),
+            files=files,
+            prompt=ctx.prompt_items,
         )
         return await paced_chat_request(vreq, turn)
 

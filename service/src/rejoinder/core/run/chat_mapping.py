@@ -130,11 +130,15 @@ def chat_messages_steps(
     instructions: str | None,
     transcripts: Sequence[Transcript] = (),
     files: Mapping[str, str] | None = None,
+    prompt: Sequence[InputItem] = (),
 ) -> Steps[tuple[p.ChatMessage, ...]]:
-    """The items as chat messages, `instructions` first as the system message; the items of server-side
+    """The items as chat messages, after the `prompt` template's messages and then `instructions` as the
+    system message; the items of server-side
     tools as `transcripts` read them (an item none reads is left out); `input_file` parts become the
     text in `files` (see core/context/files.py). In steps: one item each."""
     builder = _Builder(transcripts, files or {})
+    for item in prompt:  # a prompt template's messages lead, before the instructions
+        builder.add(item)
     if instructions:
         builder.messages.append(p.ChatMessage(role="system", content=instructions))
     for item in items:
@@ -149,9 +153,10 @@ def chat_messages(
     instructions: str | None,
     transcripts: Sequence[Transcript] = (),
     files: Mapping[str, str] | None = None,
+    prompt: Sequence[InputItem] = (),
 ) -> tuple[p.ChatMessage, ...]:
     """`chat_messages_steps` at once."""
-    return run_sync(chat_messages_steps(items, instructions, transcripts, files))
+    return run_sync(chat_messages_steps(items, instructions, transcripts, files, prompt))
 
 
 def _tools(params: CreateRequest) -> tuple[p.FunctionTool, ...]:
@@ -197,11 +202,12 @@ class TurnInput:
     extra_tools: tuple[p.FunctionTool, ...] = ()
     transcripts: tuple[Transcript, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
+    prompt: Sequence[InputItem] = ()  # the resolved prompt template's messages (`Context.prompt_items`)
 
 
 async def paced_chat_request(vreq: ValidatedRequest, turn: TurnInput) -> p.ChatRequest:
     """`chat_request`, its messages made with pauses for the event loop (see `rejoinder.pacing`)."""
-    steps = chat_messages_steps(turn.items, turn.instructions, turn.transcripts, turn.files)
+    steps = chat_messages_steps(turn.items, turn.instructions, turn.transcripts, turn.files, turn.prompt)
     return chat_request(vreq, turn, await run_paced(steps))
 
 
@@ -212,7 +218,7 @@ def chat_request(
     params = vreq.params
     logprobs = LOGPROBS_INCLUDE in params.include or params.HasField("top_logprobs")
     if messages is None:
-        messages = chat_messages(turn.items, turn.instructions, turn.transcripts, turn.files)
+        messages = chat_messages(turn.items, turn.instructions, turn.transcripts, turn.files, turn.prompt)
     return p.ChatRequest(
         model=turn.upstream_model,
         messages=messages,

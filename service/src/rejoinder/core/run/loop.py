@@ -166,6 +166,7 @@ class AgentLoop:
             extra_tools=served.functions() if served is not None else (),
             transcripts=transcripts,
             files=parts.files,
+            prompt=parts.ctx.prompt_items,
         )
         policy = tool_policy(parts.vreq.params, served)
         if (

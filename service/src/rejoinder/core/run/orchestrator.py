@@ -12,7 +12,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.validation import ValidatedRequest, at_most
@@ -24,6 +24,7 @@ from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.conversations import missing_conversation
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.include import withhold
+from rejoinder.core.prompts.resolve import ResolvedPrompt, Templates, resolve_prompt
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.run.echo import initial_response
 from rejoinder.core.run.events import EventEmitter
@@ -72,6 +73,7 @@ class Deps:
     sealer: ReasoningSealer | None = None
     fetch: Fetch = field(default_factory=UrlFetcher)
     conversations: ConversationStore | None = None
+    prompts: Templates | None = None  # prompt templates (`PromptsCore`); None: `prompt` is refused
     limits: RequestLimits = field(default_factory=RequestLimits)
     limiter: RateLimiter = field(default_factory=unlimited)
     observer: Observer = SILENT
@@ -346,16 +348,27 @@ async def prepare(deps: Deps, vreq: ValidatedRequest, tenant: str, *, exact: boo
     with deps.observer.span("assemble_context"):
         conversation = await _conversation_items(deps, vreq, tenant)
         await deps.tools.admit(vreq.params.tools, tenant)
+        prompt = await _prompt(deps, vreq, tenant)
         ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
-        if not route.provider.capabilities.images and await has_images(ctx.items):
+        ctx = replace(ctx, prompt=prompt)
+        if not route.provider.capabilities.images and await has_images((*ctx.prompt_items, *ctx.items)):
             raise invalid(
                 f"The model '{clip(vreq.params.model)}' does not accept images.",
                 param="input",
                 code="images_not_supported",
             )
-        files = await file_texts(ctx.items, deps.fetch)
+        files = await file_texts((*ctx.prompt_items, *ctx.items), deps.fetch)
         ctx, count = await fit_context(vreq, ctx, route, files, deps.tools, exact=exact)
     return Prepared(route, ctx, files, count)
+
+
+async def _prompt(deps: Deps, vreq: ValidatedRequest, tenant: str) -> ResolvedPrompt | None:
+    """The request's `prompt` resolved (None without one). Raises 400."""
+    if not vreq.params.HasField("prompt"):
+        return None
+    if deps.prompts is None:
+        raise invalid("Prompt templates are not enabled on this server.", param="prompt")
+    return await resolve_prompt(deps.prompts, vreq.params.prompt, tenant=tenant)
 
 
 async def start(
@@ -370,6 +383,8 @@ async def start(
     prepared = await prepare(deps, vreq, tenant)
     route, ctx, files = prepared.route, prepared.ctx, prepared.files
     response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()), deps.tools.public)
+    if ctx.prompt is not None:
+        response.prompt.CopyFrom(ctx.prompt.echo)  # as given, with the version used
     deps.observer.annotate(
         {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
     )
