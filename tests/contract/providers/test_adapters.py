@@ -292,7 +292,7 @@ def expected_body(provider_type: str) -> dict[str, Any]:
             for unsupported in ("tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs"):
                 del body[unsupported]
         case "llamacpp":  # named choice emulated; logprobs with tools cannot stream there
-            body |= {"tools": [LOOKUP_TOOL], "tool_choice": "required"}
+            body |= {"tools": [LOOKUP_TOOL], "tool_choice": "required", "cache_prompt": True}
             del body["stream"], body["stream_options"]
         case "openai":
             body["max_completion_tokens"] = body.pop("max_tokens")
