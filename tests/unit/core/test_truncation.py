@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from rejoinder.core.context.tokens import Window, window_of
+from rejoinder.core.context.tokens import Window, fits_by_bytes, window_of
 from rejoinder.core.context.truncation import droppable_turns, fit
 from rejoinder.core.run.chat_mapping import chat_messages
 from rejoinder.errors import ApiError, ErrorKind
@@ -212,3 +212,9 @@ def test_the_output_share_is_max_output_tokens_or_a_default() -> None:
     assert window_of(8192, 500) == Window(8192, 500)
     assert window_of(8192, None) == Window(8192, 1024)
     assert window_of(2048, None) == Window(2048, 512)  # a quarter of a small window
+
+
+def test_a_context_whose_bytes_fit_needs_no_count() -> None:
+    # a token covers at least a byte; each item may add 16 tokens of template markup
+    assert fits_by_bytes(text_bytes=1000, items=10, budget=1000 + 16 * 11)
+    assert not fits_by_bytes(text_bytes=1000, items=10, budget=1000 + 16 * 11 - 1)

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.assemble import Context
-from rejoinder.core.context.tokens import window_of
+from rejoinder.core.context.tokens import fits_by_bytes, window_of
 from rejoinder.core.context.truncation import fit
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.providers import base as p
@@ -28,7 +28,8 @@ async def fit_context(
     exact: bool = False,
 ) -> tuple[Context, p.TokenCount | None]:
     """`ctx` with what is sent (`Context.sent`) fitted to the window, and the count of what is sent
-    (None when nothing was counted: no window is known and `exact` was not asked for). `exact`:
+    (None when nothing was counted: no window is known, or the bytes show it fits, and `exact` was
+    not asked for). `exact`:
     count with the model's tokenizer, and return an overflowing context as it is, counted, instead
     of raising (the input_tokens count). Raises `ApiError` 400 `context_length_exceeded`.
 
@@ -37,7 +38,7 @@ async def fit_context(
     params = vreq.params
     most = params.max_output_tokens if params.HasField("max_output_tokens") else None
     window = window_of(route.context_window, most)
-    if window is None and not exact:
+    if not exact and (window is None or _fits_by_bytes(vreq, ctx, files, window.budget)):
         return ctx, None
     truncation = params.truncation if params.HasField("truncation") else "disabled"
 
@@ -54,3 +55,10 @@ async def fit_context(
 
     fitted = await fit(ctx.items, window, truncation, chat_of, route.provider, exact=exact, strict=not exact)
     return replace(ctx, sent=fitted.items if fitted.dropped else None), fitted.count
+
+
+def _fits_by_bytes(vreq: ValidatedRequest, ctx: Context, files: Mapping[str, str], budget: int) -> bool:
+    """Whether the context's bytes alone show it fits (`tokens.fits_by_bytes`)."""
+    size = sum(item.ByteSize() for item in ctx.items) + sum(tool.ByteSize() for tool in vreq.params.tools)
+    size += len((ctx.instructions or "").encode()) + sum(len(text.encode()) for text in files.values())
+    return fits_by_bytes(size, len(ctx.items), budget)

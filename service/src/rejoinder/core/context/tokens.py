@@ -1,5 +1,9 @@
 """How many tokens a context is, and how many the model's window leaves it.
 
+Two cheap checks come before any count. First the bytes: a token of a byte-level BPE or byte-fallback
+tokenizer covers at least one byte of the text, so a context whose bytes (items, instructions, file
+text, tool definitions) plus `TEMPLATE_TOKENS_PER_ITEM` for each item's template markup are within the
+budget fits, whatever the model; nothing is built or estimated then. Then the estimate.
 Counting a prompt with the upstream's tokenizer is an HTTP call (vLLM's and llama.cpp's tokenize
 routes), so a create does not make it when the estimate (`providers/token_estimate.py`) shows a wide
 margin: `QUICK_FIT_FACTOR` times the estimate still within the budget. The estimate follows cl100k;
@@ -17,6 +21,8 @@ from rejoinder.providers import base as p
 from rejoinder.providers.token_estimate import estimate_chat_tokens
 
 QUICK_FIT_FACTOR = 2
+TEMPLATE_TOKENS_PER_ITEM = 16
+"""Room for a chat template's markup around each item (role headers, separators, special tokens)."""
 DEFAULT_RESERVED_OUTPUT = 1024
 """Tokens kept free for the answer when the request sets no `max_output_tokens` (a quarter of the
 window instead, when that is less)."""
@@ -53,6 +59,12 @@ def window_of(context_window: int | None, max_output_tokens: int | None) -> Wind
     if reserved is None:
         reserved = min(DEFAULT_RESERVED_OUTPUT, context_window // 4)
     return Window(context_window, reserved)
+
+
+def fits_by_bytes(text_bytes: int, items: int, budget: int) -> bool:
+    """Whether a context of `text_bytes` bytes in `items` items fits `budget` tokens on any tokenizer
+    (see the module docstring)."""
+    return text_bytes + TEMPLATE_TOKENS_PER_ITEM * (items + 1) <= budget
 
 
 async def count_prompt(
