@@ -162,6 +162,18 @@ async def test_a_page_shows_each_template_at_its_default_version(prompts: Prompt
     assert not unknown.has_more
 
 
+async def test_templates_made_in_one_second_page_in_the_order_they_were_made(prompts: PromptStore) -> None:
+    made = [f"pmpt_{c}" for c in "zay"]  # IDs out of order, one `created_at`
+    for prompt_id in made:
+        await prompts.create_prompt(PromptVersion(prompt_id, 1, "same second", (), NOW))
+    newest = await prompts.list_prompts(after=None, limit=2, order="desc")
+    assert [p.prompt_id for p in newest.prompts] == made[:0:-1] and newest.has_more
+    rest = await prompts.list_prompts(after=made[1], limit=2, order="desc")
+    assert [p.prompt_id for p in rest.prompts] == made[:1]
+    oldest = await prompts.list_prompts(after=made[0], limit=5, order="asc")
+    assert [p.prompt_id for p in oldest.prompts] == made[1:]
+
+
 async def test_delete_removes_every_version(prompts: PromptStore) -> None:
     await prompts.create_prompt(version("pmpt_a"))
     await prompts.add_version(version("pmpt_a", 2), updates=1, make_default=True)

@@ -24,9 +24,11 @@ from rejoinder.api.files_servicer import FilesServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.health import Readiness
 from rejoinder.api.http_files import FileRoutes
+from rejoinder.api.http_prompts import PromptRoutes
 from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
 from rejoinder.api.http_vector_stores import VectorStoreRoutes
 from rejoinder.api.models_servicer import ModelsServicer
+from rejoinder.api.prompts_servicer import PromptsServicer
 from rejoinder.api.vector_stores_servicer import VectorStoresServicer
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background.runs import BackgroundRuns
@@ -35,6 +37,7 @@ from rejoinder.core.context.sealing import ReasoningSealer, new_key
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.files import FilesCore
 from rejoinder.core.ids import IdGenerator, RandomIds
+from rejoinder.core.prompts.templates import PromptsCore
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.orchestrator import Deps
 from rejoinder.core.vector_stores.assemble import Identity, VectorStoresApp, open_vector_stores
@@ -62,18 +65,21 @@ from rejoinder.responses.v1 import (
     models_service_pb2,
     openai_http_pb2,
     openai_http_pb2_grpc,
+    prompts_service_pb2,
     responses_service_pb2,
     vector_stores_service_pb2,
 )
 from rejoinder.responses.v1 import conversations_service_pb2_grpc as conversations_grpc
 from rejoinder.responses.v1 import files_service_pb2_grpc as files_grpc
 from rejoinder.responses.v1 import models_service_pb2_grpc as models_grpc
+from rejoinder.responses.v1 import prompts_service_pb2_grpc as prompts_grpc
 from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.responses.v1 import vector_stores_service_pb2_grpc as vector_stores_grpc
 from rejoinder.store.base import Store
-from rejoinder.store.factory import describe, file_store_for, open_store
+from rejoinder.store.factory import describe, file_store_for, open_store, prompt_store_for
 from rejoinder.store.observed import ObservedStore
 from rejoinder.store.observed_files import ObservedFileStore
+from rejoinder.store.observed_prompts import ObservedPromptStore
 from rejoinder.tools.file_search.kind import FileSearchKind
 from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
 from rejoinder.tools.mcp.kind import McpKind
@@ -92,6 +98,7 @@ SERVICE_NAMES = (
     files_service_pb2.DESCRIPTOR.services_by_name["FilesService"].full_name,
     vector_stores_service_pb2.DESCRIPTOR.services_by_name["VectorStoresService"].full_name,
     models_service_pb2.DESCRIPTOR.services_by_name["ModelsService"].full_name,
+    prompts_service_pb2.DESCRIPTOR.services_by_name["PromptsService"].full_name,
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"].full_name,
 )
 SERVED = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)  # health and reflection know them
@@ -272,6 +279,7 @@ class Apis:
     conversations: ConversationsCore
     files: FilesCore
     vector_stores: VectorStoresApp
+    prompts: PromptsCore
 
 
 def _add_servicers(
@@ -297,10 +305,12 @@ def _add_servicers(
         VectorStoresServicer(vs.stores, vs.files, auth), registrar
     )
     models_grpc.add_ModelsServiceServicer_to_server(ModelsServicer(registry, auth), registrar)
+    prompts_grpc.add_PromptsServiceServicer_to_server(PromptsServicer(apis.prompts, auth), registrar)
     codec = OpenAIJson(strict=settings.strict_json, max_string_chars=settings.request_limits.max_string_chars)
     files = FileRoutes(apis.files, codec, auth)
     vector_stores = VectorStoreRoutes(vs.stores, vs.files, codec, auth)
-    options = RestOptions(settings.sse_keepalive_s, settings.request_limits, files, vector_stores)
+    prompts = PromptRoutes(apis.prompts, codec, auth)
+    options = RestOptions(settings.sse_keepalive_s, settings.request_limits, files, vector_stores, prompts)
     http = OpenAIHttpServicer(core, apis.conversations, codec, registry, auth, options)
     openai_http_pb2_grpc.add_OpenAIHttpServiceServicer_to_server(http, registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -357,6 +367,7 @@ async def start_grpc(
     system = "postgresql" if settings.store else "sqlite"
     raw_store, store = store, ObservedStore(store, observer, system)
     files = ObservedFileStore(file_store_for(raw_store, settings.data_dir), observer, system)
+    prompts = PromptsCore(ObservedPromptStore(prompt_store_for(raw_store), observer, system), ids, clock)
     try:
         vector_stores = await open_vector_stores(
             settings, raw_store, files, Identity(replica, ids, clock), observer
@@ -371,6 +382,7 @@ async def start_grpc(
         sealer=reasoning_sealer(settings),
         tools=tool_kinds(settings, observer, vector_stores),
         conversations=store,
+        prompts=prompts,
         limits=settings.request_limits,
         limiter=limiter,
         observer=observer,
@@ -386,7 +398,7 @@ async def start_grpc(
     core = ResponsesCore(deps, background)
     server = _new_server(settings, tracing, reuse_port=shared_address is not None)
     files_core = FilesCore(files, deps.ids, deps.clock, settings.request_limits.max_file_bytes)
-    apis = Apis(conversations, files_core, vector_stores)
+    apis = Apis(conversations, files_core, vector_stores, prompts)
     health_servicer = _add_servicers(server, core, apis, settings, registry, observer)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if shared_address is not None:

@@ -20,6 +20,7 @@ from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
 from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_input_tokens import InputTokensRoute
+from rejoinder.api.http_prompts import PromptRoutes
 from rejoinder.api.http_replies import error_body as _error_body
 from rejoinder.api.http_replies import json_body as _json
 from rejoinder.api.http_vector_stores import VectorStoreRoutes
@@ -80,6 +81,7 @@ class RestOptions:
     limits: RequestLimits = DEFAULT_LIMITS
     files: FileRoutes | None = None  # the Files API's routes; without them those are UNIMPLEMENTED
     vector_stores: VectorStoreRoutes | None = None  # the Vector stores API's, likewise
+    prompts: PromptRoutes | None = None  # the prompt templates' (Llama Stack's routes), likewise
 
 
 DEFAULT_OPTIONS = RestOptions()
@@ -100,6 +102,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         limits = options.limits
         self._files = options.files
         self._vector_stores = options.vector_stores
+        self._prompts = options.prompts
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
         self._input_tokens = InputTokensRoute(core, codec, auth, self._arrays)
         self._core = core
@@ -464,6 +467,42 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     ) -> HttpBody:
         """GET .../file_batches/{batch_id}/files."""
         return await self._vector_store_routes(context).list_batch_files(request, context)
+
+    async def CreatePrompt(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
+        """POST /v1/prompts."""
+        return await self._prompt_routes(context).create(request, context)
+
+    async def ListPrompts(self, request: http.HttpListPromptsRequest, context: Context) -> HttpBody:
+        """GET /v1/prompts."""
+        return await self._prompt_routes(context).list(request, context)
+
+    async def GetPrompt(self, request: http.HttpGetPromptRequest, context: Context) -> HttpBody:
+        """GET /v1/prompts/{prompt_id}."""
+        return await self._prompt_routes(context).get(request, context)
+
+    async def UpdatePrompt(self, request: http.HttpPromptBodyRequest, context: Context) -> HttpBody:
+        """PUT /v1/prompts/{prompt_id}."""
+        return await self._prompt_routes(context).update(request, context)
+
+    async def DeletePrompt(self, request: http.HttpPromptIdRequest, context: Context) -> HttpBody:
+        """DELETE /v1/prompts/{prompt_id}."""
+        return await self._prompt_routes(context).delete(request, context)
+
+    async def ListPromptVersions(self, request: http.HttpPromptIdRequest, context: Context) -> HttpBody:
+        """GET /v1/prompts/{prompt_id}/versions."""
+        return await self._prompt_routes(context).versions(request, context)
+
+    async def SetDefaultPromptVersion(
+        self, request: http.HttpPromptBodyRequest, context: Context
+    ) -> HttpBody:
+        """PUT /v1/prompts/{prompt_id}/set-default-version."""
+        return await self._prompt_routes(context).set_default(request, context)
+
+    def _prompt_routes(self, context: Context) -> PromptRoutes:
+        if self._prompts is None:
+            context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+            raise NotImplementedError("prompt templates are not served here")
+        return self._prompts
 
     def _vector_store_routes(self, context: Context) -> VectorStoreRoutes:
         if self._vector_stores is None:

@@ -21,7 +21,8 @@ _INSERT_VERSION = numbered(q.INSERT_VERSION)
 _GET_VERSION = numbered(q.GET_VERSION)
 _GET_DEFAULT = numbered(q.GET_DEFAULT)
 _VERSIONS = numbered(q.VERSIONS)
-_CURSOR = numbered(q.CURSOR)
+_SEQ = q.SEQ["postgres"]
+_CURSOR = numbered(q.cursor(_SEQ))
 _LATEST = numbered(q.LATEST)
 _BUMP = numbered(q.BUMP)
 _BUMP_DEFAULT = numbered(q.BUMP_DEFAULT)
@@ -59,11 +60,12 @@ class PostgresPromptStore:
         params: list[object] = [tenant]
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             if after is not None:
-                created_at = await conn.fetchval(_CURSOR, after, tenant)
-                if created_at is None:
+                seq = await conn.fetchval(_CURSOR, after, tenant)
+                if seq is None:
                     return PromptPage((), has_more=False)
-                params += [created_at, after]
-            rows = await conn.fetch(numbered(q.page(order, after=after is not None)), *params, limit + 1)
+                params.append(seq)
+            query = numbered(q.page(order, after=after is not None, seq=_SEQ))
+            rows = await conn.fetch(query, *params, limit + 1)
         return PromptPage(tuple(q.version_of(row) for row in rows[:limit]), has_more=len(rows) > limit)
 
     async def add_version(

@@ -59,8 +59,9 @@ class PromptStore(Protocol):
     async def list_prompts(
         self, *, after: str | None, limit: int, order: Order, tenant: str = ""
     ) -> PromptPage:
-        """A page of the tenant's templates, each at its default version, by creation time (then ID):
-        the `limit` that follow the template `after` (one that is not the tenant's gives an empty page)."""
+        """A page of the tenant's templates, each at its default version, in the order they were created
+        in: the `limit` that follow the template `after` (one that is not the tenant's gives an empty
+        page)."""
         ...
 
     async def add_version(

@@ -22,7 +22,8 @@ INSERT_VERSION = (
 GET_VERSION = f"{SELECT} WHERE p.id = ? AND p.tenant = ? AND v.version = ?"
 GET_DEFAULT = f"{SELECT} WHERE p.id = ? AND p.tenant = ? AND v.version = p.default_version"
 VERSIONS = f"{SELECT} WHERE p.id = ? AND p.tenant = ? ORDER BY v.version"
-CURSOR = "SELECT created_at FROM prompts WHERE id = ? AND tenant = ?"
+SEQ = {"sqlite": "rowid", "postgres": "seq"}
+"""The column that orders templates as they were created, per database."""
 LATEST = "SELECT latest_version FROM prompts WHERE id = ? AND tenant = ?"
 _BUMP = (
     "UPDATE prompts SET latest_version = latest_version + 1{} "
@@ -37,17 +38,20 @@ SET_DEFAULT = (
 DELETE = "DELETE FROM prompts WHERE id = ? AND tenant = ? RETURNING id"
 
 
-def page(order: Order, *, after: bool) -> str:
-    """A page of a tenant's templates at their default versions. Parameters: tenant, [created_at, id of
-    `after`], limit (one more than the page, to tell whether more follow)."""
+def cursor(seq: str) -> str:
+    """Where the template `after` stands in creation order. Parameters: id, tenant."""
+    return f"SELECT {seq} FROM prompts WHERE id = ? AND tenant = ?"
+
+
+def page(order: Order, *, after: bool, seq: str) -> str:
+    """A page of a tenant's templates at their default versions, in creation order (`seq`, a column of
+    `SEQ`). Parameters: tenant, [the `cursor` of `after`], limit (one more than the page, to tell
+    whether more follow)."""
     direction = "ASC" if order == "asc" else "DESC"
     where = "p.tenant = ?"
     if after:
-        where += f" AND (p.created_at, p.id) {'>' if order == 'asc' else '<'} (?, ?)"
-    return (
-        f"{SELECT} AND v.version = p.default_version WHERE {where} "
-        f"ORDER BY p.created_at {direction}, p.id {direction} LIMIT ?"
-    )
+        where += f" AND p.{seq} {'>' if order == 'asc' else '<'} ?"
+    return f"{SELECT} AND v.version = p.default_version WHERE {where} ORDER BY p.{seq} {direction} LIMIT ?"
 
 
 def version_row(version: PromptVersion) -> tuple[object, ...]:

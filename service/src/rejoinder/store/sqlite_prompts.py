@@ -17,6 +17,8 @@ from rejoinder.store.prompts import PromptPage, PromptVersion, StaleVersion
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_ops import transaction
 
+SEQ = q.SEQ["sqlite"]
+
 
 def _create(conn: sqlite3.Connection, first: PromptVersion, tenant: str) -> PromptVersion:
     with transaction(conn, "IMMEDIATE"):
@@ -37,11 +39,11 @@ def _page(conn: sqlite3.Connection, tenant: str, after: str | None, limit: int, 
     params: list[object] = [tenant]
     with transaction(conn):
         if after is not None:
-            cursor = conn.execute(q.CURSOR, (after, tenant)).fetchone()
+            cursor = conn.execute(q.cursor(SEQ), (after, tenant)).fetchone()
             if cursor is None:
                 return PromptPage((), has_more=False)
-            params += [cursor[0], after]
-        rows = conn.execute(q.page(order, after=after is not None), (*params, limit + 1)).fetchall()
+            params.append(cursor[0])
+        rows = conn.execute(q.page(order, after=after is not None, seq=SEQ), (*params, limit + 1)).fetchall()
     return PromptPage(tuple(q.version_of(row) for row in rows[:limit]), has_more=len(rows) > limit)
 
 

@@ -170,7 +170,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: prompt templates (core/prompts/), each of one tenant, and their versions. `latest_version` is
     # what an update must name (a stale update changes no row); `default_version` what a create request
-    # without `prompt.version` uses.
+    # without `prompt.version` uses. Templates page in the order they were created in: by `rowid`.
     (
         """
         CREATE TABLE prompts (
@@ -181,7 +181,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             default_version INTEGER NOT NULL
         )
         """,
-        "CREATE INDEX prompts_tenant_created_at ON prompts(tenant, created_at, id)",
+        "CREATE INDEX prompts_tenant ON prompts(tenant)",  # ordered by rowid within a tenant
         """
         CREATE TABLE prompt_versions (
             prompt_id TEXT NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,

@@ -139,6 +139,7 @@ class Run:
             parts.route.upstream_model,
             transcripts=self._deps.tools.transcripts(items),
             files=parts.files,
+            prompt=self._ctx.prompt_items,
         )
         chat = await paced_chat_request(self._vreq, turn)
         upstream = run_turn(parts.route.provider, chat, tool_policy(self._vreq.params))
