@@ -150,6 +150,15 @@ def test_upstream_joins_the_file_providers(config_file: Path) -> None:
     assert settings.default_provider == "default"
 
 
+def test_a_model_declares_its_context_window(tmp_path: Path) -> None:
+    path = tmp_path / "window.toml"
+    path.write_text(
+        '[providers.a]\nbase_url = "http://a.test"\n\n[models.m]\nprovider = "a"\ncontext_window = 8192\n'
+    )
+
+    assert load({"config": str(path)}, env={}).models["m"].context_window == 8192
+
+
 def test_model_naming_an_unknown_provider(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[providers.a]\nbase_url = "http://a.test"\n\n[models.m]\nprovider = "b"\n')
@@ -169,6 +178,10 @@ def test_model_naming_an_unknown_provider(tmp_path: Path) -> None:
             id="model without provider",
         ),
         pytest.param("providers = 3\n", id="providers not a table"),
+        pytest.param(
+            '[providers.a]\nbase_url = "http://a.test"\n[models.m]\nprovider = "a"\ncontext_window = 0\n',
+            id="context_window not positive",
+        ),
     ],
 )
 def test_a_bad_toml_file(tmp_path: Path, text: str) -> None:

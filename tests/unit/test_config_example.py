@@ -88,6 +88,7 @@ def _views(settings: Settings, doc: Mapping[str, Any]) -> dict[str, tuple[Any, A
                 "provider": loaded.provider,
                 "model": loaded.upstream_model,
                 "max_output_tokens": loaded.max_output_tokens,
+                "context_window": loaded.context_window,
             },
             None,
         )
