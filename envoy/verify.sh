@@ -164,6 +164,31 @@ fi
 request POST /v1/conversations '{"items": 5}'
 check_error "conversation with bad items is 400" 400
 
+# Prompt templates (Llama Stack's routes): create, update (a new version), retrieve by version, versions,
+# default version, list, delete.
+request POST /v1/prompts '{"prompt": "Say hi to {{name}}.", "variables": ["name"]}'
+if check "create prompt" 200 "application/json"; then
+  PROMPT="$(json_string prompt_id)"
+  request PUT "/v1/prompts/$PROMPT" '{"prompt": "Greet {{name}}.", "version": 1, "variables": ["name"]}'
+  check "update prompt (version 2)" 200 "application/json"
+  request PUT "/v1/prompts/$PROMPT" '{"prompt": "Stale.", "version": 1}'
+  check_error "stale prompt update is 409" 409
+  request GET "/v1/prompts/$PROMPT?version=1"
+  check "retrieve prompt version 1" 200 "application/json"
+  request GET "/v1/prompts/$PROMPT/versions"
+  check "list prompt versions" 200 "application/json"
+  request PUT "/v1/prompts/$PROMPT/set-default-version" '{"version": 1}'
+  check "set default prompt version" 200 "application/json"
+  request GET "/v1/prompts?limit=5"
+  check "list prompts" 200 "application/json"
+  request DELETE "/v1/prompts/$PROMPT"
+  check "delete prompt" 200 "application/json"
+  request GET "/v1/prompts/$PROMPT"
+  check_error "deleted prompt is 404" 404
+fi
+request POST /v1/prompts '{"prompt": "Hi {{undeclared}}"}'
+check_error "prompt with an undeclared variable is 400" 400
+
 # Files: upload (multipart, streamed to the service), retrieve, list, content, delete.
 printf 'verify file\n' >"$TMP/upload.txt"
 request POST /v1/files "" -F "purpose=assistants" -F "file=@$TMP/upload.txt;filename=verify.txt"

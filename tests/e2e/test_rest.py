@@ -333,6 +333,8 @@ def test_the_curl_smoke_test_passes_against_the_service(
         "create (background)",
         "stream of background",
         "delete conversation item",
+        "stale prompt update is 409",
+        "delete prompt",
         "file content",
         "native gRPC",
     )
