@@ -184,6 +184,19 @@ def test_typed_grpc_counts_the_same(route: str, context_service: ServiceProcess,
     )
 
 
+def test_typed_grpc_errors_carry_the_openai_code(context_service: ServiceProcess, sdk: OpenAI) -> None:
+    with grpc.insecure_channel(context_service.grpc_target) as channel:
+        stub = ResponsesServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.count_input_tokens(
+                CountInputTokensRequest(
+                    model="vllm", previous_response_id="resp_gone", input=Input(text="hi")
+                )
+            )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "resp_gone" in (info.value.details() or "")
+
+
 # -- truncation --------------------------------------------------------------------------------------
 
 
