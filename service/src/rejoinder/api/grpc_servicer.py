@@ -147,6 +147,15 @@ class ResponsesServicer(pb_grpc.ResponsesServiceServicer):
             await abort(context, err)
             raise
 
+    async def Compact(self, request: pb.CompactRequest, context: Context) -> pb.CompactResponse:
+        """The context compacted into a compaction item."""
+        try:
+            await run_paced(check_strings(request, self._limits))
+            return await self._core.compact(request, tenant=self._tenant(context))
+        except ApiError as err:
+            await abort(context, err)
+            raise
+
     async def ListInputItems(
         self, request: pb.ListInputItemsRequest, context: Context
     ) -> pb.ListInputItemsResponse:

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
+from rejoinder.api.http_compact import CompactRoute
 from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_input_tokens import InputTokensRoute
 from rejoinder.api.http_prompts import PromptRoutes
@@ -105,6 +106,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         self._prompts = options.prompts
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
         self._input_tokens = InputTokensRoute(core, codec, auth, self._arrays)
+        self._compact = CompactRoute(core, codec, auth, self._arrays)
         self._core = core
         self._conversations = conversations
         self._auth = auth
@@ -177,6 +179,10 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
     async def CountInputTokens(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/responses/input_tokens."""
         return await self._input_tokens.count(request, context)
+
+    async def CompactResponse(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
+        """POST /v1/responses/compact."""
+        return await self._compact.compact(request, context)
 
     async def GetResponse(
         self, request: http.HttpGetResponseRequest, context: Context

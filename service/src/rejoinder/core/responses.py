@@ -8,6 +8,7 @@ from typing import Protocol
 from rejoinder.core.background.inflight import InFlight
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.checks.validation import ValidatedRequest, validate_steps
+from rejoinder.core.context import compaction_compact
 from rejoinder.core.context.input_tokens import as_create, count_input_tokens
 from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
@@ -18,6 +19,8 @@ from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import (
+    CompactRequest,
+    CompactResponse,
     CountInputTokensRequest,
     CountInputTokensResponse,
     CreateRequest,
@@ -163,6 +166,11 @@ class ResponsesCore:
         """The input tokens a create with the same parameters would send (core/context/input_tokens.py)."""
         vreq = await self._validate(as_create(req), stream=False)
         return await count_input_tokens(self._deps, vreq, tenant)
+
+    async def compact(self, req: CompactRequest, *, tenant: str = "") -> CompactResponse:
+        """The request's context compacted into a compaction item (core/context/compaction_compact.py)."""
+        vreq = await self._validate(compaction_compact.as_create(req), stream=False)
+        return await compaction_compact.compact(self._deps, vreq, tenant)
 
     async def get(self, response_id: str, *, tenant: str = "", include: Collection[str] = ()) -> Response:
         """A stored response, showing what `include` asks for (core/include.py). Raises 404."""

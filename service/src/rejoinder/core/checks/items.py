@@ -153,8 +153,14 @@ def _check_file_search_call(item: InputItem, param: str) -> None:
         )
 
 
+def _check_compaction(item: InputItem, param: str) -> None:
+    """A compaction item carries its token (whether it is one of ours is checked with the context)."""
+    if not item.compaction.encrypted_content:
+        raise missing(f"{param}.encrypted_content")
+
+
 def _check_not_served(item: InputItem, param: str) -> None:
-    """An item kind the contract declares and this server does not take yet (compaction)."""
+    """An item kind the contract declares and this server does not take yet (compaction_trigger)."""
     kind = item.WhichOneof("item")
     raise invalid(
         f"Input items of type '{kind}' are not supported by this server yet.",
@@ -172,7 +178,7 @@ _ITEM_CHECKS = {
     "function_call": _check_function_call,
     "function_call_output": _check_function_call_output,
     "item_reference": _check_item_reference,
-    "compaction": _check_not_served,
+    "compaction": _check_compaction,
     "compaction_trigger": _check_not_served,
 }
 

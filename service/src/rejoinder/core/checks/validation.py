@@ -206,9 +206,16 @@ def _conversation_id(req: CreateRequest) -> str | None:
     return found
 
 
+def _check_context_management(req: CreateRequest) -> None:
+    """Entries of OpenAI's one type, "compaction", with a positive threshold when one is given."""
+    for i, entry in enumerate(req.context_management):
+        _one_of(entry.type, ("compaction",), f"context_management[{i}].type")
+        if entry.HasField("compact_threshold"):
+            _at_least(entry.compact_threshold, 1, f"context_management[{i}].compact_threshold")
+
+
 def _check_unsupported(req: CreateRequest) -> None:
-    if len(req.context_management) > 0:
-        raise _unsupported("context_management", "Context management")
+    _check_context_management(req)
     if req.HasField("moderation"):
         raise _unsupported("moderation", "Moderation")
 

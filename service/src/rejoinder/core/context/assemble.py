@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.compaction import Compacted, compaction_sealer, model_view, open_token
 from rejoinder.core.context.sealing import ReasoningSealer, SealError
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.prompts.resolve import ResolvedPrompt
@@ -25,6 +26,7 @@ ID_PREFIX = {
     "function_call_output": "fco",
     "reasoning": "rs",
     "mcp_approval_response": "mcpa",
+    "compaction": "cmp",
 }
 
 
@@ -34,7 +36,9 @@ class Context:
     tenant whose request it is (its chain is that tenant's, and so is the response it makes).
 
     `sent`: the items sent to the model when `truncation: "auto"` left some out to fit its window
-    (core/context/truncation.py); None when every item goes. What is stored is always all of them."""
+    (core/context/truncation.py), or a compaction item stands in for earlier ones
+    (core/context/compaction.py); None when every item goes. What is stored is always all of them.
+    `compacted`: the compaction `context_management` made for this response (its output's first item)."""
 
     history: tuple[InputItem, ...]
     new_items: tuple[InputItem, ...]
@@ -42,6 +46,7 @@ class Context:
     tenant: str = ""
     sent: tuple[InputItem, ...] | None = None
     prompt: ResolvedPrompt | None = None  # the request's `prompt` resolved (core/prompts/resolve.py)
+    compacted: Compacted | None = None
 
     @property
     def prompt_items(self) -> tuple[InputItem, ...]:
@@ -96,6 +101,8 @@ def with_id(item: InputItem, ids: IdGenerator) -> InputItem:
         copy.function_call_output.status = copy.function_call_output.status or "completed"
     elif kind == "reasoning":
         copy.reasoning.id = new
+    elif kind == "compaction":
+        copy.compaction.id = new
     else:
         copy.mcp_approval_response.id = new
     return copy
@@ -155,13 +162,23 @@ def _unsealed(item: InputItem, i: int, sealer: ReasoningSealer | None) -> InputI
     return copy
 
 
+def _check_compaction(item: InputItem, i: int, sealer: ReasoningSealer | None) -> InputItem:
+    """A compaction item sent back must be one of this server's, unaltered (400 otherwise)."""
+    if item.WhichOneof("item") == "compaction":
+        param = f"input[{i}].encrypted_content"
+        open_token(compaction_sealer(sealer, param), item.compaction.encrypted_content, param)
+    return item
+
+
 def _new_items_steps(
     items: Sequence[InputItem], known: dict[str, InputItem], ids: IdGenerator, sealer: ReasoningSealer | None
 ) -> Steps[tuple[InputItem, ...]]:
-    """The request's items: references resolved, reasoning unsealed, each with an ID."""
+    """The request's items: references resolved, reasoning unsealed, compactions checked, each with an
+    ID."""
     out: list[InputItem] = []
     for i, item in enumerate(items):
-        out.append(with_id(_unsealed(_resolved(item, i, known), i, sealer), ids))
+        resolved = _check_compaction(_resolved(item, i, known), i, sealer)
+        out.append(with_id(_unsealed(resolved, i, sealer), ids))
         yield
     return tuple(out)
 
@@ -244,4 +261,7 @@ async def assemble(
     await run_paced(_check_call_outputs_steps([*history, *new_items]))
     await run_paced(_check_approvals_steps(history, new_items))
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
-    return Context(history=tuple(history), new_items=new_items, instructions=instructions, tenant=tenant)
+    sent = model_view((*history, *new_items), sealer)
+    return Context(
+        history=tuple(history), new_items=new_items, instructions=instructions, tenant=tenant, sent=sent
+    )

@@ -53,12 +53,15 @@ async def fit_context(
         )
         return await paced_chat_request(vreq, turn)
 
-    fitted = await fit(ctx.items, window, truncation, chat_of, route.provider, exact=exact, strict=not exact)
-    return replace(ctx, sent=fitted.items if fitted.dropped else None), fitted.count
+    fitted = await fit(
+        ctx.model_items, window, truncation, chat_of, route.provider, exact=exact, strict=not exact
+    )  # a compacted context (`ctx.sent`) is fitted as it is sent
+    return replace(ctx, sent=fitted.items if fitted.dropped else ctx.sent), fitted.count
 
 
 def _fits_by_bytes(vreq: ValidatedRequest, ctx: Context, files: Mapping[str, str], budget: int) -> bool:
     """Whether the context's bytes alone show it fits (`tokens.fits_by_bytes`)."""
-    size = sum(item.ByteSize() for item in ctx.items) + sum(tool.ByteSize() for tool in vreq.params.tools)
+    items = ctx.model_items
+    size = sum(item.ByteSize() for item in items) + sum(tool.ByteSize() for tool in vreq.params.tools)
     size += len((ctx.instructions or "").encode()) + sum(len(text.encode()) for text in files.values())
-    return fits_by_bytes(size, len(ctx.items), budget)
+    return fits_by_bytes(size, len(items), budget)

@@ -34,7 +34,9 @@ def _key_id(key: bytes) -> bytes:
 class ReasoningSealer:
     """Seals and opens reasoning text."""
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
+    def __init__(self, keys: Sequence[bytes], *, aad: bytes = AAD, what: str = "reasoning") -> None:
+        """`aad` binds tokens to one purpose (a token sealed for another does not open); `what`
+        names the purpose in error messages."""
         if not keys:
             raise ValueError("at least one key is needed")
         for key in keys:
@@ -42,22 +44,29 @@ class ReasoningSealer:
                 raise ValueError(f"reasoning keys are {KEY_BYTES} bytes")
         self._active = keys[0]
         self._keys = {_key_id(k): AESGCM(k) for k in keys}
+        self._all = tuple(keys)
+        self._aad = aad
+        self._what = what
+
+    def for_purpose(self, aad: bytes, what: str) -> ReasoningSealer:
+        """A sealer under the same keys whose tokens are bound to another purpose (`aad`)."""
+        return ReasoningSealer(self._all, aad=aad, what=what)
 
     def seal(self, parts: Sequence[str]) -> str:
-        """The token for these reasoning text parts."""
+        """The token for these text parts."""
         nonce = os.urandom(NONCE_BYTES)
         key_id = _key_id(self._active)
-        sealed = self._keys[key_id].encrypt(nonce, orjson.dumps(list(parts)), AAD)
+        sealed = self._keys[key_id].encrypt(nonce, orjson.dumps(list(parts)), self._aad)
         return PREFIX + base64.urlsafe_b64encode(key_id + nonce + sealed).decode()
 
     def open(self, token: str) -> list[str]:
-        """The reasoning text parts a token holds. Raises `SealError`."""
+        """The text parts a token holds. Raises `SealError`."""
         if not token.startswith(PREFIX):
-            raise SealError("not a reasoning token of this server")
+            raise SealError(f"not a {self._what} token of this server")
         try:
             raw = base64.urlsafe_b64decode(token[len(PREFIX) :].encode())
         except ValueError as exc:
-            raise SealError("malformed reasoning token") from exc
+            raise SealError(f"malformed {self._what} token") from exc
         key_id, nonce, sealed = (
             raw[:ID_BYTES],
             raw[ID_BYTES : ID_BYTES + NONCE_BYTES],
@@ -65,13 +74,13 @@ class ReasoningSealer:
         )
         aead = self._keys.get(key_id)
         if aead is None or len(nonce) != NONCE_BYTES:
-            raise SealError("reasoning token sealed with an unknown key")
+            raise SealError(f"{self._what} token sealed with an unknown key")
         try:
-            parts = orjson.loads(aead.decrypt(nonce, sealed, AAD))
+            parts = orjson.loads(aead.decrypt(nonce, sealed, self._aad))
         except (InvalidTag, orjson.JSONDecodeError) as exc:
-            raise SealError("reasoning token failed authentication") from exc
+            raise SealError(f"{self._what} token failed authentication") from exc
         if not isinstance(parts, list) or not all(isinstance(x, str) for x in parts):
-            raise SealError("reasoning token holds no reasoning")
+            raise SealError(f"{self._what} token holds no {self._what}")
         return parts
 
 

@@ -103,6 +103,8 @@ class AgentLoop:
 
     async def run(self) -> Events:
         """Every event between `response.in_progress` and the terminal event."""
+        for event in self._compaction():
+            yield event
         async with AsyncExitStack() as stack:
             served = self._served(stack)
             runner = CallRunner(self._parts.builder) if served is not None else None
@@ -121,6 +123,18 @@ class AgentLoop:
                     yield event
                 if self._stops(runner, functions_before):
                     return
+
+    def _compaction(self) -> list[ResponseStreamEvent]:
+        """The compaction `context_management` made before the first turn, as the first output item
+        (core/context/compaction_auto.py); its summarising call's usage joins the response's."""
+        compacted = self._parts.ctx.compacted
+        if compacted is None:
+            return []
+        builder = self._parts.builder
+        index, events = builder.open_item(compacted.item)
+        events.append(builder.done_item(index, compacted.item))
+        self._parts.tally.add(compacted.usage)
+        return events
 
     def _served(self, stack: AsyncExitStack) -> ServedTools | None:
         parts = self._parts

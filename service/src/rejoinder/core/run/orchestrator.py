@@ -18,6 +18,7 @@ from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.validation import ValidatedRequest, at_most
 from rejoinder.core.clock import Clock
 from rejoinder.core.context.assemble import Context, assemble, output_as_input
+from rejoinder.core.context.compaction_auto import Compactor
 from rejoinder.core.context.files import Fetch, file_texts, has_images
 from rejoinder.core.context.fitting import fit_context
 from rejoinder.core.context.sealing import ReasoningSealer
@@ -359,6 +360,7 @@ async def prepare(deps: Deps, vreq: ValidatedRequest, tenant: str, *, exact: boo
                 code="images_not_supported",
             )
         files = await file_texts((*ctx.prompt_items, *ctx.items), deps.fetch)
+        ctx = await Compactor(deps.tools, deps.ids, deps.sealer).when_needed(vreq, ctx, route, files)
         ctx, count = await fit_context(vreq, ctx, route, files, deps.tools, exact=exact)
     return Prepared(route, ctx, files, count)
 
