@@ -61,7 +61,7 @@ async def fit_context(
 
 def _fits_by_bytes(vreq: ValidatedRequest, ctx: Context, files: Mapping[str, str], budget: int) -> bool:
     """Whether the context's bytes alone show it fits (`tokens.fits_by_bytes`)."""
-    items = ctx.model_items
+    items = (*ctx.prompt_items, *ctx.model_items)  # a prompt template's messages are sent too
     size = sum(item.ByteSize() for item in items) + sum(tool.ByteSize() for tool in vreq.params.tools)
     size += len((ctx.instructions or "").encode()) + sum(len(text.encode()) for text in files.values())
     return fits_by_bytes(size, len(items), budget)
