@@ -21,6 +21,7 @@ from rejoinder.responses.v1 import (
     conversations_service_pb2,
     files_service_pb2,
     openai_http_pb2,
+    prompts_service_pb2,
     responses_service_pb2,
 )
 from rejoinder.wire.openai_json import OpenAIJson
@@ -35,12 +36,14 @@ TYPED = (
     responses_service_pb2.DESCRIPTOR.services_by_name["ResponsesService"],
     conversations_service_pb2.DESCRIPTOR.services_by_name["ConversationsService"],
     files_service_pb2.DESCRIPTOR.services_by_name["FilesService"],
+    prompts_service_pb2.DESCRIPTOR.services_by_name["PromptsService"],
     openai_http_pb2.DESCRIPTOR.services_by_name["OpenAIHttpService"],  # callable over gRPC too
 )
 # The REST handlers that take a whole HttpBody: the JSON of this request message goes in its `data`.
 HTTP_BODY_OF = {
     "CreateResponse": responses_service_pb2.CreateRequest.DESCRIPTOR,
     "CreateConversation": conversations_service_pb2.CreateConversationRequest.DESCRIPTOR,
+    "CreatePrompt": prompts_service_pb2.CreatePromptRequest.DESCRIPTOR,
 }
 # Health/Watch is left out: it streams health changes for as long as the caller listens, by design.
 EVERY = (
