@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -332,3 +333,22 @@ def test_the_context_is_byte_stable_across_a_conversation(sdk: OpenAI, upstream:
         sdk.responses.create(model="plain", instructions="Count.", conversation=conv.id, input=text)
 
     _assert_prefix_stable(upstream)
+
+
+def test_input_tokens_counts_a_prompt_template_as_a_create_resolves_it(
+    context_service: ServiceProcess, sdk: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    with httpx.Client(base_url=context_service.base_url, timeout=30) as rest:
+        made = rest.post("/prompts", json={"prompt": "Guide me around {{city}}.", "variables": ["city"]})
+    assert made.status_code == 200, made.text
+    prompt: Any = {"id": made.json()["prompt_id"], "variables": {"city": "Lyon"}}
+
+    # OpenAI's input_tokens has no `prompt`: the SDK sends it as an extra field, which this service takes
+    counted = sdk.responses.input_tokens.count(
+        model="vllm", input="Start at the river.", extra_body={"prompt": prompt}
+    )
+    sdk.responses.create(model="vllm", prompt=prompt, input="Start at the river.")
+
+    [sent] = _chat_requests(upstream)
+    assert "Guide me around Lyon." in json.dumps(sent["messages"])
+    assert counted.input_tokens == _words(sent)
