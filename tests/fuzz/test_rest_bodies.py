@@ -35,7 +35,13 @@ _MALFORMED = (
     b"model=m&input=hi", b"--x\r\nContent-Disposition: form-data; name=model\r\n\r\nm\r\n--x--",
 )  # fmt: skip
 _NOT_OBJECTS = json_value().filter(lambda v: not isinstance(v, dict))
-ROUTES = ("/v1/responses", "/v1/conversations", "/v1/conversations/{conv}", "/v1/conversations/{conv}/items")
+ROUTES = (
+    "/v1/responses",
+    "/v1/conversations",
+    "/v1/conversations/{conv}",
+    "/v1/conversations/{conv}/items",
+    "/v1/prompts",
+)
 
 
 @st.composite
