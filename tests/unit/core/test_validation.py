@@ -224,7 +224,6 @@ def test_identifiers_over_64_chars(param: str) -> None:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"context_management": [{"type": "compaction"}]}, "context_management"),
         ({"moderation": {"model": "omni-moderation-latest"}}, "moderation"),
     ],
 )
@@ -233,6 +232,18 @@ def test_unsupported_features(body: dict[str, object], param: str) -> None:
 
     assert err.param == param
     assert err.code == "unsupported_parameter"
+
+
+def test_context_management_takes_compaction_with_a_positive_threshold() -> None:
+    managed = accept(context_management=[{"type": "compaction", "compact_threshold": 5000}])
+    assert managed.params.context_management[0].compact_threshold == 5000
+    default = accept(context_management=[{"type": "compaction"}])
+    assert not default.params.context_management[0].HasField("compact_threshold")
+
+    other = reject(context_management=[{"type": "trim"}])
+    assert (other.param, other.code) == ("context_management[0].type", "invalid_value")
+    zero = reject(context_management=[{"type": "compaction", "compact_threshold": 0}])
+    assert (zero.param, zero.code) == ("context_management[0].compact_threshold", "integer_below_min_value")
 
 
 def test_background_false_is_fine() -> None:
