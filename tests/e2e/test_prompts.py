@@ -353,3 +353,22 @@ def test_typed_grpc_prompts_and_a_response_from_one(
         responses.create(CreateRequest(model="m", input=Input(text="Hi"), prompt=Prompt(id=made.prompt_id)))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
     assert "name" in str(refused.value.details())  # type: ignore[attr-defined]
+
+
+def test_the_prompt_is_counted_and_stays_out_of_a_conversation(
+    sdk: OpenAI, acme: httpx.Client, upstream: ScriptedUpstream
+) -> None:
+    text = "You are a patient guide to {{city}}: " + "answer with care, " * 40 + "and briefly."
+    prompt: Any = {"id": _made(acme, text, ("city",))["prompt_id"], "variables": {"city": "Bergen"}}
+    bare = sdk.responses.input_tokens.count(model="m", input="Hi")
+    counted = sdk.responses.input_tokens.count(model="m", input="Hi", extra_body={"prompt": prompt})
+    assert counted.input_tokens > bare.input_tokens + 40  # the template's words are in the count
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.responses.input_tokens.count(model="m", input="Hi", extra_body={"prompt": {"id": "pmpt_missing"}})
+    assert refused.value.body["param"] == "prompt.id"  # type: ignore[index]
+    conv = sdk.conversations.create()
+    upstream.enqueue(Script(text="Welcome."))
+    sdk.responses.create(model="m", conversation=conv.id, prompt=prompt, input="Hi")
+    assert upstream.requests[-1]["messages"][0]["role"] == "developer"
+    items = sdk.conversations.items.list(conv.id, order="asc").data
+    assert [i.role for i in items] == ["user", "assistant"]  # type: ignore[union-attr]
