@@ -19,6 +19,7 @@ import httpx
 import openresponses_types.types as ortypes
 import pydantic
 from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
+from openai.types.responses.input_token_count_response import InputTokenCountResponse
 
 # Keys Open Responses requires that OpenAI's SDK types do not (yet) declare: penalties and `store` on
 # the response, the nested `error` of the error event, `name` on function_call_arguments.done, and
@@ -28,6 +29,7 @@ OR_ONLY_EVENT_KEYS = OR_ONLY_KEYS | {"name", "bytes"}
 FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
 RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
 ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
+INPUT_TOKENS_PATH = "/v1/responses/input_tokens"
 
 
 def _sdk_event_models() -> dict[str, type[pydantic.BaseModel]]:
@@ -256,5 +258,8 @@ def check(capture: Capture) -> None:
         check_error(data)
     elif ITEMS_PATH.match(capture.path):
         ResponseItemList.model_validate(data)
+    elif capture.path == INPUT_TOKENS_PATH:  # OpenAI's shape; our `estimated` is one key more
+        InputTokenCountResponse.model_validate(data)
+        assert set(data) == {"object", "input_tokens", "estimated"}, data
     elif RESPONSE_PATH.match(capture.path) and capture.method in ("GET", "POST"):
         check_response(data)

@@ -8,6 +8,7 @@ upstream received the way the service's count was made.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from rejoinder_client.rejoinder.responses.v1 import (
     Input,
     ResponsesServiceStub,
 )
+from tests.e2e.exactness import CapturingTransport
 from tests.e2e.service_process import ServiceProcess
+from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream, rendered_prompt
 
 LISTED_WINDOW = 2000
@@ -56,15 +59,24 @@ def context_upstream() -> Iterator[ScriptedUpstream]:
     upstream.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def context_service(
-    tmp_path_factory: pytest.TempPathFactory, context_upstream: ScriptedUpstream
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    context_upstream: ScriptedUpstream,
+    postgres_admin_dsn: str,
 ) -> Iterator[ServiceProcess]:
-    data = tmp_path_factory.mktemp("context")
-    config = _config(data / "rejoinder.toml", context_upstream)
-    proc = ServiceProcess(data_dir=data, extra_args=["--config", str(config)]).start()
+    """The service on each store (chains and conversations are read from it)."""
+    data = tmp_path_factory.mktemp(f"context-{request.param}")
+    args = ["--config", str(_config(data / "rejoinder.toml", context_upstream))]
+    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
+    if dsn:
+        args += ["--store", dsn]
+    proc = ServiceProcess(data_dir=data, extra_args=args).start()
     yield proc
     assert proc.stop() == 0, proc.log()
+    if dsn:
+        asyncio.run(drop_database(postgres_admin_dsn, dsn))
 
 
 @pytest.fixture
@@ -77,9 +89,12 @@ def upstream(context_upstream: ScriptedUpstream) -> Iterator[ScriptedUpstream]:
 
 
 @pytest.fixture
-def sdk(context_service: ServiceProcess, upstream: ScriptedUpstream) -> Iterator[OpenAI]:
-    with OpenAI(base_url=context_service.base_url, api_key="k", max_retries=0, timeout=30) as client:
-        yield client
+def sdk(
+    context_service: ServiceProcess, upstream: ScriptedUpstream, transport: CapturingTransport
+) -> Iterator[OpenAI]:
+    """The SDK through Envoy; every reply passes the exactness gate (tests/e2e/exactness.py)."""
+    with httpx.Client(transport=transport, timeout=30) as http:
+        yield OpenAI(base_url=context_service.base_url, api_key="k", max_retries=0, http_client=http)
 
 
 def _chat_requests(upstream: ScriptedUpstream) -> list[dict[str, Any]]:
