@@ -124,9 +124,7 @@ async def test_a_missing_tokenize_route_falls_back_to_the_estimate(
     assert count == TokenCount(estimate_chat_tokens(REQUEST), exact=False)
 
 
-async def test_vllm_lists_each_models_context_window(
-    make: Make, scripted_upstream: ScriptedUpstream
-) -> None:
+async def test_vllm_lists_each_models_context_window(make: Make, scripted_upstream: ScriptedUpstream) -> None:
     scripted_upstream.models = (
         {"id": "qwen", "object": "model", "created": 1, "owned_by": "vllm", "max_model_len": 32768},
         "scripted-model",

@@ -35,4 +35,3 @@ async def count_input_tokens(deps: Deps, vreq: ValidatedRequest, tenant: str) ->
     count = prepared.count
     assert count is not None  # an exact fit always counts
     return CountInputTokensResponse(object=OBJECT, input_tokens=count.tokens, estimated=not count.exact)
-
