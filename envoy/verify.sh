@@ -102,6 +102,15 @@ check_error "cancel of unknown response is 404" 404
 request DELETE /v1/responses/resp_verify_missing
 check_error "delete of unknown response is 404" 404
 
+# Counting input tokens: a count (exact or estimated) when the model routes somewhere, else its error.
+request POST /v1/responses/input_tokens "{\"model\": \"$MODEL\", \"input\": \"Say hi\"}"
+if [[ "$STATUS" == 200 ]]; then
+  check "input_tokens with $MODEL" 200 "application/json"
+  grep -q '"object":"response.input_tokens"' "$TMP/body" || fail "input_tokens: not a response.input_tokens"
+else
+  check_error "input_tokens with $MODEL is refused cleanly" '4[0-9][0-9]|50[234]'
+fi
+
 # A real response, if the model routes somewhere: create (JSON, then SSE), retrieve, list, cancel, delete.
 request POST /v1/responses "{\"model\": \"$MODEL\", \"input\": \"Say hi\"}"
 if [[ "$STATUS" != 200 ]]; then

@@ -330,6 +330,7 @@ def test_the_curl_smoke_test_passes_against_the_service(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     checks = (
+        "input_tokens with m",
         "create (background)",
         "stream of background",
         "delete conversation item",
