@@ -367,3 +367,31 @@ def test_input_tokens_counts_a_prompt_template_as_a_create_resolves_it(
     [sent] = _chat_requests(upstream)
     assert "Guide me around Lyon." in json.dumps(sent["messages"])
     assert counted.input_tokens == _words(sent)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ('{"model": 5, "input": "hi"}', "model"),
+        ('{"input": "hi"}', "model"),
+        ('{"model": "vllm", "input": [{"type": "bogus"}]}', "input[0].type"),
+        ('{"model": "vllm", "input": "hi", "tools": "lookup"}', "tools"),
+        ('{"model": "vllm", "input": "hi", "stream": true}', "stream"),  # not a count parameter
+        ("[1, 2]", None),
+        ("{not json", None),
+    ],
+)
+def test_a_bad_count_body_is_a_400_naming_the_field(
+    context_service: ServiceProcess, upstream: ScriptedUpstream, body: str, param: str | None
+) -> None:
+    with httpx.Client(base_url=context_service.base_url, timeout=30) as rest:
+        reply = rest.post(
+            "/responses/input_tokens", content=body, headers={"content-type": "application/json"}
+        )
+
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"]
+    if param is not None:
+        assert error["param"] == param, error
+    assert _chat_requests(upstream) == [] and upstream.tokenize_requests == []
