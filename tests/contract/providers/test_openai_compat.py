@@ -670,13 +670,13 @@ async def test_scripted_upstream_models_and_unknown_paths(scripted_upstream: Scr
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{scripted_upstream.base_url}/models") as reply:
             models = await reply.json()
-        async with session.post(f"{scripted_upstream.base_url}/embeddings", json={"input": "x"}) as reply:
+        async with session.post(f"{scripted_upstream.base_url}/audio/speech", json={"input": "x"}) as reply:
             missing_status, missing = reply.status, await reply.json()
 
     assert models["object"] == "list"
     assert [m["id"] for m in models["data"]] == ["scripted-model"]
     assert missing_status == 404
-    assert "embeddings" in missing["error"]["message"]
+    assert "audio/speech" in missing["error"]["message"]
 
 
 @pytest.mark.parametrize("stream", [True, False])
