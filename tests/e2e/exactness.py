@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 import openresponses_types.types as ortypes
 import pydantic
-from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
+from openai.types.responses import (
+    CompactedResponse,
+    Response,
+    ResponseCompactionItem,
+    ResponseInputMessageItem,
+    ResponseItemList,
+    ResponseStreamEvent,
+)
 from openai.types.responses.input_token_count_response import InputTokenCountResponse
 
 # Keys Open Responses requires that OpenAI's SDK types do not (yet) declare: penalties and `store` on
@@ -30,6 +37,7 @@ FRAME = re.compile(rb"event: ([a-z_.]+)\ndata: (\{.*\})\n\n", re.DOTALL)
 RESPONSE_PATH = re.compile(r"^/v1/responses(/[^/]+)?$")
 ITEMS_PATH = re.compile(r"^/v1/responses/[^/]+/input_items$")
 INPUT_TOKENS_PATH = "/v1/responses/input_tokens"
+COMPACT_PATH = "/v1/responses/compact"
 
 
 def _sdk_event_models() -> dict[str, type[pydantic.BaseModel]]:
@@ -243,6 +251,17 @@ def check_error(data: dict[str, object]) -> None:
     assert isinstance(error["message"], str) and error["message"]
 
 
+def check_compacted(data: dict[str, Any]) -> None:
+    """OpenAI's CompactedResponse, no key more. Its `output` is typed as output items, but holds the
+    user messages (with their input parts) and then one compaction item: each is checked as what it is."""
+    assert set(data) == {"id", "object", "created_at", "output", "usage"}, data
+    CompactedResponse.model_validate({**data, "output": []})
+    *messages, compaction = data["output"]
+    for message in messages:
+        assert ResponseInputMessageItem.model_validate(message).role == "user"
+    ResponseCompactionItem.model_validate(compaction)
+
+
 def check(capture: Capture) -> None:
     """Validate whatever the capture holds, by route and status."""
     if "text/event-stream" in capture.content_type:
@@ -261,5 +280,7 @@ def check(capture: Capture) -> None:
     elif capture.path == INPUT_TOKENS_PATH:  # OpenAI's shape; our `estimated` is one key more
         InputTokenCountResponse.model_validate(data)
         assert set(data) == {"object", "input_tokens", "estimated"}, data
+    elif capture.path == COMPACT_PATH:
+        check_compacted(data)
     elif RESPONSE_PATH.match(capture.path) and capture.method in ("GET", "POST"):
         check_response(data)
