@@ -6,6 +6,7 @@ history keeps the originals."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import grpc
@@ -78,10 +79,12 @@ def test_compact_through_envoy_and_the_model_is_sent_the_summary(
     assert _is_summarising(summarising) and ("assistant", "Hello Ada.") in _said(summarising)
     assert compacted.usage.input_tokens > 0 and compacted.usage.output_tokens > 0
 
-    # A client that stores nothing sends the compacted window back with its next message.
-    answer = client.responses.create(
-        model="m", store=False, input=[*body["output"], {"role": "user", "content": "What do I like?"}]
-    )
+    # A client that stores nothing sends the compacted window back (the SDK's own objects, as the
+    # README shows) with its next message.
+    window: Any = [*compacted.output, {"role": "user", "content": "What do I like?"}]
+    with warnings.catch_warnings():  # the SDK types the user messages as output messages: it warns
+        warnings.simplefilter("ignore", UserWarning)
+        answer = client.responses.create(model="m", store=False, input=window)
 
     assert answer.output_text == "Green tea."
     assert _said(_chats(upstream)[2]) == [
