@@ -46,10 +46,19 @@ def estimate_message_tokens(msg: ChatMessage) -> int:
     return total
 
 
+def _tool_json(tool: FunctionTool) -> bytes:
+    definition = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return orjson.dumps(definition, default=_plain)
+
+
 def estimate_tool_tokens(tool: FunctionTool) -> int:
     """The estimated tokens of one function's definition (its JSON, as templates render it)."""
-    definition = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
-    return estimate_tokens(orjson.dumps(definition, default=_plain).decode())
+    return estimate_tokens(_tool_json(tool).decode())
+
+
+def tool_json_bytes(tool: FunctionTool) -> int:
+    """The bytes of one function's definition as JSON."""
+    return len(_tool_json(tool))
 
 
 def estimate_chat_tokens(req: ChatRequest) -> int:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.assemble import Context, output_as_input
+from rejoinder.core.context.fitting import fit_turn
 from rejoinder.core.ids import IdGenerator
-from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
+from rejoinder.core.run.chat_mapping import TurnInput
 from rejoinder.core.run.output import OutputBuilder
 from rejoinder.core.run.served import ServedTools
 from rejoinder.core.run.tool_calls import CallRunner, PendingCall
@@ -187,7 +188,7 @@ class AgentLoop:
             self._calls and policy.forced is not None
         ):  # forced once, as OpenAI does: then the model may answer
             policy = replace(policy, choice="auto", forced=None)
-        chat = await paced_chat_request(parts.vreq, turn_input)
+        chat = await fit_turn(parts.vreq, turn_input, parts.route)  # tool outputs may not fit
         return run_turn(parts.route.provider, chat, policy, self._calls)
 
     def _absorbed(
