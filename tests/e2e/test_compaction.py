@@ -94,6 +94,14 @@ def test_compact_through_envoy_and_the_model_is_sent_the_summary(
         ("user", "What do I like?"),
     ]
 
+    # Stored as given: the input items list the compaction item (with its id) among the messages.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        stored = client.responses.create(model="m", input=window)
+    listed = client.responses.input_items.list(stored.id, order="asc").data
+    assert [i.type for i in listed] == ["message", "message", "compaction", "message"]
+    assert listed[2].id == body["output"][2]["id"]
+
 
 def test_a_tampered_or_foreign_compaction_item_is_a_400(client: OpenAI, upstream: ScriptedUpstream) -> None:
     upstream.enqueue(Script(text="SUMMARY: nothing much."))
