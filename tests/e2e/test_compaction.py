@@ -2,11 +2,13 @@
 typed gRPC (directly and through Envoy), and `context_management` compaction along
 `previous_response_id` and a conversation. The scripted upstream writes the summaries and shows what
 the model was sent: after a compaction, the summary instead of the items it replaced. The stored
-history keeps the originals."""
+history keeps the originals. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -24,12 +26,40 @@ from rejoinder_client.rejoinder.responses.v1 import (
     MessageContent,
     ResponsesServiceStub,
 )
+from tests.e2e.service_process import ServiceProcess
+from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedUpstream
 
 SUMMARY_PREFIX = "Summary of the earlier conversation, which it replaces:\n\n"
 ASKS_FOR_A_SUMMARY = "Write a summary of the conversation so far"
 LONG = "The lighthouse keeper counted ships. " * 60  # ~360 words: far over a 200-token threshold
 MANAGED: Any = [{"type": "compaction", "compact_threshold": 200}]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    e2e_upstream: ScriptedUpstream,
+    postgres_admin_dsn: str,
+) -> Iterator[ServiceProcess]:
+    """`rejoinder serve` on each store, its model "m" routed to the scripted upstream (the conftest's
+    `client` and `channel` use it)."""
+    data = tmp_path_factory.mktemp(f"compaction-{request.param}")
+    config = data / "rejoinder.toml"
+    config.write_text(
+        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\ntimeout_s = 10\n\n'
+        '[models."m"]\nprovider = "scripted"\nmodel = "scripted-model"\n'
+    )
+    args = ["--config", str(config)]
+    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
+    if dsn:
+        args += ["--store", dsn]
+    proc = ServiceProcess(data_dir=data, extra_args=args).start()
+    yield proc
+    assert proc.stop() == 0, proc.log()
+    if dsn:
+        asyncio.run(drop_database(postgres_admin_dsn, dsn))
 
 
 def _chats(upstream: ScriptedUpstream) -> list[dict[str, Any]]:
