@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rejoinder.config_limits import RateLimitSettings, TenantLimits
 from rejoinder.core.context.compaction import (
     SUMMARY_PREFIX,
     Compaction,
@@ -24,6 +25,7 @@ from rejoinder.core.run.orchestrator import Deps
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
+from rejoinder.ratelimit.memory import MemoryRateLimiter
 from rejoinder.responses.v1.content_pb2 import Content, ContentList, InputText, MessageContent
 from rejoinder.responses.v1.items_pb2 import CompactionItem, InputItem, Message
 from rejoinder.responses.v1.responses_service_pb2 import CompactRequest, CreateRequest
@@ -294,3 +296,26 @@ async def test_without_keys_compaction_is_a_clear_400() -> None:
         await keyless.compact(CODEC.decode({"model": "m", "input": "hi"}, CompactRequest))
     assert info.value.message == "Compaction is not configured on this server."
     assert h.provider.requests == []
+
+
+async def test_compact_is_charged_to_the_tenants_rate_limits() -> None:
+    provider = ScriptedProvider(answer("SUMMARY: one."))
+    limits = RateLimitSettings(default=TenantLimits(requests_per_minute=1))
+    core = ResponsesCore(
+        Deps(
+            store=InMemoryStore(),
+            providers=ProviderRegistry({"s": provider}, {}, "s"),
+            clock=FakeClock(),
+            ids=SequentialIds(),
+            sealer=ReasoningSealer([KEY]),
+            limiter=MemoryRateLimiter(limits, FakeClock()),
+        )
+    )
+    request = CODEC.decode({"model": "m", "input": "hi"}, CompactRequest)
+
+    await core.compact(request)
+    with pytest.raises(ApiError) as info:
+        await core.compact(request)
+
+    assert info.value.kind is ErrorKind.RATE_LIMIT
+    assert len(provider.requests) == 1

@@ -168,9 +168,17 @@ class ResponsesCore:
         return await count_input_tokens(self._deps, vreq, tenant)
 
     async def compact(self, req: CompactRequest, *, tenant: str = "") -> CompactResponse:
-        """The request's context compacted into a compaction item (core/context/compaction_compact.py)."""
-        vreq = await self._validate(compaction_compact.as_create(req), stream=False)
-        return await compaction_compact.compact(self._deps, vreq, tenant)
+        """The request's context compacted into a compaction item (core/context/compaction_compact.py).
+        Its summarising call is charged to the tenant's rate limits as a create is."""
+        admission = await self.admit(tenant)
+        spent = 0
+        try:
+            vreq = await self._validate(compaction_compact.as_create(req), stream=False)
+            reply = await compaction_compact.compact(self._deps, vreq, tenant)
+            spent = reply.usage.total_tokens
+            return reply
+        finally:
+            admission.finish(spent)
 
     async def get(self, response_id: str, *, tenant: str = "", include: Collection[str] = ()) -> Response:
         """A stored response, showing what `include` asks for (core/include.py). Raises 404."""

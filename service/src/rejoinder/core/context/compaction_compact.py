@@ -17,6 +17,8 @@ from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.compaction import ID_PREFIX, Compaction, compaction_sealer, seal
 from rejoinder.core.context.compaction_summary import SummaryInput, summarise
 from rejoinder.core.run.orchestrator import Deps, prepare
+from rejoinder.errors import clip
+from rejoinder.observe.record import current
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import CompactionItem, InputItem
 from rejoinder.responses.v1.response_pb2 import InputTokensDetails, OutputTokensDetails, Usage
@@ -50,6 +52,8 @@ def _usage(delta: p.UsageDelta) -> Usage:
 async def compact(deps: Deps, vreq: ValidatedRequest, tenant: str) -> CompactResponse:
     """The compacted context of `vreq` (see the module docstring). Raises `ApiError`."""
     sealer = compaction_sealer(deps.sealer, "model")
+    record = current()  # the call's access line: its model and tokens
+    record.model = clip(vreq.params.model)
     prepared = await prepare(deps, vreq, tenant)
     ctx, route = prepared.ctx, prepared.route
     items = ctx.model_items
@@ -64,6 +68,9 @@ async def compact(deps: Deps, vreq: ValidatedRequest, tenant: str) -> CompactRes
             params.prompt_cache_key if params.HasField("prompt_cache_key") else None,
         ),
     )
+    usage = summary.usage
+    record.tokens(usage.input_tokens, usage.output_tokens, usage.reasoning_tokens)
+    deps.observer.tokens(record)
     kept = _user_messages(items)
     token = seal(sealer, Compaction(summary.text, kept))
     item = CompactionItem(id=deps.ids.new(ID_PREFIX), encrypted_content=token)
@@ -72,5 +79,5 @@ async def compact(deps: Deps, vreq: ValidatedRequest, tenant: str) -> CompactRes
         object=OBJECT,
         created_at=int(deps.clock.now()),
         output=[*kept, InputItem(compaction=item)],
-        usage=_usage(summary.usage),
+        usage=_usage(usage),
     )
