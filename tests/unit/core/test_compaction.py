@@ -28,7 +28,11 @@ from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.ratelimit.memory import MemoryRateLimiter
 from rejoinder.responses.v1.content_pb2 import Content, ContentList, InputText, MessageContent
 from rejoinder.responses.v1.items_pb2 import CompactionItem, InputItem, Message
-from rejoinder.responses.v1.responses_service_pb2 import CompactRequest, CreateRequest
+from rejoinder.responses.v1.responses_service_pb2 import (
+    CompactRequest,
+    CountInputTokensRequest,
+    CreateRequest,
+)
 from rejoinder.wire.openai_json import OpenAIJson
 from tests.fakes import FakeClock, InMemoryStore, ScriptedProvider, SequentialIds
 
@@ -319,3 +323,18 @@ async def test_compact_is_charged_to_the_tenants_rate_limits() -> None:
 
     assert info.value.kind is ErrorKind.RATE_LIMIT
     assert len(provider.requests) == 1
+
+
+async def test_input_tokens_counts_the_compacted_context_as_it_is_sent() -> None:
+    h = Harness(answer(f"Once upon a time {LONG}"), answer("SUMMARY: a story was told."))
+    first = await h.create(input="Tell me a story.")
+    window = (await h.compact(previous_response_id=first["id"]))["output"]
+
+    def count(**body: Any) -> CountInputTokensRequest:
+        return CODEC.decode({"model": "m", **body}, CountInputTokensRequest)
+
+    whole = await h.core.count_input_tokens(count(previous_response_id=first["id"], input="And then?"))
+    then = {"role": "user", "content": "And then?"}
+    compacted = await h.core.count_input_tokens(count(input=[*window, then]))
+
+    assert compacted.input_tokens < 40 < 200 < whole.input_tokens
