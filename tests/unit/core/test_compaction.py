@@ -338,3 +338,31 @@ async def test_input_tokens_counts_the_compacted_context_as_it_is_sent() -> None
     compacted = await h.core.count_input_tokens(count(input=[*window, then]))
 
     assert compacted.input_tokens < 40 < 200 < whole.input_tokens
+
+
+async def test_a_second_compaction_summarises_the_first_summary_not_the_originals() -> None:
+    h = Harness(
+        answer("Noted."),
+        answer("SUMMARY ONE"),
+        answer(f"A long answer: {LONG}"),
+        answer("SUMMARY TWO"),
+        answer("Fine."),
+    )
+    managed = [{"type": "compaction", "compact_threshold": 100}]
+    first = await h.create(input=f"Remember this: {LONG}")
+    second = await h.create(previous_response_id=first["id"], input="Go on.", context_management=managed)
+
+    third = await h.create(previous_response_id=second["id"], input="Finish.", context_management=managed)
+
+    summarising = h.provider.requests[3]
+    assert said(summarising.messages) == [
+        ("developer", SUMMARY_PREFIX + "SUMMARY ONE"),
+        ("user", "Go on."),
+        ("assistant", f"A long answer: {LONG}"),
+        ("user", SUMMARY_REQUEST),
+    ]
+    assert said(h.provider.requests[4].messages) == [
+        ("developer", SUMMARY_PREFIX + "SUMMARY TWO"),
+        ("user", "Finish."),
+    ]
+    assert [o["type"] for o in third["output"]] == ["compaction", "message"]
