@@ -28,6 +28,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
 )
 from tests.e2e.exactness import CapturingTransport
 from tests.e2e.service_process import ServiceProcess
+from tests.mcp_servers import TRANSPORTS, McpTestServer, toolbox_server
 from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream, rendered_prompt
 
@@ -395,3 +396,82 @@ def test_a_bad_count_body_is_a_400_naming_the_field(
     if param is not None:
         assert error["param"] == param, error
     assert _chat_requests(upstream) == [] and upstream.tokenize_requests == []
+
+
+# -- the tool loop -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toolbox() -> Iterator[McpTestServer]:
+    with McpTestServer(toolbox_server(), TRANSPORTS[0]) as server:
+        yield server
+
+
+def _search(server: McpTestServer) -> Any:
+    return {
+        "type": "mcp",
+        "server_label": "toolbox",
+        "server_url": server.url,
+        "require_approval": "never",
+        "allowed_tools": ["search"],
+    }
+
+
+def _big_search(words: int) -> Script:
+    arguments = json.dumps({"query": "docs", "filters": ["finding"] * words})
+    return Script(tool_calls=[ScriptedToolCall("call_s", "search", arguments)])
+
+
+def test_auto_fits_the_turn_after_a_big_tool_output(
+    sdk: OpenAI, upstream: ScriptedUpstream, toolbox: McpTestServer
+) -> None:
+    previous: str | None = None
+    for n in range(8):
+        reply = sdk.responses.create(
+            model="vllm-small",
+            input=f"Note {n}: " + "detail " * 12,
+            truncation="auto",
+            **({"previous_response_id": previous} if previous else {}),
+        )
+        previous = reply.id
+    upstream.enqueue(_big_search(100), Script(text="Found it."))
+
+    final = sdk.responses.create(
+        model="vllm-small",
+        previous_response_id=previous,
+        input="Search the docs.",
+        tools=[_search(toolbox)],
+        truncation="auto",
+    )
+
+    assert final.status == "completed" and final.output_text == "Found it."
+    after_tool = _chat_requests(upstream)[-1]
+    assert after_tool["messages"][-1]["role"] == "tool" and "finding" in after_tool["messages"][-1]["content"]
+    assert _words(after_tool) <= SMALL_BUDGET  # tool output and tool definitions counted, and fitted
+    assert not _user_texts(after_tool)[0].startswith("Note 0:")  # the oldest turns went to make room
+    assert _user_texts(after_tool)[-1] == "Search the docs."
+
+
+def test_disabled_fails_when_a_tool_output_overflows(
+    sdk: OpenAI, upstream: ScriptedUpstream, toolbox: McpTestServer
+) -> None:
+    upstream.enqueue(_big_search(600), Script(text="never sent"))
+    seen: list[str] = []
+    with pytest.raises(openai.APIError) as in_band:  # the SDK raises the stream's `error` event
+        for event in sdk.responses.create(
+            model="vllm-small", input="Search the docs.", tools=[_search(toolbox)], stream=True
+        ):
+            seen.append(event.response.id if event.type == "response.created" else event.type)
+    assert in_band.value.message == TOO_LONG and "response.mcp_call.completed" in seen
+    stored = sdk.responses.retrieve(seen[0])  # failed in band: the stream had begun
+    assert stored.status == "failed" and stored.error is not None
+    assert (stored.error.code, stored.error.message) == ("server_error", TOO_LONG)
+    assert len(_chat_requests(upstream)) == 1  # the overflowing turn was never sent
+
+    upstream.reset()
+    upstream.tokenizer = "vllm"
+    upstream.enqueue(_big_search(600), Script(text="never sent"))
+    with pytest.raises(openai.BadRequestError) as info:  # unstreamed, the failure is the reply
+        sdk.responses.create(model="vllm-small", input="Search the docs.", tools=[_search(toolbox)])
+    assert (info.value.code, info.value.param) == ("context_length_exceeded", "input")
+    assert len(_chat_requests(upstream)) == 1
