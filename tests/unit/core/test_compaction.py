@@ -28,6 +28,7 @@ from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.ratelimit.memory import MemoryRateLimiter
 from rejoinder.responses.v1.content_pb2 import Content, ContentList, InputText, MessageContent
 from rejoinder.responses.v1.items_pb2 import CompactionItem, InputItem, Message
+from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.responses.v1.responses_service_pb2 import (
     CompactRequest,
     CountInputTokensRequest,
@@ -366,3 +367,17 @@ async def test_a_second_compaction_summarises_the_first_summary_not_the_original
         ("user", "Finish."),
     ]
     assert [o["type"] for o in third["output"]] == ["compaction", "message"]
+
+
+async def test_a_stored_compaction_under_a_retired_key_names_the_chain() -> None:
+    h = Harness()
+    retired = InputItem(
+        compaction=CompactionItem(id="cmp_old", encrypted_content=seal(sealer(OTHER_KEY), Compaction("old")))
+    )
+    await h.store.save(Response(id="resp_old", status="completed", model="m"), [retired])
+
+    with pytest.raises(ApiError) as info:
+        await h.create(previous_response_id="resp_old", input="next")
+
+    assert (info.value.param, info.value.code) == ("previous_response_id", "invalid_encrypted_content")
+    assert h.provider.requests == []

@@ -261,7 +261,9 @@ async def assemble(
     await run_paced(_check_call_outputs_steps([*history, *new_items]))
     await run_paced(_check_approvals_steps(history, new_items))
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
-    sent = model_view((*history, *new_items), sealer)
+    # New compaction items were checked above: one that fails here came with the stored history.
+    stored = "conversation" if vreq.conversation_id is not None else "previous_response_id"
+    sent = model_view((*history, *new_items), sealer, stored)
     return Context(
         history=tuple(history), new_items=new_items, instructions=instructions, tenant=tenant, sent=sent
     )
