@@ -111,6 +111,18 @@ else
   check_error "input_tokens with $MODEL is refused cleanly" '4[0-9][0-9]|50[234]'
 fi
 
+# Compaction: the context summarised into a compaction item when the model routes somewhere, else its
+# error; a compaction item this server did not seal is a 400.
+request POST /v1/responses/compact "{\"model\": \"$MODEL\", \"input\": \"Say hi\"}"
+if [[ "$STATUS" == 200 ]]; then
+  check "compact with $MODEL" 200 "application/json"
+  grep -q '"object":"response.compaction"' "$TMP/body" || fail "compact: not a response.compaction"
+else
+  check_error "compact with $MODEL is refused cleanly" '4[0-9][0-9]|50[234]'
+fi
+request POST /v1/responses "{\"model\": \"$MODEL\", \"input\": [{\"type\": \"compaction\", \"encrypted_content\": \"rj1.forged\"}]}"
+check_error "a forged compaction item is 400" 400
+
 # A real response, if the model routes somewhere: create (JSON, then SSE), retrieve, list, cancel, delete.
 request POST /v1/responses "{\"model\": \"$MODEL\", \"input\": \"Say hi\"}"
 if [[ "$STATUS" != 200 ]]; then

@@ -331,6 +331,8 @@ def test_the_curl_smoke_test_passes_against_the_service(
     assert done.returncode == 0, done.stdout + done.stderr
     checks = (
         "input_tokens with m",
+        "compact with m",
+        "a forged compaction item is 400",
         "create (background)",
         "stream of background",
         "delete conversation item",
