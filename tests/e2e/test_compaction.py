@@ -26,6 +26,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
     MessageContent,
     ResponsesServiceStub,
 )
+from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
 from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedUpstream
@@ -155,11 +156,12 @@ def test_a_tampered_or_foreign_compaction_item_is_a_400(client: OpenAI, upstream
 
 
 def test_context_management_compacts_along_previous_response_id(
-    client: OpenAI, upstream: ScriptedUpstream
+    client: OpenAI, upstream: ScriptedUpstream, service: ServiceProcess
 ) -> None:
     upstream.enqueue(Script(text="Noted."))
     first = client.responses.create(model="m", input=f"Remember this: {LONG}")
     upstream.enqueue(Script(text="SUMMARY: a keeper counted ships."), Script(text="Ships."))
+    before = scrape(service.metrics_url)
 
     events = list(
         client.responses.create(
@@ -184,6 +186,8 @@ def test_context_management_compacts_along_previous_response_id(
     ]
     usage = done.response.usage  # the summarising call's (5 words) and the answer's (1)
     assert usage is not None and usage.output_tokens == 5 + 1
+    moved = Moved(before, scrape(service.metrics_url))  # the summary is an upstream call, measured so
+    assert moved("rejoinder_upstream_requests_total", provider="scripted", outcome="ok") == 2
 
     # The stored history keeps the originals; the next turn is sent the summary, not the long message.
     for response_id, text in ((first.id, f"Remember this: {LONG}"), (done.response.id, "What did he count?")):
