@@ -48,9 +48,9 @@ class Compacted:
     usage: p.UsageDelta
 
 
-def compaction_sealer(sealer: ReasoningSealer | None, param: str) -> ReasoningSealer:
-    """The sealer of compaction items (the server's keys, compaction's purpose). Raises 400 when the
-    server has no keys."""
+def compaction_sealer(sealer: ReasoningSealer | None, param: str | None) -> ReasoningSealer:
+    """The sealer of compaction items (the server's keys, compaction's purpose). Raises 400 (naming
+    `param`, the part of the request that needs it) when the server has no keys."""
     if sealer is None:
         raise invalid("Compaction is not configured on this server.", param=param)
     return sealer.for_purpose(AAD, "compaction")
