@@ -453,19 +453,19 @@ def test_auto_fits_the_turn_after_a_big_tool_output(
 
 
 def test_disabled_fails_when_a_tool_output_overflows(
-    sdk: OpenAI, upstream: ScriptedUpstream, toolbox: McpTestServer
+    context_service: ServiceProcess, sdk: OpenAI, upstream: ScriptedUpstream, toolbox: McpTestServer
 ) -> None:
     upstream.enqueue(_big_search(600), Script(text="never sent"))
-    seen: list[str] = []
-    with pytest.raises(openai.APIError) as in_band:  # the SDK raises the stream's `error` event
-        for event in sdk.responses.create(
-            model="vllm-small", input="Search the docs.", tools=[_search(toolbox)], stream=True
-        ):
-            seen.append(event.response.id if event.type == "response.created" else event.type)
-    assert in_band.value.message == TOO_LONG and "response.mcp_call.completed" in seen
-    stored = sdk.responses.retrieve(seen[0])  # failed in band: the stream had begun
-    assert stored.status == "failed" and stored.error is not None
-    assert (stored.error.code, stored.error.message) == ("server_error", TOO_LONG)
+    body = {"model": "vllm-small", "input": "Search the docs.", "tools": [_search(toolbox)], "stream": True}
+    with httpx.Client(base_url=context_service.base_url, timeout=30) as rest:  # read to the end
+        frames = rest.post("/responses", json=body).text
+    events = [json.loads(line[6:]) for line in frames.splitlines() if line.startswith("data: {")]
+    kinds = [e["type"] for e in events]
+    assert "response.mcp_call.completed" in kinds and kinds[-2:] == ["error", "response.failed"]
+    error = events[-1]["response"]["error"]  # in band: the stream had begun
+    assert (error["code"], error["message"]) == ("server_error", TOO_LONG)
+    stored = sdk.responses.retrieve(events[-1]["response"]["id"])
+    assert stored.status == "failed"
     assert len(_chat_requests(upstream)) == 1  # the overflowing turn was never sent
 
     upstream.reset()
