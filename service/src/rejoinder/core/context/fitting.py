@@ -32,9 +32,9 @@ async def fit_context(
 ) -> tuple[Context, p.TokenCount | None]:
     """`ctx` with what is sent (`Context.sent`) fitted to the window, and the count of what is sent
     (None when nothing was counted: no window is known, or the bytes show it fits, and `exact` was
-    not asked for). `exact`:
-    count with the model's tokenizer, and return an overflowing context as it is, counted, instead
-    of raising (the input_tokens count). Raises `ApiError` 400 `context_length_exceeded`.
+    not asked for). `exact`: count with the model's tokenizer, and return an overflowing context as
+    it is, counted, instead of raising (the input_tokens count). Raises `ApiError` 400
+    `context_length_exceeded`.
 
     Served tools' definitions (MCP servers' tools, file_search) are added later, in the run: they
     are counted from the second turn on (`fit_turn`), not here."""
