@@ -59,6 +59,19 @@ def test_auto_offers_the_message_and_one_branch_per_tool() -> None:
     assert plan.hint is not None and "lookup" in plan.hint
 
 
+def test_right_after_a_tool_result_auto_answers_instead_of_calling_again() -> None:
+    call = p.ToolCall(id="call_1", name="lookup", arguments='{"word": "otter"}')
+    messages = (
+        p.ChatMessage(role="user", content="what is an otter?"),
+        p.ChatMessage(role="assistant", content=None, tool_calls=(call,)),
+        p.ChatMessage(role="tool", content="a mammal", tool_call_id="call_1"),
+    )
+    after = plan_output(p.ChatRequest(model="m", messages=messages, tools=(TOOL,)))
+    assert after == OutputPlan("text")
+    forced = p.ChatRequest(model="m", messages=messages, tools=(TOOL,), tool_choice="required")
+    assert plan_output(forced).mode == "envelope"  # a client that asks for another call still gets one
+
+
 def test_required_drops_the_message_branch_and_named_uses_the_parameters() -> None:
     required = plan_output(req(tools=(TOOL,), tool_choice="required"))
     assert required.schema is not None and len(required.schema["anyOf"]) == 1  # type: ignore[arg-type]
@@ -134,10 +147,11 @@ def test_template_messages_put_the_hint_in_the_system_turn_and_render_tool_turns
         p.ChatMessage(role="user", content=(p.TextPart("look "), p.TextPart("up x"))),
         p.ChatMessage(role="assistant", tool_calls=(call,)),
         p.ChatMessage(role="tool", content="a letter", tool_call_id="c1"),
+        p.ChatMessage(role="user", content="and y?"),
     )
     request = p.ChatRequest(model="m", messages=messages, tools=(TOOL,))
     out = template_messages(request, plan_output(request))
-    assert [m.role for m in out] == ["system", "user", "assistant", "user"]
+    assert [m.role for m in out] == ["system", "user", "assistant", "user", "user"]
     assert out[0].content.startswith("Be brief.\n\nYou can call these tools:")
     assert out[1].content == "look up x"
     assert json.loads(out[2].content) == {

@@ -6,7 +6,9 @@ that tells the model what the JSON means.
 
 - no tools (or `tool_choice: "none"`): free text, or the `text.format` schema (json_schema/json_object);
 - `"auto"`: the *envelope* `{"type": "message", "content": ...}` or `{"type": "tool_call", "name": <an
-  offered tool>, "arguments": <that tool's parameters>}` (one `anyOf` branch per tool);
+  offered tool>, "arguments": <that tool's parameters>}` (one `anyOf` branch per tool); but right after a
+  tool's result, the answer as with no tools (a 135M model offered the tools again calls them again and
+  again: a file_search ran until the context was full);
 - `"required"`: the envelope without the message branch;
 - a named tool: that tool's parameters schema itself.
 
@@ -64,6 +66,8 @@ def plan_output(req: ChatRequest) -> OutputPlan:
     """The output plan of `req`. Raises `UpstreamError` (400) for a forced tool that is not offered."""
     text_schema = _text_format_schema(req.response_format)
     choice = req.tool_choice or "auto"
+    if choice == "auto" and req.messages and req.messages[-1].role == "tool":
+        choice = "none"  # a tool's result just came: answer from it (a 135M model otherwise calls again and again)
     if not req.tools or choice == "none":
         hint = _text_format_hint(text_schema) if text_schema is not None else None
         return OutputPlan("text", text_schema, hint)

@@ -34,7 +34,9 @@ def parameters() -> dict[str, object]:
         "properties": {
             "queries": {
                 "type": "array",
-                "items": {"type": "string"},
+                "items": {"type": "string", "minLength": 1, "maxLength": 500},
+                "minItems": 1,
+                "maxItems": 10,
                 "description": "The search queries (1 to 10).",
             }
         },
