@@ -83,6 +83,7 @@ async def test_two_files_are_refused() -> None:
     [
         ("application/json", b'{"purpose": "assistants"}', "expected multipart/form-data"),
         ("multipart/form-data", b"", "expected multipart/form-data"),  # no boundary
+        ("multipart/form-data; boundary=\u4e2d", b"", "expected multipart/form-data"),  # not latin-1
         (TYPE, _body([("file", "a.txt", b"cut")])[:-20], "ends before its closing boundary"),
         (TYPE, b"garbage without any boundary at all", "not valid multipart/form-data"),
     ],

@@ -46,7 +46,10 @@ def _bad_body(detail: str) -> ApiError:
 
 def boundary_of(content_type: str) -> bytes:
     """The boundary of a multipart/form-data Content-Type; raises 400 for any other."""
-    kind, options = parse_options_header(content_type)
+    try:
+        kind, options = parse_options_header(content_type)
+    except UnicodeError:  # the parser takes latin-1 only; a real multipart Content-Type is ASCII
+        kind, options = b"", {}
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise invalid(
