@@ -201,14 +201,18 @@ def build_registry(
         for name, m in settings.models.items()
     }
     default = settings.default_provider
-    if local is not None:
+    windows: dict[str, int] = {}
+    if local is not None:  # in this process, or another worker's (it answers any model name)
         providers[LOCAL_PROVIDER] = local
         models[MODEL_NAME] = ModelEntry(LOCAL_PROVIDER, MODEL_NAME.partition("/")[2])
         default = default or LOCAL_PROVIDER
+        windows[LOCAL_PROVIDER] = settings.local.n_ctx
     observed: dict[str, Provider] = {
         n: ObservedProvider(p, n, observer, addresses.get(n)) for n, p in providers.items()
     }
-    return ProviderRegistry(observed, models, default, refresh_s=settings.models_refresh_s)
+    return ProviderRegistry(
+        observed, models, default, refresh_s=settings.models_refresh_s, windows=windows
+    )
 
 
 @dataclass

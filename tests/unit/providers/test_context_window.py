@@ -45,3 +45,18 @@ async def test_configured_then_listed_then_none() -> None:
     assert registry.resolve("qwen").context_window == 32768  # the default provider's own name
     assert registry.resolve("unlisted").context_window is None
     await registry.aclose()
+
+
+async def test_a_provider_of_one_model_under_any_name_gives_its_window_to_every_name() -> None:
+    """The local model answers whatever model name a client sends: each name gets its window (without
+    it, truncation and the context_length_exceeded check never ran on the default `make run`)."""
+    models = {"pinned": ModelEntry("local", "smollm2", context_window=1024)}
+    registry = ProviderRegistry(
+        {"local": ListingProvider()}, models, default_provider="local", windows={"local": 4096}
+    )
+    await registry.refresh_models()
+
+    assert registry.resolve("any-name-at-all").context_window == 4096
+    assert registry.resolve("qwen").context_window == 32768  # what the listing says comes first
+    assert registry.resolve("pinned").context_window == 1024  # and configuration before that
+    await registry.aclose()

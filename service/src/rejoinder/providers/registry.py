@@ -67,7 +67,12 @@ class ProviderRegistry:
         *,
         refresh_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        windows: Mapping[str, int] | None = None,
     ) -> None:
+        """`windows`: the context window of every model name a provider answers, for a provider that
+        runs one model under any name (the local model), where neither configuration nor listing
+        names the model asked for."""
+        self._windows = dict(windows or {})
         self._providers = dict(providers)
         self._models = dict(models)
         self._default = default_provider
@@ -84,6 +89,8 @@ class ProviderRegistry:
         if window is None:  # else what the upstream's model list says (vLLM, llama.cpp, the local model)
             listed = self._catalog.lookup(entry.provider, entry.upstream_model)
             window = listed.context_window if listed is not None else None
+        if window is None:
+            window = self._windows.get(entry.provider)
         provider = self._providers[entry.provider]
         return Route(provider, entry.upstream_model, entry.max_output_tokens, window)
 
