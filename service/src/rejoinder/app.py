@@ -210,9 +210,7 @@ def build_registry(
     observed: dict[str, Provider] = {
         n: ObservedProvider(p, n, observer, addresses.get(n)) for n, p in providers.items()
     }
-    return ProviderRegistry(
-        observed, models, default, refresh_s=settings.models_refresh_s, windows=windows
-    )
+    return ProviderRegistry(observed, models, default, refresh_s=settings.models_refresh_s, windows=windows)
 
 
 @dataclass

@@ -67,7 +67,7 @@ def plan_output(req: ChatRequest) -> OutputPlan:
     text_schema = _text_format_schema(req.response_format)
     choice = req.tool_choice or "auto"
     if choice == "auto" and req.messages and req.messages[-1].role == "tool":
-        choice = "none"  # a tool's result just came: answer from it (a 135M model otherwise calls again and again)
+        choice = "none"  # a tool's result just came: answer from it (a 135M model calls again and again)
     if not req.tools or choice == "none":
         hint = _text_format_hint(text_schema) if text_schema is not None else None
         return OutputPlan("text", text_schema, hint)
