@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import httpx
 import openai
@@ -419,6 +420,30 @@ def test_a_pdf_file_reaches_the_model_as_text(client: OpenAI, upstream: Scripted
     content = upstream.requests[-1]["messages"][-1]["content"]
     assert "Quarterly revenue was 42 million" in content and "[file: report.pdf]" in content
     assert content.endswith("What does it say?")
+
+
+def test_the_open_responses_file_input_fixture_reaches_the_model(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    """The compliance suite's own PDF (its cross-reference table cannot be found: pypdf refused it with
+    'startxref not found') is read through Envoy like any other."""
+    fixture = Path(__file__).parents[1] / "data" / "openresponses-file-input.pdf"
+    upstream.enqueue(Script(text="A fixture."))
+    pdf = _data_url("application/pdf", fixture.read_bytes())
+    client.responses.create(
+        model="m",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_file", "filename": "fixture.pdf", "file_data": pdf},
+                    {"type": "input_text", "text": "What is its title?"},
+                ],
+            }
+        ],
+    )
+    content = upstream.requests[-1]["messages"][-1]["content"]
+    assert "OpenResponses File Input Fixture" in content and "[file: fixture.pdf]" in content
 
 
 def test_a_text_file_and_an_image_reach_the_model(client: OpenAI, upstream: ScriptedUpstream) -> None:
