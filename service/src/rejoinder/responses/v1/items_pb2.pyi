@@ -223,8 +223,10 @@ class CompactionItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., encrypted_content: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class CompactionTrigger(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class InputItem(_message.Message):
     __slots__ = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response", "file_search_call", "compaction", "compaction_trigger")

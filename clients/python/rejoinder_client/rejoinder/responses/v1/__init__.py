@@ -13,6 +13,7 @@ __all__ = (
     "ChunkingStrategy",
     "CompactRequest",
     "CompactResponse",
+    "CompactionCompactingEvent",
     "CompactionItem",
     "CompactionTrigger",
     "ContainerFileCitation",
@@ -465,6 +466,29 @@ default_message_pool.register_message("rejoinder.responses.v1", "ChunkingStrateg
 
 
 @dataclass(eq=False, repr=False)
+class CompactionCompactingEvent(betterproto2.Message):
+    """
+    OpenAI: ResponseCompactionCompactingEvent. Summary content was sampled for a `compaction_trigger`;
+    it carries none of it.
+    """
+
+    output_index: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    The index of the compaction item in `output`.
+    """
+
+    item_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The ID of the compaction item.
+    """
+
+
+default_message_pool.register_message(
+    "rejoinder.responses.v1", "CompactionCompactingEvent", CompactionCompactingEvent
+)
+
+
+@dataclass(eq=False, repr=False)
 class CompactionItem(betterproto2.Message):
     """
     OpenAI: ResponseCompactionItem (output) and ResponseCompactionItemParam (input). The summary of
@@ -494,11 +518,14 @@ default_message_pool.register_message("rejoinder.responses.v1", "CompactionItem"
 @dataclass(eq=False, repr=False)
 class CompactionTrigger(betterproto2.Message):
     """
-    OpenAI: ResponseInputItemParam.CompactionTrigger. Asks for the context to be compacted here; only
-    as the last input item.
+    OpenAI: ResponseInputItemParam.CompactionTrigger. Asks for the context before it to be compacted
+    into a `compaction` output item, which ends the response; only as the last input item.
     """
 
-    pass
+    id: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    """
+    The ID of the trigger, kept as given (absent when none was given).
+    """
 
 
 default_message_pool.register_message("rejoinder.responses.v1", "CompactionTrigger", CompactionTrigger)
@@ -6543,6 +6570,13 @@ class ResponseStreamEvent(betterproto2.Message):
     )
     """
     A file search completed.
+    """
+
+    compaction_compacting: "CompactionCompactingEvent | None" = betterproto2.field(
+        37, betterproto2.TYPE_MESSAGE, optional=True, group="event"
+    )
+    """
+    Summary content was sampled for a compaction trigger (no content is carried).
     """
 
 
