@@ -381,3 +381,76 @@ async def test_a_stored_compaction_under_a_retired_key_names_the_chain() -> None
 
     assert (info.value.param, info.value.code) == ("previous_response_id", "invalid_encrypted_content")
     assert h.provider.requests == []
+
+
+# -- compaction_trigger ----------------------------------------------------------------------------
+
+TRIGGER = {"type": "compaction_trigger"}
+
+
+async def test_a_compaction_trigger_not_last_is_a_400_naming_it() -> None:
+    h = Harness()
+    with pytest.raises(ApiError) as info:
+        await h.create(input=[{"role": "user", "content": "hi"}, TRIGGER, {"role": "user", "content": "x"}])
+    assert info.value.kind is ErrorKind.INVALID_REQUEST and info.value.param == "input[1]"
+    assert "final input item" in info.value.message
+    assert h.provider.requests == []
+
+
+async def test_a_compaction_trigger_alone_has_nothing_to_compact() -> None:
+    h = Harness()
+    with pytest.raises(ApiError) as info:
+        await h.create(input=[TRIGGER])
+    assert info.value.param == "input[0]"
+    assert h.provider.requests == []
+
+
+async def test_a_trigger_streams_the_compaction_item_and_the_model_does_not_answer() -> None:
+    h = Harness(answer("Hi Ada."), answer("SUMMARY: Ada, from Lima.", 30))
+    first = await h.create(input="I am Ada from Lima.")
+
+    events = await h.events(previous_response_id=first["id"], input=[{**TRIGGER, "id": "ct_1"}])
+
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.compaction.compacting",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    item = events[4]["item"]
+    assert item["type"] == "compaction" and item["id"].startswith("cmp_")
+    assert events[2]["item"] == item and events[2]["output_index"] == 0
+    assert {k: v for k, v in events[3].items() if k != "sequence_number"} == {
+        "type": "response.compaction.compacting",
+        "item_id": item["id"],
+        "output_index": 0,
+    }
+    done = events[-1]["response"]
+    assert [o["type"] for o in done["output"]] == ["compaction"]
+    assert done["usage"]["input_tokens"] == 30 and done["status"] == "completed"
+    assert len(h.provider.requests) == 2  # the first answer and the summary: no answering call
+    assert said(h.provider.requests[1].messages) == [
+        ("user", "I am Ada from Lima."),
+        ("assistant", "Hi Ada."),
+        ("user", SUMMARY_REQUEST),
+    ]
+    chain = await h.store.load_chain(done["id"])
+    assert chain is not None
+    stored = [obj(CODEC.encode(i)) for i in chain[-1].input_items]
+    assert stored == [{"type": "compaction_trigger", "id": "ct_1"}]
+
+
+async def test_after_a_trigger_the_chain_is_sent_the_summary() -> None:
+    h = Harness(answer("Hi Ada."), answer("SUMMARY: Ada, from Lima.", 30), answer("Lima."))
+    first = await h.create(input="I am Ada from Lima.")
+    compacted = await h.create(previous_response_id=first["id"], input=[TRIGGER])
+    assert [o["type"] for o in compacted["output"]] == ["compaction"]
+
+    await h.create(previous_response_id=compacted["id"], input="Where am I from?")
+
+    assert said(h.provider.requests[2].messages) == [
+        ("developer", SUMMARY_PREFIX + "SUMMARY: Ada, from Lima."),
+        ("user", "Where am I from?"),
+    ]

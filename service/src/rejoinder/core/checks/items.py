@@ -159,16 +159,6 @@ def _check_compaction(item: InputItem, param: str) -> None:
         raise missing(f"{param}.encrypted_content")
 
 
-def _check_not_served(item: InputItem, param: str) -> None:
-    """An item kind the contract declares and this server does not take yet (compaction_trigger)."""
-    kind = item.WhichOneof("item")
-    raise invalid(
-        f"Input items of type '{kind}' are not supported by this server yet.",
-        param=f"{param}.type",
-        code="unsupported_parameter",
-    )
-
-
 _ITEM_CHECKS = {
     "message": lambda item, param: _check_message(item.message, param),
     "mcp_list_tools": _check_echoed_item,
@@ -179,16 +169,22 @@ _ITEM_CHECKS = {
     "function_call_output": _check_function_call_output,
     "item_reference": _check_item_reference,
     "compaction": _check_compaction,
-    "compaction_trigger": _check_not_served,
 }
 
 
 def check_input_items_steps(items: Sequence[InputItem], param: str = "input") -> Steps[None]:
-    """Each item has what its type requires (errors name `param[i]...`)."""
+    """Each item has what its type requires (errors name `param[i]...`); a `compaction_trigger` is the
+    last item, as OpenAI requires."""
     for i, item in enumerate(items):
         kind = item.WhichOneof("item")
         if kind is None:
             raise missing(f"{param}[{i}].type")
+        if kind == "compaction_trigger" and i != len(items) - 1:
+            raise invalid(
+                "A 'compaction_trigger' item must be the final input item.",
+                param=f"{param}[{i}]",
+                code="invalid_value",
+            )
         check = _ITEM_CHECKS.get(kind)
         if check is not None:
             check(item, f"{param}[{i}]")

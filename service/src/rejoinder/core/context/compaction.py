@@ -41,11 +41,13 @@ class Compaction:
 
 @dataclass(frozen=True)
 class Compacted:
-    """A compaction made for a create (`context_management`): the output item that starts the
-    response's output, and the usage of the summarising call."""
+    """A compaction made for a create (`context_management`, or a `compaction_trigger`): the output
+    item that starts the response's output, and the usage of the summarising call. `final`: the item
+    is the whole output (a `compaction_trigger`: the model is not called to answer)."""
 
     item: OutputItem
     usage: p.UsageDelta
+    final: bool = False
 
 
 def compaction_sealer(sealer: ReasoningSealer | None, param: str | None) -> ReasoningSealer:

@@ -7,6 +7,11 @@ see `compaction.py`) and the newest turn; the response's output starts with the 
 token keeps the summary and the newest turn, so a later request along `previous_response_id`, a
 conversation or a client's own list of items is sent the same. The stored history keeps every item.
 
+A `compaction_trigger` as the last input item compacts at once, whatever the count: every item before
+it is summarised (nothing is kept verbatim), the compaction item is the response's whole output and the
+model is not called to answer (as OpenAI's Codex uses it: send the trigger, collect the one compaction
+item). The trigger itself is never sent to the model; the stored input keeps it as given.
+
 Without `compact_threshold` the threshold is `DEFAULT_SHARE` of the model's input budget (its context
 window less the output's share: `tokens.window_of`); with no known window, nothing is compacted.
 The count is `tokens.count_prompt`'s: the estimate when it is far below the threshold, else the
@@ -29,17 +34,19 @@ from rejoinder.core.context.compaction import (
     seal,
     summary_item,
 )
-from rejoinder.core.context.compaction_summary import SummaryInput, summarise
+from rejoinder.core.context.compaction_summary import Summary, SummaryInput, summarise
 from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.context.tokens import count_prompt, window_of
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
+from rejoinder.errors import invalid
 from rejoinder.providers.registry import Route
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.tools.registry import ToolKinds
 
 KIND = "compaction"
+TRIGGER = "compaction_trigger"
 DEFAULT_SHARE = 0.8
 """The threshold without `compact_threshold`: this share of the model's input budget."""
 
@@ -81,6 +88,8 @@ class Compactor:
         """`ctx` compacted (`Context.sent` the summary and the newest turn, `Context.compacted` the
         output item) when it is over the threshold, else `ctx`. Raises `ApiError` (the summarising
         call failed, or the server has no keys to seal with)."""
+        if ctx.new_items and ctx.new_items[-1].WhichOneof("item") == TRIGGER:
+            return await self._triggered(vreq, ctx, route, files)
         threshold = threshold_of(vreq.params, route.context_window)
         if threshold is None:
             return ctx
@@ -99,8 +108,38 @@ class Compactor:
             return ctx
         sealer = compaction_sealer(self.sealer, "context_management")
         head, kept = items[:start], tuple(items[start:])
+        summary = await self._summarise(vreq, ctx, route, files, head)
+        token = seal(sealer, Compaction(summary.text, kept))
+        item = compaction_output(self.ids.new(ID_PREFIX), token)
+        sent = (summary_item(summary.text), *kept)
+        return replace(ctx, sent=sent, compacted=Compacted(item, summary.usage))
+
+    async def _triggered(
+        self, vreq: ValidatedRequest, ctx: Context, route: Route, files: Mapping[str, str]
+    ) -> Context:
+        """`ctx` with every item before its trailing `compaction_trigger` compacted into the response's
+        whole output. Raises 400 naming the trigger when nothing comes before it or the server has no
+        keys, `ApiError` when the summarising call fails."""
+        param = f"input[{max(len(vreq.input_items) - 1, 0)}]"
+        head = tuple(ctx.model_items[:-1])  # the trigger is last, as sent too
+        if not head:
+            raise invalid("There is nothing before the 'compaction_trigger' item to compact.", param=param)
+        sealer = compaction_sealer(self.sealer, param)
+        summary = await self._summarise(vreq, ctx, route, files, head)
+        item = compaction_output(self.ids.new(ID_PREFIX), seal(sealer, Compaction(summary.text)))
+        compacted = Compacted(item, summary.usage, final=True)
+        return replace(ctx, sent=(summary_item(summary.text),), compacted=compacted)
+
+    async def _summarise(
+        self,
+        vreq: ValidatedRequest,
+        ctx: Context,
+        route: Route,
+        files: Mapping[str, str],
+        head: Sequence[InputItem],
+    ) -> Summary:
         params = vreq.params
-        summary = await summarise(
+        return await summarise(
             route,
             SummaryInput(
                 head,
@@ -110,7 +149,3 @@ class Compactor:
                 params.prompt_cache_key if params.HasField("prompt_cache_key") else None,
             ),
         )
-        token = seal(sealer, Compaction(summary.text, kept))
-        item = compaction_output(self.ids.new(ID_PREFIX), token)
-        sent = (summary_item(summary.text), *kept)
-        return replace(ctx, sent=sent, compacted=Compacted(item, summary.usage))

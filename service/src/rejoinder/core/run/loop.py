@@ -24,7 +24,7 @@ from rejoinder.core.run.tool_policy import tool_policy
 from rejoinder.core.run.turn import run_turn
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import Route
-from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.events_pb2 import CompactionCompactingEvent, ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import InputTokensDetails, OutputTokensDetails, Usage
 from rejoinder.tools.base import ToolScope
@@ -106,6 +106,8 @@ class AgentLoop:
         """Every event between `response.in_progress` and the terminal event."""
         for event in self._compaction():
             yield event
+        if self._parts.ctx.compacted is not None and self._parts.ctx.compacted.final:
+            return  # a compaction_trigger: the compaction item is the whole output
         async with AsyncExitStack() as stack:
             served = self._served(stack)
             runner = CallRunner(self._parts.builder) if served is not None else None
@@ -126,13 +128,18 @@ class AgentLoop:
                     return
 
     def _compaction(self) -> list[ResponseStreamEvent]:
-        """The compaction `context_management` made before the first turn, as the first output item
-        (core/context/compaction_auto.py); its summarising call's usage joins the response's."""
+        """The compaction made before the first turn (`context_management` or a `compaction_trigger`:
+        core/context/compaction_auto.py), as the first output item; its summarising call's usage joins
+        the response's. A trigger's item is announced with `response.compaction.compacting` (OpenAI:
+        summary content was sampled for a compaction trigger) between its added and done events."""
         compacted = self._parts.ctx.compacted
         if compacted is None:
             return []
         builder = self._parts.builder
         index, events = builder.open_item(compacted.item)
+        if compacted.final:
+            compacting = CompactionCompactingEvent(output_index=index, item_id=compacted.item.compaction.id)
+            events.append(builder.emit("compaction_compacting", compacting))
         events.append(builder.done_item(index, compacted.item))
         self._parts.tally.add(compacted.usage)
         return events

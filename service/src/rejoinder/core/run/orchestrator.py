@@ -129,8 +129,10 @@ class Run:
         return self._vreq.background
 
     async def prefetch(self) -> None:
-        """Without server-side tools, await the upstream's first delta now, before the first byte."""
-        if self._served:
+        """Without server-side tools, await the upstream's first delta now, before the first byte (and
+        never after a `compaction_trigger`: the model is not called to answer)."""
+        compacted = self._ctx.compacted
+        if self._served or (compacted is not None and compacted.final):
             return
         parts = self._parts
         items = self._ctx.model_items
