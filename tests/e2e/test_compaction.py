@@ -15,8 +15,16 @@ import grpc
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.responses import (
+    ResponseCompactionCompactingEvent,
+    ResponseCompactionItem,
+    ResponseCompletedEvent,
+    ResponseInputParam,
+    ResponseOutputItemDoneEvent,
+)
 
 from rejoinder_client.rejoinder.responses.v1 import (
+    CompactionTrigger,
     CompactRequest,
     CreateRequest,
     Input,
@@ -25,6 +33,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
     Message,
     MessageContent,
     ResponsesServiceStub,
+    StreamCreateRequest,
 )
 from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
@@ -278,3 +287,110 @@ def test_typed_grpc_compacts_and_the_model_is_sent_the_summary(
     with pytest.raises(grpc.RpcError) as info:
         stub.create(CreateRequest(model="m", input=Input(items=InputItemList(items=[_user("x"), forged]))))
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+# -- compaction_trigger ----------------------------------------------------------------------------
+
+TRIGGER: Any = {"type": "compaction_trigger"}
+
+
+def test_a_trigger_streams_the_compaction_item_and_ends_the_response(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(text="Hello Cy."), Script(text="SUMMARY: Cy keeps bees in Oslo."))
+    first = client.responses.create(model="m", input="I am Cy, I keep bees in Oslo.")
+
+    trigger: ResponseInputParam = [
+        {"role": "user", "content": "And I sing."},
+        {"type": "compaction_trigger", "id": "ct_e2e"},
+    ]
+
+    events = list(
+        client.responses.create(model="m", previous_response_id=first.id, input=trigger, stream=True)
+    )
+
+    assert [e.type for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.compaction.compacting",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    compacting, done, completed = events[3], events[4], events[5]
+    assert isinstance(compacting, ResponseCompactionCompactingEvent)
+    assert isinstance(done, ResponseOutputItemDoneEvent) and isinstance(completed, ResponseCompletedEvent)
+    assert isinstance(done.item, ResponseCompactionItem) and done.item.id.startswith("cmp_")
+    assert events[2].model_dump()["item"] == done.item.model_dump()
+    assert (compacting.item_id, compacting.output_index) == (done.item.id, 0)
+    assert [o.type for o in completed.response.output] == ["compaction"]
+    assert completed.response.usage is not None and completed.response.usage.input_tokens > 0
+    chats = _chats(upstream)
+    assert len(chats) == 2 and _is_summarising(chats[1])  # no answering call after the summary
+    assert _said(chats[1])[1:3] == [("assistant", "Hello Cy."), ("user", "And I sing.")]
+    assert not any("compaction" in text for _, text in _said(chats[1]))
+
+    listed = client.responses.input_items.list(completed.response.id).data
+    assert [i.type for i in listed] == ["message"]  # the trigger is a request marker, not an item
+
+    upstream.enqueue(Script(text="Bees."))
+    client.responses.create(model="m", previous_response_id=completed.response.id, input="What do I keep?")
+    assert _said(_chats(upstream)[2]) == [
+        ("developer", SUMMARY_PREFIX + "SUMMARY: Cy keeps bees in Oslo."),
+        ("user", "What do I keep?"),
+    ]
+
+
+def test_a_trigger_compacts_a_conversation(client: OpenAI, upstream: ScriptedUpstream) -> None:
+    conversation = client.conversations.create(
+        items=[
+            {"type": "message", "role": "user", "content": f"Remember this: {LONG}"},
+            {"type": "message", "role": "assistant", "content": "Noted."},
+        ]
+    )
+    upstream.enqueue(Script(text="SUMMARY: ships were counted."))
+
+    response = client.responses.create(model="m", conversation=conversation.id, input=[TRIGGER])
+
+    assert [o.type for o in response.output] == ["compaction"] and response.status == "completed"
+    assert response.output_text == ""
+    kinds = [i.type for i in client.conversations.items.list(conversation.id, order="asc").data]
+    assert kinds == ["message", "message", "compaction"]  # the originals stay; the trigger is no item
+    upstream.enqueue(Script(text="Ships."))
+    client.responses.create(model="m", conversation=conversation.id, input="What was counted?")
+    assert _said(_chats(upstream)[1]) == [
+        ("developer", SUMMARY_PREFIX + "SUMMARY: ships were counted."),
+        ("user", "What was counted?"),
+    ]
+
+
+def test_a_trigger_not_last_or_alone_is_a_400(client: OpenAI, upstream: ScriptedUpstream) -> None:
+    with pytest.raises(openai.BadRequestError) as not_last:
+        client.responses.create(model="m", input=[TRIGGER, {"role": "user", "content": "hi"}])
+    assert (not_last.value.code, not_last.value.param) == ("invalid_value", "input[0]")
+    assert "final input item" in not_last.value.message
+    with pytest.raises(openai.BadRequestError) as alone:
+        client.responses.create(model="m", input=[TRIGGER])
+    assert alone.value.param == "input[0]"
+    assert _chats(upstream) == []
+
+
+def test_typed_grpc_trigger_streams_the_compacting_event(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(text="SUMMARY: Di flies kites."))
+    stub = ResponsesServiceStub(channel)
+    items = [_user("I am Di."), _user("I fly kites."), InputItem(compaction_trigger=CompactionTrigger())]
+
+    request = CreateRequest(model="m", input=Input(items=InputItemList(items=items)))
+
+    events = [r.event for r in stub.stream_create(StreamCreateRequest(params=request)) if r.event]
+
+    compacting = [e.compaction_compacting for e in events if e.compaction_compacting is not None]
+    done = [e.output_item_done for e in events if e.output_item_done is not None]
+    assert len(compacting) == 1 and len(done) == 1
+    item = done[0].item
+    assert item is not None and item.compaction is not None
+    assert compacting[0].item_id == item.compaction.id
+    assert compacting[0].output_index == 0
+    assert len(_chats(upstream)) == 1 and _is_summarising(_chats(upstream)[0])

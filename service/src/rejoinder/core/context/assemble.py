@@ -27,7 +27,6 @@ ID_PREFIX = {
     "reasoning": "rs",
     "mcp_approval_response": "mcpa",
     "compaction": "cmp",
-    "compaction_trigger": "cmpt",
 }
 
 
@@ -104,8 +103,6 @@ def with_id(item: InputItem, ids: IdGenerator) -> InputItem:
         copy.reasoning.id = new
     elif kind == "compaction":
         copy.compaction.id = new
-    elif kind == "compaction_trigger":
-        copy.compaction_trigger.id = new
     else:
         copy.mcp_approval_response.id = new
     return copy

@@ -10,7 +10,8 @@ conversation or a client's own list of items is sent the same. The stored histor
 A `compaction_trigger` as the last input item compacts at once, whatever the count: every item before
 it is summarised (nothing is kept verbatim), the compaction item is the response's whole output and the
 model is not called to answer (as OpenAI's Codex uses it: send the trigger, collect the one compaction
-item). The trigger itself is never sent to the model; the stored input keeps it as given.
+item). The trigger is a request marker: never sent to the model, and not stored among the response's
+input items nor added to a conversation (OpenAI's item listings have no `compaction_trigger` type).
 
 Without `compact_threshold` the threshold is `DEFAULT_SHARE` of the model's input budget (its context
 window less the output's share: `tokens.window_of`); with no known window, nothing is compacted.
@@ -128,7 +129,9 @@ class Compactor:
         summary = await self._summarise(vreq, ctx, route, files, head)
         item = compaction_output(self.ids.new(ID_PREFIX), seal(sealer, Compaction(summary.text)))
         compacted = Compacted(item, summary.usage, final=True)
-        return replace(ctx, sent=(summary_item(summary.text),), compacted=compacted)
+        return replace(
+            ctx, new_items=ctx.new_items[:-1], sent=(summary_item(summary.text),), compacted=compacted
+        )
 
     async def _summarise(
         self,
