@@ -372,6 +372,12 @@ def test_a_trigger_not_last_or_alone_is_a_400(client: OpenAI, upstream: Scripted
     with pytest.raises(openai.BadRequestError) as alone:
         client.responses.create(model="m", input=[TRIGGER])
     assert alone.value.param == "input[0]"
+    with pytest.raises(openai.BadRequestError) as compact:
+        client.responses.compact(model="m", input=[{"role": "user", "content": "hi"}, TRIGGER])
+    assert compact.value.param == "input[1]"
+    with pytest.raises(openai.BadRequestError) as joined:
+        client.conversations.create(items=[TRIGGER])
+    assert joined.value.param == "items[0]"
     assert _chats(upstream) == []
 
 

@@ -453,3 +453,11 @@ async def test_after_a_trigger_the_chain_is_sent_the_summary() -> None:
         ("developer", SUMMARY_PREFIX + "SUMMARY: Ada, from Lima."),
         ("user", "Where am I from?"),
     ]
+
+
+async def test_compact_refuses_a_trigger_it_does_not_need() -> None:
+    h = Harness()
+    with pytest.raises(ApiError) as info:
+        await h.compact(input=[{"role": "user", "content": "hi"}, TRIGGER])
+    assert info.value.param == "input[1]"
+    assert h.provider.requests == []

@@ -52,6 +52,8 @@ class ConversationsCore:
         for i, item in enumerate(expanded):
             if item.WhichOneof("item") == "item_reference":
                 raise invalid("Item references cannot be added to a conversation.", param=f"{param}[{i}]")
+            if item.WhichOneof("item") == "compaction_trigger":  # a create's request marker, no item
+                raise invalid("A compaction_trigger cannot join a conversation.", param=f"{param}[{i}]")
         with_ids = tuple(with_id(item, self._ids) for item in expanded)
         for i, item in enumerate(with_ids):
             if not item_id(item):

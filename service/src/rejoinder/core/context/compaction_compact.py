@@ -15,9 +15,10 @@ from google.protobuf import json_format
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.compaction import ID_PREFIX, Compaction, compaction_sealer, seal
+from rejoinder.core.context.compaction_auto import TRIGGER
 from rejoinder.core.context.compaction_summary import SummaryInput, summarise
 from rejoinder.core.run.orchestrator import Deps, prepare
-from rejoinder.errors import clip
+from rejoinder.errors import clip, invalid
 from rejoinder.observe.record import current
 from rejoinder.providers import base as p
 from rejoinder.responses.v1.items_pb2 import CompactionItem, InputItem
@@ -52,6 +53,12 @@ def _usage(delta: p.UsageDelta) -> Usage:
 async def compact(deps: Deps, vreq: ValidatedRequest, tenant: str) -> CompactResponse:
     """The compacted context of `vreq` (see the module docstring). Raises `ApiError`."""
     sealer = compaction_sealer(deps.sealer, None)  # compacting needs keys, whatever the body
+    items_in = vreq.input_items
+    if items_in and items_in[-1].WhichOneof("item") == TRIGGER:  # compact compacts already
+        raise invalid(
+            "A 'compaction_trigger' item belongs in a create's input: compact always compacts.",
+            param=f"input[{len(items_in) - 1}]",
+        )
     record = current()  # the call's access line: its model and tokens
     record.model = clip(vreq.params.model)
     prepared = await prepare(deps, vreq, tenant)
