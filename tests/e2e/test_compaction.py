@@ -400,3 +400,25 @@ def test_typed_grpc_trigger_streams_the_compacting_event(
     assert compacting[0].item_id == item.compaction.id
     assert compacting[0].output_index == 0
     assert len(_chats(upstream)) == 1 and _is_summarising(_chats(upstream)[0])
+
+
+def test_a_background_trigger_replays_its_compacting_event(
+    client: OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.enqueue(Script(text="SUMMARY: Ed rows boats."))
+    trigger: ResponseInputParam = [
+        {"role": "user", "content": "I am Ed and I row boats."},
+        {"type": "compaction_trigger"},
+    ]
+
+    created = client.responses.create(model="m", input=trigger, background=True)
+
+    replayed = list(client.responses.retrieve(created.id, stream=True))
+    assert [e.type for e in replayed][-4:] == [
+        "response.output_item.added",
+        "response.compaction.compacting",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    final = client.responses.retrieve(created.id)
+    assert (final.status, [o.type for o in final.output]) == ("completed", ["compaction"])
