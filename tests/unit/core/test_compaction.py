@@ -405,6 +405,16 @@ async def test_a_compaction_trigger_alone_has_nothing_to_compact() -> None:
     assert h.provider.requests == []
 
 
+async def test_counting_input_tokens_with_a_trigger_is_a_400_and_calls_no_model() -> None:
+    """A count never summarises: it would be a model call the tenant's rate limits never see."""
+    h = Harness(answer("SUMMARY: unused."))
+    body = {"model": "m", "input": [{"role": "user", "content": "hi"}, TRIGGER]}
+    with pytest.raises(ApiError) as info:
+        await h.core.count_input_tokens(CODEC.decode(body, CountInputTokensRequest))
+    assert info.value.kind is ErrorKind.INVALID_REQUEST and info.value.param == "input[1]"
+    assert h.provider.requests == []
+
+
 async def test_a_trigger_streams_the_compaction_item_and_the_model_does_not_answer() -> None:
     h = Harness(answer("Hi Ada."), answer("SUMMARY: Ada, from Lima.", 30))
     first = await h.create(input="I am Ada from Lima.")

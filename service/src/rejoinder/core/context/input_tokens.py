@@ -11,7 +11,9 @@ from __future__ import annotations
 from google.protobuf import json_format
 
 from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.compaction_auto import TRIGGER
 from rejoinder.core.run.orchestrator import Deps, prepare
+from rejoinder.errors import invalid
 from rejoinder.responses.v1.responses_service_pb2 import (
     CountInputTokensRequest,
     CountInputTokensResponse,
@@ -30,7 +32,17 @@ def as_create(req: CountInputTokensRequest) -> CreateRequest:
 
 
 async def count_input_tokens(deps: Deps, vreq: ValidatedRequest, tenant: str) -> CountInputTokensResponse:
-    """The count of what a create of `vreq` would send (see the module docstring). Raises `ApiError`."""
+    """The count of what a create of `vreq` would send (see the module docstring). Raises `ApiError`.
+
+    A trailing `compaction_trigger` is refused: a create with one calls the model to summarise, and a
+    count never calls the model (nor is it charged to the tenant's rate limits as a summary is)."""
+    items = vreq.input_items
+    if items and items[-1].WhichOneof("item") == TRIGGER:
+        raise invalid(
+            "A 'compaction_trigger' item asks for a summary, which counting does not make: count the "
+            "input without it.",
+            param=f"input[{len(items) - 1}]",
+        )
     prepared = await prepare(deps, vreq, tenant, exact=True)
     count = prepared.count
     assert count is not None  # an exact fit always counts
