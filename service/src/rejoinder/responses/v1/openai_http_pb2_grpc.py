@@ -551,49 +551,49 @@ class OpenAIHttpServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreatePrompt(self, request, context):
-        """Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+        """Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPrompts(self, request, context):
-        """Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+        """Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPrompt(self, request, context):
-        """Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+        """Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePrompt(self, request, context):
-        """Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+        """Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeletePrompt(self, request, context):
-        """Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        """Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPromptVersions(self, request, context):
-        """Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+        """Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetDefaultPromptVersion(self, request, context):
-        """Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+        """Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -95,14 +95,14 @@ class PromptsServiceServicer:
     """
 
     def CreatePrompt(self, request, context):
-        """Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+        """Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPrompt(self, request, context):
-        """Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+        """Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
         default version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -110,7 +110,7 @@ class PromptsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPrompts(self, request, context):
-        """Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+        """Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
         time (Llama Stack answers with every template at once; the page fields are ours).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -118,7 +118,7 @@ class PromptsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePrompt(self, request, context):
-        """Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+        """Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
         version the change was made from, which must be the latest: a stale update is refused.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -126,21 +126,21 @@ class PromptsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeletePrompt(self, request, context):
-        """Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        """Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPromptVersions(self, request, context):
-        """Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+        """Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetDefaultVersion(self, request, context):
-        """Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+        """Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
         version a create request without `prompt.version` uses.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

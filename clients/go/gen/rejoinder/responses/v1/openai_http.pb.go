@@ -1255,7 +1255,7 @@ func (x *HttpListVectorStoreFileBatchFilesRequest) GetFilter() string {
 	return ""
 }
 
-// Llama Stack: GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
+// Not in OpenAI: Llama Stack's GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
 // Stack takes none).
 type HttpListPromptsRequest struct {
 	state         protoimpl.MessageState
@@ -1323,7 +1323,7 @@ func (x *HttpListPromptsRequest) GetOrder() string {
 	return ""
 }
 
-// Llama Stack: GET /v1/prompts/{prompt_id}: the path and the query's `version`.
+// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}: the path and the query's `version`.
 type HttpGetPromptRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -1381,7 +1381,7 @@ func (x *HttpGetPromptRequest) GetVersion() int64 {
 	return 0
 }
 
-// Llama Stack: DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
+// Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
 // template.
 type HttpPromptIdRequest struct {
 	state         protoimpl.MessageState
@@ -1431,7 +1431,7 @@ func (x *HttpPromptIdRequest) GetPromptId() string {
 	return ""
 }
 
-// Llama Stack: PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
+// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
 // JSON body as sent.
 type HttpPromptBodyRequest struct {
 	state         protoimpl.MessageState

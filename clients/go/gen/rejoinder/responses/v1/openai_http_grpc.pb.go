@@ -103,19 +103,19 @@ type OpenAIHttpServiceClient interface {
 	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
 	// batch's files.
 	ListVectorStoreFileBatchFiles(ctx context.Context, in *HttpListVectorStoreFileBatchFilesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+	// Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
 	CreatePrompt(ctx context.Context, in *httpbody.HttpBody, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
 	ListPrompts(ctx context.Context, in *HttpListPromptsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
 	GetPrompt(ctx context.Context, in *HttpGetPromptRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
 	UpdatePrompt(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	// Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
 	DeletePrompt(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
 	ListPromptVersions(ctx context.Context, in *HttpPromptIdRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
 	SetDefaultPromptVersion(ctx context.Context, in *HttpPromptBodyRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
@@ -715,19 +715,19 @@ type OpenAIHttpServiceServer interface {
 	// OpenAI: GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files. A page of a file
 	// batch's files.
 	ListVectorStoreFileBatchFiles(context.Context, *HttpListVectorStoreFileBatchFilesRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+	// Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
 	CreatePrompt(context.Context, *httpbody.HttpBody) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
 	ListPrompts(context.Context, *HttpListPromptsRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
 	GetPrompt(context.Context, *HttpGetPromptRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
 	UpdatePrompt(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	// Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
 	DeletePrompt(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
 	ListPromptVersions(context.Context, *HttpPromptIdRequest) (*httpbody.HttpBody, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
 	SetDefaultPromptVersion(context.Context, *HttpPromptBodyRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedOpenAIHttpServiceServer()
 }

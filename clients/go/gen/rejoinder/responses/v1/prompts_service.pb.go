@@ -21,7 +21,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Llama Stack: Prompt. One version of a prompt template. Named `PromptTemplate` here because
+// Not in OpenAI: Llama Stack's Prompt. One version of a prompt template. Named `PromptTemplate` here because
 // `Prompt` is OpenAI's ResponsePrompt, the reference a create request makes to a template.
 type PromptTemplate struct {
 	state         protoimpl.MessageState
@@ -30,7 +30,7 @@ type PromptTemplate struct {
 
 	// The ID of the template, "pmpt_..." (the same for all its versions).
 	PromptId string `protobuf:"bytes,1,opt,name=prompt_id,json=promptId,proto3" json:"prompt_id,omitempty"`
-	// Not in Llama Stack: always "prompt".
+	// Not in OpenAI: nor in Llama Stack; always "prompt".
 	Object string `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	// The version, from 1; each update adds one.
 	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
@@ -41,7 +41,7 @@ type PromptTemplate struct {
 	Variables []string `protobuf:"bytes,5,rep,name=variables,proto3" json:"variables,omitempty"`
 	// Whether this version is the template's default version.
 	IsDefault bool `protobuf:"varint,6,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
-	// Not in Llama Stack: when this version was saved, in seconds since the Unix epoch.
+	// Not in OpenAI: nor in Llama Stack; when this version was saved, in seconds since the Unix epoch.
 	CreatedAt int64 `protobuf:"varint,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 }
 
@@ -126,7 +126,7 @@ func (x *PromptTemplate) GetCreatedAt() int64 {
 	return 0
 }
 
-// Llama Stack: CreatePromptRequest. A new template.
+// Not in OpenAI: Llama Stack's CreatePromptRequest. A new template.
 type CreatePromptRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -185,7 +185,7 @@ func (x *CreatePromptRequest) GetVariables() []string {
 	return nil
 }
 
-// Not in Llama Stack: the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
+// Not in OpenAI: nor in Llama Stack; the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
 // `PromptTemplate` itself.
 type CreatePromptResponse struct {
 	state         protoimpl.MessageState
@@ -235,7 +235,7 @@ func (x *CreatePromptResponse) GetPrompt() *PromptTemplate {
 	return nil
 }
 
-// Llama Stack: GetPromptRequest. Which template, and which version of it.
+// Not in OpenAI: Llama Stack's GetPromptRequest. Which template, and which version of it.
 type GetPromptRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -293,7 +293,7 @@ func (x *GetPromptRequest) GetVersion() int64 {
 	return 0
 }
 
-// Not in Llama Stack: the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
+// Not in OpenAI: nor in Llama Stack; the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
 // the `PromptTemplate` itself.
 type GetPromptResponse struct {
 	state         protoimpl.MessageState
@@ -343,7 +343,7 @@ func (x *GetPromptResponse) GetPrompt() *PromptTemplate {
 	return nil
 }
 
-// Not in Llama Stack (which takes no parameters): which page of the tenant's templates.
+// Not in OpenAI: nor in Llama Stack (which takes no parameters); which page of the tenant's templates.
 type ListPromptsRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -410,7 +410,7 @@ func (x *ListPromptsRequest) GetOrder() string {
 	return ""
 }
 
-// Llama Stack: ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
+// Not in OpenAI: Llama Stack's ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
 // its default version.
 type ListPromptsResponse struct {
 	state         protoimpl.MessageState
@@ -496,7 +496,7 @@ func (x *ListPromptsResponse) GetHasMore() bool {
 	return false
 }
 
-// Llama Stack: UpdatePromptRequest. A template's new version.
+// Not in OpenAI: Llama Stack's UpdatePromptRequest. A template's new version.
 type UpdatePromptRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -581,7 +581,7 @@ func (x *UpdatePromptRequest) GetSetAsDefault() bool {
 	return false
 }
 
-// Not in Llama Stack: the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
+// Not in OpenAI: nor in Llama Stack; the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
 // with the `PromptTemplate` itself.
 type UpdatePromptResponse struct {
 	state         protoimpl.MessageState
@@ -631,7 +631,7 @@ func (x *UpdatePromptResponse) GetPrompt() *PromptTemplate {
 	return nil
 }
 
-// Llama Stack: DeletePromptRequest. Which template to delete.
+// Not in OpenAI: Llama Stack's DeletePromptRequest. Which template to delete.
 type DeletePromptRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -680,7 +680,7 @@ func (x *DeletePromptRequest) GetPromptId() string {
 	return ""
 }
 
-// Not in Llama Stack (which answers with no body): OpenAI's shape of a deletion, as for a response.
+// Not in OpenAI: nor in Llama Stack (which answers with no body); OpenAI's shape of a deletion, as for a response.
 type DeletePromptResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -747,7 +747,7 @@ func (x *DeletePromptResponse) GetDeleted() bool {
 	return false
 }
 
-// Llama Stack: ListPromptVersionsRequest. Which template's versions to list.
+// Not in OpenAI: Llama Stack's ListPromptVersionsRequest. Which template's versions to list.
 type ListPromptVersionsRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -796,13 +796,13 @@ func (x *ListPromptVersionsRequest) GetPromptId() string {
 	return ""
 }
 
-// Llama Stack: ListPromptsResponse, as its versions route answers. Every version of one template.
+// Not in OpenAI: Llama Stack's ListPromptsResponse, as its versions route answers. Every version of one template.
 type ListPromptVersionsResponse struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// Not in Llama Stack: always "list".
+	// Not in OpenAI: nor in Llama Stack; always "list".
 	Object string `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
 	// The versions, oldest first.
 	Data []*PromptTemplate `protobuf:"bytes,2,rep,name=data,proto3" json:"data,omitempty"`
@@ -854,7 +854,7 @@ func (x *ListPromptVersionsResponse) GetData() []*PromptTemplate {
 	return nil
 }
 
-// Llama Stack: SetDefaultVersionRequest. Which version becomes the default.
+// Not in OpenAI: Llama Stack's SetDefaultVersionRequest. Which version becomes the default.
 type SetDefaultVersionRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -912,7 +912,7 @@ func (x *SetDefaultVersionRequest) GetVersion() int64 {
 	return 0
 }
 
-// Not in Llama Stack: the reply of `SetDefaultVersion`, an envelope; PUT
+// Not in OpenAI: nor in Llama Stack; the reply of `SetDefaultVersion`, an envelope; PUT
 // /v1/prompts/{prompt_id}/set-default-version answers with the `PromptTemplate` itself.
 type SetDefaultVersionResponse struct {
 	state         protoimpl.MessageState

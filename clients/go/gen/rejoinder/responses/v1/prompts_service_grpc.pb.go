@@ -17,22 +17,22 @@ const _ = grpc.SupportPackageIsVersion7
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type PromptsServiceClient interface {
-	// Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+	// Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
 	CreatePrompt(ctx context.Context, in *CreatePromptRequest, opts ...grpc.CallOption) (*CreatePromptResponse, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
 	// default version.
 	GetPrompt(ctx context.Context, in *GetPromptRequest, opts ...grpc.CallOption) (*GetPromptResponse, error)
-	// Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+	// Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
 	// time (Llama Stack answers with every template at once; the page fields are ours).
 	ListPrompts(ctx context.Context, in *ListPromptsRequest, opts ...grpc.CallOption) (*ListPromptsResponse, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
 	// version the change was made from, which must be the latest: a stale update is refused.
 	UpdatePrompt(ctx context.Context, in *UpdatePromptRequest, opts ...grpc.CallOption) (*UpdatePromptResponse, error)
-	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	// Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
 	DeletePrompt(ctx context.Context, in *DeletePromptRequest, opts ...grpc.CallOption) (*DeletePromptResponse, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
 	ListPromptVersions(ctx context.Context, in *ListPromptVersionsRequest, opts ...grpc.CallOption) (*ListPromptVersionsResponse, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
 	// version a create request without `prompt.version` uses.
 	SetDefaultVersion(ctx context.Context, in *SetDefaultVersionRequest, opts ...grpc.CallOption) (*SetDefaultVersionResponse, error)
 }
@@ -112,22 +112,22 @@ func (c *promptsServiceClient) SetDefaultVersion(ctx context.Context, in *SetDef
 // All implementations must embed UnimplementedPromptsServiceServer
 // for forward compatibility
 type PromptsServiceServer interface {
-	// Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+	// Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
 	CreatePrompt(context.Context, *CreatePromptRequest) (*CreatePromptResponse, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
 	// default version.
 	GetPrompt(context.Context, *GetPromptRequest) (*GetPromptResponse, error)
-	// Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+	// Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
 	// time (Llama Stack answers with every template at once; the page fields are ours).
 	ListPrompts(context.Context, *ListPromptsRequest) (*ListPromptsResponse, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
 	// version the change was made from, which must be the latest: a stale update is refused.
 	UpdatePrompt(context.Context, *UpdatePromptRequest) (*UpdatePromptResponse, error)
-	// Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+	// Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
 	DeletePrompt(context.Context, *DeletePromptRequest) (*DeletePromptResponse, error)
-	// Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+	// Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
 	ListPromptVersions(context.Context, *ListPromptVersionsRequest) (*ListPromptVersionsResponse, error)
-	// Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+	// Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
 	// version a create request without `prompt.version` uses.
 	SetDefaultVersion(context.Context, *SetDefaultVersionRequest) (*SetDefaultVersionResponse, error)
 	mustEmbedUnimplementedPromptsServiceServer()

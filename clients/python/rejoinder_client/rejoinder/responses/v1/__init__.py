@@ -1155,7 +1155,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "CreateFileRespo
 @dataclass(eq=False, repr=False)
 class CreatePromptRequest(betterproto2.Message):
     """
-    Llama Stack: CreatePromptRequest. A new template.
+    Not in OpenAI: Llama Stack's CreatePromptRequest. A new template.
     """
 
     prompt: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1176,7 +1176,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "CreatePromptReq
 @dataclass(eq=False, repr=False)
 class CreatePromptResponse(betterproto2.Message):
     """
-    Not in Llama Stack: the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
+    Not in OpenAI: nor in Llama Stack; the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
     `PromptTemplate` itself.
     """
 
@@ -1783,7 +1783,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "DeleteFileRespo
 @dataclass(eq=False, repr=False)
 class DeletePromptRequest(betterproto2.Message):
     """
-    Llama Stack: DeletePromptRequest. Which template to delete.
+    Not in OpenAI: Llama Stack's DeletePromptRequest. Which template to delete.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1798,7 +1798,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "DeletePromptReq
 @dataclass(eq=False, repr=False)
 class DeletePromptResponse(betterproto2.Message):
     """
-    Not in Llama Stack (which answers with no body): OpenAI's shape of a deletion, as for a response.
+    Not in OpenAI: nor in Llama Stack (which answers with no body); OpenAI's shape of a deletion, as for a response.
     """
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -2726,7 +2726,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetModelRespons
 @dataclass(eq=False, repr=False)
 class GetPromptRequest(betterproto2.Message):
     """
-    Llama Stack: GetPromptRequest. Which template, and which version of it.
+    Not in OpenAI: Llama Stack's GetPromptRequest. Which template, and which version of it.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -2746,7 +2746,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "GetPromptReques
 @dataclass(eq=False, repr=False)
 class GetPromptResponse(betterproto2.Message):
     """
-    Not in Llama Stack: the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
+    Not in OpenAI: nor in Llama Stack; the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
     the `PromptTemplate` itself.
     """
 
@@ -3084,7 +3084,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "HttpGetModelReq
 @dataclass(eq=False, repr=False)
 class HttpGetPromptRequest(betterproto2.Message):
     """
-    Llama Stack: GET /v1/prompts/{prompt_id}: the path and the query's `version`.
+    Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}: the path and the query's `version`.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -3247,7 +3247,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpListPromptsRequest(betterproto2.Message):
     """
-    Llama Stack: GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
+    Not in OpenAI: Llama Stack's GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
     Stack takes none).
     """
 
@@ -3400,7 +3400,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpPromptBodyRequest(betterproto2.Message):
     """
-    Llama Stack: PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
+    Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
     JSON body as sent.
     """
 
@@ -3423,7 +3423,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HttpPromptIdRequest(betterproto2.Message):
     """
-    Llama Stack: DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
+    Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
     template.
     """
 
@@ -4098,7 +4098,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ListModelsRespo
 @dataclass(eq=False, repr=False)
 class ListPromptsRequest(betterproto2.Message):
     """
-    Not in Llama Stack (which takes no parameters): which page of the tenant's templates.
+    Not in OpenAI: nor in Llama Stack (which takes no parameters); which page of the tenant's templates.
     """
 
     after: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
@@ -4123,7 +4123,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ListPromptsRequ
 @dataclass(eq=False, repr=False)
 class ListPromptsResponse(betterproto2.Message):
     """
-    Llama Stack: ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
+    Not in OpenAI: Llama Stack's ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
     its default version.
     """
 
@@ -4159,7 +4159,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "ListPromptsResp
 @dataclass(eq=False, repr=False)
 class ListPromptVersionsRequest(betterproto2.Message):
     """
-    Llama Stack: ListPromptVersionsRequest. Which template's versions to list.
+    Not in OpenAI: Llama Stack's ListPromptVersionsRequest. Which template's versions to list.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -4176,12 +4176,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ListPromptVersionsResponse(betterproto2.Message):
     """
-    Llama Stack: ListPromptsResponse, as its versions route answers. Every version of one template.
+    Not in OpenAI: Llama Stack's ListPromptsResponse, as its versions route answers. Every version of one template.
     """
 
     object: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    Not in Llama Stack: always "list".
+    Not in OpenAI: nor in Llama Stack; always "list".
     """
 
     data: "list[PromptTemplate]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
@@ -5573,7 +5573,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "PromptCacheOpti
 @dataclass(eq=False, repr=False)
 class PromptTemplate(betterproto2.Message):
     """
-    Llama Stack: Prompt. One version of a prompt template. Named `PromptTemplate` here because
+    Not in OpenAI: Llama Stack's Prompt. One version of a prompt template. Named `PromptTemplate` here because
     `Prompt` is OpenAI's ResponsePrompt, the reference a create request makes to a template.
     """
 
@@ -5584,7 +5584,7 @@ class PromptTemplate(betterproto2.Message):
 
     object: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    Not in Llama Stack: always "prompt".
+    Not in OpenAI: nor in Llama Stack; always "prompt".
     """
 
     version: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
@@ -5610,7 +5610,7 @@ class PromptTemplate(betterproto2.Message):
 
     created_at: "int" = betterproto2.field(7, betterproto2.TYPE_INT64)
     """
-    Not in Llama Stack: when this version was saved, in seconds since the Unix epoch.
+    Not in OpenAI: nor in Llama Stack; when this version was saved, in seconds since the Unix epoch.
     """
 
 
@@ -6732,7 +6732,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class SetDefaultVersionRequest(betterproto2.Message):
     """
-    Llama Stack: SetDefaultVersionRequest. Which version becomes the default.
+    Not in OpenAI: Llama Stack's SetDefaultVersionRequest. Which version becomes the default.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -6754,7 +6754,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class SetDefaultVersionResponse(betterproto2.Message):
     """
-    Not in Llama Stack: the reply of `SetDefaultVersion`, an envelope; PUT
+    Not in OpenAI: nor in Llama Stack; the reply of `SetDefaultVersion`, an envelope; PUT
     /v1/prompts/{prompt_id}/set-default-version answers with the `PromptTemplate` itself.
     """
 
@@ -7363,7 +7363,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class UpdatePromptRequest(betterproto2.Message):
     """
-    Llama Stack: UpdatePromptRequest. A template's new version.
+    Not in OpenAI: Llama Stack's UpdatePromptRequest. A template's new version.
     """
 
     prompt_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -7398,7 +7398,7 @@ default_message_pool.register_message("rejoinder.responses.v1", "UpdatePromptReq
 @dataclass(eq=False, repr=False)
 class UpdatePromptResponse(betterproto2.Message):
     """
-    Not in Llama Stack: the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
+    Not in OpenAI: nor in Llama Stack; the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
     with the `PromptTemplate` itself.
     """
 
@@ -9013,7 +9013,7 @@ class OpenAiHttpServiceStub:
 
     def create_prompt(self, message: "___google__api__.HttpBody") -> "___google__api__.HttpBody":
         """
-        Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+        Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
         """
 
         return self._channel.unary_unary(
@@ -9024,7 +9024,7 @@ class OpenAiHttpServiceStub:
 
     def list_prompts(self, message: "HttpListPromptsRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+        Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
         """
 
         return self._channel.unary_unary(
@@ -9035,7 +9035,7 @@ class OpenAiHttpServiceStub:
 
     def get_prompt(self, message: "HttpGetPromptRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
         """
 
         return self._channel.unary_unary(
@@ -9046,7 +9046,7 @@ class OpenAiHttpServiceStub:
 
     def update_prompt(self, message: "HttpPromptBodyRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
         """
 
         return self._channel.unary_unary(
@@ -9057,7 +9057,7 @@ class OpenAiHttpServiceStub:
 
     def delete_prompt(self, message: "HttpPromptIdRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
 
         return self._channel.unary_unary(
@@ -9068,7 +9068,7 @@ class OpenAiHttpServiceStub:
 
     def list_prompt_versions(self, message: "HttpPromptIdRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
         """
 
         return self._channel.unary_unary(
@@ -9079,7 +9079,7 @@ class OpenAiHttpServiceStub:
 
     def set_default_prompt_version(self, message: "HttpPromptBodyRequest") -> "___google__api__.HttpBody":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
         """
 
         return self._channel.unary_unary(
@@ -9921,7 +9921,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+        Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
         """
 
         return await self._unary_unary(
@@ -9942,7 +9942,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+        Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
         """
 
         return await self._unary_unary(
@@ -9963,7 +9963,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
         """
 
         return await self._unary_unary(
@@ -9984,7 +9984,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
         """
 
         return await self._unary_unary(
@@ -10005,7 +10005,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
 
         return await self._unary_unary(
@@ -10026,7 +10026,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
         """
 
         return await self._unary_unary(
@@ -10047,7 +10047,7 @@ class OpenAiHttpServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "___google__api__.HttpBody":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
         """
 
         return await self._unary_unary(
@@ -10079,7 +10079,7 @@ class PromptsServiceStub:
 
     def create_prompt(self, message: "CreatePromptRequest") -> "CreatePromptResponse":
         """
-        Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+        Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
         """
 
         return self._channel.unary_unary(
@@ -10090,7 +10090,7 @@ class PromptsServiceStub:
 
     def get_prompt(self, message: "GetPromptRequest") -> "GetPromptResponse":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
         default version.
         """
 
@@ -10102,7 +10102,7 @@ class PromptsServiceStub:
 
     def list_prompts(self, message: "ListPromptsRequest") -> "ListPromptsResponse":
         """
-        Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+        Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
         time (Llama Stack answers with every template at once; the page fields are ours).
         """
 
@@ -10114,7 +10114,7 @@ class PromptsServiceStub:
 
     def update_prompt(self, message: "UpdatePromptRequest") -> "UpdatePromptResponse":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
         version the change was made from, which must be the latest: a stale update is refused.
         """
 
@@ -10126,7 +10126,7 @@ class PromptsServiceStub:
 
     def delete_prompt(self, message: "DeletePromptRequest") -> "DeletePromptResponse":
         """
-        Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
 
         return self._channel.unary_unary(
@@ -10137,7 +10137,7 @@ class PromptsServiceStub:
 
     def list_prompt_versions(self, message: "ListPromptVersionsRequest") -> "ListPromptVersionsResponse":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
         """
 
         return self._channel.unary_unary(
@@ -10148,7 +10148,7 @@ class PromptsServiceStub:
 
     def set_default_version(self, message: "SetDefaultVersionRequest") -> "SetDefaultVersionResponse":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
         version a create request without `prompt.version` uses.
         """
 
@@ -10182,7 +10182,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "CreatePromptResponse":
         """
-        Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+        Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
         """
 
         return await self._unary_unary(
@@ -10203,7 +10203,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "GetPromptResponse":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
         default version.
         """
 
@@ -10225,7 +10225,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ListPromptsResponse":
         """
-        Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+        Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
         time (Llama Stack answers with every template at once; the page fields are ours).
         """
 
@@ -10247,7 +10247,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "UpdatePromptResponse":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
         version the change was made from, which must be the latest: a stale update is refused.
         """
 
@@ -10269,7 +10269,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "DeletePromptResponse":
         """
-        Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+        Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
         """
 
         return await self._unary_unary(
@@ -10290,7 +10290,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ListPromptVersionsResponse":
         """
-        Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+        Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
         """
 
         return await self._unary_unary(
@@ -10311,7 +10311,7 @@ class PromptsServiceAsyncStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "SetDefaultVersionResponse":
         """
-        Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+        Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
         version a create request without `prompt.version` uses.
         """
 

@@ -656,7 +656,7 @@ export const HttpListVectorStoreFileBatchFilesRequestSchema: GenMessage<HttpList
   messageDesc(file_rejoinder_responses_v1_openai_http, 18);
 
 /**
- * Llama Stack: GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
+ * Not in OpenAI: Llama Stack's GET /v1/prompts: the query parameters that Envoy binds (page fields of our own; Llama
  * Stack takes none).
  *
  * @generated from message rejoinder.responses.v1.HttpListPromptsRequest
@@ -692,7 +692,7 @@ export const HttpListPromptsRequestSchema: GenMessage<HttpListPromptsRequest> = 
   messageDesc(file_rejoinder_responses_v1_openai_http, 19);
 
 /**
- * Llama Stack: GET /v1/prompts/{prompt_id}: the path and the query's `version`.
+ * Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}: the path and the query's `version`.
  *
  * @generated from message rejoinder.responses.v1.HttpGetPromptRequest
  */
@@ -720,7 +720,7 @@ export const HttpGetPromptRequestSchema: GenMessage<HttpGetPromptRequest> = /*@_
   messageDesc(file_rejoinder_responses_v1_openai_http, 20);
 
 /**
- * Llama Stack: DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
+ * Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id} and GET on its `/versions`: the path, which names one
  * template.
  *
  * @generated from message rejoinder.responses.v1.HttpPromptIdRequest
@@ -742,7 +742,7 @@ export const HttpPromptIdRequestSchema: GenMessage<HttpPromptIdRequest> = /*@__P
   messageDesc(file_rejoinder_responses_v1_openai_http, 21);
 
 /**
- * Llama Stack: PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
+ * Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id} and PUT on its `/set-default-version`: the path, and the
  * JSON body as sent.
  *
  * @generated from message rejoinder.responses.v1.HttpPromptBodyRequest
@@ -1170,7 +1170,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
+   * Not in OpenAI: Llama Stack's POST /v1/prompts (OpenAI has no prompts API). Creates a prompt template.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.CreatePrompt
    */
@@ -1180,7 +1180,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts. A page of the tenant's prompt templates.
+   * Not in OpenAI: Llama Stack's GET /v1/prompts. A page of the tenant's prompt templates.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListPrompts
    */
@@ -1190,7 +1190,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
+   * Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template (`?version=`), else its default.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.GetPrompt
    */
@@ -1200,7 +1200,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
+   * Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.UpdatePrompt
    */
@@ -1210,7 +1210,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+   * Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.DeletePrompt
    */
@@ -1220,7 +1220,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template.
+   * Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.ListPromptVersions
    */
@@ -1230,7 +1230,7 @@ export const OpenAIHttpService: GenService<{
     output: typeof HttpBodySchema;
   },
   /**
-   * Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
+   * Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default.
    *
    * @generated from rpc rejoinder.responses.v1.OpenAIHttpService.SetDefaultPromptVersion
    */

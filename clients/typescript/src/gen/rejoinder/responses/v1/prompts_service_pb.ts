@@ -14,7 +14,7 @@ export const file_rejoinder_responses_v1_prompts_service: GenFile = /*@__PURE__*
   fileDesc("CixyZWpvaW5kZXIvcmVzcG9uc2VzL3YxL3Byb21wdHNfc2VydmljZS5wcm90bxIWcmVqb2luZGVyLnJlc3BvbnNlcy52MSK5AQoOUHJvbXB0VGVtcGxhdGUSFwoJcHJvbXB0X2lkGAEgASgJQgTiQQEDEhQKBm9iamVjdBgCIAEoCUIE4kEBAxIVCgd2ZXJzaW9uGAMgASgDQgTiQQEDEhQKBnByb21wdBgEIAEoCUIE4kEBAxIXCgl2YXJpYWJsZXMYBSADKAlCBOJBAQMSGAoKaXNfZGVmYXVsdBgGIAEoCEIE4kEBAxIYCgpjcmVhdGVkX2F0GAcgASgDQgTiQQEDIkQKE0NyZWF0ZVByb21wdFJlcXVlc3QSFAoGcHJvbXB0GAEgASgJQgTiQQECEhcKCXZhcmlhYmxlcxgCIAMoCUIE4kEBASJUChRDcmVhdGVQcm9tcHRSZXNwb25zZRI8CgZwcm9tcHQYASABKAsyJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdFRlbXBsYXRlQgTiQQEDIlMKEEdldFByb21wdFJlcXVlc3QSFwoJcHJvbXB0X2lkGAEgASgJQgTiQQECEhoKB3ZlcnNpb24YAiABKANCBOJBAQFIAIgBAUIKCghfdmVyc2lvbiJRChFHZXRQcm9tcHRSZXNwb25zZRI8CgZwcm9tcHQYASABKAsyJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdFRlbXBsYXRlQgTiQQEDIoABChJMaXN0UHJvbXB0c1JlcXVlc3QSGAoFYWZ0ZXIYASABKAlCBOJBAQFIAIgBARIYCgVsaW1pdBgCIAEoBUIE4kEBAUgBiAEBEhgKBW9yZGVyGAMgASgJQgTiQQEBSAKIAQFCCAoGX2FmdGVyQggKBl9saW1pdEIICgZfb3JkZXIi0QEKE0xpc3RQcm9tcHRzUmVzcG9uc2USFAoGb2JqZWN0GAEgASgJQgTiQQEDEjoKBGRhdGEYAiADKAsyJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdFRlbXBsYXRlQgTiQQEDEhsKCGZpcnN0X2lkGAMgASgJQgTiQQEDSACIAQESGgoHbGFzdF9pZBgEIAEoCUIE4kEBA0gBiAEBEhYKCGhhc19tb3JlGAUgASgIQgTiQQEDQgsKCV9maXJzdF9pZEIKCghfbGFzdF9pZCKqAQoTVXBkYXRlUHJvbXB0UmVxdWVzdBIXCglwcm9tcHRfaWQYASABKAlCBOJBAQISFAoGcHJvbXB0GAIgASgJQgTiQQECEhUKB3ZlcnNpb24YAyABKANCBOJBAQISFwoJdmFyaWFibGVzGAQgAygJQgTiQQEBEiEKDnNldF9hc19kZWZhdWx0GAUgASgIQgTiQQEBSACIAQFCEQoPX3NldF9hc19kZWZhdWx0IlQKFFVwZGF0ZVByb21wdFJlc3BvbnNlEjwKBnByb21wdBgBIAEoCzImLnJlam9pbmRlci5yZXNwb25zZXMudjEuUHJvbXB0VGVtcGxhdGVCBOJBAQMiLgoTRGVsZXRlUHJvbXB0UmVxdWVzdBIXCglwcm9tcHRfaWQYASABKAlCBOJBAQIiVQoURGVsZXRlUHJvbXB0UmVzcG9uc2USEAoCaWQYASABKAlCBOJBAQMSFAoGb2JqZWN0GAIgASgJQgTiQQEDEhUKB2RlbGV0ZWQYAyABKAhCBOJBAQMiNAoZTGlzdFByb21wdFZlcnNpb25zUmVxdWVzdBIXCglwcm9tcHRfaWQYASABKAlCBOJBAQIibgoaTGlzdFByb21wdFZlcnNpb25zUmVzcG9uc2USFAoGb2JqZWN0GAEgASgJQgTiQQEDEjoKBGRhdGEYAiADKAsyJi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlByb21wdFRlbXBsYXRlQgTiQQEDIkoKGFNldERlZmF1bHRWZXJzaW9uUmVxdWVzdBIXCglwcm9tcHRfaWQYASABKAlCBOJBAQISFQoHdmVyc2lvbhgCIAEoA0IE4kEBAiJZChlTZXREZWZhdWx0VmVyc2lvblJlc3BvbnNlEjwKBnByb21wdBgBIAEoCzImLnJlam9pbmRlci5yZXNwb25zZXMudjEuUHJvbXB0VGVtcGxhdGVCBOJBAQMykgYKDlByb21wdHNTZXJ2aWNlEmkKDENyZWF0ZVByb21wdBIrLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ3JlYXRlUHJvbXB0UmVxdWVzdBosLnJlam9pbmRlci5yZXNwb25zZXMudjEuQ3JlYXRlUHJvbXB0UmVzcG9uc2USYAoJR2V0UHJvbXB0EigucmVqb2luZGVyLnJlc3BvbnNlcy52MS5HZXRQcm9tcHRSZXF1ZXN0GikucmVqb2luZGVyLnJlc3BvbnNlcy52MS5HZXRQcm9tcHRSZXNwb25zZRJmCgtMaXN0UHJvbXB0cxIqLnJlam9pbmRlci5yZXNwb25zZXMudjEuTGlzdFByb21wdHNSZXF1ZXN0GisucmVqb2luZGVyLnJlc3BvbnNlcy52MS5MaXN0UHJvbXB0c1Jlc3BvbnNlEmkKDFVwZGF0ZVByb21wdBIrLnJlam9pbmRlci5yZXNwb25zZXMudjEuVXBkYXRlUHJvbXB0UmVxdWVzdBosLnJlam9pbmRlci5yZXNwb25zZXMudjEuVXBkYXRlUHJvbXB0UmVzcG9uc2USaQoMRGVsZXRlUHJvbXB0EisucmVqb2luZGVyLnJlc3BvbnNlcy52MS5EZWxldGVQcm9tcHRSZXF1ZXN0GiwucmVqb2luZGVyLnJlc3BvbnNlcy52MS5EZWxldGVQcm9tcHRSZXNwb25zZRJ7ChJMaXN0UHJvbXB0VmVyc2lvbnMSMS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkxpc3RQcm9tcHRWZXJzaW9uc1JlcXVlc3QaMi5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLkxpc3RQcm9tcHRWZXJzaW9uc1Jlc3BvbnNlEngKEVNldERlZmF1bHRWZXJzaW9uEjAucmVqb2luZGVyLnJlc3BvbnNlcy52MS5TZXREZWZhdWx0VmVyc2lvblJlcXVlc3QaMS5yZWpvaW5kZXIucmVzcG9uc2VzLnYxLlNldERlZmF1bHRWZXJzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_api_field_behavior]);
 
 /**
- * Llama Stack: Prompt. One version of a prompt template. Named `PromptTemplate` here because
+ * Not in OpenAI: Llama Stack's Prompt. One version of a prompt template. Named `PromptTemplate` here because
  * `Prompt` is OpenAI's ResponsePrompt, the reference a create request makes to a template.
  *
  * @generated from message rejoinder.responses.v1.PromptTemplate
@@ -28,7 +28,7 @@ export type PromptTemplate = Message<"rejoinder.responses.v1.PromptTemplate"> & 
   promptId: string;
 
   /**
-   * Not in Llama Stack: always "prompt".
+   * Not in OpenAI: nor in Llama Stack; always "prompt".
    *
    * @generated from field: string object = 2;
    */
@@ -64,7 +64,7 @@ export type PromptTemplate = Message<"rejoinder.responses.v1.PromptTemplate"> & 
   isDefault: boolean;
 
   /**
-   * Not in Llama Stack: when this version was saved, in seconds since the Unix epoch.
+   * Not in OpenAI: nor in Llama Stack; when this version was saved, in seconds since the Unix epoch.
    *
    * @generated from field: int64 created_at = 7;
    */
@@ -79,7 +79,7 @@ export const PromptTemplateSchema: GenMessage<PromptTemplate> = /*@__PURE__*/
   messageDesc(file_rejoinder_responses_v1_prompts_service, 0);
 
 /**
- * Llama Stack: CreatePromptRequest. A new template.
+ * Not in OpenAI: Llama Stack's CreatePromptRequest. A new template.
  *
  * @generated from message rejoinder.responses.v1.CreatePromptRequest
  */
@@ -108,7 +108,7 @@ export const CreatePromptRequestSchema: GenMessage<CreatePromptRequest> = /*@__P
   messageDesc(file_rejoinder_responses_v1_prompts_service, 1);
 
 /**
- * Not in Llama Stack: the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
+ * Not in OpenAI: nor in Llama Stack; the reply of `CreatePrompt`, an envelope; POST /v1/prompts answers with the
  * `PromptTemplate` itself.
  *
  * @generated from message rejoinder.responses.v1.CreatePromptResponse
@@ -130,7 +130,7 @@ export const CreatePromptResponseSchema: GenMessage<CreatePromptResponse> = /*@_
   messageDesc(file_rejoinder_responses_v1_prompts_service, 2);
 
 /**
- * Llama Stack: GetPromptRequest. Which template, and which version of it.
+ * Not in OpenAI: Llama Stack's GetPromptRequest. Which template, and which version of it.
  *
  * @generated from message rejoinder.responses.v1.GetPromptRequest
  */
@@ -158,7 +158,7 @@ export const GetPromptRequestSchema: GenMessage<GetPromptRequest> = /*@__PURE__*
   messageDesc(file_rejoinder_responses_v1_prompts_service, 3);
 
 /**
- * Not in Llama Stack: the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
+ * Not in OpenAI: nor in Llama Stack; the reply of `GetPrompt`, an envelope; GET /v1/prompts/{prompt_id} answers with
  * the `PromptTemplate` itself.
  *
  * @generated from message rejoinder.responses.v1.GetPromptResponse
@@ -180,7 +180,7 @@ export const GetPromptResponseSchema: GenMessage<GetPromptResponse> = /*@__PURE_
   messageDesc(file_rejoinder_responses_v1_prompts_service, 4);
 
 /**
- * Not in Llama Stack (which takes no parameters): which page of the tenant's templates.
+ * Not in OpenAI: nor in Llama Stack (which takes no parameters); which page of the tenant's templates.
  *
  * @generated from message rejoinder.responses.v1.ListPromptsRequest
  */
@@ -215,7 +215,7 @@ export const ListPromptsRequestSchema: GenMessage<ListPromptsRequest> = /*@__PUR
   messageDesc(file_rejoinder_responses_v1_prompts_service, 5);
 
 /**
- * Llama Stack: ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
+ * Not in OpenAI: Llama Stack's ListPromptsResponse (`data`), with OpenAI's page fields. A page of templates, each at
  * its default version.
  *
  * @generated from message rejoinder.responses.v1.ListPromptsResponse
@@ -265,7 +265,7 @@ export const ListPromptsResponseSchema: GenMessage<ListPromptsResponse> = /*@__P
   messageDesc(file_rejoinder_responses_v1_prompts_service, 6);
 
 /**
- * Llama Stack: UpdatePromptRequest. A template's new version.
+ * Not in OpenAI: Llama Stack's UpdatePromptRequest. A template's new version.
  *
  * @generated from message rejoinder.responses.v1.UpdatePromptRequest
  */
@@ -314,7 +314,7 @@ export const UpdatePromptRequestSchema: GenMessage<UpdatePromptRequest> = /*@__P
   messageDesc(file_rejoinder_responses_v1_prompts_service, 7);
 
 /**
- * Not in Llama Stack: the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
+ * Not in OpenAI: nor in Llama Stack; the reply of `UpdatePrompt`, an envelope; PUT /v1/prompts/{prompt_id} answers
  * with the `PromptTemplate` itself.
  *
  * @generated from message rejoinder.responses.v1.UpdatePromptResponse
@@ -336,7 +336,7 @@ export const UpdatePromptResponseSchema: GenMessage<UpdatePromptResponse> = /*@_
   messageDesc(file_rejoinder_responses_v1_prompts_service, 8);
 
 /**
- * Llama Stack: DeletePromptRequest. Which template to delete.
+ * Not in OpenAI: Llama Stack's DeletePromptRequest. Which template to delete.
  *
  * @generated from message rejoinder.responses.v1.DeletePromptRequest
  */
@@ -357,7 +357,7 @@ export const DeletePromptRequestSchema: GenMessage<DeletePromptRequest> = /*@__P
   messageDesc(file_rejoinder_responses_v1_prompts_service, 9);
 
 /**
- * Not in Llama Stack (which answers with no body): OpenAI's shape of a deletion, as for a response.
+ * Not in OpenAI: nor in Llama Stack (which answers with no body); OpenAI's shape of a deletion, as for a response.
  *
  * @generated from message rejoinder.responses.v1.DeletePromptResponse
  */
@@ -392,7 +392,7 @@ export const DeletePromptResponseSchema: GenMessage<DeletePromptResponse> = /*@_
   messageDesc(file_rejoinder_responses_v1_prompts_service, 10);
 
 /**
- * Llama Stack: ListPromptVersionsRequest. Which template's versions to list.
+ * Not in OpenAI: Llama Stack's ListPromptVersionsRequest. Which template's versions to list.
  *
  * @generated from message rejoinder.responses.v1.ListPromptVersionsRequest
  */
@@ -413,13 +413,13 @@ export const ListPromptVersionsRequestSchema: GenMessage<ListPromptVersionsReque
   messageDesc(file_rejoinder_responses_v1_prompts_service, 11);
 
 /**
- * Llama Stack: ListPromptsResponse, as its versions route answers. Every version of one template.
+ * Not in OpenAI: Llama Stack's ListPromptsResponse, as its versions route answers. Every version of one template.
  *
  * @generated from message rejoinder.responses.v1.ListPromptVersionsResponse
  */
 export type ListPromptVersionsResponse = Message<"rejoinder.responses.v1.ListPromptVersionsResponse"> & {
   /**
-   * Not in Llama Stack: always "list".
+   * Not in OpenAI: nor in Llama Stack; always "list".
    *
    * @generated from field: string object = 1;
    */
@@ -441,7 +441,7 @@ export const ListPromptVersionsResponseSchema: GenMessage<ListPromptVersionsResp
   messageDesc(file_rejoinder_responses_v1_prompts_service, 12);
 
 /**
- * Llama Stack: SetDefaultVersionRequest. Which version becomes the default.
+ * Not in OpenAI: Llama Stack's SetDefaultVersionRequest. Which version becomes the default.
  *
  * @generated from message rejoinder.responses.v1.SetDefaultVersionRequest
  */
@@ -469,7 +469,7 @@ export const SetDefaultVersionRequestSchema: GenMessage<SetDefaultVersionRequest
   messageDesc(file_rejoinder_responses_v1_prompts_service, 13);
 
 /**
- * Not in Llama Stack: the reply of `SetDefaultVersion`, an envelope; PUT
+ * Not in OpenAI: nor in Llama Stack; the reply of `SetDefaultVersion`, an envelope; PUT
  * /v1/prompts/{prompt_id}/set-default-version answers with the `PromptTemplate` itself.
  *
  * @generated from message rejoinder.responses.v1.SetDefaultVersionResponse
@@ -506,7 +506,7 @@ export const SetDefaultVersionResponseSchema: GenMessage<SetDefaultVersionRespon
  */
 export const PromptsService: GenService<{
   /**
-   * Llama Stack: POST /v1/prompts. Creates a template: its version 1, the default.
+   * Not in OpenAI: Llama Stack's POST /v1/prompts. Creates a template: its version 1, the default.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.CreatePrompt
    */
@@ -516,7 +516,7 @@ export const PromptsService: GenService<{
     output: typeof CreatePromptResponseSchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
+   * Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}. One version of a template: the one asked for, else the
    * default version.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.GetPrompt
@@ -527,7 +527,7 @@ export const PromptsService: GenService<{
     output: typeof GetPromptResponseSchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts. The tenant's templates, each at its default version, a page at a
+   * Not in OpenAI: Llama Stack's GET /v1/prompts. The tenant's templates, each at its default version, a page at a
    * time (Llama Stack answers with every template at once; the page fields are ours).
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.ListPrompts
@@ -538,7 +538,7 @@ export const PromptsService: GenService<{
     output: typeof ListPromptsResponseSchema;
   },
   /**
-   * Llama Stack: PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
+   * Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}. Saves a new version of a template. `version` names the
    * version the change was made from, which must be the latest: a stale update is refused.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.UpdatePrompt
@@ -549,7 +549,7 @@ export const PromptsService: GenService<{
     output: typeof UpdatePromptResponseSchema;
   },
   /**
-   * Llama Stack: DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
+   * Not in OpenAI: Llama Stack's DELETE /v1/prompts/{prompt_id}. Deletes a template and all its versions.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.DeletePrompt
    */
@@ -559,7 +559,7 @@ export const PromptsService: GenService<{
     output: typeof DeletePromptResponseSchema;
   },
   /**
-   * Llama Stack: GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
+   * Not in OpenAI: Llama Stack's GET /v1/prompts/{prompt_id}/versions. Every version of a template, oldest first.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.ListPromptVersions
    */
@@ -569,7 +569,7 @@ export const PromptsService: GenService<{
     output: typeof ListPromptVersionsResponseSchema;
   },
   /**
-   * Llama Stack: PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
+   * Not in OpenAI: Llama Stack's PUT /v1/prompts/{prompt_id}/set-default-version. Makes one version the default: the
    * version a create request without `prompt.version` uses.
    *
    * @generated from rpc rejoinder.responses.v1.PromptsService.SetDefaultVersion
