@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from rejoinder.store.blob_dir import BlobDir
-from rejoinder.store.files import FileStore, NewFile, StoredFile
+from rejoinder.store.files.base import FileStore, NewFile, StoredFile
+from rejoinder.store.files.blob_dir import BlobDir
+from rejoinder.store.files.postgres import PostgresFileStore
+from rejoinder.store.files.sqlite import SqliteFileStore
 from rejoinder.store.postgres import PostgresStore
-from rejoinder.store.postgres_files import PostgresFileStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_files import SqliteFileStore
 from tests.postgres_server import create_database, drop_database
 
 PART = 1000  # PostgreSQL parts this small, so that the tests' files span several

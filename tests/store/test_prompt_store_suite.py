@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from rejoinder.store.postgres import PostgresStore
-from rejoinder.store.postgres_prompts import PostgresPromptStore
-from rejoinder.store.prompts import PromptStore, PromptVersion, StaleVersion
+from rejoinder.store.prompts.base import PromptStore, PromptVersion, StaleVersion
+from rejoinder.store.prompts.postgres import PostgresPromptStore
+from rejoinder.store.prompts.sqlite import SqlitePromptStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_prompts import SqlitePromptStore
 from tests.postgres_server import create_database, drop_database
 
 NOW = 1_700_000_000

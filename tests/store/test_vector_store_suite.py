@@ -11,7 +11,7 @@ import pytest
 from rejoinder.store.base import Store
 from rejoinder.store.postgres import PostgresStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.vector_stores_base import (
+from rejoinder.store.vector_stores.base import (
     FileCounts,
     FileError,
     NewStoreFile,
@@ -21,7 +21,7 @@ from rejoinder.store.vector_stores_base import (
     VectorStoreStore,
     Window,
 )
-from rejoinder.store.vector_stores_db import vector_stores_of
+from rejoinder.store.vector_stores.db import vector_stores_of
 from rejoinder.vectors.chunking import AUTO, ChunkingStrategy
 from tests.postgres_server import create_database, drop_database
 

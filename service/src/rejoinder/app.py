@@ -77,9 +77,9 @@ from rejoinder.responses.v1 import responses_service_pb2_grpc as responses_grpc
 from rejoinder.responses.v1 import vector_stores_service_pb2_grpc as vector_stores_grpc
 from rejoinder.store.base import Store
 from rejoinder.store.factory import describe, file_store_for, open_store, prompt_store_for
+from rejoinder.store.files.observed import ObservedFileStore
 from rejoinder.store.observed import ObservedStore
-from rejoinder.store.observed_files import ObservedFileStore
-from rejoinder.store.observed_prompts import ObservedPromptStore
+from rejoinder.store.prompts.observed import ObservedPromptStore
 from rejoinder.tools.file_search.kind import FileSearchKind
 from rejoinder.tools.mcp.client import McpSettings, SdkMcpConnector
 from rejoinder.tools.mcp.kind import McpKind

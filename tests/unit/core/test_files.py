@@ -11,9 +11,9 @@ import pytest
 from rejoinder.core.files import FilesCore, Upload
 from rejoinder.errors import ApiError
 from rejoinder.responses.v1 import files_service_pb2 as pb
-from rejoinder.store.blob_dir import BlobDir
+from rejoinder.store.files.blob_dir import BlobDir
+from rejoinder.store.files.sqlite import SqliteFileStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_files import SqliteFileStore
 from tests.fakes import FakeClock, SequentialIds
 
 LIMIT = 1000

@@ -19,8 +19,8 @@ from rejoinder.responses.v1 import prompts_service_pb2 as pb
 from rejoinder.responses.v1.content_pb2 import Content, MessageContent
 from rejoinder.responses.v1.items_pb2 import InputItem, Message
 from rejoinder.responses.v1.response_pb2 import Prompt
+from rejoinder.store.prompts.sqlite import SqlitePromptStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_prompts import SqlitePromptStore
 from tests.fakes import FakeClock, SequentialIds
 
 

@@ -15,18 +15,18 @@ from rejoinder.core.vector_stores.ingestion import Ingester, IngestOptions, Inge
 from rejoinder.core.vector_stores.sources import StoreFileSource
 from rejoinder.embeddings.local import LocalEmbedder
 from rejoinder.embeddings.upstream import UpstreamEmbedder, UpstreamEmbeddingConfig
-from rejoinder.store.blob_dir import BlobDir
-from rejoinder.store.files import NewFile
+from rejoinder.store.files.base import NewFile
+from rejoinder.store.files.blob_dir import BlobDir
+from rejoinder.store.files.sqlite import SqliteFileStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_files import SqliteFileStore
-from rejoinder.store.vector_stores_base import (
+from rejoinder.store.vector_stores.base import (
     NewStoreFile,
     NewVectorStore,
     Outcome,
     StoreFileRow,
     VectorStoreStore,
 )
-from rejoinder.store.vector_stores_db import vector_stores_of
+from rejoinder.store.vector_stores.db import vector_stores_of
 from rejoinder.vectors.base import Query
 from rejoinder.vectors.chunking import AUTO
 from rejoinder.vectors.sqlite import SqliteVectorIndex

@@ -15,7 +15,7 @@ from rejoinder.core.clock import Clock
 from rejoinder.core.ids import IdGenerator
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.responses.v1 import files_service_pb2 as pb
-from rejoinder.store.files import FileStore, NewFile, StoredFile
+from rejoinder.store.files.base import FileStore, NewFile, StoredFile
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MIN_EXPIRY_S = 3600

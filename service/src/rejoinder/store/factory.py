@@ -6,15 +6,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rejoinder.store.base import Store
-from rejoinder.store.blob_dir import BlobDir
-from rejoinder.store.files import FileStore
+from rejoinder.store.files.base import FileStore
+from rejoinder.store.files.blob_dir import BlobDir
+from rejoinder.store.files.postgres import PostgresFileStore
+from rejoinder.store.files.sqlite import SqliteFileStore
 from rejoinder.store.postgres import PostgresStore
-from rejoinder.store.postgres_files import PostgresFileStore
-from rejoinder.store.postgres_prompts import PostgresPromptStore
-from rejoinder.store.prompts import PromptStore
+from rejoinder.store.prompts.base import PromptStore
+from rejoinder.store.prompts.postgres import PostgresPromptStore
+from rejoinder.store.prompts.sqlite import SqlitePromptStore
 from rejoinder.store.sqlite import SqliteStore
-from rejoinder.store.sqlite_files import SqliteFileStore
-from rejoinder.store.sqlite_prompts import SqlitePromptStore
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 

@@ -91,7 +91,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX ratelimit_in_flight_replica ON ratelimit_in_flight(replica)",
     ),
-    # 4: files (each of one tenant; their bytes in the data directory, by SHA-256: store/blob_dir.py)
+    # 4: files (each of one tenant; their bytes in the data directory, by SHA-256: store/files/blob_dir.py)
     # and vector stores, the files in them and the batches that added files. A vector store belongs to
     # one tenant; its files and batches to it. `vector_store_files.owner`/`heartbeat_at` say which
     # replica ingests a file, so a file whose runner died can be taken over (as with background

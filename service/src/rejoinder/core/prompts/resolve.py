@@ -17,7 +17,7 @@ from rejoinder.errors import clip, invalid
 from rejoinder.responses.v1.content_pb2 import ContentList, MessageContent
 from rejoinder.responses.v1.items_pb2 import InputItem, Message
 from rejoinder.responses.v1.response_pb2 import Prompt
-from rejoinder.store.prompts import PromptVersion
+from rejoinder.store.prompts.base import PromptVersion
 
 ROLE = "developer"
 

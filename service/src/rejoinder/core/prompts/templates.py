@@ -15,7 +15,7 @@ from rejoinder.core.pages import page_args
 from rejoinder.core.prompts.variables import NAME, placeholders
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found, too_many
 from rejoinder.responses.v1 import prompts_service_pb2 as pb
-from rejoinder.store.prompts import PromptStore, PromptVersion, StaleVersion
+from rejoinder.store.prompts.base import PromptStore, PromptVersion, StaleVersion
 
 ID_PREFIX = "pmpt"
 MAX_VARIABLES = 64

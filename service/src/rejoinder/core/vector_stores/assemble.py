@@ -18,8 +18,8 @@ from rejoinder.core.vector_stores.stores import VectorStoresCore
 from rejoinder.embeddings.factory import ClosableEmbedder, build_embedder
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.store.base import Store
-from rejoinder.store.files import FileStore
-from rejoinder.store.vector_stores_db import vector_stores_of
+from rejoinder.store.files.base import FileStore
+from rejoinder.store.vector_stores.db import vector_stores_of
 from rejoinder.vectors.base import VectorIndex
 from rejoinder.vectors.factory import vector_index_for
 

@@ -13,7 +13,7 @@ from google.protobuf import json_format, struct_pb2
 from rejoinder.core.checks.validation import check_metadata
 from rejoinder.errors import ApiError, clip, invalid, too_long, too_many
 from rejoinder.responses.v1 import vector_stores_service_pb2 as pb
-from rejoinder.store.vector_stores_base import FILE_STATUSES, FileStatus
+from rejoinder.store.vector_stores.base import FILE_STATUSES, FileStatus
 from rejoinder.vectors.chunking import AUTO, ChunkingStrategy, static_strategy
 from rejoinder.vectors.errors import InvalidParam
 from rejoinder.vectors.filters import AttributeValue, Filter, parse_filters

@@ -16,7 +16,7 @@ from rejoinder.core.vector_stores.parts import VectorStoreParts
 from rejoinder.core.vector_stores.search import missing_store
 from rejoinder.errors import ApiError, clip, invalid, not_found, too_many
 from rejoinder.responses.v1 import vector_stores_service_pb2 as pb
-from rejoinder.store.vector_stores_base import NewStoreFile, Page, StoreFileRow, Window
+from rejoinder.store.vector_stores.base import NewStoreFile, Page, StoreFileRow, Window
 from rejoinder.vectors.chunking import ChunkingStrategy
 from rejoinder.vectors.filters import AttributeValue
 

@@ -34,7 +34,7 @@ from rejoinder.core.vector_stores.sources import FileSource
 from rejoinder.embeddings.base import Embedder, EmbeddingError
 from rejoinder.extract import ExtractError, extract_text
 from rejoinder.observe.observer import SILENT, Observer
-from rejoinder.store.vector_stores_base import Claim, FileError, Outcome, VectorStoreStore
+from rejoinder.store.vector_stores.base import Claim, FileError, Outcome, VectorStoreStore
 from rejoinder.vectors.base import ChunkRecord, FileChunks, VectorIndex
 from rejoinder.vectors.chunking import chunk_text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rejoinder.responses.v1 import vector_stores_service_pb2 as pb
-from rejoinder.store.vector_stores_base import (
+from rejoinder.store.vector_stores.base import (
     BatchRow,
     FileCounts,
     Page,

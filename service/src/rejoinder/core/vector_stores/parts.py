@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rejoinder.core.clock import Clock
 from rejoinder.core.ids import IdGenerator
 from rejoinder.core.vector_stores.sources import FileSource
-from rejoinder.store.vector_stores_base import VectorStoreStore
+from rejoinder.store.vector_stores.base import VectorStoreStore
 from rejoinder.vectors.base import VectorIndex
 
 

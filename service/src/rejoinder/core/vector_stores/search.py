@@ -20,7 +20,7 @@ from rejoinder.embeddings.base import Embedder, EmbeddingError
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.responses.v1 import vector_stores_service_pb2 as pb
-from rejoinder.store.vector_stores_base import VectorStoreStore
+from rejoinder.store.vector_stores.base import VectorStoreStore
 from rejoinder.vectors.base import DEFAULT_NUM_RESULTS, Query, SearchHit, SearchMode, VectorIndex, Weights
 from rejoinder.vectors.errors import InvalidParam
 from rejoinder.vectors.filters import Filter

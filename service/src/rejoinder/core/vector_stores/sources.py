@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rejoinder.core.clock import Clock
-from rejoinder.store.files import FileStore
+from rejoinder.store.files.base import FileStore
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from rejoinder.core.vector_stores.files import new_files
 from rejoinder.core.vector_stores.parts import VectorStoreParts
 from rejoinder.core.vector_stores.search import VectorSearch, missing_store, ranking_from_proto
 from rejoinder.responses.v1 import vector_stores_service_pb2 as pb
-from rejoinder.store.vector_stores_base import NewVectorStore, StoreUpdate, Window
+from rejoinder.store.vector_stores.base import NewVectorStore, StoreUpdate, Window
 from rejoinder.vectors.base import DEFAULT_NUM_RESULTS
 
 

@@ -2,7 +2,7 @@
 
 Where the bytes live is the store's business: SQLite deployments keep them in the data directory,
 content-addressed and deduplicated (`blob_dir.py`); PostgreSQL deployments in the database itself, in
-parts of about 1 MiB, where every replica can read them (`postgres_files.py`).
+parts of about 1 MiB, where every replica can read them (`postgres.py`).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterable, AsyncIterator
 
 import asyncpg
 
-from rejoinder.store import files_sql as q
 from rejoinder.store.base import Order
-from rejoinder.store.files import Describe, FilePage, StoredFile, stored_file
+from rejoinder.store.files import sql as q
+from rejoinder.store.files.base import Describe, FilePage, StoredFile, stored_file
 
 PART_BYTES = 1024 * 1024
 _INSERT = q.numbered(q.INSERT)

@@ -166,7 +166,7 @@ class Outcome:
 
 
 class VectorStoreStore(Protocol):
-    """Vector stores' metadata (SQLite, PostgreSQL: `vector_stores_sql.py`)."""
+    """Vector stores' metadata (SQLite, PostgreSQL: `sql.py`)."""
 
     async def create_store(
         self, store: NewVectorStore, files: Sequence[NewStoreFile], *, tenant: str, now: int

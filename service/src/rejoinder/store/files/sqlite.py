@@ -13,11 +13,11 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterable, AsyncIterator
 
-from rejoinder.store import files_sql as q
 from rejoinder.store.base import Order
-from rejoinder.store.blob_dir import BlobDir, Staged
-from rejoinder.store.files import Describe, FilePage, StoredFile
-from rejoinder.store.files import stored_file as _stored
+from rejoinder.store.files import sql as q
+from rejoinder.store.files.base import Describe, FilePage, StoredFile
+from rejoinder.store.files.base import stored_file as _stored
+from rejoinder.store.files.blob_dir import BlobDir, Staged
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_ops import transaction
 

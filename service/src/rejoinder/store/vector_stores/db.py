@@ -17,8 +17,8 @@ from rejoinder.store.base import Store
 from rejoinder.store.postgres import PostgresStore
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_ops import transaction
-from rejoinder.store.vector_stores_base import VectorStoreStore
-from rejoinder.store.vector_stores_sql import Row, SqlVectorStores, Statement
+from rejoinder.store.vector_stores.base import VectorStoreStore
+from rejoinder.store.vector_stores.sql import Row, SqlVectorStores, Statement
 
 _MARKER = re.compile(r"\$(\d+)")
 _CAST = re.compile(r"::[a-z]+")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
-from rejoinder.store import prompts_sql as q
 from rejoinder.store.base import Order
-from rejoinder.store.prompts import PromptPage, PromptVersion, StaleVersion
+from rejoinder.store.prompts import sql as q
+from rejoinder.store.prompts.base import PromptPage, PromptVersion, StaleVersion
 from rejoinder.store.sqlite import SqliteStore
 from rejoinder.store.sqlite_ops import transaction
 

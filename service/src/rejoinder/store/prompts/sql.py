@@ -1,4 +1,4 @@
-"""The SQL of the prompt template stores, written once with `?` marks (`files_sql.numbered` makes
+"""The SQL of the prompt template stores, written once with `?` marks (`files.sql.numbered` makes
 PostgreSQL's `$n` of it), and the rows it reads."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from rejoinder.store.base import Order
-from rejoinder.store.prompts import PromptVersion
+from rejoinder.store.prompts.base import PromptVersion
 
 SELECT = (
     "SELECT v.prompt_id, v.version, v.prompt, v.variables, v.created_at, p.default_version "

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rejoinder.store.base import Order
-from rejoinder.store.files import StoredFile
+from rejoinder.store.files.base import StoredFile
 
 COLUMNS = "id, filename, purpose, created_at, expires_at, bytes, sha256"
 LIVE = "(expires_at IS NULL OR expires_at > ?)"

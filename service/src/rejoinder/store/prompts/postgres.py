@@ -11,10 +11,10 @@ import dataclasses
 
 import asyncpg
 
-from rejoinder.store import prompts_sql as q
 from rejoinder.store.base import Order
-from rejoinder.store.files_sql import numbered
-from rejoinder.store.prompts import PromptPage, PromptVersion, StaleVersion
+from rejoinder.store.files.sql import numbered
+from rejoinder.store.prompts import sql as q
+from rejoinder.store.prompts.base import PromptPage, PromptVersion, StaleVersion
 
 _INSERT_PROMPT = numbered(q.INSERT_PROMPT)
 _INSERT_VERSION = numbered(q.INSERT_VERSION)

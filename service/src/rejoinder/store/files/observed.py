@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from rejoinder.observe.observer import Observer
 from rejoinder.store.base import Order
-from rejoinder.store.files import Describe, FilePage, FileStore, StoredFile
+from rejoinder.store.files.base import Describe, FilePage, FileStore, StoredFile
 
 T = TypeVar("T")
 

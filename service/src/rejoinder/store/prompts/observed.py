@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from rejoinder.observe.observer import Observer
 from rejoinder.store.base import Order
-from rejoinder.store.prompts import PromptPage, PromptStore, PromptVersion, StaleVersion
+from rejoinder.store.prompts.base import PromptPage, PromptStore, PromptVersion, StaleVersion
 
 T = TypeVar("T")
 

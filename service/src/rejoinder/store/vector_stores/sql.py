@@ -1,6 +1,6 @@
 """`VectorStoreStore` in SQL, once for SQLite and PostgreSQL: the statements and the rows they make.
 
-Each backend gives a `Db` (`vector_stores_db.py`): it runs one statement, or several in one
+Each backend gives a `Db` (`db.py`): it runs one statement, or several in one
 transaction. Statements are written for PostgreSQL, with `$n` markers and `::type` casts (for SQLite,
 `?n` are swapped in and the casts dropped); rows keep the order they were inserted in by a column of
 their own (SQLite's `rowid`, PostgreSQL's identity column `seq`). A claim in PostgreSQL locks its rows
@@ -15,7 +15,7 @@ from typing import Literal, Protocol, cast
 
 import orjson
 
-from rejoinder.store.vector_stores_base import (
+from rejoinder.store.vector_stores.base import (
     BatchRow,
     Claim,
     FileCounts,
