@@ -19,16 +19,18 @@ from google.protobuf.message import Message
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
 from rejoinder.api.http_compact import CompactRoute
+from rejoinder.api.http_conversations import ConversationRoutes
 from rejoinder.api.http_files import FileRoutes
 from rejoinder.api.http_input_tokens import InputTokensRoute
 from rejoinder.api.http_prompts import PromptRoutes
 from rejoinder.api.http_replies import error_body as _error_body
 from rejoinder.api.http_replies import json_body as _json
+from rejoinder.api.http_vector_store_rpcs import VectorStoreRpcs
 from rejoinder.api.http_vector_stores import VectorStoreRoutes
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
-from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
+from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.models import get_model, list_models
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.events import is_delta
@@ -39,7 +41,6 @@ from rejoinder.pacing import run_paced
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.ratelimit.base import Admission
 from rejoinder.ratelimit.replies import Headers
-from rejoinder.responses.v1 import conversations_service_pb2 as cv
 from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.responses.v1 import openai_http_pb2_grpc as http_grpc
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
@@ -52,8 +53,6 @@ from rejoinder.wire.raw_body import RawBody
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[object, object]
-JSON = "application/json"
-CONVERSATION_ARRAYS = {"items": MAX_ITEMS_PER_CALL}
 EVENT_STREAM = "text/event-stream"
 
 M = TypeVar("M", bound=Message)
@@ -88,7 +87,7 @@ class RestOptions:
 DEFAULT_OPTIONS = RestOptions()
 
 
-class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
+class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
     """HttpBody handlers over the shared core."""
 
     def __init__(
@@ -108,7 +107,7 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
         self._input_tokens = InputTokensRoute(core, codec, auth, self._arrays)
         self._compact = CompactRoute(core, codec, auth, self._arrays)
         self._core = core
-        self._conversations = conversations
+        self._conversations = ConversationRoutes(conversations, codec, auth)
         self._auth = auth
         self._codec = codec
         self._models = models
@@ -269,97 +268,45 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
 
     async def CreateConversation(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/conversations."""
-
-        async def produce() -> object:
-            req = await self._read(request, cv.CreateConversationRequest, CONVERSATION_ARRAYS)
-            return self._codec.encode(await self._conversations.create(req, tenant=self._tenant(context)))
-
-        return await self._unary(context, produce)
+        return await self._conversations.create(request, context)
 
     async def GetConversation(self, request: http.HttpConversationIdRequest, context: Context) -> HttpBody:
         """GET /v1/conversations/{id}."""
-
-        async def produce() -> object:
-            found = await self._conversations.get(request.conversation_id, tenant=self._tenant(context))
-            return self._codec.encode(found)
-
-        return await self._unary(context, produce)
+        return await self._conversations.get(request, context)
 
     async def UpdateConversation(
         self, request: http.HttpConversationBodyRequest, context: Context
     ) -> HttpBody:
         """POST /v1/conversations/{id}: new metadata."""
-
-        async def produce() -> object:
-            req = await self._read(request.body, cv.UpdateConversationRequest, CONVERSATION_ARRAYS)
-            req.conversation_id = request.conversation_id
-            return self._codec.encode(await self._conversations.update(req, tenant=self._tenant(context)))
-
-        return await self._unary(context, produce)
+        return await self._conversations.update(request, context)
 
     async def DeleteConversation(self, request: http.HttpConversationIdRequest, context: Context) -> HttpBody:
         """DELETE /v1/conversations/{id}."""
-
-        async def produce() -> object:
-            gone = await self._conversations.delete(request.conversation_id, tenant=self._tenant(context))
-            return self._codec.encode(gone)
-
-        return await self._unary(context, produce)
+        return await self._conversations.delete(request, context)
 
     async def CreateConversationItems(
         self, request: http.HttpConversationBodyRequest, context: Context
     ) -> HttpBody:
         """POST /v1/conversations/{id}/items."""
-
-        async def produce() -> object:
-            req = await self._read(request.body, cv.CreateConversationItemsRequest, CONVERSATION_ARRAYS)
-            req.conversation_id = request.conversation_id
-            return self._codec.encode(await self._conversations.add_items(req, tenant=self._tenant(context)))
-
-        return await self._unary(context, produce)
+        return await self._conversations.add_items(request, context)
 
     async def ListConversationItems(
         self, request: http.HttpListConversationItemsRequest, context: Context
     ) -> HttpBody:
         """GET /v1/conversations/{id}/items."""
-
-        async def produce() -> object:
-            req = cv.ListConversationItemsRequest(conversation_id=request.conversation_id)
-            if request.after:
-                req.after = request.after
-            if request.limit:
-                req.limit = request.limit
-            if request.order:
-                req.order = request.order
-            return self._codec.encode(await self._conversations.list_items(req, tenant=self._tenant(context)))
-
-        return await self._unary(context, produce)
+        return await self._conversations.list_items(request, context)
 
     async def GetConversationItem(
         self, request: http.HttpConversationItemRequest, context: Context
     ) -> HttpBody:
         """GET /v1/conversations/{id}/items/{item_id}."""
-
-        async def produce() -> object:
-            tenant = self._tenant(context)
-            item = await self._conversations.get_item(request.conversation_id, request.item_id, tenant=tenant)
-            return self._codec.encode(item)
-
-        return await self._unary(context, produce)
+        return await self._conversations.get_item(request, context)
 
     async def DeleteConversationItem(
         self, request: http.HttpConversationItemRequest, context: Context
     ) -> HttpBody:
         """DELETE /v1/conversations/{id}/items/{item_id}: the conversation."""
-
-        async def produce() -> object:
-            tenant = self._tenant(context)
-            left = await self._conversations.delete_item(
-                request.conversation_id, request.item_id, tenant=tenant
-            )
-            return self._codec.encode(left)
-
-        return await self._unary(context, produce)
+        return await self._conversations.delete_item(request, context)
 
     async def CreateFile(self, request_iterator: AsyncIterator[HttpBody], context: Context) -> HttpBody:
         """POST /v1/files (multipart, streamed)."""
@@ -389,90 +336,6 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             context.set_code(grpc.StatusCode.UNIMPLEMENTED)
             raise NotImplementedError("the Files API is not served here")
         return self._files
-
-    async def CreateVectorStore(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
-        """POST /v1/vector_stores."""
-        return await self._vector_store_routes(context).create(request, context)
-
-    async def ListVectorStores(self, request: http.HttpListVectorStoresRequest, context: Context) -> HttpBody:
-        """GET /v1/vector_stores."""
-        return await self._vector_store_routes(context).list(request, context)
-
-    async def GetVectorStore(self, request: http.HttpVectorStoreIdRequest, context: Context) -> HttpBody:
-        """GET /v1/vector_stores/{id}."""
-        return await self._vector_store_routes(context).get(request, context)
-
-    async def UpdateVectorStore(self, request: http.HttpVectorStoreBodyRequest, context: Context) -> HttpBody:
-        """POST /v1/vector_stores/{id}."""
-        return await self._vector_store_routes(context).update(request, context)
-
-    async def DeleteVectorStore(self, request: http.HttpVectorStoreIdRequest, context: Context) -> HttpBody:
-        """DELETE /v1/vector_stores/{id}."""
-        return await self._vector_store_routes(context).delete(request, context)
-
-    async def SearchVectorStore(self, request: http.HttpVectorStoreBodyRequest, context: Context) -> HttpBody:
-        """POST /v1/vector_stores/{id}/search."""
-        return await self._vector_store_routes(context).search(request, context)
-
-    async def CreateVectorStoreFile(
-        self, request: http.HttpVectorStoreBodyRequest, context: Context
-    ) -> HttpBody:
-        """POST /v1/vector_stores/{id}/files."""
-        return await self._vector_store_routes(context).add_file(request, context)
-
-    async def ListVectorStoreFiles(
-        self, request: http.HttpListVectorStoreFilesRequest, context: Context
-    ) -> HttpBody:
-        """GET /v1/vector_stores/{id}/files."""
-        return await self._vector_store_routes(context).list_files(request, context)
-
-    async def GetVectorStoreFile(
-        self, request: http.HttpVectorStoreFileRequest, context: Context
-    ) -> HttpBody:
-        """GET /v1/vector_stores/{id}/files/{file_id}."""
-        return await self._vector_store_routes(context).get_file(request, context)
-
-    async def UpdateVectorStoreFile(
-        self, request: http.HttpVectorStoreFileBodyRequest, context: Context
-    ) -> HttpBody:
-        """POST /v1/vector_stores/{id}/files/{file_id}."""
-        return await self._vector_store_routes(context).update_file(request, context)
-
-    async def DeleteVectorStoreFile(
-        self, request: http.HttpVectorStoreFileRequest, context: Context
-    ) -> HttpBody:
-        """DELETE /v1/vector_stores/{id}/files/{file_id}."""
-        return await self._vector_store_routes(context).delete_file(request, context)
-
-    async def GetVectorStoreFileContent(
-        self, request: http.HttpVectorStoreFileRequest, context: Context
-    ) -> HttpBody:
-        """GET /v1/vector_stores/{id}/files/{file_id}/content."""
-        return await self._vector_store_routes(context).file_content(request, context)
-
-    async def CreateVectorStoreFileBatch(
-        self, request: http.HttpVectorStoreBodyRequest, context: Context
-    ) -> HttpBody:
-        """POST /v1/vector_stores/{id}/file_batches."""
-        return await self._vector_store_routes(context).create_batch(request, context)
-
-    async def GetVectorStoreFileBatch(
-        self, request: http.HttpVectorStoreFileBatchRequest, context: Context
-    ) -> HttpBody:
-        """GET /v1/vector_stores/{id}/file_batches/{batch_id}."""
-        return await self._vector_store_routes(context).get_batch(request, context)
-
-    async def CancelVectorStoreFileBatch(
-        self, request: http.HttpVectorStoreFileBatchRequest, context: Context
-    ) -> HttpBody:
-        """POST .../file_batches/{batch_id}/cancel."""
-        return await self._vector_store_routes(context).cancel_batch(request, context)
-
-    async def ListVectorStoreFileBatchFiles(
-        self, request: http.HttpListVectorStoreFileBatchFilesRequest, context: Context
-    ) -> HttpBody:
-        """GET .../file_batches/{batch_id}/files."""
-        return await self._vector_store_routes(context).list_batch_files(request, context)
 
     async def CreatePrompt(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/prompts."""
@@ -509,12 +372,6 @@ class OpenAIHttpServicer(http_grpc.OpenAIHttpServiceServicer):
             context.set_code(grpc.StatusCode.UNIMPLEMENTED)
             raise NotImplementedError("prompt templates are not served here")
         return self._prompts
-
-    def _vector_store_routes(self, context: Context) -> VectorStoreRoutes:
-        if self._vector_stores is None:
-            context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-            raise NotImplementedError("the Vector stores API is not served here")
-        return self._vector_stores
 
 
 def _model_id(request: http.HttpGetModelRequest, context: Context) -> str:
