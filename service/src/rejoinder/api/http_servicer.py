@@ -67,8 +67,7 @@ async def _send_headers(context: Context, headers: Headers) -> None:
 def _check_arrays(data: Mapping[str, object], most: Mapping[str, int]) -> None:
     """Arrays over their limit are refused before a single element is decoded."""
     for key, limit in most.items():
-        value = data.get(key)
-        if isinstance(value, list):
+        if isinstance(value := data.get(key), list):
             check_count(len(value), limit, key)
 
 
