@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.tools.mcp.contract import CallResult, ListedTool

@@ -39,7 +39,7 @@ from rejoinder.core.files import FilesCore
 from rejoinder.core.ids import IdGenerator, RandomIds
 from rejoinder.core.prompts.templates import PromptsCore
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.core.vector_stores.assemble import Identity, VectorStoresApp, open_vector_stores
 from rejoinder.observe.metrics import Metrics
 from rejoinder.observe.observer import SILENT, Observer

@@ -25,7 +25,7 @@ from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.http_servicer import OpenAIHttpServicer
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, TextDelta, UpstreamModel
 from rejoinder.providers.openai_compat import OpenAICompatProvider, UpstreamConfig
 from rejoinder.providers.registry import ProviderRegistry

@@ -10,7 +10,7 @@ import pytest
 
 from rejoinder.core.background.runs import BackgroundRuns
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry

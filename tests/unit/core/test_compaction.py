@@ -21,7 +21,7 @@ from rejoinder.core.context.compaction import (
 from rejoinder.core.context.compaction_summary import SUMMARY_REQUEST
 from rejoinder.core.context.sealing import ReasoningSealer
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry

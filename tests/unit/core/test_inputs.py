@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.errors import ApiError
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.errors import ApiError
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rejoinder.core.responses import ResponsesCore, terminal_response
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.providers import base as p
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.observe.observer import Observer
 from rejoinder.observe.tools import ObservedKind
 from rejoinder.providers import base as p

@@ -9,7 +9,7 @@ import pytest
 
 from rejoinder.core.context.files import file_key, file_texts
 from rejoinder.core.responses import ResponsesCore
-from rejoinder.core.run.orchestrator import Deps
+from rejoinder.core.run.deps import Deps
 from rejoinder.errors import ApiError
 from rejoinder.fetch import UrlFetcher
 from rejoinder.providers import base as p

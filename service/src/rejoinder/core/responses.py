@@ -12,7 +12,8 @@ from rejoinder.core.context import compaction_compact
 from rejoinder.core.context.input_tokens import as_create, count_input_tokens
 from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
-from rejoinder.core.run.orchestrator import Deps, Run, start
+from rejoinder.core.run.deps import Deps
+from rejoinder.core.run.orchestrator import Run, start
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.base import Admission

@@ -17,7 +17,8 @@ from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.compaction import ID_PREFIX, Compaction, compaction_sealer, seal
 from rejoinder.core.context.compaction_auto import TRIGGER
 from rejoinder.core.context.compaction_summary import SummaryInput, summarise
-from rejoinder.core.run.orchestrator import Deps, prepare
+from rejoinder.core.run.deps import Deps
+from rejoinder.core.run.prepare import prepare
 from rejoinder.errors import clip, invalid
 from rejoinder.observe.record import current
 from rejoinder.providers import base as p

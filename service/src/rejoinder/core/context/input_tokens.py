@@ -12,7 +12,8 @@ from google.protobuf import json_format
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.compaction_auto import TRIGGER
-from rejoinder.core.run.orchestrator import Deps, prepare
+from rejoinder.core.run.deps import Deps
+from rejoinder.core.run.prepare import prepare
 from rejoinder.errors import invalid
 from rejoinder.responses.v1.responses_service_pb2 import (
     CountInputTokensRequest,

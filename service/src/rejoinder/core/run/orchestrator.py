@@ -12,46 +12,32 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
 
-from rejoinder.config_limits import RequestLimits
-from rejoinder.core.checks.validation import ValidatedRequest, at_most
-from rejoinder.core.clock import Clock
-from rejoinder.core.context.assemble import Context, assemble, output_as_input
-from rejoinder.core.context.compaction_auto import Compactor
-from rejoinder.core.context.files import Fetch, file_texts, has_images
-from rejoinder.core.context.fitting import fit_context
-from rejoinder.core.context.sealing import ReasoningSealer
+from rejoinder.core.checks.validation import ValidatedRequest
+from rejoinder.core.context.assemble import Context, output_as_input
 from rejoinder.core.conversations import missing_conversation
-from rejoinder.core.ids import IdGenerator
 from rejoinder.core.include import withhold
-from rejoinder.core.prompts.resolve import ResolvedPrompt, Templates, resolve_prompt
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
+from rejoinder.core.run.deps import Deps
 from rejoinder.core.run.echo import initial_response
 from rejoinder.core.run.events import EventEmitter
 from rejoinder.core.run.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
 from rejoinder.core.run.output import OutputBuilder
+from rejoinder.core.run.prepare import ENCRYPTED_REASONING, prepare
 from rejoinder.core.run.tool_policy import tool_policy
 from rejoinder.core.run.turn import run_turn
 from rejoinder.core.run.upstream_errors import as_api_error
-from rejoinder.errors import ApiError, ErrorKind, clip, invalid
-from rejoinder.fetch import UrlFetcher
-from rejoinder.observe.observer import SILENT, Observer
+from rejoinder.errors import ApiError, ErrorKind, clip
 from rejoinder.observe.record import current
 from rejoinder.providers import base as p
-from rejoinder.providers.registry import ProviderRegistry, Route
-from rejoinder.ratelimit.base import Admission, RateLimiter
-from rejoinder.ratelimit.memory import unlimited
+from rejoinder.providers.registry import Route
+from rejoinder.ratelimit.base import Admission
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import IncompleteDetails, Response, ResponseError
-from rejoinder.store.base import ConversationStore, ResponseStore
-from rejoinder.tools.registry import ToolKinds
 
 log = logging.getLogger(__name__)
 
-ENCRYPTED_REASONING = "reasoning.encrypted_content"
 LIFECYCLE = {
     "response_created": ev.ResponseCreatedEvent,
     "response_queued": ev.ResponseQueuedEvent,
@@ -60,24 +46,6 @@ LIFECYCLE = {
     "response_incomplete": ev.ResponseIncompleteEvent,
     "response_failed": ev.ResponseFailedEvent,
 }
-
-
-@dataclass(frozen=True)
-class Deps:
-    """Everything the core needs, injected; tests swap any field."""
-
-    store: ResponseStore
-    providers: ProviderRegistry
-    clock: Clock
-    ids: IdGenerator
-    tools: ToolKinds = field(default_factory=ToolKinds)
-    sealer: ReasoningSealer | None = None
-    fetch: Fetch = field(default_factory=UrlFetcher)
-    conversations: ConversationStore | None = None
-    prompts: Templates | None = None  # prompt templates (`PromptsCore`); None: `prompt` is refused
-    limits: RequestLimits = field(default_factory=RequestLimits)
-    limiter: RateLimiter = field(default_factory=unlimited)
-    observer: Observer = SILENT
 
 
 class Run:
@@ -315,65 +283,6 @@ def _uncancel() -> None:
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
-
-
-async def _conversation_items(deps: Deps, vreq: ValidatedRequest, tenant: str) -> tuple[InputItem, ...]:
-    """The items of the request's conversation (none without one). Raises 400 or 404."""
-    if vreq.conversation_id is None:
-        return ()
-    if deps.conversations is None:
-        raise invalid("Conversations are not enabled on this server.", param="conversation")
-    items = await deps.conversations.conversation_items(vreq.conversation_id, tenant=tenant)
-    if items is None:
-        raise missing_conversation(vreq.conversation_id, "conversation")
-    return items
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A request's route, its context fitted to the model's window, its input files' text, and the
-    count of what is sent (None when nothing was counted: see `fit_context`)."""
-
-    route: Route
-    ctx: Context
-    files: Mapping[str, str]
-    count: p.TokenCount | None
-
-
-async def prepare(deps: Deps, vreq: ValidatedRequest, tenant: str, *, exact: bool = False) -> Prepared:
-    """The route and the context of the tenant's request, as a create sends it. Raises `ApiError`
-    (400 `context_length_exceeded` unless `exact`, which counts with the model's tokenizer instead:
-    `fit_context`)."""
-    route = deps.providers.resolve(vreq.params.model)
-    if route.max_output_tokens is not None and vreq.params.HasField("max_output_tokens"):
-        at_most(vreq.params.max_output_tokens, route.max_output_tokens, "max_output_tokens")
-    if ENCRYPTED_REASONING in vreq.params.include and deps.sealer is None:
-        raise invalid("Encrypted reasoning is not configured on this server.", param="include")
-    with deps.observer.span("assemble_context"):
-        conversation = await _conversation_items(deps, vreq, tenant)
-        await deps.tools.admit(vreq.params.tools, tenant)
-        prompt = await _prompt(deps, vreq, tenant)
-        ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
-        ctx = replace(ctx, prompt=prompt)
-        if not route.provider.capabilities.images and await has_images((*ctx.prompt_items, *ctx.items)):
-            raise invalid(
-                f"The model '{clip(vreq.params.model)}' does not accept images.",
-                param="input",
-                code="images_not_supported",
-            )
-        files = await file_texts((*ctx.prompt_items, *ctx.items), deps.fetch)
-        ctx = await Compactor(deps.tools, deps.ids, deps.sealer).when_needed(vreq, ctx, route, files)
-        ctx, count = await fit_context(vreq, ctx, route, files, deps.tools, exact=exact)
-    return Prepared(route, ctx, files, count)
-
-
-async def _prompt(deps: Deps, vreq: ValidatedRequest, tenant: str) -> ResolvedPrompt | None:
-    """The request's `prompt` resolved (None without one). Raises 400."""
-    if not vreq.params.HasField("prompt"):
-        return None
-    if deps.prompts is None:
-        raise invalid("Prompt templates are not enabled on this server.", param="prompt")
-    return await resolve_prompt(deps.prompts, vreq.params.prompt, tenant=tenant)
 
 
 async def start(
