@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import pytest
 
-from rejoinder.app import build_registry
 from rejoinder.config import Settings, UpstreamSettings
 from rejoinder.observe.provider import ObservedProvider
 from rejoinder.providers import llamacpp, ollama, openai, vllm
@@ -24,6 +23,7 @@ from rejoinder.providers.openai import OpenAIProvider
 from rejoinder.providers.openai_compat import OpenAICompatProvider
 from rejoinder.providers.timeouts import UpstreamTimeouts
 from rejoinder.providers.vllm import VLLMProvider
+from rejoinder.wiring import build_registry
 
 # The capability table, as declared; each non-obvious entry is sourced in its adapter's docstring.
 TABLE = {

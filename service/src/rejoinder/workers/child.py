@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from rejoinder import logs
-from rejoinder.app import GrpcApp, Parts, load_local, start_grpc
+from rejoinder.app import GrpcApp, Parts, start_grpc
 from rejoinder.config import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_FIRST_TOKEN_TIMEOUT_S,
@@ -28,6 +28,7 @@ from rejoinder.providers.factory import build_provider
 from rejoinder.providers.local import CAPABILITIES
 from rejoinder.providers.timeouts import UpstreamTimeouts
 from rejoinder.ratelimit.factory import describe as describe_limits
+from rejoinder.wiring import load_local
 from rejoinder.workers.spec import LocalModel, Ready, WorkerSpec
 
 if TYPE_CHECKING:
