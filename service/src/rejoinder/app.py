@@ -19,12 +19,12 @@ from rejoinder.api.conversations_servicer import ConversationsServicer
 from rejoinder.api.files_servicer import FilesServicer
 from rejoinder.api.grpc_servicer import ResponsesServicer
 from rejoinder.api.health import Readiness
-from rejoinder.api.http_files import FileRoutes
-from rejoinder.api.http_prompts import PromptRoutes
-from rejoinder.api.http_servicer import OpenAIHttpServicer, RestOptions
-from rejoinder.api.http_vector_stores import VectorStoreRoutes
 from rejoinder.api.models_servicer import ModelsServicer
 from rejoinder.api.prompts_servicer import PromptsServicer
+from rejoinder.api.rest.files import FileRoutes
+from rejoinder.api.rest.prompts import PromptRoutes
+from rejoinder.api.rest.servicer import OpenAIHttpServicer, RestOptions
+from rejoinder.api.rest.vector_stores import VectorStoreRoutes
 from rejoinder.api.vector_stores_servicer import VectorStoresServicer
 from rejoinder.config import ConfigError, Settings
 from rejoinder.core.background.runs import BackgroundRuns

@@ -22,7 +22,7 @@ from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.grpc_servicer import ResponsesServicer
-from rejoinder.api.http_servicer import OpenAIHttpServicer
+from rejoinder.api.rest.servicer import OpenAIHttpServicer
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.deps import Deps

@@ -25,8 +25,8 @@ import grpc
 from google.api.httpbody_pb2 import HttpBody
 from opentelemetry import trace
 
-from rejoinder.api.http_replies import error_body
 from rejoinder.api.malformed import Malformed, checked, refuse, refuse_rest, tolerant
+from rejoinder.api.rest.replies import error_body
 from rejoinder.errors import not_found
 from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
 from rejoinder.observe.observer import SILENT, Observer

@@ -1,4 +1,4 @@
-"""`OpenAIHttpService`'s vector store RPCs, each handed to `VectorStoreRoutes` (api/http_vector_stores.py):
+"""`OpenAIHttpService`'s vector store RPCs, each handed to `VectorStoreRoutes` (rest/vector_stores.py):
 a base of `OpenAIHttpServicer`, which sets `_vector_stores` (None where the API is not served: the
 RPCs then answer UNIMPLEMENTED, which api/calls.py turns into OpenAI's 404)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import grpc
 from google.api.httpbody_pb2 import HttpBody
 
-from rejoinder.api.http_replies import Context
-from rejoinder.api.http_vector_stores import VectorStoreRoutes
+from rejoinder.api.rest.replies import Context
+from rejoinder.api.rest.vector_stores import VectorStoreRoutes
 from rejoinder.responses.v1 import openai_http_pb2 as http
 from rejoinder.wire.raw_body import RawBody
 

@@ -18,15 +18,15 @@ from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
-from rejoinder.api.http_compact import CompactRoute
-from rejoinder.api.http_conversations import ConversationRoutes
-from rejoinder.api.http_files import FileRoutes
-from rejoinder.api.http_input_tokens import InputTokensRoute
-from rejoinder.api.http_prompts import PromptRoutes
-from rejoinder.api.http_replies import error_body as _error_body
-from rejoinder.api.http_replies import json_body as _json
-from rejoinder.api.http_vector_store_rpcs import VectorStoreRpcs
-from rejoinder.api.http_vector_stores import VectorStoreRoutes
+from rejoinder.api.rest.compact import CompactRoute
+from rejoinder.api.rest.conversations import ConversationRoutes
+from rejoinder.api.rest.files import FileRoutes
+from rejoinder.api.rest.input_tokens import InputTokensRoute
+from rejoinder.api.rest.prompts import PromptRoutes
+from rejoinder.api.rest.replies import error_body as _error_body
+from rejoinder.api.rest.replies import json_body as _json
+from rejoinder.api.rest.vector_store_rpcs import VectorStoreRpcs
+from rejoinder.api.rest.vector_stores import VectorStoreRoutes
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS

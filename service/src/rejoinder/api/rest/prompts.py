@@ -14,7 +14,7 @@ from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.http_replies import Context, unary
+from rejoinder.api.rest.replies import Context, unary
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.prompts.templates import MAX_VARIABLES, PromptsCore
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA

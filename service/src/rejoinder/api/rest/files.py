@@ -12,7 +12,7 @@ from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
-from rejoinder.api.http_replies import Context, error_body, json_body, unary
+from rejoinder.api.rest.replies import Context, error_body, json_body, unary
 from rejoinder.core.files import FilesCore, Upload
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError

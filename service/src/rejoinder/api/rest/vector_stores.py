@@ -15,7 +15,7 @@ from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.http_replies import Context, unary
+from rejoinder.api.rest.replies import Context, unary
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.vector_stores.checks import MAX_BATCH_FILES, MAX_FILE_IDS
 from rejoinder.core.vector_stores.files import VectorStoreFilesCore

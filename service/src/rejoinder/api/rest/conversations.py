@@ -9,7 +9,7 @@ from google.api.httpbody_pb2 import HttpBody
 from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.http_replies import Context, unary
+from rejoinder.api.rest.replies import Context, unary
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
 from rejoinder.pacing import run_paced

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from google.api.httpbody_pb2 import HttpBody
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.http_replies import Context, unary
+from rejoinder.api.rest.replies import Context, unary
 from rejoinder.core.checks.limits import check_count
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.pacing import run_paced
