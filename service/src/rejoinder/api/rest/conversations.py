@@ -3,23 +3,17 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from google.api.httpbody_pb2 import HttpBody
-from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
-from rejoinder.api.rest.replies import Context, unary
-from rejoinder.core.checks.limits import check_count
+from rejoinder.api.rest.replies import Context, read_body, unary
 from rejoinder.core.conversations import MAX_ITEMS_PER_CALL, ConversationsCore
-from rejoinder.pacing import run_paced
 from rejoinder.responses.v1 import conversations_service_pb2 as cv
 from rejoinder.responses.v1 import openai_http_pb2 as http
-from rejoinder.wire.json_body import parse_object
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.raw_body import RawBody
 
-M = TypeVar("M", bound=Message)
+ARRAYS = {"items": MAX_ITEMS_PER_CALL}  # refused over it before one item is decoded
 
 
 class ConversationRoutes:
@@ -30,20 +24,11 @@ class ConversationRoutes:
         self._codec = codec
         self._auth = auth
 
-    async def _read(self, body: HttpBody | RawBody, cls: type[M]) -> M:
-        """The body as a `cls`, its `items` refused over the limit before one is decoded; decoded in
-        steps that leave the event loop turns."""
-        data = await parse_object(body.data)
-        items = data.get("items")
-        if isinstance(items, list):
-            check_count(len(items), MAX_ITEMS_PER_CALL, "items")
-        return await run_paced(self._codec.decode_steps(data, cls))
-
     async def create(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/conversations."""
 
         async def produce() -> object:
-            req = await self._read(request, cv.CreateConversationRequest)
+            req = await read_body(self._codec, request, cv.CreateConversationRequest, ARRAYS)
             return self._codec.encode(await self._core.create(req, tenant=self._auth.tenant_of(context)))
 
         return await unary(context, produce)
@@ -61,7 +46,7 @@ class ConversationRoutes:
         """POST /v1/conversations/{id}: new metadata."""
 
         async def produce() -> object:
-            req = await self._read(request.body, cv.UpdateConversationRequest)
+            req = await read_body(self._codec, request.body, cv.UpdateConversationRequest, ARRAYS)
             req.conversation_id = request.conversation_id
             return self._codec.encode(await self._core.update(req, tenant=self._auth.tenant_of(context)))
 
@@ -80,7 +65,7 @@ class ConversationRoutes:
         """POST /v1/conversations/{id}/items."""
 
         async def produce() -> object:
-            req = await self._read(request.body, cv.CreateConversationItemsRequest)
+            req = await read_body(self._codec, request.body, cv.CreateConversationItemsRequest, ARRAYS)
             req.conversation_id = request.conversation_id
             added = await self._core.add_items(req, tenant=self._auth.tenant_of(context))
             return self._codec.encode(added)

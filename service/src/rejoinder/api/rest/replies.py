@@ -4,20 +4,28 @@ status in the initial metadata (`x-http-status`, which Envoy's Lua filter makes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import grpc
 import orjson
 from google.api.httpbody_pb2 import HttpBody
+from google.protobuf.message import Message
 
 from rejoinder.api.errors import http_body, http_metadata, http_status, internal_error
+from rejoinder.core.checks.limits import check_count
 from rejoinder.errors import ApiError
 from rejoinder.observe.record import current
+from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.replies import Headers
+from rejoinder.wire.json_body import parse_object
+from rejoinder.wire.openai_json import OpenAIJson
+from rejoinder.wire.raw_body import RawBody
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[object, object]
 JSON = "application/json"
+M = TypeVar("M", bound=Message)
 
 
 def json_body(value: object) -> HttpBody:
@@ -41,3 +49,15 @@ async def unary(context: Context, produce: Callable[[], Awaitable[object]]) -> H
     except Exception:
         log.exception("request failed")
         return await error_body(context, internal_error())
+
+
+async def read_body(
+    codec: OpenAIJson, body: HttpBody | RawBody, cls: type[M], arrays: Mapping[str, int]
+) -> M:
+    """The JSON body as a `cls`: arrays over their limit (`arrays`: the most elements of each) refused
+    before a single element is decoded, then decoded in steps that leave the event loop turns."""
+    data = await parse_object(body.data)
+    for key, most in arrays.items():
+        if isinstance(value := data.get(key), list):
+            check_count(len(value), most, key)
+    return await run_paced(codec.decode_steps(data, cls))

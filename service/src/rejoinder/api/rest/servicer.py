@@ -7,7 +7,7 @@ turns into the HTTP status) and one OpenAI error body; the RPC itself ends OK.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -18,17 +18,16 @@ from google.protobuf.message import Message
 
 from rejoinder.api.auth import Authenticator
 from rejoinder.api.errors import internal_error
-from rejoinder.api.rest.compact import CompactRoute
+from rejoinder.api.rest.context import ContextRoutes
 from rejoinder.api.rest.conversations import ConversationRoutes
 from rejoinder.api.rest.files import FileRoutes
-from rejoinder.api.rest.input_tokens import InputTokensRoute
 from rejoinder.api.rest.prompts import PromptRoutes
 from rejoinder.api.rest.replies import error_body as _error_body
 from rejoinder.api.rest.replies import json_body as _json
+from rejoinder.api.rest.replies import read_body, unary
 from rejoinder.api.rest.vector_store_rpcs import VectorStoreRpcs
 from rejoinder.api.rest.vector_stores import VectorStoreRoutes
 from rejoinder.config_limits import RequestLimits
-from rejoinder.core.checks.limits import check_count
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.conversations import ConversationsCore
 from rejoinder.core.models import get_model, list_models
@@ -37,7 +36,6 @@ from rejoinder.core.run.events import is_delta
 from rejoinder.edge.envoy_replies import ORIGINAL_PATH_METADATA
 from rejoinder.errors import ApiError
 from rejoinder.observe.record import current
-from rejoinder.pacing import run_paced
 from rejoinder.providers.registry import ProviderRegistry
 from rejoinder.ratelimit.base import Admission
 from rejoinder.ratelimit.replies import Headers
@@ -47,7 +45,6 @@ from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest, ListInputItemsRequest
 from rejoinder.wire import sse
 from rejoinder.wire.batching import Tick, batches
-from rejoinder.wire.json_body import parse_object
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.raw_body import RawBody
 
@@ -62,13 +59,6 @@ async def _send_headers(context: Context, headers: Headers) -> None:
     """Headers for the reply (initial metadata, which Envoy makes HTTP headers), when there are any."""
     if headers:
         await context.send_initial_metadata(headers)
-
-
-def _check_arrays(data: Mapping[str, object], most: Mapping[str, int]) -> None:
-    """Arrays over their limit are refused before a single element is decoded."""
-    for key, limit in most.items():
-        if isinstance(value := data.get(key), list):
-            check_count(len(value), limit, key)
 
 
 @dataclass(frozen=True)
@@ -103,8 +93,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
         self._vector_stores = options.vector_stores
         self._prompts = options.prompts
         self._arrays = {"input": limits.max_input_items, "tools": limits.max_tools}
-        self._input_tokens = InputTokensRoute(core, codec, auth, self._arrays)
-        self._compact = CompactRoute(core, codec, auth, self._arrays)
+        self._context = ContextRoutes(core, codec, auth, self._arrays)
         self._core = core
         self._conversations = ConversationRoutes(conversations, codec, auth)
         self._auth = auth
@@ -115,25 +104,10 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
     def _tenant(self, context: Context) -> str:
         return self._auth.tenant_of(context)
 
-    async def _read(self, body: HttpBody | RawBody, cls: type[M], arrays: Mapping[str, int]) -> M:
-        """The body as a `cls`: parsed and decoded in steps that leave the event loop turns."""
-        data = await parse_object(body.data)
-        _check_arrays(data, arrays)
-        return await run_paced(self._codec.decode_steps(data, cls))
-
-    async def _unary(self, context: Context, produce: Callable[[], Awaitable[object]]) -> HttpBody:
-        try:
-            return _json(await produce())
-        except ApiError as err:
-            return await _error_body(context, err)
-        except Exception:
-            log.exception("request failed")
-            return await _error_body(context, internal_error())
-
     async def _admitted_read(self, request: HttpBody | RawBody, admission: Admission) -> CreateRequest:
         """The body, read after the tenant was admitted (a refused request costs no parsing)."""
         try:
-            return await self._read(request, CreateRequest, self._arrays)
+            return await read_body(self._codec, request, CreateRequest, self._arrays)
         except BaseException:
             admission.finish(0)
             raise
@@ -176,11 +150,11 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
 
     async def CountInputTokens(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/responses/input_tokens."""
-        return await self._input_tokens.count(request, context)
+        return await self._context.count(request, context)
 
     async def CompactResponse(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/responses/compact."""
-        return await self._compact.compact(request, context)
+        return await self._context.compact(request, context)
 
     async def GetResponse(
         self, request: http.HttpGetResponseRequest, context: Context
@@ -195,7 +169,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
                     )
                 )
 
-            yield await self._unary(context, produce)
+            yield await unary(context, produce)
             return
         try:
             after = _starting_after(request, context)
@@ -218,7 +192,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
                 await self._core.delete(request.response_id, tenant=self._tenant(context))
             )
 
-        return await self._unary(context, produce)
+        return await unary(context, produce)
 
     async def CancelResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:
         """POST /v1/responses/{id}/cancel."""
@@ -228,7 +202,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
                 await self._core.cancel(request.response_id, tenant=self._tenant(context))
             )
 
-        return await self._unary(context, produce)
+        return await unary(context, produce)
 
     async def ListInputItems(self, request: http.HttpListInputItemsRequest, context: Context) -> HttpBody:
         """GET /v1/responses/{id}/input_items."""
@@ -245,7 +219,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
                 req.order = request.order
             return self._codec.encode(await self._core.list_input_items(req, tenant=self._tenant(context)))
 
-        return await self._unary(context, produce)
+        return await unary(context, produce)
 
     async def ListModels(self, request: http.HttpListModelsRequest, context: Context) -> HttpBody:
         """GET /v1/models."""
@@ -254,7 +228,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             self._tenant(context)
             return self._codec.encode(list_models(self._models))
 
-        return await self._unary(context, produce)
+        return await unary(context, produce)
 
     async def GetModel(self, request: http.HttpGetModelRequest, context: Context) -> HttpBody:
         """GET /v1/models/{model}."""
@@ -263,7 +237,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             self._tenant(context)
             return self._codec.encode(get_model(self._models, _model_id(request, context)))
 
-        return await self._unary(context, produce)
+        return await unary(context, produce)
 
     async def CreateConversation(self, request: HttpBody | RawBody, context: Context) -> HttpBody:
         """POST /v1/conversations."""
