@@ -46,15 +46,26 @@ WAL_RETRY_S = 0.01
 
 
 def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
+    """The store's connection to `path`: `open_wal`'s, with foreign keys on and the schema migrated."""
+    conn = open_wal(path, busy_timeout_s)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_wal(path: str, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection to `path` (its directory made), in WAL mode with `synchronous = NORMAL`, autocommit
+    (transactions are explicit: `transaction`), waiting up to `busy_timeout_s` for locks."""
     if path != MEMORY:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # timeout: the busy timeout. isolation_level=None: autocommit; transactions are explicit (transaction).
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
     try:
         _wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn)
     except BaseException:
         conn.close()
         raise

@@ -4,61 +4,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
+from rejoinder.store.sqlite_ops import open_wal, transaction
 from rejoinder.vectors.base import FileChunks
 from rejoinder.vectors.filters import AttributeValue
 from rejoinder.vectors.matrix import StoreVectors, unit_bytes
 from rejoinder.vectors.sqlite_schema import migrate
-
-MEMORY = ":memory:"
-WAL_RETRY_S = 0.01
 
 FileRow = tuple[str, str, dict[str, AttributeValue]]  # file id, filename, attributes
 HitRow = tuple[int, str, str, int, str]  # chunk id, vector store, file id, position, text
 
 
 def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
-    """As the store connects (WAL, `synchronous = NORMAL`, autocommit), then the index's migrations."""
-    if path != MEMORY:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    """As the store opens its file (store/sqlite_ops.open_wal), then the index's migrations."""
+    conn = open_wal(path, busy_timeout_s)
     try:
-        _wal(conn, busy_timeout_s)
-        conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn)
     except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
-    """WAL mode, retried while another process turns a brand-new file to WAL (see store/sqlite_ops.py)."""
-    deadline = time.monotonic() + busy_timeout_s
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(WAL_RETRY_S)
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _removed(conn: sqlite3.Connection, tenant: str, vector_store_id: str) -> None:
@@ -100,7 +66,7 @@ def add_file(conn: sqlite3.Connection, file: FileChunks) -> None:
          unit_bytes(c.embedding))
         for c in file.chunks
     ]  # fmt: skip
-    with _write(conn):
+    with transaction(conn, "IMMEDIATE"):
         _delete_file(conn, file.tenant, file.vector_store_id, file.file_id)
         _check_dimensions(conn, file)
         conn.execute(
@@ -122,13 +88,13 @@ def add_file(conn: sqlite3.Connection, file: FileChunks) -> None:
 
 
 def delete_file(conn: sqlite3.Connection, tenant: str, vector_store_id: str, file_id: str) -> bool:
-    with _write(conn):
+    with transaction(conn, "IMMEDIATE"):
         return _delete_file(conn, tenant, vector_store_id, file_id)
 
 
 def delete_store(conn: sqlite3.Connection, tenant: str, vector_store_id: str) -> int:
     key = (tenant, vector_store_id)
-    with _write(conn):
+    with transaction(conn, "IMMEDIATE"):
         conn.execute("DELETE FROM vector_index_chunks WHERE tenant = ? AND vector_store_id = ?", key)
         files: int = conn.execute(
             "DELETE FROM vector_index_files WHERE tenant = ? AND vector_store_id = ?", key
