@@ -17,16 +17,16 @@ from rejoinder.store.base import ChainLink, ItemPage, Order, Store, StoredConver
 T = TypeVar("T")
 
 
-class ObservedStore:
-    """`Store` over another, reporting each operation's time to the observer."""
+class StoreTimer:
+    """Times one store operation (`Observer.store_op`) and, inside a trace, makes its span: what every
+    observed store (responses, files, prompts) reports the same way."""
 
-    def __init__(self, store: Store, observer: Observer, system: str = "") -> None:
+    def __init__(self, observer: Observer, system: str = "") -> None:
         """`system`: the database, as OpenTelemetry names it (`sqlite`, `postgresql`), for the spans."""
-        self._store = store
         self._observer = observer
         self._system = system
 
-    async def _timed(self, operation: str, work: Awaitable[T]) -> T:
+    async def __call__(self, operation: str, work: Awaitable[T]) -> T:
         started = time.perf_counter()
         described = {"db.operation.name": operation, "db.system.name": self._system}
         with self._observer.span(f"store {operation}", described, nested=True):
@@ -34,6 +34,15 @@ class ObservedStore:
                 return await work
             finally:
                 self._observer.store_op(operation, time.perf_counter() - started)
+
+
+class ObservedStore:
+    """`Store` over another, reporting each operation's time to the observer."""
+
+    def __init__(self, store: Store, observer: Observer, system: str = "") -> None:
+        """`system`: the database, as OpenTelemetry names it (`sqlite`, `postgresql`), for the spans."""
+        self._store = store
+        self._timed = StoreTimer(observer, system)
 
     async def save(self, response: Response, input_items: Sequence[InputItem], *, tenant: str = "") -> None:
         await self._timed("save", self._store.save(response, input_items, tenant=tenant))

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import TypeVar
 
 from rejoinder.observe.observer import Observer
 from rejoinder.store.base import Order
 from rejoinder.store.files.base import Describe, FilePage, FileStore, StoredFile
+from rejoinder.store.observed import StoreTimer
 
 T = TypeVar("T")
 
@@ -20,17 +20,7 @@ class ObservedFileStore:
     def __init__(self, files: FileStore, observer: Observer, system: str = "") -> None:
         """`system`: the database, as OpenTelemetry names it (`sqlite`, `postgresql`), for the spans."""
         self._files = files
-        self._observer = observer
-        self._system = system
-
-    async def _timed(self, operation: str, work: Awaitable[T]) -> T:
-        started = time.perf_counter()
-        described = {"db.operation.name": operation, "db.system.name": self._system}
-        with self._observer.span(f"store {operation}", described, nested=True):
-            try:
-                return await work
-            finally:
-                self._observer.store_op(operation, time.perf_counter() - started)
+        self._timed = StoreTimer(observer, system)
 
     async def create_file(
         self, file_id: str, content: AsyncIterable[bytes], describe: Describe, *, tenant: str = ""

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable
 from typing import TypeVar
 
 from rejoinder.observe.observer import Observer
 from rejoinder.store.base import Order
+from rejoinder.store.observed import StoreTimer
 from rejoinder.store.prompts.base import PromptPage, PromptStore, PromptVersion, StaleVersion
 
 T = TypeVar("T")
@@ -20,17 +19,7 @@ class ObservedPromptStore:
     def __init__(self, prompts: PromptStore, observer: Observer, system: str = "") -> None:
         """`system`: the database, as OpenTelemetry names it (`sqlite`, `postgresql`), for the spans."""
         self._prompts = prompts
-        self._observer = observer
-        self._system = system
-
-    async def _timed(self, operation: str, work: Awaitable[T]) -> T:
-        started = time.perf_counter()
-        described = {"db.operation.name": operation, "db.system.name": self._system}
-        with self._observer.span(f"store {operation}", described, nested=True):
-            try:
-                return await work
-            finally:
-                self._observer.store_op(operation, time.perf_counter() - started)
+        self._timed = StoreTimer(observer, system)
 
     async def create_prompt(self, first: PromptVersion, *, tenant: str = "") -> PromptVersion:
         return await self._timed("create_prompt", self._prompts.create_prompt(first, tenant=tenant))
