@@ -4,7 +4,6 @@ scripted upstream; on SQLite and PostgreSQL, and over typed gRPC."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ import pytest
 from openai import OpenAI
 from openai.types.responses import ResponseFileSearchToolCall, ResponseIncludable, ResponseOutputMessage
 
-from rejoinder.api.auth import hash_key
 from rejoinder_client.rejoinder.responses.v1 import (
     CreateRequest,
     FileSearchTool,
@@ -29,8 +27,8 @@ from rejoinder_client.rejoinder.responses.v1 import (
 from tests.e2e.exactness import CapturingTransport, check
 from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
+from tests.e2e.tenant_service import tenant_service
 from tests.mcp_servers import McpTestServer, toolbox_server
-from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedToolCall, ScriptedUpstream
 
 ACME = "sk-acme-search-0001"
@@ -54,21 +52,15 @@ def fs_service(
 ) -> Iterator[ServiceProcess]:
     """A keyed service (two tenants) on each store; embeddings by the embedded model."""
     data = tmp_path_factory.mktemp(f"file-search-{request.param}")
-    config = data / "rejoinder.toml"
-    config.write_text(
-        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\n\n'
-        '[models."m"]\nprovider = "scripted"\nmodel = "scripted-model"\n\n'
-        f'[auth.tenants]\nacme = ["{hash_key(ACME)}"]\nglobex = ["{hash_key(GLOBEX)}"]\n'
+    keys = {"acme": ACME, "globex": GLOBEX}
+    yield from tenant_service(
+        request.param,
+        data,
+        e2e_upstream,
+        postgres_admin_dsn,
+        keys,
+        '\n[models."m"]\nprovider = "scripted"\nmodel = "scripted-model"\n',
     )
-    args = ["--config", str(config)]
-    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
-    if dsn:
-        args += ["--store", dsn]
-    proc = ServiceProcess(data_dir=data, extra_args=args, api_key=ACME).start()
-    yield proc
-    assert proc.stop() == 0, proc.log()
-    if dsn:
-        asyncio.run(drop_database(postgres_admin_dsn, dsn))
 
 
 @pytest.fixture

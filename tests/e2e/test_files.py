@@ -3,7 +3,6 @@ and typed gRPC, per tenant, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ import openai
 import pytest
 from openai import OpenAI
 
-from rejoinder.api.auth import hash_key
 from rejoinder_client.rejoinder.responses.v1 import (
     CreateFileMetadata,
     CreateFileRequest,
@@ -28,7 +26,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
 )
 from tests.e2e.exactness import CapturingTransport, check
 from tests.e2e.service_process import ServiceProcess
-from tests.postgres_server import create_database, drop_database
+from tests.e2e.tenant_service import tenant_service
 from tests.scripted_upstream import ScriptedUpstream
 
 ACME = "sk-acme-files-0001"
@@ -47,21 +45,15 @@ def files_service(
 ) -> Iterator[ServiceProcess]:
     """A keyed service (two tenants) with small body and file limits, on each store."""
     data = tmp_path_factory.mktemp(f"files-{request.param}")
-    config = data / "rejoinder.toml"
-    config.write_text(
-        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\n\n'
-        f'[auth.tenants]\nacme = ["{hash_key(ACME)}"]\nglobex = ["{hash_key(GLOBEX)}"]\n\n'
-        f"[limits]\nmax_request_body_bytes = {BODY_LIMIT}\nmax_file_bytes = {MAX_FILE}\n"
+    keys = {"acme": ACME, "globex": GLOBEX}
+    yield from tenant_service(
+        request.param,
+        data,
+        e2e_upstream,
+        postgres_admin_dsn,
+        keys,
+        f"\n[limits]\nmax_request_body_bytes = {BODY_LIMIT}\nmax_file_bytes = {MAX_FILE}\n",
     )
-    args = ["--config", str(config)]
-    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
-    if dsn:
-        args += ["--store", dsn]
-    proc = ServiceProcess(data_dir=data, extra_args=args, api_key=ACME).start()
-    yield proc
-    assert proc.stop() == 0, proc.log()
-    if dsn:
-        asyncio.run(drop_database(postgres_admin_dsn, dsn))
 
 
 @pytest.fixture

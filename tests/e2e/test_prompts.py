@@ -4,7 +4,6 @@ the scripted upstream, and both over typed gRPC. Two tenants (API keys), each se
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ import openai
 import pytest
 from openai import OpenAI
 
-from rejoinder.api.auth import hash_key
 from rejoinder_client.google.protobuf import Struct
 from rejoinder_client.rejoinder.responses.v1 import (
     CreatePromptRequest,
@@ -30,7 +28,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
 )
 from tests.e2e.exactness import CapturingTransport, check
 from tests.e2e.service_process import ServiceProcess
-from tests.postgres_server import create_database, drop_database
+from tests.e2e.tenant_service import tenant_service
 from tests.scripted_upstream import Script, ScriptedUpstream
 
 ACME = "sk-acme-prompts-0001"
@@ -47,21 +45,15 @@ def prompts_service(
 ) -> Iterator[ServiceProcess]:
     """A keyed service (two tenants) routing model "m" to the scripted upstream, on each store."""
     data = tmp_path_factory.mktemp(f"prompts-{request.param}")
-    config = data / "rejoinder.toml"
-    config.write_text(
-        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\n\n'
-        '[models."m"]\nprovider = "scripted"\nmodel = "scripted-model"\n\n'
-        f'[auth.tenants]\nacme = ["{hash_key(ACME)}"]\nglobex = ["{hash_key(GLOBEX)}"]\n'
+    keys = {"acme": ACME, "globex": GLOBEX}
+    yield from tenant_service(
+        request.param,
+        data,
+        e2e_upstream,
+        postgres_admin_dsn,
+        keys,
+        '\n[models."m"]\nprovider = "scripted"\nmodel = "scripted-model"\n',
     )
-    args = ["--config", str(config)]
-    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
-    if dsn:
-        args += ["--store", dsn]
-    proc = ServiceProcess(data_dir=data, extra_args=args, api_key=ACME).start()
-    yield proc
-    assert proc.stop() == 0, proc.log()
-    if dsn:
-        asyncio.run(drop_database(postgres_admin_dsn, dsn))
 
 
 @pytest.fixture

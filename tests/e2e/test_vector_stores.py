@@ -3,7 +3,6 @@ and on PostgreSQL, with files ingested in the background by the embedded embeddi
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
@@ -18,7 +17,6 @@ from google.rpc import error_details_pb2, status_pb2
 from openai import OpenAI
 from openai.types import VectorStore
 
-from rejoinder.api.auth import hash_key
 from rejoinder_client.rejoinder.responses.v1 import (
     CreateVectorStoreRequest,
     GetVectorStoreFileRequest,
@@ -31,7 +29,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
 from tests.e2e.exactness import CapturingTransport, check
 from tests.e2e.prometheus import Moved, scrape
 from tests.e2e.service_process import ServiceProcess
-from tests.postgres_server import create_database, drop_database
+from tests.e2e.tenant_service import tenant_service
 from tests.scripted_upstream import ScriptedUpstream
 
 ACME = "sk-acme-vectors-0001"
@@ -56,20 +54,8 @@ def vs_service(
 ) -> Iterator[ServiceProcess]:
     """A keyed service (two tenants) on each store; embeddings by the embedded model."""
     data = tmp_path_factory.mktemp(f"vector-stores-{request.param}")
-    config = data / "rejoinder.toml"
-    config.write_text(
-        f'[providers.scripted]\nbase_url = "{e2e_upstream.base_url}"\n\n'
-        f'[auth.tenants]\nacme = ["{hash_key(ACME)}"]\nglobex = ["{hash_key(GLOBEX)}"]\n'
-    )
-    args = ["--config", str(config)]
-    dsn = asyncio.run(create_database(postgres_admin_dsn)) if request.param == "postgres" else ""
-    if dsn:
-        args += ["--store", dsn]
-    proc = ServiceProcess(data_dir=data, extra_args=args, api_key=ACME).start()
-    yield proc
-    assert proc.stop() == 0, proc.log()
-    if dsn:
-        asyncio.run(drop_database(postgres_admin_dsn, dsn))
+    keys = {"acme": ACME, "globex": GLOBEX}
+    yield from tenant_service(request.param, data, e2e_upstream, postgres_admin_dsn, keys)
 
 
 @pytest.fixture
