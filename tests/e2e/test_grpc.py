@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
@@ -121,6 +123,50 @@ def test_stream_create_batched_sends_a_slow_models_deltas_as_they_come(
         for r in stub.stream_create_batched(StreamCreateBatchedRequest(params=params))
     ]
     assert [d for d in with_deltas if d] == [["slow "], ["and "], ["steady"]]
+
+
+def test_stream_create_sends_a_slow_models_deltas_as_they_come(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    """Each delta is written when it is made, not when the next one is."""
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text=["slow ", "and ", "steady"], delay_s=0.3))
+    params = CreateRequest(model="m", input=Input(text="hi"), store=False)
+    arrivals: list[tuple[str, float]] = []
+    for reply in stub.stream_create(StreamCreateRequest(params=params)):
+        event = reply.event
+        if event is not None and event.output_text_delta is not None:
+            arrivals.append((event.output_text_delta.delta, time.monotonic()))
+    assert [text for text, _ in arrivals] == ["slow ", "and ", "steady"]
+    gaps = [later - earlier for (_, earlier), (_, later) in zip(arrivals, arrivals[1:], strict=False)]
+    assert all(gap > 0.15 for gap in gaps), gaps
+
+
+def test_a_grpc_client_that_cancels_its_stream_stops_the_upstream_and_keeps_the_response(
+    channel: grpc.Channel, upstream: ScriptedUpstream
+) -> None:
+    stub = ResponsesServiceStub(channel)
+    upstream.enqueue(Script(text=["tick "] * 40, delay_s=0.1))
+    params = CreateRequest(model="m", input=Input(text="hi"))
+    response_id = ""
+    replies = stub.stream_create(StreamCreateRequest(params=params))
+    for reply in replies:
+        event = reply.event
+        assert event is not None
+        if event.response_created is not None and event.response_created.response is not None:
+            response_id = event.response_created.response.id
+        if event.output_text_delta is not None:
+            break
+    replies.close()  # the generator's close cancels the call
+    assert response_id
+    assert upstream.received[-1].wait_ended(5.0) == "client_gone"
+    deadline = time.monotonic() + 5
+    status = ""
+    while time.monotonic() < deadline and status != "cancelled":
+        stored = stub.get(GetRequest(response_id=response_id)).response
+        status = stored.status if stored is not None else ""
+        time.sleep(0.05)
+    assert status == "cancelled"
 
 
 def test_stream_create_batched_rejects_a_bad_request_with_a_status(channel: grpc.Channel) -> None:
