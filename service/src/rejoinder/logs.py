@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 
 import orjson
@@ -31,18 +32,44 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class _Seconds:
+    """A time format of whole seconds, made once per second (strftime costs more than the rest of a
+    line)."""
+
+    def __init__(self, fmt: str, convert: Callable[[float | None], time.struct_time]) -> None:
+        self._fmt = fmt
+        self._convert = convert
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second, self._text = second, time.strftime(self._fmt, self._convert(created))
+        return self._text
+
+
 class TextFormatter(logging.Formatter):
-    """`FORMAT`, then an access line's fields as `key=value`."""
+    """`FORMAT`, then an access line's fields as `key=value`. A line without an exception or a stack is
+    put together directly (the same text `logging.Formatter` makes of `FORMAT`, without its layers:
+    one line per call is a hot path)."""
 
     def __init__(self) -> None:
         super().__init__(FORMAT)
+        self._seconds = _Seconds(self.default_time_format, self.converter)
 
     def format(self, record: logging.LogRecord) -> str:
         """The line."""
-        line = super().format(record)
+        if record.exc_info or record.exc_text or record.stack_info:
+            line = super().format(record)
+        else:
+            record.message = record.getMessage()
+            stamp = f"{self._seconds(record.created)},{int(record.msecs):03d}"
+            request_id = record.__dict__.get("request_id", "-")
+            line = f"{stamp} {record.levelname} {record.name} [{request_id}]: {record.message}"
         access = record.__dict__.get("access")
         if isinstance(access, dict):
-            line += " " + " ".join(f"{k}={v}" for k, v in access.items() if v not in (None, ""))
+            line += " " + " ".join(f"{k}={v}" for k, v in access.items() if v is not None and v != "")
         return line
 
 
@@ -50,11 +77,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, request_id, message, an access line's fields, and
     the exception's text when there is one."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._seconds = _Seconds("%Y-%m-%dT%H:%M:%S", time.gmtime)
+
     def format(self, record: logging.LogRecord) -> str:
         """The line."""
         out: dict[str, object] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": f"{self._seconds(record.created)}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "request_id": record.__dict__.get("request_id", "-"),
@@ -80,7 +110,14 @@ CHATTY = ("httpx", "httpx2", "httpcore", "mcp")
 
 
 def configure(level: str, log_format: str = "text") -> None:
-    """Log to stderr at `level`, each line with its request id, as text or JSON (`log_format`)."""
+    """Log to stderr at `level`, each line with its request id, as text or JSON (`log_format`).
+
+    No line shows the caller's file, thread or process, so records are not given them (the logging
+    HOWTO's "Optimization": each costs a stack walk or a lookup per line)."""
+    logging._srcfile = None  # the documented switch for caller information
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.basicConfig(level=level.upper())
     formatter: logging.Formatter = JsonFormatter() if log_format == "json" else TextFormatter()
     for handler in logging.getLogger().handlers:
