@@ -5,7 +5,8 @@ On this VM the CPU time of the same work drifts by 10-40% over tens of seconds, 
 both pinned to the service core, the bench upstream and the load generator on the other), and every
 round measures each of them one right after the other (the order alternating), so a drift weighs on
 both alike. Per round and build: service + Envoy CPU per non-stream REST request, service CPU per
-typed `Create`, and the first text delta (p50) of a 512-token stream over REST and gRPC. The
+typed `Create`, and the first text delta (p50) and service CPU per delta of a 512-token stream over REST
+and gRPC. The
 per-round ratios B/A say whether a change is real: a ratio whose rounds all fall on one side of 1.
 
     python -m bench.ab                      # HEAD (A) against the working tree (B), 8 rounds
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKTREE = "worktree"
 NONSTREAM = Shape(tokens=16, stream=False)
 STREAM = Shape(tokens=512, stream=True)
-FIGURES = ("rest_cpu_us", "grpc_cpu_us", "rest_ttft_ms", "grpc_ttft_ms")
+FIGURES = ("rest_cpu_us", "grpc_cpu_us", "rest_ttft_ms", "grpc_ttft_ms", "rest_delta_us", "grpc_delta_us")
 
 
 @dataclass
@@ -91,6 +92,8 @@ async def _round(build: Build, seconds: float) -> None:
     got["grpc_cpu_us"].append(1000 * _num(grpc["svc_cpu_ms_per_req"]))
     got["rest_ttft_ms"].append(_num(rest_stream["ttft_p50_ms"]))
     got["grpc_ttft_ms"].append(_num(grpc_stream["ttft_p50_ms"]))
+    got["rest_delta_us"].append(_num(rest_stream["svc_cpu_us_per_delta"]))
+    got["grpc_delta_us"].append(_num(grpc_stream["svc_cpu_us_per_delta"]))
 
 
 def _num(value: object) -> float:
@@ -162,6 +165,8 @@ def render(table: Mapping[str, Mapping[str, float]], a: str, b: str) -> str:
         "grpc_cpu_us": "service CPU us per gRPC Create",
         "rest_ttft_ms": "first delta p50 ms, 512 tok, REST",
         "grpc_ttft_ms": "first delta p50 ms, 512 tok, gRPC",
+        "rest_delta_us": "service CPU us per delta, 512 tok, REST",
+        "grpc_delta_us": "service CPU us per delta, 512 tok, gRPC",
     }
     lines = [f"{'figure':40} {'A':>9} {'B':>9}  B/A (rounds: low-high)", f"A = {a}, B = {b}"]
     for name, row in table.items():

@@ -183,3 +183,31 @@ def test_any_delta_frames_as_the_codec_frames_it(events: list[ev.ResponseStreamE
     framer = EventFrames(CODEC)
     for event in events:
         assert framer.frame(event) == frame(CODEC.encode(event))  # type: ignore[arg-type]
+
+
+def _lifecycle(case: str, number: int, response: object) -> ev.ResponseStreamEvent:
+    return ev.ResponseStreamEvent(sequence_number=number, **{case: {"response": response}})  # type: ignore[arg-type]
+
+
+def test_the_response_the_opening_events_repeat_is_encoded_once_and_framed_as_the_codec_frames_it() -> None:
+    from rejoinder.responses.v1.response_pb2 import Response
+
+    started = Response(id="resp_1", object="response", status="in_progress", model="m", metadata={"a": "1"})
+    queued = Response(id="resp_1", object="response", status="queued", model="m", metadata={"a": "1"})
+    done = Response(id="resp_1", object="response", status="completed", model="m", metadata={"a": "1"})
+    events = [
+        _lifecycle("response_created", 0, queued),
+        _lifecycle("response_queued", 1, queued),
+        _lifecycle("response_in_progress", 2, started),  # changed: encoded again
+        _lifecycle("response_completed", 3, done),
+    ]
+    codec = CountingCodec()
+    framer = EventFrames(codec)
+
+    assert [framer.frame(e) for e in events] == [frame(CODEC.encode(e)) for e in events]  # type: ignore[arg-type]
+    alone = []
+    for event in events:
+        counting = CountingCodec()
+        EventFrames(counting).frame(event)
+        alone.append(counting.encoded)
+    assert codec.encoded == sum(alone) - alone[1], "the queued event reused the created one's response"

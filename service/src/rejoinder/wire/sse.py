@@ -72,13 +72,20 @@ READERS: dict[str, tuple[Read, frozenset[str]]] = {
 listed (the proto grew one) is not spliced: the codec frames it, as everything else."""
 
 
+LIFECYCLE = frozenset({"response_created", "response_queued", "response_in_progress"})
+"""The events that carry the whole response as it starts: a stream's first two carry the same one."""
+
+
 class EventFrames:
     """The frames of one stream's events: `frame(codec.encode(event))`, byte for byte, made faster for
-    the deltas.
+    the deltas and for the response a stream's first events repeat.
 
     A delta event differs from the previous delta of its part only in its sequence number and its
     text. So the codec frames one of them with marks in their place, once per part, and the frames of
     the others are its pieces with the number and the JSON string of the text put in.
+
+    `response.created` and `response.in_progress` (or `response.queued`) carry the same response, the
+    longest JSON of the opening frames: it is encoded once, and reused while its bytes are the same.
     """
 
     def __init__(self, codec: OpenAIJson) -> None:
@@ -86,10 +93,13 @@ class EventFrames:
         self._readers: dict[str, Read | None] = {}  # by oneof case, once seen
         self._key: _Key | None = None
         self._pieces: Pieces | None = None
+        self._started: tuple[bytes, dict[str, object]] | None = None  # a lifecycle payload, by response
 
     def frame(self, event: ResponseStreamEvent) -> bytes:
         """The SSE frame of `event`."""
         case = event.WhichOneof("event") or ""
+        if case in LIFECYCLE:
+            return frame(self._lifecycle(event, case))
         read = self._readers[case] if case in self._readers else self._reader(case)
         found = read(event) if read is not None else None
         if found is not None:
@@ -103,6 +113,21 @@ class EventFrames:
         payload = self._codec.encode(event)
         assert isinstance(payload, dict)
         return frame(payload)
+
+    def _lifecycle(self, event: ResponseStreamEvent, case: str) -> dict[str, object]:
+        """The payload of a lifecycle event: the previous one's with this event's type and number, when
+        it carried the same response; else the codec's."""
+        response = getattr(event, case).response.SerializeToString(deterministic=True)
+        started = self._started
+        if started is not None and started[0] == response:
+            payload = dict(started[1])  # the same keys in the same order: only the values change
+            payload["type"] = self._codec.plan(ResponseStreamEvent.DESCRIPTOR).type_by_case[case]
+            payload["sequence_number"] = event.sequence_number
+            return payload
+        encoded = self._codec.encode(event)
+        assert isinstance(encoded, dict)
+        self._started = (response, encoded)
+        return encoded
 
     def _reader(self, case: str) -> Read | None:
         """How events of `case` are spliced, if they are: its message has exactly the fields the reader
