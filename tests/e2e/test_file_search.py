@@ -168,6 +168,56 @@ def test_results_only_with_include_and_a_later_retrieve_can_ask(
     assert again.results[0].filename == "bread.txt"
 
 
+def _search_results(lines: Iterator[str]) -> dict[str, object]:
+    """The `results` of the file_search_call item in a stream's `response.output_item.done` and
+    `response.completed` payloads, by event type."""
+    found: dict[str, object] = {}
+    for line in lines:
+        if not line.startswith("data: {"):
+            continue
+        data = json.loads(line[len("data: ") :])
+        if data["type"] == "response.output_item.done" and data["item"]["type"] == "file_search_call":
+            found[data["type"]] = data["item"]["results"]
+        elif data["type"] == "response.completed":
+            found[data["type"]] = data["response"]["output"][0]["results"]
+    return found
+
+
+def test_a_search_that_finds_nothing_shows_an_empty_list_when_included(
+    acme: OpenAI, upstream: ScriptedUpstream, store_id: str
+) -> None:
+    nothing = _tool(store_id, filters={"type": "eq", "key": "topic", "value": "no such topic"})
+    script = (Script(tool_calls=[_search_call(["kerosene"])]), Script(text="Nothing found."))
+    upstream.enqueue(*script)
+    raw = acme.responses.with_raw_response.create(
+        model="m", input=QUESTION, tools=[nothing], include=[RESULTS]
+    )
+    made = raw.http_response.json()
+    assert made["output"][0]["type"] == "file_search_call" and made["output"][0]["status"] == "completed"
+    assert made["output"][0]["results"] == []
+    included = acme.responses.with_raw_response.retrieve(made["id"], include=[RESULTS]).http_response.json()
+    assert included["output"][0]["results"] == []
+    withheld = acme.responses.with_raw_response.retrieve(made["id"]).http_response.json()
+    assert withheld["output"][0]["results"] is None
+
+    upstream.enqueue(*script)
+    with acme.responses.with_streaming_response.create(
+        model="m", input=QUESTION, tools=[nothing], include=[RESULTS], stream=True
+    ) as streamed:
+        shown = _search_results(streamed.iter_lines())
+    assert shown == {"response.output_item.done": [], "response.completed": []}
+
+    upstream.enqueue(*script)
+    plain = acme.responses.with_raw_response.create(model="m", input=QUESTION, tools=[nothing]).http_response
+    assert plain.json()["output"][0]["results"] is None
+    upstream.enqueue(*script)
+    with acme.responses.with_streaming_response.create(
+        model="m", input=QUESTION, tools=[nothing], stream=True
+    ) as streamed:
+        withheld = _search_results(streamed.iter_lines())
+    assert withheld == {"response.output_item.done": None, "response.completed": None}
+
+
 def test_later_turns_read_the_search_by_previous_response_and_conversation(
     acme: OpenAI, upstream: ScriptedUpstream, store_id: str
 ) -> None:

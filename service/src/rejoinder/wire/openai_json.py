@@ -39,17 +39,42 @@ def _join(path: str, key: str) -> str:
 class OpenAIJson:
     """The codec. Plans are read from descriptors once per message type and kept here."""
 
-    def __init__(self, *, strict: bool = False, max_string_chars: int | None = None) -> None:
-        """`strict`: unknown keys are 400s; `max_string_chars`: the longest string a request may hold."""
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        max_string_chars: int | None = None,
+        shown: frozenset[str] = frozenset(),
+    ) -> None:
+        """`strict`: unknown keys are 400s; `max_string_chars`: the longest string a request may hold;
+        `shown`: full names of `openai_null_when_empty` fields that print `[]` when empty (see `showing`)."""
         self._plans: dict[Descriptor, MessagePlan] = {}  # by descriptor (one object per type)
         self._strict = strict
         self._max_chars = max_string_chars
+        self._shown = shown
+        self._showing: dict[frozenset[str], OpenAIJson] = {shown: self}
+
+    def showing(self, fields: frozenset[str]) -> OpenAIJson:
+        """This codec, but writing the `openai_null_when_empty` fields named in `fields` (full proto
+        names) as `[]` when empty: a request's `include` asked for them (core/include.py), so empty
+        means none found, not withheld. Kept, one per set."""
+        codec = self._showing.get(fields)
+        if codec is None:
+            codec = OpenAIJson(strict=self._strict, max_string_chars=self._max_chars, shown=fields)
+            self._showing[fields] = codec
+        return codec
 
     def plan(self, desc: Descriptor | Any) -> MessagePlan:
         """The cached plan of a message type."""
         plan = self._plans.get(desc)
         if plan is None:
             plan = build_plan(desc)
+            if self._shown:
+                plan.containers += tuple(
+                    (fp.name, False)
+                    for fp in plan.fields.values()
+                    if fp.null_when_empty and fp.descriptor.full_name in self._shown
+                )
             self._plans[desc] = plan
         return plan
 

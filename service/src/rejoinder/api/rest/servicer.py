@@ -7,7 +7,7 @@ turns into the HTTP status) and one OpenAI error body; the RPC itself ends OK.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,6 +30,7 @@ from rejoinder.api.rest.vector_stores import VectorStoreRoutes
 from rejoinder.config_limits import RequestLimits
 from rejoinder.core.checks.validation import DEFAULT_LIMITS
 from rejoinder.core.conversations import ConversationsCore
+from rejoinder.core.include import shown_fields
 from rejoinder.core.models import get_model, list_models
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.events import is_delta
@@ -121,10 +122,11 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             admission = await self._core.admit(tenant)
             headers = admission.headers
             req = await self._admitted_read(request, admission)
+            codec = self._showing(req.include)
             if not req.stream:
                 response = await self._core.create(req, tenant=tenant, admission=admission)
                 await _send_headers(context, headers)
-                yield _json(self._codec.encode(response))
+                yield _json(codec.encode(response))
                 return
             run = await self._core.start(req, stream=True, tenant=tenant, admission=admission)
         except ApiError as err:
@@ -135,12 +137,18 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             yield await _error_body(context, internal_error(), headers)
             return
         await _send_headers(context, headers)
-        async for body in self._sse(run.events()):
+        async for body in self._sse(run.events(), codec):
             yield body
 
-    async def _sse(self, events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[HttpBody]:
+    def _showing(self, include: Collection[str]) -> OpenAIJson:
+        """The codec for a request's `include`: what it asks to see prints `[]` when empty."""
+        return self._codec.showing(shown_fields(include)) if include else self._codec
+
+    async def _sse(
+        self, events: AsyncIterator[ResponseStreamEvent], codec: OpenAIJson
+    ) -> AsyncIterator[HttpBody]:
         current().streaming()
-        framer = sse.EventFrames(self._codec)
+        framer = sse.EventFrames(codec)
         async for batch in batches(events, self._keepalive_s, opens=is_delta):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
@@ -160,13 +168,12 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
         self, request: http.HttpGetResponseRequest, context: Context
     ) -> AsyncIterator[HttpBody]:
         """GET /v1/responses/{id}: JSON, or with `?stream=true` a background stream's events as SSE."""
+        include = _include(context)
         if not request.stream:
 
             async def produce() -> object:
-                return self._codec.encode(
-                    await self._core.get(
-                        request.response_id, tenant=self._tenant(context), include=_include(context)
-                    )
+                return self._showing(include).encode(
+                    await self._core.get(request.response_id, tenant=self._tenant(context), include=include)
                 )
 
             yield await unary(context, produce)
@@ -181,7 +188,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             log.exception("stream of a stored response failed")
             yield await _error_body(context, internal_error())
             return
-        async for body in self._sse(source.events()):
+        async for body in self._sse(source.events(), self._showing(include)):
             yield body
 
     async def DeleteResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:
