@@ -64,6 +64,8 @@ from rejoinder.store.factory import describe, file_store_for, open_store, prompt
 from rejoinder.store.files.observed import ObservedFileStore
 from rejoinder.store.observed import ObservedStore
 from rejoinder.store.prompts.observed import ObservedPromptStore
+from rejoinder.store.vector_stores.db import vector_stores_of
+from rejoinder.store.vector_stores.observed import ObservedVectorStoreStore
 from rejoinder.vectors.postgres_schema import PgvectorMissing
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wiring import build_registry, load_local, reasoning_sealer, tool_kinds
@@ -241,9 +243,10 @@ async def start_grpc(
     raw_store, store = store, ObservedStore(store, observer, system)
     files = ObservedFileStore(file_store_for(raw_store, settings.data_dir), observer, system)
     prompts = PromptsCore(ObservedPromptStore(prompt_store_for(raw_store), observer, system), ids, clock)
+    vector_metadata = ObservedVectorStoreStore(vector_stores_of(raw_store), observer, system)
     try:
         vector_stores = await open_vector_stores(
-            settings, raw_store, files, Identity(replica, ids, clock), observer
+            settings, raw_store, files, Identity(replica, ids, clock), observer, vector_metadata
         )
     except PgvectorMissing as exc:
         raise ConfigError(str(exc)) from exc

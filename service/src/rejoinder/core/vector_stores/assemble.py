@@ -19,6 +19,7 @@ from rejoinder.embeddings.factory import ClosableEmbedder, build_embedder
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.store.base import Store
 from rejoinder.store.files.base import FileStore
+from rejoinder.store.vector_stores.base import VectorStoreStore
 from rejoinder.store.vector_stores.db import vector_stores_of
 from rejoinder.vectors.base import VectorIndex
 from rejoinder.vectors.factory import vector_index_for
@@ -52,12 +53,18 @@ class Identity:
 
 
 async def open_vector_stores(
-    settings: Settings, store: Store, files: FileStore, who: Identity, observer: Observer = SILENT
+    settings: Settings,
+    store: Store,
+    files: FileStore,
+    who: Identity,
+    observer: Observer = SILENT,
+    metadata: VectorStoreStore | None = None,
 ) -> VectorStoresApp:
-    """Everything the API needs, with this process's ingester started."""
+    """Everything the API needs, with this process's ingester started. `metadata`: the vector stores'
+    metadata (the server passes it observed, `store/vector_stores/observed.py`); by default, `store`'s."""
     index = await vector_index_for(store)
     embedder = build_embedder(settings.embeddings, settings.providers)
-    metadata = vector_stores_of(store)
+    metadata = metadata if metadata is not None else vector_stores_of(store)
     source = StoreFileSource(files, who.clock)
     options = IngestOptions(settings.ingest_concurrency, lease_s=settings.background_lease_s)
     ingester = Ingester(
