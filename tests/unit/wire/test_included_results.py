@@ -51,7 +51,7 @@ def test_a_response_and_its_done_events_as_sse_frames() -> None:
     withhold(response.output, include)
     codec = OpenAIJson().showing(shown_fields(include))
     encoded = codec.encode(response)
-    assert isinstance(encoded, dict) and encoded["output"][0]["results"] == []  # type: ignore[index]
+    assert isinstance(encoded, dict) and encoded["output"][0]["results"] == []
     frames = EventFrames(codec)
     done = ev.ResponseStreamEvent(
         sequence_number=5, output_item_done=ev.OutputItemDoneEvent(output_index=0, item=_item())
