@@ -85,7 +85,8 @@ class EventFrames:
     the others are its pieces with the number and the JSON string of the text put in.
 
     `response.created` and `response.in_progress` (or `response.queued`) carry the same response, the
-    longest JSON of the opening frames: it is encoded once, and reused while its bytes are the same.
+    longest JSON of the opening frames: it is encoded once, and reused while its bytes are the same (and
+    let go at the first other event: 1,000 open streams would otherwise each hold one).
     """
 
     def __init__(self, codec: OpenAIJson) -> None:
@@ -100,6 +101,7 @@ class EventFrames:
         case = event.WhichOneof("event") or ""
         if case in LIFECYCLE:
             return frame(self._lifecycle(event, case))
+        self._started = None  # only the opening events repeat it: a long stream does not keep it
         read = self._readers[case] if case in self._readers else self._reader(case)
         found = read(event) if read is not None else None
         if found is not None:
