@@ -7,6 +7,7 @@ from collections.abc import Callable
 import orjson
 
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.plan import Kind
 
@@ -72,8 +73,13 @@ READERS: dict[str, tuple[Read, frozenset[str]]] = {
 listed (the proto grew one) is not spliced: the codec frames it, as everything else."""
 
 
-LIFECYCLE = frozenset({"response_created", "response_queued", "response_in_progress"})
-"""The events that carry the whole response as it starts: a stream's first two carry the same one."""
+LIFECYCLE: dict[str, Callable[[ResponseStreamEvent], Response]] = {
+    "response_created": lambda event: event.response_created.response,
+    "response_queued": lambda event: event.response_queued.response,
+    "response_in_progress": lambda event: event.response_in_progress.response,
+}
+"""The events that carry the whole response as it starts (a stream's first two carry the same one), and
+where."""
 
 
 class EventFrames:
@@ -119,7 +125,7 @@ class EventFrames:
     def _lifecycle(self, event: ResponseStreamEvent, case: str) -> dict[str, object]:
         """The payload of a lifecycle event: the previous one's with this event's type and number, when
         it carried the same response; else the codec's."""
-        response = getattr(event, case).response.SerializeToString(deterministic=True)
+        response = LIFECYCLE[case](event).SerializeToString(deterministic=True)
         started = self._started
         if started is not None and started[0] == response:
             payload = dict(started[1])  # the same keys in the same order: only the values change
