@@ -39,14 +39,14 @@ class _Seconds:
     def __init__(self, fmt: str, convert: Callable[[float | None], time.struct_time]) -> None:
         self._fmt = fmt
         self._convert = convert
-        self._second = -1
-        self._text = ""
+        self._last = (-1, "")  # one tuple, swapped whole: lines are formatted on other threads too
 
     def __call__(self, created: float) -> str:
         second = int(created)
-        if second != self._second:
-            self._second, self._text = second, time.strftime(self._fmt, self._convert(created))
-        return self._text
+        last = self._last
+        if second != last[0]:
+            last = self._last = (second, time.strftime(self._fmt, self._convert(created)))
+        return last[1]
 
 
 class TextFormatter(logging.Formatter):
