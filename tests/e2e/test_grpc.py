@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import grpc
@@ -138,7 +139,7 @@ def test_stream_create_sends_a_slow_models_deltas_as_they_come(
         if event is not None and event.output_text_delta is not None:
             arrivals.append((event.output_text_delta.delta, time.monotonic()))
     assert [text for text, _ in arrivals] == ["slow ", "and ", "steady"]
-    gaps = [later - earlier for (_, earlier), (_, later) in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(arrivals)]
     assert all(gap > 0.15 for gap in gaps), gaps
 
 
