@@ -20,6 +20,13 @@ from rejoinder.edge.ports import free_port
 from rejoinder.launcher import READY_LINE
 
 READY_TIMEOUT_S = 30.0
+BIND_ATTEMPTS = 3
+PORT_TAKEN = ("Address already in use", "is already in use")
+"""How the service (or its Envoy) says a port it was given is taken."""
+
+
+class PortTaken(RuntimeError):
+    """The service exited because a port it was given was taken in the meantime."""
 
 
 @dataclass
@@ -60,7 +67,23 @@ class ServiceProcess:
         return f"127.0.0.1:{self.http_port}"
 
     def start(self) -> ServiceProcess:
-        """Start and wait until the service says it is ready and `GET /v1/models` answers through Envoy."""
+        """Start and wait until the service says it is ready and `GET /v1/models` answers through Envoy.
+
+        The ports are the kernel's picks, made before the start: another socket (any process's outgoing
+        connection, which takes an ephemeral port too) may hold one by the time the service binds it.
+        Then the service exits saying so, and it is started again on fresh ports (up to
+        `BIND_ATTEMPTS` times); any other exit is the test's failure."""
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if attempt == BIND_ATTEMPTS:
+                    raise
+                (self.data_dir / "service.log").rename(self.data_dir / f"service.log.{attempt}")
+                self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> ServiceProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "service.log", "wb")  # noqa: SIM115 - kept open for the child's life
         args = [
@@ -80,6 +103,8 @@ class ServiceProcess:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if any(taken in self.log() for taken in PORT_TAKEN):
+                    raise PortTaken(self.log())
                 raise RuntimeError(f"rejoinder serve exited: {self.log()}")
             if READY_LINE in self.log() and self._answers():
                 return self
