@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load import LoopSpec, closed_loop
-from bench.procs import Child, CpuProbe, children_of, start_service, start_upstream
+from bench.procs import Child, CpuProbe, envoy_pid, service_env, start_service, start_upstream
 from bench.scenarios import loop_metrics
 from bench.targets import Endpoints, Shape
 
@@ -48,27 +47,6 @@ class Build:
     endpoints: Endpoints
     probe: CpuProbe
     figures: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in FIGURES})
-
-
-def _env(rev: str, workdir: Path) -> Mapping[str, str] | None:
-    """The environment that runs `rev`'s service (an export of its `service/src`); None: the working tree."""
-    if rev == WORKTREE:
-        return None
-    src = workdir / "src"
-    src.mkdir()
-    command = ["git", "archive", rev, "service/src"]
-    archive = subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
-    return {**os.environ, "PYTHONPATH": str(src / "service" / "src")}
-
-
-async def _envoy_of(service: Child) -> int:
-    for _ in range(100):
-        children = children_of(service.pid)
-        if children:
-            return children[0]
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the service started no Envoy")
 
 
 async def _window(build: Build, path: str, shape: Shape, seconds: float) -> dict[str, float | None]:
@@ -131,10 +109,10 @@ async def _measure(args: argparse.Namespace, root: Path) -> dict[str, dict[str, 
             workdir.mkdir()
             url = f"http://127.0.0.1:{port}/v1"
             cpus = frozenset({args.service_core})
-            env = _env(rev, workdir)
+            env = service_env(None if rev == WORKTREE else rev, workdir)
             service, ports = start_service(url, workdir, cpus, None, env, ("--metrics-port", "0"))
             children.insert(0, service)
-            pids = {"svc": service.pid, "envoy": await _envoy_of(service), "upstream": upstream.pid}
+            pids = {"svc": service.pid, "envoy": envoy_pid(service), "upstream": upstream.pid}
             cores = {"service_core": args.service_core, "load_core": args.load_core}
             probe = CpuProbe({**pids, "loadgen": os.getpid()}, cores)
             builds.append(Build(f"{label} ({rev})", Endpoints(port, ports.http, ports.grpc), probe))

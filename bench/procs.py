@@ -163,6 +163,32 @@ def start_service(
     return child, ports
 
 
+def service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
+    """The environment that runs the service of `rev` (an export of its `service/src` in `workdir`);
+    None for the working tree (the editable install)."""
+    if rev is None:
+        return None
+    src = workdir / "src"
+    src.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    command = ["git", "archive", rev, "service/src"]
+    archive = subprocess.run(command, capture_output=True, check=False, cwd=root)
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {rev}: {archive.stderr.decode(errors='replace')}")
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    return {**os.environ, "PYTHONPATH": str(src / "service" / "src")}
+
+
+def envoy_pid(service: Child) -> int:
+    """The pid of the service's Envoy child (waits up to 5 s for it to start)."""
+    for _ in range(50):
+        for pid in children_of(service.pid):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "envoy":
+                return pid
+        time.sleep(0.1)
+    raise BenchError("no Envoy child of the service was found")
+
+
 def children_of(pid: int) -> list[int]:
     """Direct children of `pid` (scans /proc)."""
     found = []

@@ -34,8 +34,9 @@ from bench.procs import (
     BenchError,
     Child,
     CpuProbe,
-    children_of,
+    envoy_pid,
     machine_busy_pct,
+    service_env,
     start_service,
     start_upstream,
     thread_affinity,
@@ -150,30 +151,6 @@ def _service_prefix(args: argparse.Namespace) -> list[str] | None:
     return ["-c", "; ".join([*setup, SERVICE_MAIN])] if setup else None
 
 
-def _service_env(rev: str | None, workdir: Path) -> dict[str, str] | None:
-    """Without REV, the working tree (the editable install); with it, an export of that commit."""
-    if rev is None:
-        return None
-    src = workdir / "src"
-    src.mkdir()
-    root = Path(__file__).resolve().parent.parent
-    command = ["git", "archive", rev, "service/src"]
-    archive = subprocess.run(command, capture_output=True, check=False, cwd=root)
-    if archive.returncode != 0:
-        raise BenchError(f"git archive {rev}: {archive.stderr.decode(errors='replace')}")
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
-    return {**os.environ, "PYTHONPATH": str(src / "service" / "src")}
-
-
-def _envoy_pid(service: Child) -> int:
-    for _ in range(50):
-        for pid in children_of(service.pid):
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "envoy":
-                return pid
-        time.sleep(0.1)
-    raise BenchError("no Envoy child of the service was found")
-
-
 def _argv(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
@@ -280,7 +257,7 @@ def _start_service(
     children.insert(0, service)
     pids = {
         "svc": service.pid,
-        "envoy": _envoy_pid(service),
+        "envoy": envoy_pid(service),
         "upstream": upstream_child.pid,
         "loadgen": os.getpid(),
     }
@@ -296,7 +273,7 @@ def _start_service(
 def _start(args: argparse.Namespace, workdir: Path, children: list[Child], store_dsn: str | None) -> Bench:
     """Start the upstream and the service (appending them to `children` at once) and pin them."""
     upstream = _start_upstream(args, workdir, children)
-    env = _service_env(args.at_commit, workdir)
+    env = service_env(args.at_commit, workdir)
     extra = _metrics_port_args(args)
     if store_dsn is not None:
         extra += ("--store", store_dsn)
@@ -337,7 +314,7 @@ def _observability_services(
     sink: tuple[Child, int],
 ) -> dict[str, tuple[Child, Bench, dict[str, object]]]:
     """The three services, all started before anything is measured (idle ones cost nothing)."""
-    base_env = _service_env(args.at_commit, workdir) or dict(os.environ)
+    base_env = service_env(args.at_commit, workdir) or dict(os.environ)
     sink_child, sink_port = sink
     services = {}
     for config in observability.CONFIGS:
