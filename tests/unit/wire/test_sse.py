@@ -14,6 +14,7 @@ from rejoinder.core.run.events import EventEmitter
 from rejoinder.core.run.output import OutputBuilder
 from rejoinder.providers import base as p
 from rejoinder.responses.v1 import events_pb2 as ev
+from rejoinder.responses.v1.response_pb2 import Response
 from rejoinder.wire.openai_json import OpenAIJson
 from rejoinder.wire.sse import DONE, KEEPALIVE, EventFrames, frame
 from tests.fakes import SequentialIds
@@ -190,8 +191,6 @@ def _lifecycle(case: str, number: int, response: object) -> ev.ResponseStreamEve
 
 
 def test_the_response_the_opening_events_repeat_is_encoded_once_and_framed_as_the_codec_frames_it() -> None:
-    from rejoinder.responses.v1.response_pb2 import Response
-
     started = Response(id="resp_1", object="response", status="in_progress", model="m", metadata={"a": "1"})
     queued = Response(id="resp_1", object="response", status="queued", model="m", metadata={"a": "1"})
     done = Response(id="resp_1", object="response", status="completed", model="m", metadata={"a": "1"})
