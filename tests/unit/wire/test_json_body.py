@@ -42,3 +42,9 @@ async def test_what_is_not_one_json_object_is_a_400(raw: bytes, pad: int) -> Non
     with pytest.raises(ApiError) as refused:
         await parse_object(b" " * pad + raw)
     assert refused.value.kind.name == "INVALID_REQUEST" and "not valid JSON" in refused.value.message
+
+
+async def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    """Counting `[` and `{` decides only whether the body is walked: in strings they nest nothing."""
+    body = {"model": "m", "input": "[{" * MAX_DEPTH, "metadata": {"k": "{" * (2 * MAX_DEPTH)}}
+    assert await parse_object(orjson.dumps(body)) == body
