@@ -41,9 +41,19 @@ async def pace() -> None:
     _since.set(now)
 
 
+def _started() -> float:
+    """When this task last yielded; the clock starts now when it has not looked yet (no await: a
+    request's first paced work costs no coroutine)."""
+    since = _since.get()
+    if not since:
+        since = time.perf_counter()
+        _since.set(since)
+    return since
+
+
 async def each(items: Iterable[T]) -> AsyncIterator[T]:
     """`items`, with a turn for the loop whenever the budget is spent."""
-    due = _since.get() + BUDGET_S
+    due = _started() + BUDGET_S
     for item in items:
         yield item
         if time.perf_counter() >= due:
@@ -62,7 +72,7 @@ def run_sync(steps: Steps[T]) -> T:
 
 async def run_paced(steps: Steps[T]) -> T:
     """Run steps, yielding to the event loop whenever the budget is spent (a clock read per step)."""
-    due = _since.get() + BUDGET_S
+    due = _started() + BUDGET_S
     while True:
         try:
             next(steps)
