@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rejoinder.core.checks.validation import ValidatedRequest
-from rejoinder.responses.v1.response_pb2 import Response, TextConfig, TextFormat, TextFormatText
+from rejoinder.responses.v1.response_pb2 import Response, TextConfig
+from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
 from rejoinder.responses.v1.tools_pb2 import Tool
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_P = 1.0
-ECHOED_AS_GIVEN = (
-    "instructions",
-    "previous_response_id",
-    "max_output_tokens",
-    "max_tool_calls",
-    "safety_identifier",
-    "prompt_cache_key",
-    "prompt_cache_retention",
-    "user",
+ECHOED_AS_GIVEN = frozenset(
+    (
+        "instructions",
+        "previous_response_id",
+        "max_output_tokens",
+        "max_tool_calls",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "user",
+    )
 )
 
 
@@ -26,16 +29,27 @@ def _as_given(tool: Tool) -> Tool:
     return tool
 
 
-def _text_config(vreq: ValidatedRequest) -> TextConfig:
-    text = TextConfig()
+def _echo_text(text: TextConfig, vreq: ValidatedRequest) -> None:
+    """`text` as the request gave it, with OpenAI's defaults: format `text`, verbosity `medium`, and a
+    JSON schema's `strict` false."""
     text.CopyFrom(vreq.params.text)
+    fmt = text.format
     if not text.HasField("format"):
-        text.format.CopyFrom(TextFormat(text=TextFormatText()))
-    if text.format.WhichOneof("format") == "json_schema" and not text.format.json_schema.HasField("strict"):
-        text.format.json_schema.strict = False
+        fmt.text.SetInParent()
+    elif fmt.WhichOneof("format") == "json_schema" and not fmt.json_schema.HasField("strict"):
+        fmt.json_schema.strict = False
     if not text.HasField("verbosity"):
         text.verbosity = "medium"
-    return text
+
+
+def _echo_as_given(r: Response, q: CreateRequest) -> None:
+    """The optional settings echoed as the request gave them, when it gave them."""
+    present = {fd.name for fd, _ in q.ListFields()}
+    if present.isdisjoint(ECHOED_AS_GIVEN):  # most requests set none of them
+        return
+    r.MergeFrom(
+        Response(**{name: value for fd, value in q.ListFields() if (name := fd.name) in ECHOED_AS_GIVEN})
+    )
 
 
 def initial_response(
@@ -61,16 +75,17 @@ def initial_response(
         store=vreq.store,
         background=q.background,
         service_tier=q.service_tier if q.HasField("service_tier") and q.service_tier != "auto" else "default",
-        metadata=dict(q.metadata),
-        tools=[public(t) for t in q.tools],
+        tool_choice=q.tool_choice,
+        reasoning=q.reasoning,
     )
-    r.tool_choice.CopyFrom(q.tool_choice)
-    r.reasoning.CopyFrom(q.reasoning)
-    r.text.CopyFrom(_text_config(vreq))
+    if q.metadata:
+        r.metadata.update(q.metadata)
+    if q.tools:
+        r.tools.extend(public(t) for t in q.tools)
+    _echo_text(r.text, vreq)
     if q.HasField("prompt_cache_options"):
         r.prompt_cache_options.CopyFrom(q.prompt_cache_options)
-    present = {fd.name: value for fd, value in q.ListFields()}
-    r.MergeFrom(Response(**{name: present[name] for name in ECHOED_AS_GIVEN if name in present}))
+    _echo_as_given(r, q)
     if vreq.conversation_id is not None:
         r.conversation.id = vreq.conversation_id
     return r
