@@ -64,7 +64,7 @@ class Method:
                 parent = value
         surface = "rest" if self.rest else "grpc"
         record = begin(CallRecord(surface=surface, route=self.route, request_id=bind_request_id(sent)))
-        record.trace_id = _trace_id(parent)
+        record.trace_id = _trace_id(parent, traced=self.observer.tracer is not None)
         record.on_stream = functools.partial(self.observer.stream, surface)
         try:
             yield record
@@ -80,12 +80,13 @@ class Method:
             self.observer.call_ended(record, time.perf_counter() - record.started, logged=self.logged)
 
 
-def _trace_id(traceparent: str | bytes | None) -> str:
-    """The call's trace: its span's when tracing is on, else the one the caller's `traceparent` names (so
-    access lines join the caller's traces either way)."""
-    span = trace.get_current_span().get_span_context()
-    if span.is_valid:
-        return format(span.trace_id, "032x")
+def _trace_id(traceparent: str | bytes | None, *, traced: bool) -> str:
+    """The call's trace: its span's when tracing is on (`traced`), else the one the caller's
+    `traceparent` names (so access lines join the caller's traces either way)."""
+    if traced:
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            return format(span.trace_id, "032x")
     return trace_id_of(traceparent) if isinstance(traceparent, str) else ""
 
 
