@@ -210,3 +210,30 @@ def test_the_response_the_opening_events_repeat_is_encoded_once_and_framed_as_th
         EventFrames(counting).frame(event)
         alone.append(counting.encoded)
     assert codec.encoded == sum(alone) - alone[1], "the queued event reused the created one's response"
+
+
+def test_primed_opening_events_get_the_frames_they_would_have_had_without_encoding_again() -> None:
+    response = Response(id="resp_1", object="response", status="in_progress", model="m")
+    opening = [_lifecycle("response_created", 0, response), _lifecycle("response_in_progress", 1, response)]
+    rest = _stream_events()[:3]
+    codec = CountingCodec()
+    framer = EventFrames(codec)
+
+    framer.prime(opening)
+    primed = codec.encoded
+    frames = [framer.frame(e) for e in opening]
+    assert codec.encoded == primed, "the primed events were not encoded again"
+    frames += [framer.frame(e) for e in rest]
+
+    assert frames == [frame(CODEC.encode(e)) for e in [*opening, *rest]]  # type: ignore[arg-type]
+
+
+def test_a_primed_frame_goes_only_to_its_own_event_in_its_turn() -> None:
+    response = Response(id="resp_1", object="response", status="in_progress", model="m")
+    opening = [_lifecycle("response_created", 0, response), _lifecycle("response_in_progress", 1, response)]
+    other = _lifecycle("response_created", 0, Response(id="resp_2", object="response", status="in_progress"))
+    framer = EventFrames(CODEC)
+    framer.prime(opening)
+
+    assert framer.frame(other) == frame(CODEC.encode(other))  # type: ignore[arg-type]
+    assert framer.frame(opening[1]) == frame(CODEC.encode(opening[1]))  # type: ignore[arg-type]

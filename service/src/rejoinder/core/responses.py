@@ -13,7 +13,7 @@ from rejoinder.core.context.input_tokens import as_create, count_input_tokens
 from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
 from rejoinder.core.run.deps import Deps
-from rejoinder.core.run.orchestrator import Run, start
+from rejoinder.core.run.orchestrator import Opening, Run, start
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.pacing import run_paced
 from rejoinder.ratelimit.base import Admission
@@ -117,25 +117,41 @@ class ResponsesCore:
                 self._deps.observer.rate_limited(_limit(refused))
             raise
 
-    async def _run(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission | None) -> Run:
+    async def _run(
+        self,
+        req: CreateRequest,
+        stream: bool,
+        tenant: str,
+        admission: Admission | None,
+        opening: Opening | None = None,
+    ) -> Run:
         admitted = admission or await self.admit(tenant)
         try:
-            return await self._in_flight.start(self._started(req, stream, tenant, admitted))
+            return await self._in_flight.start(self._started(req, stream, tenant, admitted, opening))
         except BaseException:
             admitted.finish(0)
             raise
 
-    async def _started(self, req: CreateRequest, stream: bool, tenant: str, admission: Admission) -> Run:
-        return await start(self._deps, await self._validate(req, stream=stream), tenant, admission)
+    async def _started(
+        self, req: CreateRequest, stream: bool, tenant: str, admission: Admission, opening: Opening | None
+    ) -> Run:
+        return await start(self._deps, await self._validate(req, stream=stream), tenant, admission, opening)
 
     async def start(
-        self, req: CreateRequest, *, stream: bool = True, tenant: str = "", admission: Admission | None = None
+        self,
+        req: CreateRequest,
+        *,
+        stream: bool = True,
+        tenant: str = "",
+        admission: Admission | None = None,
+        opening: Opening | None = None,
     ) -> EventSource:
         """Validate and start a response; raises `ApiError` before anything is sent.
 
-        A background stream's events come from its run, which goes on when the reader stops.
+        A background stream's events come from its run, which goes on when the reader stops. `opening`
+        is told a stream's opening events while the upstream's first delta is awaited (`Run.prefetch`).
         """
-        run = await self._run(req, stream, tenant, admission)
+        run = await self._run(req, stream, tenant, admission, opening)
         if run.background:
             return self._background.launch(run)
         return run

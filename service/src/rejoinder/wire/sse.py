@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -101,9 +101,21 @@ class EventFrames:
         self._key: _Key | None = None
         self._pieces: Pieces | None = None
         self._started: tuple[bytes, dict[str, object]] | None = None  # a lifecycle payload, by response
+        self._primed: list[tuple[ResponseStreamEvent, bytes]] = []
+
+    def prime(self, events: Sequence[ResponseStreamEvent]) -> None:
+        """Frame `events` now, ahead of their turn (a stream's opening events, made while the upstream's
+        first delta is awaited: `Run.prefetch`); `frame` then gives these very events their frames at
+        once, in this order."""
+        self._primed = [(event, self.frame(event)) for event in events]
 
     def frame(self, event: ResponseStreamEvent) -> bytes:
         """The SSE frame of `event`."""
+        primed = self._primed
+        if primed:
+            if primed[0][0] is event:
+                return primed.pop(0)[1]
+            primed.clear()  # another event came first: those frames would be out of turn
         case = event.WhichOneof("event") or ""
         if case in LIFECYCLE:
             return frame(self._lifecycle(event, case))

@@ -128,7 +128,10 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
                 await _send_headers(context, headers)
                 yield _json(codec.encode(response))
                 return
-            run = await self._core.start(req, stream=True, tenant=tenant, admission=admission)
+            framer = sse.EventFrames(codec)
+            run = await self._core.start(
+                req, stream=True, tenant=tenant, admission=admission, opening=framer.prime
+            )
         except ApiError as err:
             yield await _error_body(context, err, headers)
             return
@@ -137,7 +140,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             yield await _error_body(context, internal_error(), headers)
             return
         await _send_headers(context, headers)
-        async for body in self._sse(run.events(), codec):
+        async for body in self._sse(run.events(), framer):
             yield body
 
     def _showing(self, include: Collection[str]) -> OpenAIJson:
@@ -145,10 +148,9 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
         return self._codec.showing(shown_fields(include)) if include else self._codec
 
     async def _sse(
-        self, events: AsyncIterator[ResponseStreamEvent], codec: OpenAIJson
+        self, events: AsyncIterator[ResponseStreamEvent], framer: sse.EventFrames
     ) -> AsyncIterator[HttpBody]:
         current().streaming()
-        framer = sse.EventFrames(codec)
         async for batch in batches(events, self._keepalive_s, opens=is_delta):
             if isinstance(batch, Tick):
                 yield HttpBody(content_type=EVENT_STREAM, data=sse.KEEPALIVE)
@@ -188,7 +190,7 @@ class OpenAIHttpServicer(VectorStoreRpcs, http_grpc.OpenAIHttpServiceServicer):
             log.exception("stream of a stored response failed")
             yield await _error_body(context, internal_error())
             return
-        async for body in self._sse(source.events(), self._showing(include)):
+        async for body in self._sse(source.events(), sse.EventFrames(self._showing(include))):
             yield body
 
     async def DeleteResponse(self, request: http.HttpResponseIdRequest, context: Context) -> HttpBody:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from rejoinder.core.checks.validation import ValidatedRequest
 from rejoinder.core.context.assemble import Context, output_as_input
@@ -48,6 +48,12 @@ LIFECYCLE = {
 }
 
 
+Opening = Callable[[Sequence[ResponseStreamEvent]], None]
+"""Told a stream's opening events (`response.created`, `response.in_progress`) as soon as they are made,
+while the upstream's first delta is awaited: what will send them can prepare them then (the REST bridge
+frames them)."""
+
+
 class Run:
     """A started response. Iterate `events()` once."""
 
@@ -78,6 +84,7 @@ class Run:
         self._parts = LoopParts(vreq, ctx, route, self._builder, self._tally, deps.ids, files)
         self._served = deps.tools.used_by(vreq.params.tools)
         self._first: FirstTurn | None = None
+        self._opening: list[ResponseStreamEvent] | None = None  # made while the first delta was awaited
         self._finished = False
         self._interrupted: ApiError | None = None
         self._driver: asyncio.Task[object] | None = None  # the task reading `events()`
@@ -96,9 +103,13 @@ class Run:
         """Whether it runs in background mode."""
         return self._vreq.background
 
-    async def prefetch(self) -> None:
+    async def prefetch(self, opening: Opening | None = None) -> None:
         """Without server-side tools, await the upstream's first delta now, before the first byte (and
-        never after a `compaction_trigger`: the model is not called to answer)."""
+        never after a `compaction_trigger`: the model is not called to answer).
+
+        A stream's opening events are made while the upstream answers (the loop runs `_open` once the
+        request is written and this task waits), and told to `opening`: the first delta then finds them
+        ready."""
         compacted = self._ctx.compacted
         if self._served or (compacted is not None and compacted.final):
             return
@@ -114,11 +125,27 @@ class Run:
         )
         chat = await paced_chat_request(self._vreq, turn)
         upstream = run_turn(parts.route.provider, chat, tool_policy(self._vreq.params))
+        early = asyncio.get_running_loop().call_soon(self._open, opening) if self._vreq.stream else None
         try:
             first = await anext(upstream, None)
         except p.UpstreamError as exc:
             raise as_api_error(exc) from exc
+        finally:
+            if early is not None:
+                early.cancel()  # it has run, unless the upstream answered without a wait
         self._first = FirstTurn(upstream, first)
+
+    def _open(self, opening: Opening | None) -> None:
+        """Make the opening events of a stream that is not in background (its events start with them)."""
+        self._opening = [self._lifecycle("response_created"), self._lifecycle("response_in_progress")]
+        if opening is not None:
+            opening(tuple(self._opening))
+
+    def _opened(self, case: str) -> ResponseStreamEvent:
+        """The opening event of `case`: made while the first delta was awaited, or now."""
+        if self._opening:
+            return self._opening.pop(0)
+        return self._lifecycle(case)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
         event = self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
@@ -135,7 +162,7 @@ class Run:
         try:
             stream, background = self._vreq.stream, self._vreq.background
             if stream:  # a non-stream response is the fold of its events: these add nothing
-                yield self._lifecycle("response_created")
+                yield self._opened("response_created")
                 if background:
                     yield self._lifecycle("response_queued")
             try:
@@ -143,7 +170,7 @@ class Run:
                     self.response.status = "in_progress"
                     await self._deps.store.save(self.response, self._ctx.new_items, tenant=self.tenant)
                 if stream:
-                    yield self._lifecycle("response_in_progress")
+                    yield self._opened("response_in_progress")
                 loop = AgentLoop(self._parts, self._deps.tools, self._first)
                 async for event in loop.run():
                     yield event
@@ -286,12 +313,16 @@ def _uncancel() -> None:
 
 
 async def start(
-    deps: Deps, vreq: ValidatedRequest, tenant: str = "", admission: Admission | None = None
+    deps: Deps,
+    vreq: ValidatedRequest,
+    tenant: str = "",
+    admission: Admission | None = None,
+    opening: Opening | None = None,
 ) -> Run:
     """Everything before the first byte, for the tenant's request. Raises `ApiError`.
 
     The run holds the request's rate-limit `admission` and finishes it when it ends (the caller does
-    when this raises).
+    when this raises). `opening`: see `Run.prefetch`.
     """
     current().model = clip(vreq.params.model)
     prepared = await prepare(deps, vreq, tenant)
@@ -308,5 +339,5 @@ async def start(
     if vreq.background:  # stored as queued now; the upstream's errors will fail the stored response
         await deps.store.save(response, ctx.new_items, tenant=tenant)
     else:
-        await run.prefetch()
+        await run.prefetch(opening)
     return run
