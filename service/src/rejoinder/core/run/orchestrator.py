@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -62,16 +63,19 @@ class Run:
         deps: Deps,
         vreq: ValidatedRequest,
         ctx: Context,
-        response: Response,
+        response: Callable[[], Response],
         route: Route,
         files: Mapping[str, str],
     ) -> None:
+        """`response` makes the response as it starts (`initial_response`), when it is first needed:
+        for a stream, while the upstream's first delta is awaited (`prefetch`)."""
         self._deps = deps
         self._admission = Admission()
         self.tenant = ctx.tenant
         self._vreq = vreq
         self._ctx = ctx
-        self.response = response
+        self._make_response = response
+        self._response: Response | None = None
         self._emitter = EventEmitter()
         seal = (
             deps.sealer.seal
@@ -91,6 +95,14 @@ class Run:
         self.ended = asyncio.Event()  # its events told and its end stored
         self._saving: asyncio.Future[None] | None = None
         self.failure: ApiError | None = None
+
+    @property
+    def response(self) -> Response:
+        """The response as it stands."""
+        response = self._response
+        if response is None:
+            response = self._response = self._make_response()
+        return response
 
     def hold(self, admission: Admission) -> None:
         """The run finishes the request's rate-limit `admission` when it ends, charging its tokens (or,
@@ -312,6 +324,17 @@ def _uncancel() -> None:
         task.uncancel()
 
 
+def _started_response(
+    deps: Deps, vreq: ValidatedRequest, ctx: Context, response_id: str, created_at: int
+) -> Response:
+    """The response as it starts: the request's settings echoed, and its prompt as given (with the
+    version used)."""
+    response = initial_response(vreq, response_id, created_at, deps.tools.public)
+    if ctx.prompt is not None:
+        response.prompt.CopyFrom(ctx.prompt.echo)
+    return response
+
+
 async def start(
     deps: Deps,
     vreq: ValidatedRequest,
@@ -327,17 +350,16 @@ async def start(
     current().model = clip(vreq.params.model)
     prepared = await prepare(deps, vreq, tenant)
     route, ctx, files = prepared.route, prepared.ctx, prepared.files
-    response = initial_response(vreq, deps.ids.new("resp"), int(deps.clock.now()), deps.tools.public)
-    if ctx.prompt is not None:
-        response.prompt.CopyFrom(ctx.prompt.echo)  # as given, with the version used
+    response_id, created_at = deps.ids.new("resp"), int(deps.clock.now())
     deps.observer.annotate(
-        {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response.id}
+        {"gen_ai.request.model": clip(vreq.params.model), "gen_ai.response.id": response_id}
     )
+    response = functools.partial(_started_response, deps, vreq, ctx, response_id, created_at)
     run = Run(deps, vreq, ctx, response, route, files)
     if admission is not None:
         run.hold(admission)
     if vreq.background:  # stored as queued now; the upstream's errors will fail the stored response
-        await deps.store.save(response, ctx.new_items, tenant=tenant)
+        await deps.store.save(run.response, ctx.new_items, tenant=tenant)
     else:
         await run.prefetch(opening)
     return run
