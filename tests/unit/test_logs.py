@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import re
 import sys
+from collections.abc import Iterator
 
 import orjson
+import pytest
 
-from rejoinder.logs import FORMAT, JsonFormatter, TextFormatter
+from rejoinder.logs import FORMAT, REQUEST_ID, AccessLine, JsonFormatter, RequestIdFilter, TextFormatter
+from rejoinder.observe.access import AccessLog
+from rejoinder.observe.record import CallRecord
 
 
 def _record(
@@ -52,3 +59,71 @@ def test_json_time_is_utc_with_milliseconds_across_seconds() -> None:
     first = orjson.loads(json.format(_record(1_700_000_000.25)))
     second = orjson.loads(json.format(_record(1_700_000_001.5)))
     assert (first["time"], second["time"]) == ("2023-11-14T22:13:20.250Z", "2023-11-14T22:13:21.500Z")
+
+
+# -- access lines written directly -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _root_writing_to(stream: io.StringIO, formatter: logging.Formatter) -> Iterator[logging.Handler]:
+    """The root logger as `configure` leaves it (one stream handler, the request-id filter), for a while."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers, root.level = [handler], logging.INFO
+    try:
+        yield handler
+    finally:
+        root.handlers, root.level = saved, level
+
+
+RECORD = CallRecord(
+    surface="rest", route="CreateResponse", request_id="req-9", tenant="acme", model="m", status="200"
+)
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter, JsonFormatter], ids=["text", "json"])
+def test_a_direct_access_line_is_the_line_logging_writes(formatter: type[logging.Formatter]) -> None:
+    REQUEST_ID.set("req-9")
+    through_logging, direct = io.StringIO(), io.StringIO()
+    with _root_writing_to(through_logging, formatter()):
+        AccessLog().call_ended(RECORD, 0.0123)
+    with _root_writing_to(direct, formatter()):
+        writer = AccessLog.configured()
+        assert AccessLine.found(logging.getLogger("rejoinder.access")) is not None
+        writer.call_ended(RECORD, 0.0123)
+
+    def without_time(text: str) -> str:
+        line = text.removesuffix("\n")
+        assert "\n" not in line
+        if formatter is JsonFormatter:
+            fields = orjson.loads(line)
+            assert fields["time"].endswith("Z")
+            return str({k: v for k, v in fields.items() if k != "time"})
+        stamp, _, rest = line.partition(" INFO ")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", stamp)
+        return rest
+
+    assert without_time(direct.getvalue()) == without_time(through_logging.getvalue())
+    assert "rest CreateResponse 200" in direct.getvalue() and "req-9" in direct.getvalue()
+
+
+def test_access_lines_go_through_logging_where_it_is_configured_otherwise() -> None:
+    stream = io.StringIO()
+    with _root_writing_to(stream, TextFormatter()) as handler:
+        logging.getLogger().addHandler(logging.NullHandler())  # a second handler: lines go to both
+        assert AccessLine.found(logging.getLogger("rejoinder.access")) is None
+        logging.getLogger().removeHandler(logging.getLogger().handlers[-1])
+        handler.setFormatter(logging.Formatter())  # a formatter of someone else's
+        assert AccessLine.found(logging.getLogger("rejoinder.access")) is None
+
+
+def test_no_access_line_when_the_level_is_above_info() -> None:
+    stream = io.StringIO()
+    with _root_writing_to(stream, TextFormatter()):
+        writer = AccessLog.configured()
+        logging.getLogger().setLevel(logging.WARNING)
+        writer.call_ended(RECORD, 0.5)
+    assert stream.getvalue() == ""

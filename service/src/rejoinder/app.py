@@ -36,6 +36,7 @@ from rejoinder.core.prompts.templates import PromptsCore
 from rejoinder.core.responses import ResponsesCore
 from rejoinder.core.run.deps import Deps
 from rejoinder.core.vector_stores.assemble import Identity, VectorStoresApp, open_vector_stores
+from rejoinder.observe.access import AccessLog
 from rejoinder.observe.metrics import Metrics
 from rejoinder.observe.observer import Observer
 from rejoinder.observe.tracing import Tracing
@@ -234,7 +235,7 @@ async def start_grpc(
     replica = replica_id or ids.new("replica")
     tracing = tracing or Tracing.from_settings(settings.tracing, instance=replica, version=VERSION)
     metrics = Metrics() if settings.metrics else None
-    observer = Observer(metrics, tracing.tracer if tracing is not None else None)
+    observer = Observer(metrics, tracing.tracer if tracing is not None else None, AccessLog.configured())
     registry = build_registry(settings, local, observer, tracing)
     limiter = await open_limiter(
         settings.rate_limits, store, clock, replica=replica, lease_s=settings.background_lease_s

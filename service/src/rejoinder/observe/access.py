@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from rejoinder.logs import AccessLine
 from rejoinder.observe.record import CallRecord
 
 log = logging.getLogger("rejoinder.access")
@@ -37,9 +38,32 @@ def fields(record: CallRecord, seconds: float) -> dict[str, object]:
     }
 
 
-def call_ended(record: CallRecord, seconds: float) -> None:
-    """Log the call's access line (INFO)."""
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "%s %s %s", record.surface, record.route, record.status, extra={"access": fields(record, seconds)}
-        )
+class AccessLog:
+    """Writes each call's access line (INFO): through `logging`, or straight to the stream of the handler
+    `logs.configure` installed when that is where the lines end (`logs.AccessLine`: the same text)."""
+
+    def __init__(self, direct: AccessLine | None = None) -> None:
+        self._direct = direct
+
+    @classmethod
+    def configured(cls) -> AccessLog:
+        """The writer for logging as it is configured now (direct when `logs.configure` set it up)."""
+        return cls(AccessLine.found(log))
+
+    def call_ended(self, record: CallRecord, seconds: float) -> None:
+        """Log the call's access line."""
+        if not log.isEnabledFor(logging.INFO):
+            return
+        direct = self._direct
+        if direct is None:
+            log.info(
+                "%s %s %s",
+                record.surface,
+                record.route,
+                record.status,
+                extra={"access": fields(record, seconds)},
+            )
+        else:
+            direct.write(
+                log.name, f"{record.surface} {record.route} {record.status}", fields(record, seconds)
+            )

@@ -20,11 +20,17 @@ _NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 class Observer:
     """Reports calls, upstream calls, tool runs, store operations and background runs."""
 
-    def __init__(self, metrics: Metrics | None = None, tracer: trace.Tracer | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        tracer: trace.Tracer | None = None,
+        access_log: access.AccessLog | None = None,
+    ) -> None:
         """`metrics`: None when they are off (the access log is still written); `tracer`: None when
-        tracing is off (then `span` costs one test)."""
+        tracing is off (then `span` costs one test); `access_log`: through `logging` unless given."""
         self.metrics = metrics
         self.tracer = tracer
+        self._access = access_log or access.AccessLog()
 
     def span(
         self,
@@ -48,7 +54,7 @@ class Observer:
     def call_ended(self, record: CallRecord, seconds: float, *, logged: bool = True) -> None:
         """A call ended: its access line (when `logged`), and its metrics."""
         if logged:
-            access.call_ended(record, seconds)
+            self._access.call_ended(record, seconds)
         if self.metrics is not None:
             self.metrics.call_ended(record, seconds)
 
