@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from rejoinder.pacing import BUDGET_S, Steps, each, run_paced, run_sync
+from rejoinder.pacing import BUDGET_S, Steps, each, resumed, run_paced, run_sync
 
 
 def _busy_steps(n: int, step_s: float) -> Steps[int]:
@@ -55,3 +55,33 @@ async def test_each_gives_turns_over_a_long_iteration() -> None:
 
 def test_run_sync_returns_the_result() -> None:
     assert run_sync(_busy_steps(3, 0)) == 3
+
+
+async def _yields_after_a_wait(*, resume: bool) -> bool:
+    """Whether quick paced work after a wait longer than the budget gives the loop a turn."""
+    await run_paced(_busy_steps(1, 0))  # starts this task's clock
+    await asyncio.sleep(2 * BUDGET_S)  # a real wait (say, for the upstream's bytes)
+    if resume:
+        resumed()
+    turned: list[int] = []
+    asyncio.get_running_loop().call_soon(turned.append, 1)  # runs only if the work yields
+    await run_paced(_busy_steps(1, 0))
+    return bool(turned)
+
+
+async def test_work_after_a_wait_has_a_fresh_budget_once_resumed_is_said() -> None:
+    assert await _yields_after_a_wait(resume=False), "without resumed() the budget looks spent"
+    assert not await _yields_after_a_wait(resume=True)
+
+
+async def test_a_task_made_by_another_starts_a_clock_of_its_own() -> None:
+    await run_paced(_busy_steps(1, 0))  # this task's clock starts ...
+    await asyncio.sleep(2 * BUDGET_S)  # ... and is long spent
+
+    async def child() -> bool:
+        turned: list[int] = []
+        asyncio.get_running_loop().call_soon(turned.append, 1)
+        await run_paced(_busy_steps(1, 0))
+        return bool(turned)
+
+    assert not await asyncio.ensure_future(child()), "the child inherited a copy of its parent's clock"

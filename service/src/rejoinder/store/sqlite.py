@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+from rejoinder.pacing import resumed
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
 from rejoinder.responses.v1.items_pb2 import InputItem
 from rejoinder.responses.v1.response_pb2 import Response
@@ -240,4 +241,9 @@ class SqliteStore:
         if self._closed:
             raise RuntimeError("the store is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, self._conn, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(
+                self._executor, functools.partial(fn, self._conn, *args, **kwargs)
+            )
+        finally:
+            resumed()

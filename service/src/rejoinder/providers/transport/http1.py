@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import cast
 
+from rejoinder.pacing import resumed
+
 HEAD_LIMIT = 64 * 1024  # the longest response head read
 PAUSE_BYTES, RESUME_BYTES = 256 * 1024, 64 * 1024  # unread: stop reading the socket, read again
 PIECE_BYTES = 64 * 1024  # the most one read of the body hands over at once
@@ -98,6 +100,7 @@ class _Connection(asyncio.Protocol):
             await waiter
         finally:
             self._waiter = None
+        resumed()
         if self.error is not None:
             raise self.error
         return self.available() > before or not self.ended
