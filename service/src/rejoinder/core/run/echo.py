@@ -11,17 +11,15 @@ from rejoinder.responses.v1.tools_pb2 import Tool
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_P = 1.0
-ECHOED_AS_GIVEN = frozenset(
-    (
-        "instructions",
-        "previous_response_id",
-        "max_output_tokens",
-        "max_tool_calls",
-        "safety_identifier",
-        "prompt_cache_key",
-        "prompt_cache_retention",
-        "user",
-    )
+ECHOED_AS_GIVEN = (
+    "instructions",
+    "previous_response_id",
+    "max_output_tokens",
+    "max_tool_calls",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "user",
 )
 
 
