@@ -8,14 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from rejoinder.providers.transport.http1 import (
-    PAUSE_BYTES,
-    ConnectError,
-    Http1Error,
-    Http1Pool,
-    Http1Response,
-    request_head,
-)
+from rejoinder.providers.transport.http1 import PAUSE_BYTES, ConnectError, Http1Pool, Http1Response
+from rejoinder.providers.transport.http1_wire import Http1Error, request_head
 
 HEAD = request_head("POST", "/v1/chat/completions", "127.0.0.1", {"content-type": "application/json"}, 2)
 CHUNKED = (

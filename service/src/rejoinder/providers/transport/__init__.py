@@ -21,13 +21,8 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 
 from rejoinder.providers.base import UpstreamError
-from rejoinder.providers.transport.http1 import (
-    ConnectError,
-    ConnectTimeout,
-    Http1Error,
-    Http1Pool,
-    request_head,
-)
+from rejoinder.providers.transport.http1 import ConnectError, ConnectTimeout, Http1Pool
+from rejoinder.providers.transport.http1_wire import Http1Error, request_head
 
 _MAX_CONNECTIONS = 0  # no cap: every open stream holds one upstream connection; the upstream queues
 KEEPALIVE_S = 30.0

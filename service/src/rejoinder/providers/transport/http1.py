@@ -16,15 +16,17 @@ from collections.abc import Sequence
 from typing import cast
 
 from rejoinder.pacing import resumed
+from rejoinder.providers.transport.http1_wire import (
+    CRLF,
+    HEAD_LIMIT,
+    Http1Error,
+    chunk_head,
+    content_length,
+    status_code,
+)
 
-HEAD_LIMIT = 64 * 1024  # the longest response head read
 PAUSE_BYTES, RESUME_BYTES = 256 * 1024, 64 * 1024  # unread: stop reading the socket, read again
 PIECE_BYTES = 64 * 1024  # the most one read of the body hands over at once
-_CRLF = b"\r\n"
-
-
-class Http1Error(Exception):
-    """The exchange failed: the connection broke, or the answer is not HTTP/1.1 as we read it."""
 
 
 class ConnectError(Http1Error):
@@ -176,7 +178,7 @@ class Http1Response:
         length = "0" if status in (204, 304) else headers.get("content-length")
         self._left: int | None = None  # of the body (Content-Length) or of the current chunk
         if not self._chunked and length is not None:
-            self._left = _length(length)
+            self._left = content_length(length)
         elif not self._chunked:
             self._keep_alive = False  # delimited by the end of the connection
         self._done = self._left == 0
@@ -242,13 +244,13 @@ class Http1Response:
             if self._crlf_due:  # after a chunk's data
                 if end - at < 2:
                     break
-                if buffer[at : at + 2] != _CRLF:
+                if buffer[at : at + 2] != CRLF:
                     raise Http1Error("an HTTP chunk does not end with CRLF")
                 at, self._crlf_due = at + 2, False
                 if one_chunk:
                     break
             elif not left:
-                head = _chunk_head(buffer, at)
+                head = chunk_head(buffer, at)
                 if head is None:
                     break
                 at, left = head
@@ -265,35 +267,6 @@ class Http1Response:
         self._left = left
         connection.consumed(at)
         return b"".join(pieces)
-
-
-def _chunk_head(buffer: bytearray, at: int) -> tuple[int, int] | None:
-    """(where the chunk's data starts, its size) from the chunk header at `at`, or None until it is all
-    buffered; for the last chunk (size 0), where its trailers and blank line end."""
-    line_end = buffer.find(_CRLF, at)
-    if line_end < 0:
-        if len(buffer) - at > HEAD_LIMIT:
-            raise Http1Error("an HTTP chunk header is too long")
-        return None
-    size = _chunk_size(buffer[at:line_end])
-    if size:
-        return line_end + 2, size
-    blank = buffer.find(b"\r\n\r\n", at)  # "0", trailers if any, a blank line
-    return (blank + 4, 0) if blank >= 0 else None
-
-
-def _length(text: str) -> int:
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()):
-        raise Http1Error(f"bad Content-Length: {text[:40]!r}")
-    return int(digits)
-
-
-def _chunk_size(line: bytes | bytearray) -> int:
-    digits = bytes(line.split(b";", 1)[0].strip())  # chunk extensions are ignored
-    if not digits or digits.lstrip(b"0123456789abcdefABCDEF"):
-        raise Http1Error(f"bad HTTP chunk size: {digits[:40]!r}")
-    return int(digits, 16)
 
 
 class Http1Pool:
@@ -369,7 +342,7 @@ async def _read_head(connection: _Connection) -> tuple[int, dict[str, str]]:
                 raise Http1Error("the upstream closed the connection before answering")
             end = connection.find(b"\r\n\r\n")
         lines = connection.take(end + 4)[:-4].decode("latin-1").split("\r\n")
-        status = _status(lines[0])
+        status = status_code(lines[0])
         if not 100 <= status < 200:
             break
     headers: dict[str, str] = {}
@@ -383,21 +356,3 @@ async def _read_head(connection: _Connection) -> tuple[int, dict[str, str]]:
     if lines[0].startswith("HTTP/1.0") and "keep-alive" not in headers.get("connection", "").lower():
         headers["connection"] = "close"
     return status, headers
-
-
-def _status(line: str) -> int:
-    parts = line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise Http1Error(f"not an HTTP/1.1 status line: {line[:40]!r}")
-    return int(parts[1])
-
-
-def request_head(method: str, target: str, host: str, headers: dict[str, str], length: int) -> bytes:
-    """The request line and headers; a ValueError for a header that would break the head."""
-    lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
-    for name, value in headers.items():
-        if any(c in value or c in name for c in "\r\n\0"):
-            raise ValueError(f"the {name} header has a line break or NUL in it")
-        lines.append(f"{name}: {value}")
-    lines.append(f"content-length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
