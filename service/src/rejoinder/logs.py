@@ -67,9 +67,8 @@ class TextFormatter(logging.Formatter):
             line = super().format(record)
         else:
             record.message = record.getMessage()
-            stamp = f"{self._seconds(record.created)},{int(record.msecs):03d}"
             request_id = record.__dict__.get("request_id", "-")
-            line = f"{stamp} {record.levelname} {record.name} [{request_id}]: {record.message}"
+            line = self._line(record.created, record.levelname, record.name, request_id, record.message)
         access = record.__dict__.get("access")
         if isinstance(access, dict):
             line += _pairs(access)
@@ -78,8 +77,16 @@ class TextFormatter(logging.Formatter):
     def info_line(self, created: float, name: str, message: str, access: dict[str, object]) -> str:
         """What `format` makes of an INFO record of logger `name` with `access` fields, logged now in
         the current call (see `AccessLine`)."""
-        stamp = f"{self._seconds(created)},{int((created - int(created)) * 1000):03d}"
-        return f"{stamp} INFO {name} [{REQUEST_ID.get()}]: {message}{_pairs(access)}"
+        return self._line(created, "INFO", name, REQUEST_ID.get(), message) + _pairs(access)
+
+    def _line(self, created: float, level: str, name: str, request_id: str, message: str) -> str:
+        stamp = f"{self._seconds(created)},{_millis(created):03d}"
+        return f"{stamp} {level} {name} [{request_id}]: {message}"
+
+
+def _millis(created: float) -> int:
+    """The milliseconds of a time, as `LogRecord.msecs` has them."""
+    return int((created - int(created)) * 1000)
 
 
 def _pairs(access: dict[str, object]) -> str:
@@ -97,13 +104,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The line."""
-        out: dict[str, object] = {
-            "time": f"{self._seconds(record.created)}.{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": record.__dict__.get("request_id", "-"),
-            "message": record.getMessage(),
-        }
+        request_id = record.__dict__.get("request_id", "-")
+        out = self._object(record.created, record.levelname, record.name, request_id, record.getMessage())
         access = record.__dict__.get("access")
         if isinstance(access, dict):
             out.update(access)
@@ -114,15 +116,20 @@ class JsonFormatter(logging.Formatter):
     def info_line(self, created: float, name: str, message: str, access: dict[str, object]) -> str:
         """What `format` makes of an INFO record of logger `name` with `access` fields, logged now in
         the current call (see `AccessLine`)."""
-        out: dict[str, object] = {
-            "time": f"{self._seconds(created)}.{int((created - int(created)) * 1000):03d}Z",
-            "level": "INFO",
-            "logger": name,
-            "request_id": REQUEST_ID.get(),
-            "message": message,
-        }
+        out = self._object(created, "INFO", name, REQUEST_ID.get(), message)
         out.update(access)
         return orjson.dumps(out).decode()
+
+    def _object(
+        self, created: float, level: str, name: str, request_id: str, message: str
+    ) -> dict[str, object]:
+        return {
+            "time": f"{self._seconds(created)}.{_millis(created):03d}Z",
+            "level": level,
+            "logger": name,
+            "request_id": request_id,
+            "message": message,
+        }
 
 
 class AccessLine:
