@@ -48,6 +48,11 @@ class Metrics:
         r = self.registry = registry or CollectorRegistry()
         self._model, self._server = Bounded(), Bounded()
         self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
+        # The children of a call's and a response's metrics, looked up once per label set (bounded
+        # like the label values): one dict lookup per call instead of one per metric.
+        self._calls: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
+        self._first_tokens: dict[tuple[str, str], tuple[Histogram, Histogram]] = {}
+        self._token_rows: dict[tuple[str, str], tuple[Counter, Counter, Counter, Histogram, Histogram]] = {}
         call = ("surface", "route", "status", "model")
         self.requests = Counter(
             "rejoinder_requests", "Calls that ended, by surface, route, status, model", call, registry=r
@@ -194,29 +199,49 @@ class Metrics:
     def call_ended(self, record: CallRecord, seconds: float) -> None:
         """One call ended: its count and time; for a response, its first token."""
         model = self.model(record.model)
-        labels = (record.surface, record.route, record.status, model)
-        self.child(self.requests, *labels).inc()
-        self.child(self.duration, *labels).observe(seconds)
+        key = (record.surface, record.route, record.status, model)
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = (self.requests.labels(*key), self.duration.labels(*key))
+        call[0].inc()
+        call[1].observe(seconds)
         if record.first_token_s is not None:
-            self.child(self.first_token, record.surface, model).observe(record.first_token_s)
+            first = self._first_tokens.get((record.surface, model))
+            if first is None:
+                labels = (record.surface, model)
+                first = self._first_tokens[labels] = (
+                    self.first_token.labels(*labels),
+                    self.per_token.labels(*labels),
+                )
+            first[0].observe(record.first_token_s)
             if record.output_tokens > 1:
-                after_first = (seconds - record.first_token_s) / (record.output_tokens - 1)
-                self.child(self.per_token, record.surface, model).observe(after_first)
+                first[1].observe((seconds - record.first_token_s) / (record.output_tokens - 1))
 
     def tokens(self, record: CallRecord) -> None:
         """A response's run ended (in its call, or later in the background): the tokens it used."""
         if not record.provider:
             return
         model = self.model(record.model)
-        for kind, count in (
-            ("input", record.input_tokens),
-            ("output", record.output_tokens),
-            ("reasoning", record.reasoning_tokens),
-        ):
-            self.child(self.token_count, kind, record.provider, model).inc(count)
+        row = self._token_rows.get((record.provider, model))
+        if row is None:
+            row = self._token_rows[(record.provider, model)] = self._token_row(record.provider, model)
+        counted_input, counted_output, counted_reasoning, usage_input, usage_output = row
+        counted_input.inc(record.input_tokens)
+        counted_output.inc(record.output_tokens)
+        counted_reasoning.inc(record.reasoning_tokens)
         if record.input_tokens or record.output_tokens:
-            self.child(self.token_usage, "input", record.provider).observe(record.input_tokens)
-            self.child(self.token_usage, "output", record.provider).observe(record.output_tokens)
+            usage_input.observe(record.input_tokens)
+            usage_output.observe(record.output_tokens)
+
+    def _token_row(self, provider: str, model: str) -> tuple[Counter, Counter, Counter, Histogram, Histogram]:
+        """The children a response's tokens go to, for one provider and model."""
+        return (
+            self.token_count.labels("input", provider, model),
+            self.token_count.labels("output", provider, model),
+            self.token_count.labels("reasoning", provider, model),
+            self.token_usage.labels("input", provider),
+            self.token_usage.labels("output", provider),
+        )
 
 
 def serve(metrics: Metrics, host: str, port: int) -> tuple[int, threading.Thread]:
