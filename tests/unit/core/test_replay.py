@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from rejoinder.core.background.replay import failed_at_end, output_so_far
+from google.protobuf.descriptor import Descriptor
+
+from rejoinder.core.background.replay import (
+    ARGUMENTS_DELTAS,
+    CALLS,
+    WITH_STATUS,
+    failed_at_end,
+    output_so_far,
+)
 from rejoinder.errors import ApiError, ErrorKind
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import OutputText, ReasoningText, StreamedContent
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.items_pb2 import FunctionToolCall, OutputItem, OutputMessage, ReasoningItem
+from rejoinder.responses.v1.items_pb2 import (
+    CompactionItem,
+    FileSearchCall,
+    FunctionToolCall,
+    McpApprovalRequest,
+    McpCall,
+    McpListTools,
+    OutputItem,
+    OutputMessage,
+    ReasoningItem,
+)
 from rejoinder.responses.v1.response_pb2 import Response
 
 LOST = ApiError(ErrorKind.INTERNAL, "The server running this background response stopped.")
@@ -84,3 +102,48 @@ def test_the_stream_is_closed_by_error_and_response_failed_numbered_after_the_la
     assert closing[0].error.message == LOST.message and closing[0].error.error.type == "server_error"
     assert closing[1].response_failed.response == failed
     assert response.status == "in_progress"  # the given response is left as it was
+
+
+def _cases(oneof: Descriptor, name: str) -> dict[str, Descriptor]:
+    return {f.name: f.message_type for f in oneof.oneofs_by_name[name].fields}
+
+
+def test_every_arguments_delta_event_is_read() -> None:
+    """Each `*_arguments_delta` case of the event (the proto may grow one) has its reader; a function
+    call's is read with the other deltas."""
+    cases = _cases(ResponseStreamEvent.DESCRIPTOR, "event")
+    deltas = {name for name in cases if name.endswith("_arguments_delta")}
+    assert deltas == {"function_call_arguments_delta", *ARGUMENTS_DELTAS}
+    for name in deltas:
+        assert {"output_index", "delta"} <= set(cases[name].fields_by_name)
+
+
+def test_every_kind_of_item_with_arguments_or_a_status_is_in_its_table() -> None:
+    cases = _cases(OutputItem.DESCRIPTOR, "item")
+    assert set(CALLS) == {n for n, m in cases.items() if "arguments" in m.fields_by_name}
+    assert set(WITH_STATUS) == {n for n, m in cases.items() if "status" in m.fields_by_name}
+
+
+def test_an_mcp_calls_arguments_go_to_the_call_at_its_index_and_unfinished_items_are_incomplete() -> None:
+    items = [
+        OutputItem(mcp_call=McpCall(id="mcp_1", arguments="{", status="in_progress")),
+        OutputItem(mcp_approval_request=McpApprovalRequest(id="mcpr_1", arguments="[")),
+        OutputItem(function_call=FunctionToolCall(id="fc_1", arguments="(")),
+        OutputItem(file_search_call=FileSearchCall(id="fs_1", status="searching")),
+        OutputItem(mcp_list_tools=McpListTools(id="mcpl_1")),
+        OutputItem(compaction=CompactionItem(id="cmp_1")),
+    ]
+    added = [
+        ResponseStreamEvent(output_item_added=ev.OutputItemAddedEvent(output_index=n, item=item))
+        for n, item in enumerate(items)
+    ]
+    pieces = [
+        ResponseStreamEvent(mcp_call_arguments_delta=ev.McpCallArgumentsDeltaEvent(output_index=n, delta="1"))
+        for n in (0, 1, 2, 3, 4, 5, 9)
+    ]
+    out = output_so_far([*added, *pieces])
+    assert (out[0].mcp_call.arguments, out[0].mcp_call.status) == ("{1", "incomplete")
+    assert out[1].mcp_approval_request.arguments == "[1"
+    assert (out[2].function_call.arguments, out[2].function_call.status) == ("(1", "incomplete")
+    assert out[3].file_search_call.status == "incomplete"
+    assert out[4:] == items[4:]

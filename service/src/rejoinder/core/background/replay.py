@@ -9,21 +9,54 @@ its next start) ends it the way the run would have: the output made so far, rebu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-from google.protobuf.message import Message
 
 from rejoinder.errors import ApiError
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1.content_pb2 import OutputContent, ReasoningText
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
-from rejoinder.responses.v1.items_pb2 import OutputItem
+from rejoinder.responses.v1.items_pb2 import (
+    FileSearchCall,
+    FunctionToolCall,
+    McpApprovalRequest,
+    McpCall,
+    OutputItem,
+    OutputMessage,
+    ReasoningItem,
+)
 from rejoinder.responses.v1.response_pb2 import Response, ResponseError
 
-ARGUMENTS_DELTA = "_arguments_delta"
-"""The events that carry a piece of a call's `arguments` (of a function or a server-side tool) are the
-cases named `*_arguments_delta`."""
+ARGUMENTS_DELTAS: dict[str, Callable[[ResponseStreamEvent], tuple[int, str]]] = {
+    "mcp_call_arguments_delta": lambda event: (
+        event.mcp_call_arguments_delta.output_index,
+        event.mcp_call_arguments_delta.delta,
+    ),
+}
+"""The events that carry a piece of a call's `arguments` (of a server-side tool), by case: the output
+index of the call and the piece. With `function_call_arguments_delta` (which goes to a function call
+only, read where the other deltas are), these are all the `*_arguments_delta` cases of the event."""
+
+CALLS: dict[str, Callable[[OutputItem], FunctionToolCall | McpCall | McpApprovalRequest]] = {
+    "function_call": lambda item: item.function_call,
+    "mcp_call": lambda item: item.mcp_call,
+    "mcp_approval_request": lambda item: item.mcp_approval_request,
+}
+"""The kinds of item that have `arguments` (to which an `ARGUMENTS_DELTAS` event's piece is added), by
+case: the item."""
+
+WITH_STATUS: dict[
+    str,
+    Callable[[OutputItem], OutputMessage | FunctionToolCall | ReasoningItem | McpCall | FileSearchCall],
+] = {
+    "message": lambda item: item.message,
+    "function_call": lambda item: item.function_call,
+    "reasoning": lambda item: item.reasoning,
+    "mcp_call": lambda item: item.mcp_call,
+    "file_search_call": lambda item: item.file_search_call,
+}
+"""The kinds of item that have a `status` (made `incomplete` when the item was not done), by case: the
+item."""
 
 
 @dataclass
@@ -76,8 +109,15 @@ class _Items:
             known = item is not None and item.WhichOneof("item") == "reasoning"
             if item is not None and known and t.content_index < len(item.reasoning.content):
                 item.reasoning.content[t.content_index].text += t.delta
-        elif kind is not None and kind.endswith(ARGUMENTS_DELTA):
-            _add_arguments(self.items, getattr(event, kind))
+        elif kind is not None and kind in ARGUMENTS_DELTAS:
+            self._add_arguments(*ARGUMENTS_DELTAS[kind](event))
+
+    def _add_arguments(self, index: int, piece: str) -> None:
+        """Append a piece of `arguments` to those of the call at `index` (of any kind that has them)."""
+        item = self.items.get(index)
+        kind = item.WhichOneof("item") if item is not None else None
+        if item is not None and kind is not None and kind in CALLS:
+            CALLS[kind](item).arguments += piece
 
     def _content(self, index: int, content_index: int) -> OutputContent | None:
         item = self.items.get(index)
@@ -92,34 +132,10 @@ class _Items:
         for index in sorted(self.items):
             item = self.items[index]
             kind = item.WhichOneof("item")
-            if index not in self.done and kind is not None:
-                _mark_incomplete(getattr(item, kind))
+            if index not in self.done and kind is not None and kind in WITH_STATUS:
+                WITH_STATUS[kind](item).status = "incomplete"
             out.append(item)
         return out
-
-
-_OUTPUT_INDEX, _DELTA, _ARGUMENTS, _STATUS = "output_index", "delta", "arguments", "status"
-"""Fields read and written by name, whatever the kind of the event or item."""
-
-
-def _add_arguments(items: dict[int, OutputItem], delta: Message) -> None:
-    """Append an `*_arguments_delta` event's `delta` to the `arguments` of the call it belongs to."""
-    fields = delta.DESCRIPTOR.fields_by_name
-    if _OUTPUT_INDEX not in fields or _DELTA not in fields:
-        return
-    item = items.get(int(getattr(delta, _OUTPUT_INDEX)))
-    kind = item.WhichOneof("item") if item is not None else None
-    if item is None or kind is None:
-        return
-    call = getattr(item, kind)
-    if _ARGUMENTS in call.DESCRIPTOR.fields_by_name:
-        setattr(call, _ARGUMENTS, getattr(call, _ARGUMENTS) + getattr(delta, _DELTA))
-
-
-def _mark_incomplete(item: Message) -> None:
-    """An item not finished, `incomplete` (the kinds of item that have a `status`)."""
-    if _STATUS in item.DESCRIPTOR.fields_by_name:
-        setattr(item, _STATUS, "incomplete")
 
 
 def output_so_far(events: Sequence[ResponseStreamEvent]) -> list[OutputItem]:
