@@ -1,10 +1,10 @@
 """The generic adapter: any OpenAI-compatible chat completions upstream (vLLM, Ollama, llama.cpp, OpenAI).
 
 Every transport and JSON failure leaves it as an `UpstreamError`; the JSON shapes themselves live in
-`chat_wire` and `upstream_json`, the connections in `transport`. Per-server adapters (`vllm`, `ollama`,
-`llamacpp`, `openai`) are thin subclasses: they declare their `Capabilities` and may override two hooks,
-`_body` (the request body their server expects) and `_delta_filter` (a per-response post-processor of
-the normalized deltas).
+`chat_wire` (the request), `chat_decode` (the answer) and `upstream_json`, the connections in
+`transport`. Per-server adapters (`vllm`, `ollama`, `llamacpp`, `openai`) are thin subclasses: they
+declare their `Capabilities` and may override two hooks, `_body` (the request body their server expects)
+and `_delta_filter` (a per-response post-processor of the normalized deltas).
 
 The connect timeout is the transport's; the first-token and idle timeouts are kept by one `Watchdog`
 per response (`timeouts`), never by a timer per read.
@@ -32,14 +32,8 @@ from rejoinder.providers.base import (
     UpstreamModel,
 )
 from rejoinder.providers.catalog import decode_model_list
-from rejoinder.providers.chat_wire import (
-    JsonObject,
-    StreamDecoder,
-    WireError,
-    build_body,
-    decode_completion,
-    encode_steps,
-)
+from rejoinder.providers.chat_decode import StreamDecoder, WireError, decode_completion
+from rejoinder.providers.chat_wire import JsonObject, build_body, encode_steps
 from rejoinder.providers.timeouts import UpstreamTimeouts, Watchdog, connect_timeout, first_token_timeout
 from rejoinder.providers.token_estimate import estimate_chat_tokens
 from rejoinder.providers.transport import Answer, Transport, translated

@@ -1,6 +1,6 @@
 """The chat completions wire format, server side, answer half: normalized deltas in, OpenAI's JSON out.
 
-The inverse of `chat_wire.StreamDecoder` and `decode_completion`. `ChunkWriter` turns each delta into
+The inverse of `chat_decode.StreamDecoder` and `decode_completion`. `ChunkWriter` turns each delta into
 one `chat.completion.chunk` SSE frame as it comes (reasoning in `reasoning_content`, which the generic
 adapter reads whatever its `reasoning_field`), holds usage back for one `choices: []` chunk after the
 rest (only when the client asked with `stream_options.include_usage`, as OpenAI does), and ends with
