@@ -1,11 +1,10 @@
-"""`VectorStoreStore` in SQL, once for SQLite and PostgreSQL: the statements and the rows they make.
+"""`VectorStoreStore` in SQL, once for SQLite and PostgreSQL: the statements run (their text is in
+`statements.py`) and the rows they make.
 
-Each backend gives a `Db` (`db.py`): it runs one statement, or several in one
-transaction. Statements are written for PostgreSQL, with `$n` markers and `::type` casts (for SQLite,
-`?n` are swapped in and the casts dropped); rows keep the order they were inserted in by a column of
-their own (SQLite's `rowid`, PostgreSQL's identity column `seq`). A claim in PostgreSQL locks its rows
-with `SKIP LOCKED`, so two replicas never claim the same file; SQLite's write lock orders the claims
-of every process on the file.
+Each backend gives a `Db` (`db.py`): it runs one statement, or several in one transaction. Rows keep the
+order they were inserted in by a column of their own (SQLite's `rowid`, PostgreSQL's identity column
+`seq`). A claim in PostgreSQL locks its rows with `SKIP LOCKED`, so two replicas never claim the same
+file; SQLite's write lock orders the claims of every process on the file.
 """
 
 from __future__ import annotations
@@ -30,6 +29,27 @@ from rejoinder.store.vector_stores.base import (
     VectorStoreRow,
     Window,
 )
+from rejoinder.store.vector_stores.statements import (
+    BATCH,
+    CANCEL_BATCH,
+    CANCEL_BATCH_FILES,
+    CLAIM,
+    CLAIMABLE,
+    CONTENT,
+    DELETE_FILE,
+    DELETE_STORE,
+    FILES,
+    FINISH,
+    HEARTBEAT,
+    INSERT_BATCH,
+    INSERT_STORE,
+    RELEASE,
+    STORES,
+    TOUCH,
+    UPDATE_ATTRIBUTES,
+    UPDATE_STORE,
+    UPSERT_FILE,
+)
 from rejoinder.vectors.chunking import ChunkingStrategy
 from rejoinder.vectors.filters import AttributeValue
 
@@ -53,110 +73,6 @@ class Db(Protocol):
     async def atomic(self, statements: Sequence[Statement]) -> list[list[Row]]:
         """The rows of each statement, all run in one transaction."""
         ...
-
-
-_COUNTS = ", ".join(
-    f"CAST(COALESCE(SUM(CASE WHEN f.status = '{s}' THEN 1 ELSE 0 END), 0) AS BIGINT)"
-    for s in ("in_progress", "completed", "failed", "cancelled")
-)
-_STORE_COLUMNS = (
-    "s.id, s.created_at, s.name, s.metadata, s.expires_after_days, COALESCE(s.last_active_at, s.created_at), "
-    f"CAST(COALESCE(SUM(f.usage_bytes), 0) AS BIGINT), {_COUNTS}"
-)
-_STORES = (
-    f"SELECT {_STORE_COLUMNS} FROM vector_stores s "
-    "LEFT JOIN vector_store_files f ON f.vector_store_id = s.id WHERE s.tenant = $1"
-)
-_FILE_COLUMNS = (
-    "f.vector_store_id, f.file_id, f.created_at, f.status, f.usage_bytes, f.last_error_code, "
-    "f.last_error_message, f.chunking_strategy, f.attributes, f.batch_id"
-)
-_FILES = (
-    f"SELECT {_FILE_COLUMNS} FROM vector_store_files f JOIN vector_stores s ON s.id = f.vector_store_id "
-    "WHERE s.tenant = $1 AND f.vector_store_id = $2"
-)
-_INSERT_STORE = """
-INSERT INTO vector_stores (id, tenant, created_at, name, description, metadata, status, usage_bytes,
-    expires_after_days, last_active_at)
-VALUES ($1, $2, $3, $4, $5, $6, 'completed', 0, $7, $8)
-"""
-_UPSERT_FILE = """
-INSERT INTO vector_store_files (vector_store_id, file_id, created_at, status, usage_bytes, chunking_strategy,
-    attributes, batch_id, attempts)
-SELECT $1::text, $2::text, $3::bigint, 'in_progress', 0, $4::bytea, $5::bytea, $6::text, 0
-WHERE EXISTS (SELECT 1 FROM vector_stores WHERE id = $1 AND tenant = $7)
-ON CONFLICT (vector_store_id, file_id) DO UPDATE SET created_at = excluded.created_at, status = 'in_progress',
-    usage_bytes = 0, last_error_code = NULL, last_error_message = NULL,
-    chunking_strategy = excluded.chunking_strategy, attributes = excluded.attributes,
-    batch_id = excluded.batch_id, owner = NULL, heartbeat_at = NULL, attempts = 0, content = NULL
-"""
-_INSERT_BATCH = """
-INSERT INTO vector_store_file_batches (id, vector_store_id, created_at, status)
-SELECT $1::text, $2::text, $3::bigint, 'in_progress'
-WHERE EXISTS (SELECT 1 FROM vector_stores WHERE id = $2 AND tenant = $4)
-"""
-_TOUCH = "UPDATE vector_stores SET last_active_at = $3 WHERE id = $1 AND tenant = $2 RETURNING id"
-_UPDATE_STORE = """
-UPDATE vector_stores SET name = COALESCE($3, name), metadata = COALESCE($4, metadata),
-    expires_after_days = CASE WHEN $5 < 0 THEN expires_after_days WHEN $5 = 0 THEN NULL ELSE $5 END,
-    last_active_at = $6
-WHERE id = $1 AND tenant = $2 RETURNING id
-"""
-_DELETE_STORE = "DELETE FROM vector_stores WHERE id = $1 AND tenant = $2 RETURNING id"
-_OWNED = "vector_store_id IN (SELECT id FROM vector_stores WHERE tenant = $3)"
-_UPDATE_ATTRIBUTES = (
-    f"UPDATE vector_store_files SET attributes = $4 WHERE vector_store_id = $1 AND file_id = $2 AND {_OWNED} "
-    "RETURNING file_id"
-)
-_DELETE_FILE = (
-    f"DELETE FROM vector_store_files WHERE vector_store_id = $1 AND file_id = $2 AND {_OWNED} "
-    "RETURNING file_id"
-)
-_CONTENT = f"SELECT content FROM vector_store_files WHERE vector_store_id = $1 AND file_id = $2 AND {_OWNED}"
-_BATCH = f"""
-SELECT b.id, b.vector_store_id, b.created_at, b.status, {_COUNTS}
-FROM vector_store_file_batches b JOIN vector_stores s ON s.id = b.vector_store_id
-LEFT JOIN vector_store_files f ON f.batch_id = b.id AND f.vector_store_id = b.vector_store_id
-WHERE b.vector_store_id = $1 AND b.id = $2 AND s.tenant = $3 GROUP BY b.id, b.vector_store_id, b.created_at,
-    b.status
-"""
-_CANCEL_BATCH = f"""
-UPDATE vector_store_file_batches SET status = 'cancelled' WHERE vector_store_id = $1 AND id = $2 AND {_OWNED}
-AND EXISTS (SELECT 1 FROM vector_store_files WHERE batch_id = $2 AND vector_store_id = $1
-    AND status = 'in_progress')
-"""
-_CANCEL_BATCH_FILES = f"""
-UPDATE vector_store_files SET status = 'cancelled', owner = NULL, heartbeat_at = NULL
-WHERE vector_store_id = $1 AND batch_id = $2 AND status = 'in_progress' AND {_OWNED}
-"""
-_CLAIM = """
-UPDATE vector_store_files SET owner = $1, heartbeat_at = $2, attempts = attempts + 1
-WHERE (vector_store_id, file_id) IN (
-    SELECT vector_store_id, file_id FROM vector_store_files
-    WHERE status = 'in_progress' AND (owner IS NULL OR (heartbeat_at < $3 AND owner <> $1))
-    ORDER BY created_at LIMIT $4 {lock}
-)
-RETURNING (SELECT s.tenant FROM vector_stores s WHERE s.id = vector_store_files.vector_store_id),
-    vector_store_id, file_id, chunking_strategy, attributes, attempts
-"""
-_CLAIMABLE = """
-SELECT 1 FROM vector_store_files
-WHERE status = 'in_progress' AND (owner IS NULL OR (heartbeat_at < $2 AND owner <> $1)) LIMIT 1
-"""
-_HEARTBEAT = """
-UPDATE vector_store_files SET heartbeat_at = $2 WHERE owner = $1 AND status = 'in_progress'
-RETURNING vector_store_id, file_id
-"""
-_FINISH = """
-UPDATE vector_store_files SET status = $4, usage_bytes = $5, last_error_code = $6, last_error_message = $7,
-    content = $8, owner = NULL, heartbeat_at = NULL
-WHERE vector_store_id = $2 AND file_id = $3 AND owner = $1 AND status = 'in_progress' RETURNING file_id
-"""
-_RELEASE = """
-UPDATE vector_store_files SET owner = NULL, heartbeat_at = NULL,
-    attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
-WHERE owner = $1 AND status = 'in_progress' RETURNING file_id
-"""
 
 
 def chunking_json(strategy: ChunkingStrategy) -> bytes:
@@ -248,7 +164,7 @@ class SqlVectorStores:
     def __init__(self, db: Db) -> None:
         self._db = db
         self._seq = "rowid" if db.dialect == "sqlite" else "seq"
-        self._claim = _CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if db.dialect == "postgres" else "")
+        self._claim = CLAIM.format(lock="FOR UPDATE SKIP LOCKED" if db.dialect == "postgres" else "")
 
     async def create_store(
         self, store: NewVectorStore, files: Sequence[NewStoreFile], *, tenant: str, now: int
@@ -264,7 +180,7 @@ class SqlVectorStores:
             store.expires_after_days,
             now,
         )
-        statements: list[Statement] = [(_INSERT_STORE, row)]
+        statements: list[Statement] = [(INSERT_STORE, row)]
         statements += [self._upsert(store.id, f, tenant, None) for f in files]
         await self._db.atomic(statements)
 
@@ -279,15 +195,15 @@ class SqlVectorStores:
             attributes,
             batch_id,
         )
-        return (_UPSERT_FILE, (*args, tenant))
+        return (UPSERT_FILE, (*args, tenant))
 
     async def get_store(self, vector_store_id: str, *, tenant: str) -> VectorStoreRow | None:
-        rows = await self._db.fetch(f"{_STORES} AND s.id = $2 GROUP BY s.id", (tenant, vector_store_id))
+        rows = await self._db.fetch(f"{STORES} AND s.id = $2 GROUP BY s.id", (tenant, vector_store_id))
         return _store(rows[0]) if rows else None
 
     async def list_stores(self, window: Window, *, tenant: str) -> Page[VectorStoreRow]:
         """A page of the tenant's stores in insertion order (`created_at` of the same second included)."""
-        query = _Query(_STORES, (tenant,))
+        query = _Query(STORES, (tenant,))
         cursor = f"(SELECT c.{self._seq} FROM vector_stores c WHERE c.id = {{}} AND c.tenant = $1)"
         rows, has_more = await self._page(query, f"s.{self._seq}", cursor, "GROUP BY s.id", window)
         return Page(tuple(_store(r) for r in rows), has_more)
@@ -317,15 +233,15 @@ class SqlVectorStores:
         metadata = None if update.metadata is None else orjson.dumps(dict(update.metadata))
         days = -1 if update.expires_after_days is None else update.expires_after_days
         args = (vector_store_id, tenant, update.name, metadata, days, now)
-        if not await self._db.fetch(_UPDATE_STORE, args):
+        if not await self._db.fetch(UPDATE_STORE, args):
             return None
         return await self.get_store(vector_store_id, tenant=tenant)
 
     async def touch_store(self, vector_store_id: str, *, tenant: str, now: int) -> None:
-        await self._db.fetch(_TOUCH, (vector_store_id, tenant, now))
+        await self._db.fetch(TOUCH, (vector_store_id, tenant, now))
 
     async def delete_store(self, vector_store_id: str, *, tenant: str) -> bool:
-        return bool(await self._db.fetch(_DELETE_STORE, (vector_store_id, tenant)))
+        return bool(await self._db.fetch(DELETE_STORE, (vector_store_id, tenant)))
 
     async def add_files(
         self,
@@ -336,15 +252,15 @@ class SqlVectorStores:
         now: int,
         batch_id: str | None = None,
     ) -> bool:
-        statements: list[Statement] = [(_TOUCH, (vector_store_id, tenant, now))]
+        statements: list[Statement] = [(TOUCH, (vector_store_id, tenant, now))]
         if batch_id is not None:
-            statements.append((_INSERT_BATCH, (batch_id, vector_store_id, now, tenant)))
+            statements.append((INSERT_BATCH, (batch_id, vector_store_id, now, tenant)))
         statements += [self._upsert(vector_store_id, f, tenant, batch_id) for f in files]
         results = await self._db.atomic(statements)
         return bool(results[0])
 
     async def get_file(self, vector_store_id: str, file_id: str, *, tenant: str) -> StoreFileRow | None:
-        rows = await self._db.fetch(f"{_FILES} AND f.file_id = $3", (tenant, vector_store_id, file_id))
+        rows = await self._db.fetch(f"{FILES} AND f.file_id = $3", (tenant, vector_store_id, file_id))
         return _file(rows[0]) if rows else None
 
     async def list_files(
@@ -361,7 +277,7 @@ class SqlVectorStores:
                 return None
         elif await self.get_store(vector_store_id, tenant=tenant) is None:
             return None
-        query = _Query(_FILES, (tenant, vector_store_id))
+        query = _Query(FILES, (tenant, vector_store_id))
         if status is not None:
             query.text += f" AND f.status = {query.mark(status)}"
         if batch_id is not None:
@@ -377,33 +293,33 @@ class SqlVectorStores:
         self, vector_store_id: str, file_id: str, attributes: Mapping[str, AttributeValue], *, tenant: str
     ) -> StoreFileRow | None:
         args = (vector_store_id, file_id, tenant, orjson.dumps(dict(attributes)))
-        if not await self._db.fetch(_UPDATE_ATTRIBUTES, args):
+        if not await self._db.fetch(UPDATE_ATTRIBUTES, args):
             return None
         return await self.get_file(vector_store_id, file_id, tenant=tenant)
 
     async def delete_file(self, vector_store_id: str, file_id: str, *, tenant: str) -> bool:
-        return bool(await self._db.fetch(_DELETE_FILE, (vector_store_id, file_id, tenant)))
+        return bool(await self._db.fetch(DELETE_FILE, (vector_store_id, file_id, tenant)))
 
     async def file_content(
         self, vector_store_id: str, file_id: str, *, tenant: str
     ) -> tuple[str, ...] | None:
-        rows = await self._db.fetch(_CONTENT, (vector_store_id, file_id, tenant))
+        rows = await self._db.fetch(CONTENT, (vector_store_id, file_id, tenant))
         if not rows:
             return None
         raw = rows[0][0]
         return () if raw is None else tuple(cast(list[str], orjson.loads(cast(bytes, raw))))
 
     async def get_batch(self, vector_store_id: str, batch_id: str, *, tenant: str) -> BatchRow | None:
-        rows = await self._db.fetch(_BATCH, (vector_store_id, batch_id, tenant))
+        rows = await self._db.fetch(BATCH, (vector_store_id, batch_id, tenant))
         return _batch(rows[0]) if rows else None
 
     async def cancel_batch(self, vector_store_id: str, batch_id: str, *, tenant: str) -> BatchRow | None:
         args = (vector_store_id, batch_id, tenant)
-        await self._db.atomic([(_CANCEL_BATCH, args), (_CANCEL_BATCH_FILES, args)])
+        await self._db.atomic([(CANCEL_BATCH, args), (CANCEL_BATCH_FILES, args)])
         return await self.get_batch(vector_store_id, batch_id, tenant=tenant)
 
     async def claim_files(self, owner: str, *, now_ms: int, stale_before_ms: int, limit: int) -> list[Claim]:
-        if not await self._db.fetch(_CLAIMABLE, (owner, stale_before_ms)):
+        if not await self._db.fetch(CLAIMABLE, (owner, stale_before_ms)):
             return []  # a read: an idle process polling takes no write lock
         rows = await self._db.fetch(self._claim, (owner, now_ms, stale_before_ms, limit))
         return [
@@ -412,7 +328,7 @@ class SqlVectorStores:
         ]
 
     async def heartbeat_files(self, owner: str, *, now_ms: int) -> set[tuple[str, str]]:
-        return {(str(r[0]), str(r[1])) for r in await self._db.fetch(_HEARTBEAT, (owner, now_ms))}
+        return {(str(r[0]), str(r[1])) for r in await self._db.fetch(HEARTBEAT, (owner, now_ms))}
 
     async def finish_file(self, owner: str, key: tuple[str, str], outcome: Outcome) -> bool:
         error = outcome.error
@@ -426,7 +342,7 @@ class SqlVectorStores:
             None if error is None else error.message,
             content,
         )
-        return bool(await self._db.fetch(_FINISH, args))
+        return bool(await self._db.fetch(FINISH, args))
 
     async def release_files(self, owner: str) -> int:
-        return len(await self._db.fetch(_RELEASE, (owner,)))
+        return len(await self._db.fetch(RELEASE, (owner,)))
