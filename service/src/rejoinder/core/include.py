@@ -11,24 +11,39 @@ apart, so `withhold` clears what is not shown and `shown_fields` names what is, 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
 
 from rejoinder.responses.v1.items_pb2 import OutputItem
 
-SHOWN_WHEN_INCLUDED = {"file_search_call.results": ("file_search_call", "results")}
-"""include value -> (the `OutputItem` case, its field shown only then)."""
+
+@dataclass(frozen=True)
+class _Shown:
+    """A field of one kind of output item that is shown only when `include` asks for it."""
+
+    case: str  # the `OutputItem` case
+    field: str
+    holder: Callable[[OutputItem], Message]  # the item's message of that case
+
+
+SHOWN_WHEN_INCLUDED = {
+    "file_search_call.results": _Shown("file_search_call", "results", lambda item: item.file_search_call)
+}
+"""include value -> the field shown only then."""
 
 
 def withhold(output: Iterable[OutputItem], include: Collection[str]) -> None:
     """Clear, in place, what `include` did not ask to see."""
-    hidden = [where for value, where in SHOWN_WHEN_INCLUDED.items() if value not in include]
+    hidden = [shown for value, shown in SHOWN_WHEN_INCLUDED.items() if value not in include]
     if not hidden:
         return
     for item in output:
         case = item.WhichOneof("item")
-        for item_case, field in hidden:
-            if case == item_case:
-                getattr(item, case).ClearField(field)
+        for shown in hidden:
+            if case == shown.case:
+                shown.holder(item).ClearField(shown.field)
 
 
 def _full_name(case: str, field: str) -> str:
@@ -42,4 +57,8 @@ def shown_fields(include: Collection[str]) -> frozenset[str]:
     `[]` when empty, where a withheld one prints `null`."""
     if not include:
         return frozenset()
-    return frozenset(_full_name(*where) for value, where in SHOWN_WHEN_INCLUDED.items() if value in include)
+    return frozenset(
+        _full_name(shown.case, shown.field)
+        for value, shown in SHOWN_WHEN_INCLUDED.items()
+        if value in include
+    )

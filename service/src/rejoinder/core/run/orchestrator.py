@@ -39,7 +39,15 @@ from rejoinder.responses.v1.response_pb2 import IncompleteDetails, Response, Res
 
 log = logging.getLogger(__name__)
 
-LIFECYCLE = {
+Lifecycle = (
+    ev.ResponseCreatedEvent
+    | ev.ResponseQueuedEvent
+    | ev.ResponseInProgressEvent
+    | ev.ResponseCompletedEvent
+    | ev.ResponseIncompleteEvent
+    | ev.ResponseFailedEvent
+)
+LIFECYCLE: dict[str, type[Lifecycle]] = {
     "response_created": ev.ResponseCreatedEvent,
     "response_queued": ev.ResponseQueuedEvent,
     "response_in_progress": ev.ResponseInProgressEvent,
@@ -160,9 +168,9 @@ class Run:
         return self._lifecycle(case)
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
-        event = self._emitter.emit(case, LIFECYCLE[case](response=self.response))  # the constructor copies
-        withhold(getattr(event, case).response.output, self._vreq.params.include)
-        return event
+        message = LIFECYCLE[case](response=self.response)  # the constructor copies
+        withhold(message.response.output, self._vreq.params.include)
+        return self._emitter.emit(case, message)
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events, ending with exactly one terminal event. Never raises.
