@@ -206,9 +206,9 @@ class Metrics:
         call[0].inc()
         call[1].observe(seconds)
         if record.first_token_s is not None:
-            first = self._first_tokens.get((record.surface, model))
+            labels = (record.surface, model)
+            first = self._first_tokens.get(labels)
             if first is None:
-                labels = (record.surface, model)
                 first = self._first_tokens[labels] = (
                     self.first_token.labels(*labels),
                     self.per_token.labels(*labels),

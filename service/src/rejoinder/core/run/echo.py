@@ -42,12 +42,9 @@ def _echo_text(text: TextConfig, vreq: ValidatedRequest) -> None:
 
 def _echo_as_given(r: Response, q: CreateRequest) -> None:
     """The optional settings echoed as the request gave them, when it gave them."""
-    present = {fd.name for fd, _ in q.ListFields()}
-    if present.isdisjoint(ECHOED_AS_GIVEN):  # most requests set none of them
-        return
-    r.MergeFrom(
-        Response(**{name: value for fd, value in q.ListFields() if (name := fd.name) in ECHOED_AS_GIVEN})
-    )
+    given = {fd.name: value for fd, value in q.ListFields() if fd.name in ECHOED_AS_GIVEN}
+    if given:  # most requests set none of them
+        r.MergeFrom(Response(**given))
 
 
 def initial_response(
