@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from rejoinder.pacing import BUDGET_S, Steps, each, resumed, run_paced, run_sync
+from rejoinder.pacing import BUDGET_S, Steps, begin, each, resumed, run_paced, run_sync
 
 
 def _busy_steps(n: int, step_s: float) -> Steps[int]:
@@ -74,14 +74,18 @@ async def test_work_after_a_wait_has_a_fresh_budget_once_resumed_is_said() -> No
     assert not await _yields_after_a_wait(resume=True)
 
 
-async def test_a_task_made_by_another_starts_a_clock_of_its_own() -> None:
+async def test_a_call_that_begins_has_a_fresh_budget_whatever_clock_its_task_was_made_with() -> None:
     await run_paced(_busy_steps(1, 0))  # this task's clock starts ...
     await asyncio.sleep(2 * BUDGET_S)  # ... and is long spent
 
-    async def child() -> bool:
+    async def call(*, begins: bool) -> bool:
+        """Whether the call's first quick paced work gives the loop a turn."""
+        if begins:
+            begin()
         turned: list[int] = []
         asyncio.get_running_loop().call_soon(turned.append, 1)
         await run_paced(_busy_steps(1, 0))
         return bool(turned)
 
-    assert not await asyncio.ensure_future(child()), "the child inherited a copy of its parent's clock"
+    assert await asyncio.ensure_future(call(begins=False)), "a task made by another copies its clock"
+    assert not await asyncio.ensure_future(call(begins=True)), "begin() did not start a clock of its own"

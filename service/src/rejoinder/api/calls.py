@@ -1,6 +1,7 @@
 """What every RPC passes through before and after its servicer.
 
 Servicers are registered through `SafeRegistrar` instead of the server. Each method then
+- starts the call's pacing clock (`rejoinder.pacing`);
 - opens the call's record (`observe.record`) with its request id (`x-request-id`, also bound for the
   log lines: `rejoinder.logs`) and trace id, and when the call ends reports it (access line, metrics:
   `Observer`);
@@ -32,6 +33,7 @@ from rejoinder.logs import REQUEST_ID_HEADER, bind_request_id
 from rejoinder.observe.observer import SILENT, Observer
 from rejoinder.observe.record import CallRecord, begin
 from rejoinder.observe.tracing import trace_id_of
+from rejoinder.pacing import begin as begin_pacing
 from rejoinder.wire.raw_body import read_raw_body
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -56,6 +58,7 @@ class Method:
     @contextlib.contextmanager
     def call(self, context: Context) -> Iterator[CallRecord]:
         """The record of one call of this method, reported when the call ends."""
+        begin_pacing()  # its own budget, not a clock copied from the server's start-up
         sent = parent = None
         for key, value in context.invocation_metadata() or ():
             if key == REQUEST_ID_HEADER:
