@@ -82,7 +82,8 @@ class OpenAIJson:
 
     def encode(self, msg: Message) -> JsonValue:
         """The OpenAI JSON value of a message (an object, or for a union possibly a string/array)."""
-        plan = self.plan(msg.DESCRIPTOR)
+        desc = msg.DESCRIPTOR
+        plan = self._plans.get(desc) or self.plan(desc)
         if plan.oneof is not None:
             return self._encode_union(msg, plan)
         return self._encode_object(msg, plan)
@@ -94,7 +95,12 @@ class OpenAIJson:
         fields = plan.fields
         for fd, value in msg.ListFields():
             fp = fields[fd.name]
-            out[fp.name] = value if fp.plain else self._encode_field(fp, value)
+            if fp.plain:
+                out[fp.name] = value
+            elif fp.single_message:  # the commonest of the rest: written by `encode` directly
+                out[fp.name] = self.encode(value)
+            else:
+                out[fp.name] = self._encode_field(fp, value)
         return out
 
     def _encode_union(self, msg: Message, plan: MessagePlan) -> JsonValue:
@@ -112,8 +118,10 @@ class OpenAIJson:
         if case is plan.scalar_case:
             return case_value
         assert isinstance(case_value, Message)
+        desc = case_value.DESCRIPTOR
+        case_plan = self._plans.get(desc) or self.plan(desc)
         if case is plan.list_case:
-            inner = self.plan(case_value.DESCRIPTOR).list_item
+            inner = case_plan.list_item
             assert inner is not None
             return self._encode_field(inner, self._list_value(case_value))
         out: dict[str, object] = {}
@@ -121,7 +129,7 @@ class OpenAIJson:
             out["type"] = plan.type_by_case[case.name]
         for fp in plan.common:
             out[fp.name] = common.get(fp.name, fp.descriptor.default_value)
-        out.update(self._encode_object(case_value, self.plan(case_value.DESCRIPTOR)))
+        out.update(self._encode_object(case_value, case_plan))
         return out
 
     @staticmethod

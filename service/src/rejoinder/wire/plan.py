@@ -62,6 +62,7 @@ class FieldPlan:
     map_value: FieldDescriptor | None
     plain: bool = False  # written as the value itself: a scalar that is not JSON text
     null_when_empty: bool = False  # a repeated field that prints null, not [], when empty
+    single_message: bool = False  # one message (not repeated, not a map, not a Struct)
 
 
 @dataclass
@@ -123,6 +124,7 @@ def field_plan(fd: FieldDescriptor) -> FieldPlan:
         descriptor=fd,
         kind=kind,
         plain=not fd.is_repeated and kind not in _NOT_PLAIN,
+        single_message=not fd.is_repeated and kind is Kind.MESSAGE,
         repeated=fd.is_repeated and not is_map,
         is_map=is_map,
         has_presence=fd.has_presence and not fd.is_repeated,
