@@ -48,7 +48,7 @@ class OpenAIJson:
     ) -> None:
         """`strict`: unknown keys are 400s; `max_string_chars`: the longest string a request may hold;
         `shown`: full names of `openai_null_when_empty` fields that print `[]` when empty (see `showing`)."""
-        self._plans: dict[Descriptor, MessagePlan] = {}  # by descriptor (one object per type)
+        self._plans: dict[object, MessagePlan] = {}  # by descriptor (one object per type; upb or Python)
         self._strict = strict
         self._max_chars = max_string_chars
         self._shown = shown
