@@ -279,3 +279,12 @@ def test_a_window_keeps_its_buckets_in_order_when_the_clock_goes_back() -> None:
 )
 def test_durations_are_written_as_openai_writes_them(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+async def test_an_admission_is_pending_until_finished_never_for_an_unlimited_tenant(limiter: Make) -> None:
+    limits, _ = await limiter(tpm=100, concurrent=2)
+    assert not (await limits.admit("unlimited")).pending  # nothing to finish: runs skip its finalizer
+    admission = await limits.admit("t")
+    assert admission.pending
+    admission.finish(10)
+    assert not admission.pending

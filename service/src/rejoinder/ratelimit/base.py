@@ -29,6 +29,11 @@ class Admission:
         self.headers = headers
         self._on_finish = on_finish
 
+    @property
+    def pending(self) -> bool:
+        """Whether `finish` still has something to do (an unlimited tenant's never has)."""
+        return self._on_finish is not None
+
     def finish(self, tokens: int) -> None:
         """The response ended: release its concurrency slot and charge `tokens` (what the upstream
         reported) to the tenant's tokens per minute. Only the first call counts."""

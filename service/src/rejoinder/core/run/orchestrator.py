@@ -116,7 +116,8 @@ class Run:
         """The run finishes the request's rate-limit `admission` when it ends, charging its tokens (or,
         should its events never be read, when it is dropped)."""
         self._admission = admission
-        weakref.finalize(self, admission.finish, 0)
+        if admission.pending:  # an unlimited tenant's has nothing to finish (a finalizer costs ~1 us)
+            weakref.finalize(self, admission.finish, 0)
 
     @property
     def background(self) -> bool:
