@@ -9,7 +9,7 @@ knows none by name. It ends when a turn calls no served tool, when a turn calls 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field, replace
 
 from rejoinder.core.checks.validation import ValidatedRequest
@@ -59,18 +59,11 @@ class Tally:
 
 @dataclass
 class FirstTurn:
-    """A turn whose first delta was awaited before the first byte."""
+    """A turn whose first delta was awaited before the first byte: `first` (None when the upstream
+    ended without one), then the rest of `upstream`."""
 
     upstream: AsyncGenerator[p.ChatDelta, None]
     first: p.ChatDelta | None
-
-    async def deltas(self) -> AsyncIterator[p.ChatDelta]:
-        """The first delta, then the rest."""
-        if self.first is None:
-            return
-        yield self.first
-        async for delta in self.upstream:
-            yield delta
 
 
 @dataclass(frozen=True)
@@ -108,6 +101,16 @@ class AgentLoop:
             yield event
         if self._parts.ctx.compacted is not None and self._parts.ctx.compacted.final:
             return  # a compaction_trigger: the compaction item is the whole output
+        if not self._kinds.used_by(self._parts.vreq.params.tools):  # one turn, no sessions to hold open
+            async for event in self._turn(0, None, []):
+                yield event
+            return
+        async with aclosing(self._served_turns()) as turns:  # its sessions end in this task, as run does
+            async for event in turns:
+                yield event
+
+    async def _served_turns(self) -> AsyncGenerator[ResponseStreamEvent, None]:
+        """The turns of a response that may call served tools, their sessions held open meanwhile."""
         async with AsyncExitStack() as stack:
             served = self._served(stack)
             runner = CallRunner(self._parts.builder) if served is not None else None
@@ -175,9 +178,12 @@ class AgentLoop:
             async for event in runner.run(approved):
                 yield event
 
-    async def _deltas(self, turn: int, served: ServedTools | None) -> AsyncIterator[p.ChatDelta]:
-        if turn == 0 and self._first is not None:
-            return self._first.deltas()
+    async def _deltas(
+        self, turn: int, served: ServedTools | None
+    ) -> tuple[p.ChatDelta | None, AsyncIterator[p.ChatDelta]]:
+        """The turn's first delta when it was awaited already (else None), and its deltas after it."""
+        if turn == 0 and self._first is not None:  # taken here, not through a generator of its own
+            return self._first.first, self._first.upstream
         parts = self._parts
         items = [*parts.ctx.model_items, *(output_as_input(o) for o in parts.builder.items), *self._feedback]
         transcripts = served.transcripts(items) if served is not None else self._kinds.transcripts(items)
@@ -196,7 +202,7 @@ class AgentLoop:
         ):  # forced once, as OpenAI does: then the model may answer
             policy = replace(policy, choice="auto", forced=None)
         chat = await fit_turn(parts.vreq, turn_input, parts.route)  # tool outputs may not fit
-        return run_turn(parts.route.provider, chat, policy, self._calls)
+        return None, run_turn(parts.route.provider, chat, policy, self._calls)
 
     def _absorbed(
         self,
@@ -226,7 +232,11 @@ class AgentLoop:
         builder, tally = self._parts.builder, self._parts.tally
         by_index: dict[int, PendingCall] = {}
         functions_before = builder.function_calls
-        async for delta in await self._deltas(turn, served):
+        first, deltas = await self._deltas(turn, served)
+        if first is not None and not self._absorbed(first, served, by_index, pending):
+            for event in builder.on_delta(first):
+                yield event
+        async for delta in deltas:  # (an upstream that sent no first delta has ended: nothing more)
             if not self._absorbed(delta, served, by_index, pending):
                 for event in builder.on_delta(delta):
                     yield event
