@@ -115,7 +115,7 @@ def check_depth(value: object, param: str | None = None) -> None:
     raise _too_deep(param)
 
 
-def _may_nest_too_deep(raw: bytes | memoryview) -> bool:
+def may_nest_too_deep(raw: bytes | memoryview) -> bool:
     """Whether `raw` opens more than `MAX_DEPTH` containers: nesting deeper than that takes that many
     `[` or `{` (those inside strings only add to the count), so a body with fewer needs no walk."""
     data = raw if isinstance(raw, bytes) else raw.tobytes()
@@ -129,7 +129,7 @@ async def parse_object(raw: bytes | memoryview) -> dict[str, object]:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise invalid(BAD_JSON) from exc
-        if _may_nest_too_deep(raw):
+        if may_nest_too_deep(raw):
             check_depth(data)
     else:
         data = await _parse_in_pieces(raw)

@@ -8,6 +8,7 @@ servicer checks the strings of what grpc decoded (`check_strings`). Errors are O
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -19,7 +20,7 @@ from rejoinder.errors import too_long, too_many
 from rejoinder.pacing import Steps
 from rejoinder.responses.v1 import options_pb2
 from rejoinder.responses.v1.responses_service_pb2 import CreateRequest
-from rejoinder.wire.json_body import check_depth
+from rejoinder.wire.json_body import check_depth, may_nest_too_deep
 
 
 def check_count(count: int, most: int, param: str) -> None:
@@ -28,22 +29,62 @@ def check_count(count: int, most: int, param: str) -> None:
         raise too_many(count, most, param)
 
 
+QUICK_BYTES = 256 * 1024
+"""The largest typed request whose strings are cleared from its serialized bytes (about 0.1 ms)."""
+
+_OTHER, _STRING, _JSON_STRING, _MESSAGE = range(4)
+
+
+@functools.cache
+def _field_kind(fd: FieldDescriptor) -> int:
+    """What `_strings` does with a field: nothing, check a string (that may hold JSON), or walk a message.
+    Read once per field: its options are slow to read."""
+    if fd.type == FieldDescriptor.TYPE_STRING:
+        return _JSON_STRING if _holds_json(fd) else _STRING
+    if fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
+        return _MESSAGE
+    return _OTHER
+
+
 def _strings(msg: Message, path: str, most: int) -> Steps[None]:
+    """The strings of `msg`, in steps: one per element of a list of messages (each element checked at
+    once, by `_check`)."""
     for fd, value in msg.ListFields():
-        where = f"{path}.{fd.name}" if path else fd.name
-        repeated = fd.is_repeated
-        values = value if repeated else (value,)
-        if fd.type == FieldDescriptor.TYPE_STRING:
-            json_text = _holds_json(fd)
-            for text in values:
-                if len(text) > most:
-                    raise too_long(len(text), most, where)
-                if json_text:
-                    _json_depth(text, where)
-        elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
-            for n, child in enumerate(values):
-                yield from _strings(child, f"{where}[{n}]" if repeated else where, most)
+        kind = _field_kind(fd)
+        if kind == _MESSAGE:
+            where = f"{path}.{fd.name}" if path else fd.name
+            if not fd.is_repeated:
+                yield from _strings(value, where, most)
+                continue
+            for n, child in enumerate(value):
+                _check(child, f"{where}[{n}]", most)
                 yield
+        elif kind != _OTHER:
+            _texts(fd, kind, value, path, most)
+
+
+def _check(msg: Message, path: str, most: int) -> None:
+    """The strings of `msg` and of every message in it, at once."""
+    for fd, value in msg.ListFields():
+        kind = _field_kind(fd)
+        if kind == _MESSAGE:
+            where = f"{path}.{fd.name}" if path else fd.name
+            if not fd.is_repeated:
+                _check(value, where, most)
+                continue
+            for n, child in enumerate(value):
+                _check(child, f"{where}[{n}]", most)
+        elif kind != _OTHER:
+            _texts(fd, kind, value, path, most)
+
+
+def _texts(fd: FieldDescriptor, kind: int, value: Any, path: str, most: int) -> None:
+    """A string field's values are no longer than `most` (and JSON text no deeper than a body may be)."""
+    for text in value if fd.is_repeated else (value,):
+        if len(text) > most:
+            raise too_long(len(text), most, f"{path}.{fd.name}" if path else fd.name)
+        if kind == _JSON_STRING:
+            _json_depth(text, f"{path}.{fd.name}" if path else fd.name)
 
 
 def _holds_json(fd: FieldDescriptor) -> bool:
@@ -71,5 +112,11 @@ def check_counts(req: CreateRequest, limits: RequestLimits) -> None:
 
 
 def check_strings(msg: Message, limits: RequestLimits) -> Steps[None]:
-    """No string of a typed request is too long (the REST codec checks them as it reads the JSON)."""
-    yield from _strings(msg, "", limits.max_string_chars)
+    """No string of a typed request is too long (the REST codec checks them as it reads the JSON).
+
+    A request of up to `QUICK_BYTES` is cleared at once when its wire bytes allow no error: none of its
+    strings can be longer than the whole request, nor JSON text nest deeper than the brackets it holds."""
+    most = limits.max_string_chars
+    if msg.ByteSize() <= min(most, QUICK_BYTES) and not may_nest_too_deep(msg.SerializeToString()):
+        return
+    yield from _strings(msg, "", most)
