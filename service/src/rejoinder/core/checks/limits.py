@@ -47,8 +47,7 @@ def _field_kind(fd: FieldDescriptor) -> int:
 
 
 def _strings(msg: Message, path: str, most: int) -> Steps[None]:
-    """The strings of `msg`, in steps: one per element of a list of messages (each element checked at
-    once, by `_check`)."""
+    """The strings of `msg` and of the messages in it, a step per element of a list of messages."""
     for fd, value in msg.ListFields():
         kind = _field_kind(fd)
         if kind == _MESSAGE:
@@ -57,23 +56,8 @@ def _strings(msg: Message, path: str, most: int) -> Steps[None]:
                 yield from _strings(value, where, most)
                 continue
             for n, child in enumerate(value):
-                _check(child, f"{where}[{n}]", most)
+                yield from _strings(child, f"{where}[{n}]", most)
                 yield
-        elif kind != _OTHER:
-            _texts(fd, kind, value, path, most)
-
-
-def _check(msg: Message, path: str, most: int) -> None:
-    """The strings of `msg` and of every message in it, at once."""
-    for fd, value in msg.ListFields():
-        kind = _field_kind(fd)
-        if kind == _MESSAGE:
-            where = f"{path}.{fd.name}" if path else fd.name
-            if not fd.is_repeated:
-                _check(value, where, most)
-                continue
-            for n, child in enumerate(value):
-                _check(child, f"{where}[{n}]", most)
         elif kind != _OTHER:
             _texts(fd, kind, value, path, most)
 
