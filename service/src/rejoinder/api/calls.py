@@ -80,14 +80,7 @@ class Method:
         finally:
             record.status = record.status or ("200" if self.rest else "OK")
             record.ended()
-            seconds = time.perf_counter() - record.started
-            # Told once the loop takes its next turn, in this call's context (its request id): after
-            # grpc.aio has sent the reply's end. Told here, the access line and the metrics would hold it
-            # back (Envoy then reads the last message and the trailers apart, and works twice).
-            asyncio.get_running_loop().call_soon(self._ended, record, seconds)
-
-    def _ended(self, record: CallRecord, seconds: float) -> None:
-        self.observer.call_ended(record, seconds, logged=self.logged)
+            self.observer.call_ended(record, time.perf_counter() - record.started, logged=self.logged)
 
 
 def _trace_id(traceparent: str | bytes | None, *, traced: bool) -> str:
