@@ -148,10 +148,10 @@ class AgentLoop:
         return events
 
     def _served(self, stack: AsyncExitStack) -> ServedTools | None:
+        """The served tools of a request that uses some (`run` has checked), their sessions in `stack`;
+        None when no kind makes a toolset of them."""
         parts = self._parts
         params = parts.vreq.params
-        if not self._kinds.used_by(params.tools):
-            return None
         scope = ToolScope(stack, parts.ids, frozenset(params.include), parts.ctx.tenant)
         toolsets = self._kinds.toolsets(params.tools, scope)
         return ServedTools(self._kinds, toolsets, self._functions) if toolsets else None
