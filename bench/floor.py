@@ -5,7 +5,8 @@ from it once (`bench.canned`), then `bench.floor_server` (a do-nothing grpc.aio 
 service's options, behind an Envoy started from the service's own bootstrap) replays them, pinned to the
 service core. Each cell is measured on REST and gRPC against the service and against the floor, back to
 back (in `plan.floor_rounds` rounds, the order swapped each round, windows of half `duration_s`; the
-means are kept), plus the direct path for the latency baselines. Results:
+means are kept; the non-stream cell, whose CPU ratio is judged, in `plan.floor_ratio_rounds`), plus the
+direct path for the latency baselines. The CPU ratios are the medians of each round's pair. Results:
 
     results["floor_<cell>"] = {"direct": ..., "rest": service, "grpc": service,
                                "floor_rest": floor, "floor_grpc": floor}
@@ -18,6 +19,7 @@ the floor's.
 from __future__ import annotations
 
 import asyncio
+import statistics
 from dataclasses import dataclass, replace
 
 from bench.canned import CaptureError, capture, save
@@ -113,17 +115,42 @@ async def _check(floor: Bench, cell: FloorCell) -> None:
 
 
 async def _round(bench: Bench, floor: Bench, n: int) -> Results:
-    """Every cell: direct, then per path the service and the floor back to back (floor first in odd
-    rounds)."""
+    """Every cell (past `plan.floor_rounds`, the non-stream cell alone): direct, then per path the
+    service and the floor back to back (floor first in odd rounds)."""
     out: Results = {}
-    for cell in cells(bench):
+    plan = bench.plan
+    rounds = max(plan.floor_rounds, plan.floor_ratio_rounds)
+    for cell in cells(bench)[: None if n < plan.floor_rounds else 1]:
         window = cell.duration_s / 2
-        bench.log(f"floor, round {n + 1}/{bench.plan.floor_rounds}: {cell.name}")
+        bench.log(f"floor, round {n + 1}/{rounds}: {cell.name}")
         out[cell.name] = {"direct": await bench.loop("direct", cell.shape, 1, window)}
         for path in SERVICE_PATHS:
             pair = ((path, bench), (FLOOR_PATHS[path], floor))
             for key, which in pair if n % 2 == 0 else pair[::-1]:
                 out[cell.name][key] = await which.loop(path, cell.shape, 1, window)
+    return out
+
+
+def paired(rounds: list[Results], name: str, path: str) -> Metrics:
+    """The CPU ratios of one cell and path as the medians of each round's (the service's windows over the
+    floor's measured right beside them: the VM's drift over a run cancels in a pair, not in a mean over
+    the run), with each round's figure, the lowest and highest, and the ratio of the means."""
+    out: Metrics = {}
+    for metric in ("edge_over_floor_x", "svc_over_floor_x"):
+        values = [
+            v
+            for r in rounds
+            if name in r
+            for v in [_num(derive(r[name][path], r[name][FLOOR_PATHS[path]])[metric])]
+            if v is not None
+        ]
+        if values:
+            out |= {
+                metric: statistics.median(values),
+                f"{metric}_rounds": " ".join(f"{v:.3f}" for v in values),
+                f"{metric}_min": min(values),
+                f"{metric}_max": max(values),
+            }
     return out
 
 
@@ -145,12 +172,18 @@ async def floor(bench: Bench, results: Results) -> None:
         floor_bench = _floor_bench(bench, server)
         for cell in cells(bench):
             await _check(floor_bench, cell)
-        rounds = [await _round(bench, floor_bench, n) for n in range(bench.plan.floor_rounds)]
+        count = max(bench.plan.floor_rounds, bench.plan.floor_ratio_rounds)
+        rounds = [await _round(bench, floor_bench, n) for n in range(count)]
     finally:
         await asyncio.to_thread(server.child.stop)
     for name, paths in combine(rounds).items():
         for path in SERVICE_PATHS:
-            paths[path] = derive(paths[path], paths[FLOOR_PATHS[path]])
+            of_means = derive(paths[path], paths[FLOOR_PATHS[path]])
+            paths[path] = {
+                **of_means,
+                "edge_over_floor_x_of_means": of_means["edge_over_floor_x"],
+                **paired(rounds, name, path),
+            }
         for path in FLOOR_PATHS.values():
             paths[path] = with_us(paths[path])
         results[name] = paths

@@ -159,6 +159,9 @@ def floor_rows(plan: Plan) -> list[Row]:
         Row(name, label, "svc_cpu_us_per_req", "service: svc CPU us/req", "", **SAME_RUN),
         Row(name, label, "envoy_cpu_us_per_req", "service: Envoy CPU us/req", "", **SAME_RUN),
         Row(name, label, "edge_over_floor_x", "svc+Envoy / floor+Envoy", "", FLOOR_CPU, **SAME_RUN),
+        Row(name, label, "edge_over_floor_x_min", "  lowest round", "", **SAME_RUN),
+        Row(name, label, "edge_over_floor_x_max", "  highest round", "", **SAME_RUN),
+        Row(name, label, "edge_over_floor_x_of_means", "  of the means", "", **SAME_RUN),
         Row(name, label, "svc_over_floor_x", "svc / floor servicer", "", **SAME_RUN),
     ]
     for tokens in plan.stream_tokens:

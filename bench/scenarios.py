@@ -43,6 +43,7 @@ class Plan:
     idle_hold_s: float
     idle_delay_ms: int
     floor_rounds: int  # `floor`: rounds of (service, floor) windows, each half as long as `duration_s`
+    floor_ratio_rounds: int  # ... of the non-stream cell, whose CPU ratio is judged (at least `floor_rounds`)
 
 
 FULL = Plan(
@@ -58,6 +59,7 @@ FULL = Plan(
     idle_hold_s=5.0,
     idle_delay_ms=10_000,
     floor_rounds=2,
+    floor_ratio_rounds=6,
 )
 QUICK = Plan(
     warmup_s=0.3,
@@ -72,6 +74,7 @@ QUICK = Plan(
     idle_hold_s=1.5,
     idle_delay_ms=10_000,
     floor_rounds=1,
+    floor_ratio_rounds=1,
 )
 # Who runs on the service core (the rest run on the load core); `burst` moves the upstream there.
 SERVICE_CORE = ("svc", "envoy")

@@ -11,11 +11,11 @@ from google.api.httpbody_pb2 import HttpBody
 
 from bench.burst import with_ratio
 from bench.canned import Canned, GrpcReply, RestReply, load, save
-from bench.floor import derive
+from bench.floor import derive, paired
 from bench.http1 import Http1Connection, build_request
 from bench.procs import Floor, start_floor_server
 from bench.report import counted, render
-from bench.scenarios import QUICK, Results, busy
+from bench.scenarios import QUICK, Metrics, Results, busy
 from bench.targets import Endpoints, Shape, rest_body
 from rejoinder.responses.v1 import events_pb2 as ev
 from rejoinder.responses.v1 import responses_service_pb2 as pb
@@ -107,6 +107,31 @@ def test_the_service_is_compared_with_the_floor() -> None:
     assert out["svc_over_floor_x"] == pytest.approx(3.0)
     assert out["svc_us_per_delta_over_floor"] == pytest.approx(17.0)
     assert out["envoy_us_per_delta_over_floor"] is None
+
+
+def test_the_ratio_is_the_median_of_the_pairs_measured_side_by_side() -> None:
+    """A round where the whole VM ran slow moves its service and floor windows alike: each round's
+    ratio is taken from its own pair, and the verdict from their median, not from a ratio of means."""
+
+    def pair(service_ms: float, floor_ms: float) -> dict[str, Metrics]:
+        return {
+            "rest": {"svc_cpu_ms_per_req": service_ms, "envoy_cpu_ms_per_req": 0.0},
+            "floor_rest": {"svc_cpu_ms_per_req": floor_ms, "envoy_cpu_ms_per_req": 0.0},
+        }
+
+    rounds: list[Results] = [
+        {"floor_nonstream_c1": pair(1.9, 1.0)},
+        {"floor_nonstream_c1": pair(4.2, 2.0)},  # everything twice as slow: the same ratio, near enough
+        {"floor_nonstream_c1": pair(3.0, 1.0)},  # one bad pair
+        {"other": pair(1.0, 1.0)},  # a round without the cell
+    ]
+    out = paired(rounds, "floor_nonstream_c1", "rest")
+    assert out["edge_over_floor_x"] == pytest.approx(2.1)
+    assert out["edge_over_floor_x_min"] == pytest.approx(1.9)
+    assert out["edge_over_floor_x_max"] == pytest.approx(3.0)
+    assert out["edge_over_floor_x_rounds"] == "1.900 2.100 3.000"
+    # the ratio of the means would read 9.1 / 4 = 2.275
+    assert out["svc_over_floor_x"] == pytest.approx(2.1)
 
 
 def test_the_upstream_counts_on_the_service_core_in_the_burst() -> None:
