@@ -88,6 +88,7 @@ def derive(service: Metrics, floor: Metrics) -> Metrics:
         "envoy_us_per_delta_over_floor": _minus(
             _num(svc.get("envoy_cpu_us_per_delta")), _num(flo.get("envoy_cpu_us_per_delta"))
         ),
+        "ttft_over_floor_ms": _minus(_num(svc.get("ttft_p50_ms")), _num(flo.get("ttft_p50_ms"))),
     }
 
 

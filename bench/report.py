@@ -173,6 +173,7 @@ def floor_rows(plan: Plan) -> list[Row]:
             Row(name, label, "svc_cpu_us_per_delta", "floor: svc CPU us/delta", "", **FLOOR_NO_DIRECT),
             Row(name, label, "envoy_cpu_us_per_delta", "floor: Envoy CPU us/delta", "", **FLOOR_NO_DIRECT),
             Row(name, label, "ttft_p50_ms", "service: first delta p50", "x", FIRST_ADDED if long else None),
+            Row(name, label, "ttft_over_floor_ms", "  first delta over floor's", "", **SAME_RUN),
             Row(name, label, "p50_ms", "service: total p50 ms", "x"),
             Row(name, label, "svc_cpu_us_per_delta", "service: svc CPU us/delta", "", **SAME_RUN),
             Row(

@@ -99,14 +99,25 @@ async def test_the_floor_answers_the_bench_targets(floor: Floor, path: str, shap
 
 
 def test_the_service_is_compared_with_the_floor() -> None:
-    service = {"svc_cpu_ms_per_req": 1.2, "envoy_cpu_ms_per_req": 0.4, "svc_cpu_us_per_delta": 20.0}
-    floor = {"svc_cpu_ms_per_req": 0.4, "envoy_cpu_ms_per_req": 0.4, "svc_cpu_us_per_delta": 3.0}
+    service: Metrics = {
+        "svc_cpu_ms_per_req": 1.2,
+        "envoy_cpu_ms_per_req": 0.4,
+        "svc_cpu_us_per_delta": 20.0,
+        "ttft_p50_ms": 1.5,
+    }
+    floor: Metrics = {
+        "svc_cpu_ms_per_req": 0.4,
+        "envoy_cpu_ms_per_req": 0.4,
+        "svc_cpu_us_per_delta": 3.0,
+        "ttft_p50_ms": 0.75,
+    }
     out = derive(service, floor)
     assert out["edge_cpu_us_per_req"] == pytest.approx(1600)
     assert out["edge_over_floor_x"] == pytest.approx(2.0)
     assert out["svc_over_floor_x"] == pytest.approx(3.0)
     assert out["svc_us_per_delta_over_floor"] == pytest.approx(17.0)
     assert out["envoy_us_per_delta_over_floor"] is None
+    assert out["ttft_over_floor_ms"] == pytest.approx(0.75)  # what the service adds to the first delta
 
 
 def test_the_ratio_is_the_median_of_the_pairs_measured_side_by_side() -> None:
