@@ -115,15 +115,13 @@ async def _check(floor: Bench, cell: FloorCell) -> None:
             raise PreflightError(f"the floor server, {cell.name} on {path}: {sample.error}")
 
 
-async def _round(bench: Bench, floor: Bench, n: int) -> Results:
-    """Every cell (past `plan.floor_rounds`, the non-stream cell alone): direct, then per path the
-    service and the floor back to back (floor first in odd rounds)."""
+async def _round(bench: Bench, floor: Bench, n: int, count: int) -> Results:
+    """Round `n` of `count`, every cell (past `plan.floor_rounds`, the non-stream cell alone): direct,
+    then per path the service and the floor back to back (floor first in odd rounds)."""
     out: Results = {}
-    plan = bench.plan
-    rounds = max(plan.floor_rounds, plan.floor_ratio_rounds)
-    for cell in cells(bench)[: None if n < plan.floor_rounds else 1]:
+    for cell in cells(bench)[: None if n < bench.plan.floor_rounds else 1]:
         window = cell.duration_s / 2
-        bench.log(f"floor, round {n + 1}/{rounds}: {cell.name}")
+        bench.log(f"floor, round {n + 1}/{count}: {cell.name}")
         out[cell.name] = {"direct": await bench.loop("direct", cell.shape, 1, window)}
         for path in SERVICE_PATHS:
             pair = ((path, bench), (FLOOR_PATHS[path], floor))
@@ -135,7 +133,7 @@ async def _round(bench: Bench, floor: Bench, n: int) -> Results:
 def paired(rounds: list[Results], name: str, path: str) -> Metrics:
     """The CPU ratios of one cell and path as the medians of each round's (the service's windows over the
     floor's measured right beside them: the VM's drift over a run cancels in a pair, not in a mean over
-    the run), with each round's figure, the lowest and highest, and the ratio of the means."""
+    the run), with each round's figure and the lowest and highest."""
     out: Metrics = {}
     for metric in ("edge_over_floor_x", "svc_over_floor_x"):
         values = [
@@ -174,7 +172,7 @@ async def floor(bench: Bench, results: Results) -> None:
         for cell in cells(bench):
             await _check(floor_bench, cell)
         count = max(bench.plan.floor_rounds, bench.plan.floor_ratio_rounds)
-        rounds = [await _round(bench, floor_bench, n) for n in range(count)]
+        rounds = [await _round(bench, floor_bench, n, count) for n in range(count)]
     finally:
         await asyncio.to_thread(server.child.stop)
     for name, paths in combine(rounds).items():
