@@ -51,7 +51,7 @@ def _strings(msg: Message, path: str, most: int) -> Steps[None]:
     for fd, value in msg.ListFields():
         kind = _field_kind(fd)
         if kind == _MESSAGE:
-            where = f"{path}.{fd.name}" if path else fd.name
+            where = _where(path, fd)
             if not fd.is_repeated:
                 yield from _strings(value, where, most)
                 continue
@@ -66,9 +66,14 @@ def _texts(fd: FieldDescriptor, kind: int, value: Any, path: str, most: int) -> 
     """A string field's values are no longer than `most` (and JSON text no deeper than a body may be)."""
     for text in value if fd.is_repeated else (value,):
         if len(text) > most:
-            raise too_long(len(text), most, f"{path}.{fd.name}" if path else fd.name)
+            raise too_long(len(text), most, _where(path, fd))
         if kind == _JSON_STRING:
-            _json_depth(text, f"{path}.{fd.name}" if path else fd.name)
+            _json_depth(text, _where(path, fd))
+
+
+def _where(path: str, fd: FieldDescriptor) -> str:
+    """The parameter `fd` is, inside the message at `path` ("" at the top)."""
+    return f"{path}.{fd.name}" if path else fd.name
 
 
 def _holds_json(fd: FieldDescriptor) -> bool:
