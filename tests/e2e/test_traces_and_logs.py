@@ -30,6 +30,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from rejoinder.api.auth import hash_key
+from rejoinder.observe.access import FLUSH_S
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.responses.v1.items_pb2 import Input
@@ -338,7 +339,7 @@ def test_one_rest_create_is_one_trace_from_the_caller_through_upstream_and_mcp(
 
     # the access line names the same trace
     line = f" request_id=e2e-traced-rest trace_id={TRACE} surface=rest route=CreateResponse model=m "
-    assert traced.log().count(line) == 1, traced.log()
+    assert _logged(traced, re.escape(line)) == 1, traced.log()
 
     # each upstream call is an operation of its own, with its own first token
     assert [c.events for c in chats] == [("gen_ai.first_token",)] * 2
@@ -366,14 +367,29 @@ def test_a_typed_grpc_call_carries_its_metadata_traceparent_to_the_upstream(
     post, chat = _one(spans, "POST"), _one(spans, f"chat {MODEL}")
     assert (post.span_id, post.parent_id, chat.parent_id) == (parent, chat.span_id, root.span_id)
     line = f" request_id=grpc-[0-9a-f]{{16}} trace_id={GRPC_TRACE} surface=grpc route=Create model=m "
-    assert len(re.findall(line, traced.log())) == 1, traced.log()
+    assert _logged(traced, line) == 1, traced.log()
 
 
 # -- tracing off -------------------------------------------------------------------------------------
 
 
+def _settled() -> None:
+    """Wait until the access lines of the calls that ended so far are written (within `FLUSH_S`)."""
+    time.sleep(3 * FLUSH_S)
+
+
+def _logged(service: ServiceProcess, pattern: str) -> int:
+    """How many times the service's log matches `pattern`, once it does (access lines of calls that
+    succeeded are written within `FLUSH_S` of their end)."""
+    deadline = time.monotonic() + WAIT_S
+    while not (found := len(re.findall(pattern, service.log()))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def _access_lines(service: ServiceProcess, count: int) -> list[str]:
-    """The text access lines, once there are `count` of them (each is written as its call ends)."""
+    """The text access lines, once there are `count` of them (written within `FLUSH_S` of their call's
+    end)."""
     deadline = time.monotonic() + WAIT_S
     while True:
         lines = [line for line in service.log().splitlines() if " INFO rejoinder.access [" in line]
@@ -398,6 +414,7 @@ def _text_line(
 def test_with_tracing_off_nothing_sends_a_traceparent_but_access_lines_keep_the_callers_trace(
     plain: ServiceProcess, upstream: ScriptedUpstream, toolbox: McpTestServer
 ) -> None:
+    _settled()
     before = len(_access_lines(plain, 0))
     upstream.enqueue(*_echo_then_answer())
     client = openai.OpenAI(base_url=plain.base_url, api_key=KEY, max_retries=0)
@@ -435,6 +452,7 @@ def test_with_tracing_off_nothing_sends_a_traceparent_but_access_lines_keep_the_
 
 
 def test_text_access_lines(plain: ServiceProcess, upstream: ScriptedUpstream) -> None:
+    _settled()
     before = len(_access_lines(plain, 0))
     upstream.enqueue(Script(text=ANSWER, usage=(5, 3, 0, 1)))
     client = openai.OpenAI(base_url=plain.base_url, api_key=KEY, max_retries=0)
@@ -515,6 +533,7 @@ def _timed(line: dict[str, Any], *, first_token: bool) -> dict[str, Any]:
 def test_one_json_access_line_per_call_and_never_a_prompt_an_output_or_a_key(
     json_logged: ServiceProcess, upstream: ScriptedUpstream
 ) -> None:
+    _settled()
     before = len(_json_access(json_logged))
     client = openai.OpenAI(base_url=json_logged.base_url, api_key=KEY, max_retries=0)
     upstream.enqueue(Script(text=ANSWER, usage=(5, 3, 0, 1)), Script(text=ANSWER, usage=(3, 2, 0, 0)))

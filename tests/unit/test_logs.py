@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -14,6 +16,7 @@ import pytest
 
 from rejoinder.logs import FORMAT, REQUEST_ID, AccessLine, JsonFormatter, RequestIdFilter, TextFormatter
 from rejoinder.observe.access import AccessLog
+from rejoinder.observe.observer import Observer
 from rejoinder.observe.record import CallRecord
 
 
@@ -72,11 +75,13 @@ def _root_writing_to(stream: io.StringIO, formatter: logging.Formatter) -> Itera
     handler.setFormatter(formatter)
     root = logging.getLogger()
     saved, level = root.handlers[:], root.level
-    root.handlers, root.level = [handler], logging.INFO
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)  # (`setLevel`: the loggers forget what they found enabled before)
     try:
         yield handler
     finally:
-        root.handlers, root.level = saved, level
+        root.handlers = saved
+        root.setLevel(level)
 
 
 RECORD = CallRecord(
@@ -127,3 +132,59 @@ def test_no_access_line_when_the_level_is_above_info() -> None:
         logging.getLogger().setLevel(logging.WARNING)
         writer.call_ended(RECORD, 0.5)
     assert stream.getvalue() == ""
+
+
+# -- access lines written in batches -----------------------------------------------------------------
+
+
+def _call(request_id: str, status: str) -> CallRecord:
+    return CallRecord(surface="rest", route="CreateResponse", request_id=request_id, status=status)
+
+
+def _request_ids(text: str) -> list[str]:
+    return [orjson.loads(line)["request_id"] for line in text.splitlines()]
+
+
+async def test_lines_of_calls_that_succeeded_are_written_together_with_the_time_their_call_ended() -> None:
+    stream = io.StringIO()
+    with _root_writing_to(stream, JsonFormatter()):
+        writer = AccessLog(AccessLine.found(logging.getLogger("rejoinder.access")), flush_s=0.2)
+        writer.call_ended(_call("ok-1", "200"), 0.01)
+        writer.call_ended(_call("ok-2", "OK"), 0.01)
+        ended = time.time()
+        assert stream.getvalue() == ""  # they wait
+        await asyncio.sleep(0.35)
+        written = time.time()
+    assert _request_ids(stream.getvalue()) == ["ok-1", "ok-2"]
+    assert stream.getvalue().count("\n") == 2
+    stamps = [orjson.loads(line)["time"] for line in stream.getvalue().splitlines()]
+    assert all(stamp <= _utc_millis(ended) < _utc_millis(written) for stamp in stamps)
+
+
+def _utc_millis(seconds: float) -> str:
+    """A time as the JSON lines write it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
+
+
+async def test_a_call_that_did_not_succeed_is_written_at_once_after_the_lines_waiting() -> None:
+    stream = io.StringIO()
+    with _root_writing_to(stream, JsonFormatter()):
+        writer = AccessLog(AccessLine.found(logging.getLogger("rejoinder.access")), flush_s=60)
+        writer.call_ended(_call("ok-1", "200"), 0.01)
+        writer.call_ended(_call("bad-1", "400"), 0.01)
+        assert _request_ids(stream.getvalue()) == ["ok-1", "bad-1"]
+        writer.call_ended(_call("ok-2", "200"), 0.01)
+        writer.call_ended(_call("gone-1", "CANCELLED"), 0.01)
+        assert _request_ids(stream.getvalue()) == ["ok-1", "bad-1", "ok-2", "gone-1"]
+
+
+async def test_the_lines_waiting_are_written_when_the_server_stops() -> None:
+    stream = io.StringIO()
+    with _root_writing_to(stream, TextFormatter()):
+        observer = Observer(access_log=AccessLog.configured())
+        observer.call_ended(_call("ok-1", "200"), 0.01)
+        assert stream.getvalue() == ""
+        observer.flush()
+        assert stream.getvalue().count(" INFO rejoinder.access [ok-1]: rest CreateResponse 200 ") == 1
+        await asyncio.sleep(0.15)  # nothing is written twice
+    assert stream.getvalue().count("\n") == 1

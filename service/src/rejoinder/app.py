@@ -123,6 +123,7 @@ class GrpcApp:
         await self.store.close()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.shutdown)  # the last spans exported
+        self.observer.flush()  # the last access lines
 
     async def stop(self, drain_s: float = 5.0) -> None:
         """`drain`, then `close`."""

@@ -14,9 +14,9 @@ import io
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import orjson
 
@@ -74,10 +74,11 @@ class TextFormatter(logging.Formatter):
             line += _pairs(access)
         return line
 
-    def info_line(self, created: float, name: str, message: str, access: dict[str, object]) -> str:
-        """What `format` makes of an INFO record of logger `name` with `access` fields, logged now in
-        the current call (see `AccessLine`)."""
-        return self._line(created, "INFO", name, REQUEST_ID.get(), message) + _pairs(access)
+    def info_line(self, line: InfoLine) -> str:
+        """What `format` makes of an INFO record with access fields (see `AccessLine`)."""
+        return self._line(line.created, "INFO", line.name, line.request_id, line.message) + _pairs(
+            line.access
+        )
 
     def _line(self, created: float, level: str, name: str, request_id: str, message: str) -> str:
         stamp = f"{self._seconds(created)},{_millis(created):03d}"
@@ -113,11 +114,10 @@ class JsonFormatter(logging.Formatter):
             out["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(out).decode()
 
-    def info_line(self, created: float, name: str, message: str, access: dict[str, object]) -> str:
-        """What `format` makes of an INFO record of logger `name` with `access` fields, logged now in
-        the current call (see `AccessLine`)."""
-        out = self._object(created, "INFO", name, REQUEST_ID.get(), message)
-        out.update(access)
+    def info_line(self, line: InfoLine) -> str:
+        """What `format` makes of an INFO record with access fields (see `AccessLine`)."""
+        out = self._object(line.created, "INFO", line.name, line.request_id, line.message)
+        out.update(line.access)
         return orjson.dumps(out).decode()
 
     def _object(
@@ -132,12 +132,23 @@ class JsonFormatter(logging.Formatter):
         }
 
 
+class InfoLine(NamedTuple):
+    """An INFO line with access fields, as it stood when it was logged (it may be written later)."""
+
+    created: float  # `time.time()` when it was logged
+    request_id: str
+    name: str  # the logger's
+    message: str
+    access: dict[str, object]
+
+
 class AccessLine:
     """Writes INFO lines with access fields straight to the stream of the root handler `configure`
     installed, formatted by its formatter's `info_line`: the text `logging` would write of the same
-    record, without making one (a LogRecord, the handler chain and the generic path of `format` were
-    about 20 us of a request's CPU: bench/README.md). Only where that handler is the root logger's one
-    handler, with its formatter and request-id filter only (`found`); elsewhere the caller logs."""
+    records, without making them (a LogRecord, the handler chain and the generic path of `format` were
+    about 20 us of a request's CPU: bench/README.md), several lines in one write. Only where that handler
+    is the root logger's one handler, with its formatter and request-id filter only (`found`); elsewhere
+    the caller logs."""
 
     def __init__(
         self, handler: logging.StreamHandler[TextIO], formatter: TextFormatter | JsonFormatter
@@ -173,13 +184,14 @@ class AccessLine:
             parent = parent.parent
         return cls(handler, formatter)
 
-    def write(self, name: str, message: str, access: dict[str, object]) -> None:
-        """One INFO line (the caller checked the logger is enabled for INFO)."""
-        line = self._formatter.info_line(time.time(), name, message, access)
+    def write(self, lines: Sequence[InfoLine]) -> None:
+        """INFO lines, in one write (the caller checked the logger is enabled for INFO)."""
         handler = self._handler
+        end = handler.terminator
+        text = "".join([self._formatter.info_line(line) + end for line in lines])
         with handler.lock or contextlib.nullcontext():
             stream = handler.stream
-            stream.write(line + handler.terminator)
+            stream.write(text)
             if not (isinstance(stream, io.TextIOWrapper) and stream.line_buffering):
                 stream.flush()
 

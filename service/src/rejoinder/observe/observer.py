@@ -58,6 +58,10 @@ class Observer:
         if self.metrics is not None:
             self.metrics.call_ended(record, seconds)
 
+    def flush(self) -> None:
+        """Write the access lines still waiting (see `access.AccessLog`): the server stops."""
+        self._access.flush()
+
     def tokens(self, record: CallRecord) -> None:
         """A response's run ended: the tokens in `record` count (also when its call ended long before)."""
         if self.metrics is not None:
