@@ -60,7 +60,8 @@ async def prepare(deps: Deps, vreq: ValidatedRequest, tenant: str, *, exact: boo
         await deps.tools.admit(vreq.params.tools, tenant)
         prompt = await _prompt(deps, vreq, tenant)
         ctx = await assemble(vreq, deps.store, deps.ids, deps.sealer, tenant, conversation)
-        ctx = replace(ctx, prompt=prompt)
+        if prompt is not None:  # (`replace` makes the context anew: ~4 us of a request's CPU)
+            ctx = replace(ctx, prompt=prompt)
         if not route.provider.capabilities.images and await has_images((*ctx.prompt_items, *ctx.items)):
             raise invalid(
                 f"The model '{clip(vreq.params.model)}' does not accept images.",
