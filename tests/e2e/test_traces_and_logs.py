@@ -30,7 +30,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from rejoinder.api.auth import hash_key
-from rejoinder.observe.access import FLUSH_S
+from rejoinder.observe.batches import FLUSH_S
 from rejoinder.responses.v1 import responses_service_pb2 as pb
 from rejoinder.responses.v1 import responses_service_pb2_grpc as pb_grpc
 from rejoinder.responses.v1.items_pb2 import Input

@@ -19,6 +19,7 @@ import pytest
 from openai import OpenAI
 from openai.types.responses import FunctionToolParam, Response
 
+from rejoinder.observe.batches import FLUSH_S
 from rejoinder.providers.local import default_model_path
 from rejoinder_client.rejoinder.responses.v1 import (
     CancelRequest,
@@ -30,7 +31,7 @@ from rejoinder_client.rejoinder.responses.v1 import (
     StreamCreateRequest,
     StreamGetRequest,
 )
-from tests.e2e.prometheus import Moved, scrape
+from tests.e2e.prometheus import Moved, Sample, scrape
 from tests.e2e.service_process import ServiceProcess
 from tests.postgres_server import create_database, drop_database
 from tests.scripted_upstream import Script, ScriptedUpstream
@@ -102,6 +103,15 @@ def _poll(
         time.sleep(0.02)
 
 
+def _moved_once(url: str, before: dict[Sample, float], done: Callable[[Moved], bool]) -> Moved:
+    """What moved since `before`, once `done` says it all has: a worker counts its calls in batches, at most
+    `FLUSH_S` after they end, and the supervisor's scrape reads what the workers counted."""
+    deadline = time.monotonic() + 10 * FLUSH_S
+    while not done(moved := Moved(before, scrape(url))) and time.monotonic() < deadline:
+        time.sleep(FLUSH_S / 4)
+    return moved
+
+
 def _per_worker_requests(service: ServiceProcess) -> dict[str, int]:
     """Envoy's count of requests sent to each worker (its admin `/clusters`)."""
     admin = re.search(r"Envoy stats on (http://127\.0\.0\.1:\d+)/", service.log())
@@ -122,12 +132,12 @@ def test_envoy_balances_rest_over_both_workers_and_metrics_sum_them(
         upstream.enqueue(Script(text="hello there"))
         assert client.responses.create(model="m", input="hi").output_text == "hello there"
     sent = _per_worker_requests(workers)
-    moved = Moved(before, scrape(workers.metrics_url))
+    calls = {"surface": "rest", "route": "CreateResponse", "status": "200", "model": "m"}
+    moved = _moved_once(workers.metrics_url, before, lambda m: m("rejoinder_requests_total", **calls) >= 24)
 
     per_worker = {host: sent[host] - sent_before.get(host, 0) for host in sent}
     assert sorted(per_worker) == sorted(workers.workers_announced()[1])
     assert all(n > 0 for n in per_worker.values()), per_worker  # both took some (and health checks)
-    calls = {"surface": "rest", "route": "CreateResponse", "status": "200", "model": "m"}
     assert moved("rejoinder_requests_total", **calls) == 24  # the two workers' counts, summed
     assert moved.summed("rejoinder_tokens_total", type="output") == 24 * 2
 

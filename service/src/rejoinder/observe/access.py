@@ -7,28 +7,24 @@ first_token_ms, input/output/reasoning tokens. Never a prompt, an output or a ke
 message as `key=value`.
 
 Where `rejoinder serve` configured the logs (`logs.AccessLine`), the lines of calls that succeeded are
-written in batches, at most `FLUSH_S` after their call ended, several in one write: formatting and writing
-a line as each call ends cost a non-stream create about 20 us of CPU, its code cold in the caches between
-two requests, against a few us in a batch (bench/README.md). Each line keeps the time its call ended. A
-call that did not succeed is written at once, after the lines still waiting; so are the waiting lines
-when the server stops (`flush`) or the process exits. A crash loses at most the last `FLUSH_S` of lines
-of calls that succeeded (Envoy's own access log, `access_log_flush_interval`, waits up to 1 s).
+written in batches (`observe.batches`), at most `FLUSH_S` after their call ended, several in one write;
+each keeps the time its call ended. A call that did not succeed is written at once, after the lines
+still waiting; so are the waiting lines when the server stops (`flush`) or the process exits. A crash
+loses at most the last `FLUSH_S` of lines of calls that succeeded (Envoy's own file access log waits up
+to 1 s).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
 
 from rejoinder.logs import AccessLine, InfoLine
+from rejoinder.observe.batches import FLUSH_S, Batches
 from rejoinder.observe.record import CallRecord
 
 log = logging.getLogger("rejoinder.access")
-
-FLUSH_S = 0.1
-"""The longest the line of a call that succeeded waits to be written."""
 
 SUCCEEDED = frozenset({"200", "OK"})
 """The statuses whose lines may wait (any other is written at once)."""
@@ -61,12 +57,10 @@ class AccessLog:
     lines of calls that succeeded in batches)."""
 
     def __init__(self, direct: AccessLine | None = None, flush_s: float = FLUSH_S) -> None:
-        self._direct = direct
-        self._flush_s = flush_s
-        self._waiting: list[InfoLine] = []
-        self._due: asyncio.TimerHandle | None = None
-        if direct is not None:  # the lines still waiting when the process exits
-            weakref.finalize(self, _write, direct, self._waiting)
+        self._lines: Batches[InfoLine] | None = None
+        if direct is not None:
+            lines = self._lines = Batches(direct.write, flush_s)
+            weakref.finalize(self, lines.flush)  # the lines still waiting when the process exits
 
     @classmethod
     def configured(cls) -> AccessLog:
@@ -77,7 +71,8 @@ class AccessLog:
         """Log the call's access line."""
         if not log.isEnabledFor(logging.INFO):
             return
-        if self._direct is None:
+        lines = self._lines
+        if lines is None:
             log.info(
                 "%s %s %s",
                 record.surface,
@@ -87,29 +82,11 @@ class AccessLog:
             )
             return
         message = f"{record.surface} {record.route} {record.status}"
-        self._waiting.append(
-            InfoLine(time.time(), record.request_id, log.name, message, fields(record, seconds))
-        )
+        lines.add(InfoLine(time.time(), record.request_id, log.name, message, fields(record, seconds)))
         if record.status not in SUCCEEDED:
-            self.flush()
-        elif self._due is None:
-            try:
-                self._due = asyncio.get_running_loop().call_later(self._flush_s, self.flush)
-            except RuntimeError:  # no event loop: nothing would write it later
-                self.flush()
+            lines.flush()
 
     def flush(self) -> None:
         """Write the lines waiting, now."""
-        if self._due is not None:
-            self._due.cancel()
-            self._due = None
-        if self._direct is not None:
-            _write(self._direct, self._waiting)
-
-
-def _write(direct: AccessLine, waiting: list[InfoLine]) -> None:
-    """Write the lines waiting, and forget them."""
-    if waiting:
-        lines = waiting[:]
-        waiting.clear()
-        direct.write(lines)
+        if self._lines is not None:
+            self._lines.flush()

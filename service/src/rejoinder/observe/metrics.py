@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
+from rejoinder.observe.batches import FLUSH_S, Batches
 from rejoinder.observe.record import CallRecord
 
 DISTINCT = 100
@@ -41,11 +45,53 @@ class Bounded:
         return value
 
 
-class Metrics:
-    """Every metric of the service; `registry` is what `serve` exposes."""
+Told = tuple[Callable[..., None], tuple[Any, ...]]
+"""An update that waits: the method that makes it, and its arguments."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+
+class _Ended(NamedTuple):
+    """A call that ended, as its metrics label and time it."""
+
+    surface: str
+    route: str
+    status: str
+    model: str  # as the client named it (`Metrics.model` bounds it)
+    seconds: float
+
+
+def _tell_each(batch: list[Told]) -> None:
+    for tell, values in batch:
+        tell(*values)
+
+
+class _FlushFirst(Collector):
+    """Registered before the metrics: what waits is counted before a scrape reads them."""
+
+    def __init__(self, later: Batches[Told]) -> None:
+        self._later = later
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> list[Metric]:
+        self._later.flush()
+        return []
+
+
+class Metrics:
+    """Every metric of the service; `registry` is what `serve` exposes.
+
+    What a call reports as it ends (its count and time, its tokens, its upstream calls) is counted in
+    batches, at most `FLUSH_S` later (`observe.batches`: about 10 us less of a request's CPU), and at
+    once when a scrape comes: a scrape of this process sees every call that ended before it. With
+    `serve --workers N` the supervisor's scrape reads the workers' files: it sees their calls up to
+    `FLUSH_S` late."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, flush_s: float = FLUSH_S) -> None:
+        """`flush_s`: the longest what a call reports waits to be counted (see `observe.batches`)."""
         r = self.registry = registry or CollectorRegistry()
+        self._later: Batches[Told] = Batches(_tell_each, flush_s)
+        r.register(_FlushFirst(self._later))  # first: a scrape counts what waits, then reads
         self._model, self._server = Bounded(), Bounded()
         self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
         # The children of a call's and a response's metrics, looked up once per label set (bounded
@@ -196,42 +242,64 @@ class Metrics:
         """An MCP server label as a label value (bounded)."""
         return self._server(label)
 
+    def flush(self) -> None:
+        """Count now what the calls that ended reported (a scrape does first)."""
+        self._later.flush()
+
     def call_ended(self, record: CallRecord, seconds: float) -> None:
-        """One call ended: its count and time; for a response, its first token."""
-        model = self.model(record.model)
-        key = (record.surface, record.route, record.status, model)
+        """One call ended: its count and time; for a response, its first token (counted with the next
+        batch, as the record stands now)."""
+        ended = _Ended(record.surface, record.route, record.status, record.model, seconds)
+        self._later.add((self._call_ended, (ended, record.first_token_s, record.output_tokens)))
+
+    def _call_ended(self, ended: _Ended, first_token_s: float | None, output_tokens: int) -> None:
+        model = self.model(ended.model)
+        key = (ended.surface, ended.route, ended.status, model)
         call = self._calls.get(key)
         if call is None:
             call = self._calls[key] = (self.requests.labels(*key), self.duration.labels(*key))
         call[0].inc()
-        call[1].observe(seconds)
-        if record.first_token_s is not None:
-            labels = (record.surface, model)
+        call[1].observe(ended.seconds)
+        if first_token_s is not None:
+            labels = (ended.surface, model)
             first = self._first_tokens.get(labels)
             if first is None:
                 first = self._first_tokens[labels] = (
                     self.first_token.labels(*labels),
                     self.per_token.labels(*labels),
                 )
-            first[0].observe(record.first_token_s)
-            if record.output_tokens > 1:
-                first[1].observe((seconds - record.first_token_s) / (record.output_tokens - 1))
+            first[0].observe(first_token_s)
+            if output_tokens > 1:
+                first[1].observe((ended.seconds - first_token_s) / (output_tokens - 1))
 
     def tokens(self, record: CallRecord) -> None:
-        """A response's run ended (in its call, or later in the background): the tokens it used."""
-        if not record.provider:
-            return
-        model = self.model(record.model)
-        row = self._token_rows.get((record.provider, model))
+        """A response's run ended (in its call, or later in the background): the tokens it used (counted
+        with the next batch)."""
+        if record.provider:
+            counts = (record.input_tokens, record.output_tokens, record.reasoning_tokens)
+            self._later.add((self._tokens, (record.provider, record.model, *counts)))
+
+    def _tokens(self, provider: str, model_name: str, input_tokens: int, output: int, reasoning: int) -> None:
+        model = self.model(model_name)
+        row = self._token_rows.get((provider, model))
         if row is None:
-            row = self._token_rows[(record.provider, model)] = self._token_row(record.provider, model)
+            row = self._token_rows[(provider, model)] = self._token_row(provider, model)
         counted_input, counted_output, counted_reasoning, usage_input, usage_output = row
-        counted_input.inc(record.input_tokens)
-        counted_output.inc(record.output_tokens)
-        counted_reasoning.inc(record.reasoning_tokens)
-        if record.input_tokens or record.output_tokens:
-            usage_input.observe(record.input_tokens)
-            usage_output.observe(record.output_tokens)
+        counted_input.inc(input_tokens)
+        counted_output.inc(output)
+        counted_reasoning.inc(reasoning)
+        if input_tokens or output:
+            usage_input.observe(input_tokens)
+            usage_output.observe(output)
+
+    def upstream_call(self, provider: str, outcome: str, seconds: float) -> None:
+        """An upstream call ended: `outcome` "ok" or the failure's kind (counted with the next batch)."""
+        self._later.add((self._upstream_call, (provider, outcome, seconds)))
+
+    def _upstream_call(self, provider: str, outcome: str, seconds: float) -> None:
+        self.child(self.upstream_calls, provider, outcome).inc()
+        error_type = "" if outcome == "ok" else outcome
+        self.child(self.upstream_duration, provider, error_type).observe(seconds)
 
     def _token_row(self, provider: str, model: str) -> tuple[Counter, Counter, Counter, Histogram, Histogram]:
         """The children a response's tokens go to, for one provider and model."""

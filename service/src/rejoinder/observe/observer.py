@@ -59,8 +59,11 @@ class Observer:
             self.metrics.call_ended(record, seconds)
 
     def flush(self) -> None:
-        """Write the access lines still waiting (see `access.AccessLog`): the server stops."""
+        """Write the access lines and count the metrics still waiting (`observe.batches`): the server
+        stops."""
         self._access.flush()
+        if self.metrics is not None:
+            self.metrics.flush()
 
     def tokens(self, record: CallRecord) -> None:
         """A response's run ended: the tokens in `record` count (also when its call ended long before)."""
@@ -70,10 +73,7 @@ class Observer:
     def upstream_call(self, provider: str, outcome: str, seconds: float) -> None:
         """An upstream call ended: `outcome` "ok" or the failure's kind (timeout, connect, status, ...)."""
         if self.metrics is not None:
-            m = self.metrics
-            m.child(m.upstream_calls, provider, outcome).inc()
-            error_type = "" if outcome == "ok" else outcome
-            m.child(m.upstream_duration, provider, error_type).observe(seconds)
+            self.metrics.upstream_call(provider, outcome, seconds)
 
     def tool_call(self, tool: str, server_label: str, outcome: str, seconds: float) -> None:
         """A tool run (an MCP listing or call) ended."""
