@@ -169,13 +169,7 @@ class ResponsesCore:
             queued.CopyFrom(run.response)
             self._background.launch(run)
             return queued
-        final: Response | None = None
-        async for event in run.events():
-            final = terminal_response(event) or final
-        if run.failure is not None:
-            raise run.failure
-        assert final is not None
-        return final
+        return await run.finished()
 
     async def count_input_tokens(
         self, req: CountInputTokensRequest, *, tenant: str = ""
