@@ -172,15 +172,17 @@ def _check_compaction(item: InputItem, i: int, sealer: ReasoningSealer | None) -
 
 def _new_items_steps(
     items: Sequence[InputItem], known: dict[str, InputItem], ids: IdGenerator, sealer: ReasoningSealer | None
-) -> Steps[tuple[InputItem, ...]]:
+) -> Steps[tuple[tuple[InputItem, ...], set[str | None]]]:
     """The request's items: references resolved, reasoning unsealed, compactions checked, each with an
-    ID."""
+    ID; and the kinds of item among them."""
     out: list[InputItem] = []
+    kinds: set[str | None] = set()
     for i, item in enumerate(items):
         resolved = _check_compaction(_resolved(item, i, known), i, sealer)
         out.append(with_id(_unsealed(resolved, i, sealer), ids))
+        kinds.add(resolved.WhichOneof("item"))
         yield
-    return tuple(out)
+    return tuple(out), kinds
 
 
 def _check_call_outputs_steps(items: Sequence[InputItem]) -> Steps[None]:
@@ -256,10 +258,12 @@ async def assemble(
                 code="previous_response_not_finished",
             )
         history = await run_paced(_history_steps(chain))
-    known = await run_paced(_known_steps(history))
-    new_items = await run_paced(_new_items_steps(vreq.input_items, known, ids, sealer))
-    await run_paced(_check_call_outputs_steps([*history, *new_items]))
-    await run_paced(_check_approvals_steps(history, new_items))
+    known = await run_paced(_known_steps(history)) if history else {}
+    new_items, kinds = await run_paced(_new_items_steps(vreq.input_items, known, ids, sealer))
+    if history or "function_call_output" in kinds:  # (each check is a pass over the context)
+        await run_paced(_check_call_outputs_steps([*history, *new_items]))
+    if "mcp_approval_response" in kinds:
+        await run_paced(_check_approvals_steps(history, new_items))
     instructions = vreq.params.instructions if vreq.params.HasField("instructions") else None
     # New compaction items were checked above: one that fails here came with the stored history.
     stored = "conversation" if vreq.conversation_id is not None else "previous_response_id"
