@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from rejoinder.observe.batches import STALE_S, Batches
+from rejoinder.observe.batches import SLICE, STALE_S, Batches
 from rejoinder.observe.metrics import Metrics
 from rejoinder.observe.observer import Observer
 from rejoinder.observe.record import CallRecord
@@ -95,3 +95,28 @@ async def test_a_scrape_counts_every_call_that_ended_before_it_as_its_record_sto
     assert sample("gen_ai_server_time_per_output_token_seconds_count", surface="rest", model="m") == 0.0
     assert sample("rejoinder_tokens_total", type="output", provider="p", model="m") == 1.0
     assert sample("rejoinder_upstream_requests_total", provider="p", outcome="ok") == 1.0
+
+
+async def test_a_batch_is_told_in_slices_with_turns_for_the_loop_between() -> None:
+    turns = 0
+    seen: list[int] = []  # the other work's turns when each slice was told
+    told = Told()
+
+    def tell(batch: list[int]) -> None:
+        seen.append(turns)
+        told(batch)
+
+    batches = Batches(tell, wait_s=0.05)
+    for i in range(2 * SLICE + 3):
+        batches.add(i)
+
+    async def other_work() -> None:  # requests that come while the batch is told
+        nonlocal turns
+        while len(told.batches) < 3:
+            turns += 1
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(other_work(), 1)
+    assert [len(b) for b in told.batches] == [SLICE, SLICE, 3]
+    assert [i for b in told.batches for i in b] == list(range(2 * SLICE + 3))
+    assert seen[0] < seen[1] < seen[2]  # the other work ran between two slices

@@ -2,7 +2,12 @@
 
 Told one by one, between two requests, that code runs cold in the CPU's caches: a non-stream create's
 access line and metrics cost it about 40 us of CPU that way, against a few us each in a batch
-(bench/README.md). So they wait, at most `FLUSH_S`, and are told together, in the order they came.
+(bench/README.md). So they wait, at most `FLUSH_S`, and are told together, in the order they came, in
+slices of `SLICE` (or a quarter of what waits, when more do), `SLICE_GAP_S` apart: a request that comes
+meanwhile waits for one slice, not for the whole batch. (Told at once, 0.1 s of calls at c=1 raised a
+non-stream create's p99 latency from 1.23 to 2.26 ms over typed gRPC; in slices on the loop's next
+turns, which the requests' own steps then wait behind, to 1.62 ms; in slices 1 ms apart it stays at
+1.23 ms: `python -m bench --only nonstream`.)
 """
 
 from __future__ import annotations
@@ -19,13 +24,20 @@ T = TypeVar("T")
 FLUSH_S = 0.1
 """The longest what a call reports waits to be told (its access line, its metrics)."""
 
+SLICE = 16
+"""The items told together (more when more than four slices wait)."""
+
+SLICE_GAP_S = 0.001
+"""The time between two slices of a batch."""
+
 STALE_S = 1.0
 """How late a flush may be before it is taken for lost (its event loop closed) and set again."""
 
 
 class Batches(Generic[T]):
     """Items told to `tell` in batches: at most `wait_s` after the first of a batch came (on the running
-    event loop), at once when no loop runs, and whenever `flush` is called, from any thread."""
+    event loop, a slice at a time), at once when no loop runs, and whenever `flush` is called, from any
+    thread (all of them, at once)."""
 
     def __init__(self, tell: Callable[[list[T]], None], wait_s: float) -> None:
         self._tell = tell
@@ -46,17 +58,24 @@ class Batches(Generic[T]):
             self.flush()
             return
         self._due_by = time.monotonic() + self._wait_s + STALE_S
-        loop.call_later(self._wait_s, self._due)
+        loop.call_later(self._wait_s, self._due, loop)
 
-    def _due(self) -> None:
-        self._due_by = None
-        self.flush()
+    def _due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tell a slice; the rest `SLICE_GAP_S` later."""
+        self._tell_some(max(SLICE, len(self._waiting) // 4))
+        if self._waiting:
+            loop.call_later(SLICE_GAP_S, self._due, loop)
+        else:
+            self._due_by = None
 
     def flush(self) -> None:
         """Tell what waits, now."""
+        self._tell_some(None)
+
+    def _tell_some(self, most: int | None) -> None:
         with self._telling:  # one batch at a time: they are told in order
-            batch = []
-            while self._waiting:
+            batch: list[T] = []
+            while self._waiting and (most is None or len(batch) < most):
                 batch.append(self._waiting.popleft())
             if batch:
                 self._tell(batch)
