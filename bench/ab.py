@@ -155,14 +155,19 @@ def render(table: Mapping[str, Mapping[str, float]], a: str, b: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
+def builds_and_cores(parser: argparse.ArgumentParser) -> None:
+    """The options of a comparison of two builds: `--a`, `--b` and the two cores."""
     parser.add_argument("--a", default="HEAD", help="build A: a git revision (default HEAD)")
     parser.add_argument("--b", default=WORKTREE, help=f"build B: a git revision, or {WORKTREE!r} (default)")
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=1.0, help="the REST non-stream window; others 0.6x")
     parser.add_argument("--service-core", type=int, default=0)
     parser.add_argument("--load-core", type=int, default=1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
+    builds_and_cores(parser)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=1.0, help="the REST non-stream window; others 0.6x")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rejoinder-ab-") as tmp:

@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.ab import WORKTREE, builds_and_cores
 from bench.procs import Child, service_env, start_child, start_upstream
 from bench.targets import Shape, rest_body
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKTREE = "worktree"
 CREATE = "/rejoinder.responses.v1.OpenAIHttpService/CreateResponse"
 SHAPE = Shape(tokens=16, stream=False)
 WARM = 300
@@ -157,12 +157,9 @@ def render(figures: Sequence[tuple[float, float]], a: str, b: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inproc", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--a", default="HEAD", help="build A: a git revision (default HEAD)")
-    parser.add_argument("--b", default=WORKTREE, help=f"build B: a git revision, or {WORKTREE!r} (default)")
+    builds_and_cores(parser)
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--n", type=int, default=1500, help="creates measured per child")
-    parser.add_argument("--service-core", type=int, default=0)
-    parser.add_argument("--load-core", type=int, default=1)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -141,6 +141,11 @@ def _call(request_id: str, status: str) -> CallRecord:
     return CallRecord(surface="rest", route="CreateResponse", request_id=request_id, status=status)
 
 
+def _batching(flush_s: float) -> AccessLog:
+    """The access log `configure` sets up (direct), with lines waiting up to `flush_s`."""
+    return AccessLog(AccessLine.found(logging.getLogger("rejoinder.access")), flush_s=flush_s)
+
+
 def _request_ids(text: str) -> list[str]:
     return [orjson.loads(line)["request_id"] for line in text.splitlines()]
 
@@ -148,7 +153,7 @@ def _request_ids(text: str) -> list[str]:
 async def test_lines_of_calls_that_succeeded_are_written_together_with_the_time_their_call_ended() -> None:
     stream = io.StringIO()
     with _root_writing_to(stream, JsonFormatter()):
-        writer = AccessLog(AccessLine.found(logging.getLogger("rejoinder.access")), flush_s=0.2)
+        writer = _batching(0.2)
         writer.call_ended(_call("ok-1", "200"), 0.01)
         writer.call_ended(_call("ok-2", "OK"), 0.01)
         ended = time.time()
@@ -169,7 +174,7 @@ def _utc_millis(seconds: float) -> str:
 async def test_a_call_that_did_not_succeed_is_written_at_once_after_the_lines_waiting() -> None:
     stream = io.StringIO()
     with _root_writing_to(stream, JsonFormatter()):
-        writer = AccessLog(AccessLine.found(logging.getLogger("rejoinder.access")), flush_s=60)
+        writer = _batching(60)
         writer.call_ended(_call("ok-1", "200"), 0.01)
         writer.call_ended(_call("bad-1", "400"), 0.01)
         assert _request_ids(stream.getvalue()) == ["ok-1", "bad-1"]
