@@ -13,6 +13,7 @@ from rejoinder.core.context.input_tokens import as_create, count_input_tokens
 from rejoinder.core.include import withhold
 from rejoinder.core.pages import page_args
 from rejoinder.core.run.deps import Deps
+from rejoinder.core.run.events import RESPONSE_OF, TERMINAL
 from rejoinder.core.run.orchestrator import Opening, Run, start
 from rejoinder.errors import ApiError, ErrorKind, clip, invalid, not_found
 from rejoinder.pacing import run_paced
@@ -32,19 +33,11 @@ from rejoinder.responses.v1.responses_service_pb2 import (
 from rejoinder.store.base import UNFINISHED
 from rejoinder.store.items import item_id
 
-TERMINAL = ("response_completed", "response_incomplete", "response_failed")
-
 
 def terminal_response(event: ResponseStreamEvent) -> Response | None:
     """The response a terminal event carries, or None for any other event."""
     kind = event.WhichOneof("event")
-    if kind == "response_completed":
-        return event.response_completed.response
-    if kind == "response_incomplete":
-        return event.response_incomplete.response
-    if kind == "response_failed":
-        return event.response_failed.response
-    return None
+    return RESPONSE_OF[kind](event) if kind in TERMINAL else None
 
 
 class EventSource(Protocol):

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf.message import Message
 
 from rejoinder.responses.v1.events_pb2 import ResponseStreamEvent
+from rejoinder.responses.v1.response_pb2 import Response
 
 DELTA_SUFFIX = "_delta"
 """The events that carry a piece of output as it is made are the `ResponseStreamEvent` cases named
 `*_delta` (text, refusal, reasoning, a call's arguments, of whatever tool)."""
+
+
+RESPONSE_OF: dict[str, Callable[[ResponseStreamEvent], Response]] = {
+    "response_created": lambda event: event.response_created.response,
+    "response_queued": lambda event: event.response_queued.response,
+    "response_in_progress": lambda event: event.response_in_progress.response,
+    "response_completed": lambda event: event.response_completed.response,
+    "response_incomplete": lambda event: event.response_incomplete.response,
+    "response_failed": lambda event: event.response_failed.response,
+}
+"""The lifecycle events, each with where it carries the whole response."""
+
+TERMINAL = ("response_completed", "response_incomplete", "response_failed")
 
 
 def is_delta(event: ResponseStreamEvent) -> bool:

@@ -21,7 +21,7 @@ from rejoinder.core.include import withhold
 from rejoinder.core.run.chat_mapping import TurnInput, paced_chat_request
 from rejoinder.core.run.deps import Deps
 from rejoinder.core.run.echo import initial_response
-from rejoinder.core.run.events import EventEmitter
+from rejoinder.core.run.events import RESPONSE_OF, EventEmitter
 from rejoinder.core.run.loop import INCOMPLETE_REASONS, AgentLoop, FirstTurn, LoopParts, Tally
 from rejoinder.core.run.output import OutputBuilder
 from rejoinder.core.run.prepare import ENCRYPTED_REASONING, prepare
@@ -153,7 +153,7 @@ class Run:
 
     def _lifecycle(self, case: str) -> ResponseStreamEvent:
         event = self._emitter.emit(case, {"response": self.response})  # made in place: one copy
-        withhold(getattr(event, case).response.output, self._vreq.params.include)
+        withhold(RESPONSE_OF[case](event).output, self._vreq.params.include)
         return event
 
     async def events(self) -> AsyncIterator[ResponseStreamEvent]:
