@@ -198,6 +198,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from rejoinder.edge.envoy_process import EnvoyError
     from rejoinder.launcher import serve
+    from rejoinder.memory import give_back_big_blocks
+
+    give_back_big_blocks()  # before the first request: see rejoinder/memory.py
 
     flags = {k: v for k, v in vars(args).items() if k != "command"}
     try:

@@ -23,6 +23,7 @@ from rejoinder.config import (
     ConfigError,
     Settings,
 )
+from rejoinder.memory import give_back_big_blocks
 from rejoinder.providers.base import Provider
 from rejoinder.providers.factory import build_provider
 from rejoinder.providers.local import CAPABILITIES
@@ -42,6 +43,7 @@ CONFIG_EXIT = 2  # the worker cannot start as configured (the message is on stde
 def main(settings: Settings, spec: WorkerSpec, answer: Connection) -> None:
     """The worker process's entry (multiprocessing `spawn` target)."""
     _die_with_parent()
+    give_back_big_blocks()  # as `rejoinder serve` does (rejoinder/memory.py)
     logs.configure(settings.log_level, settings.log_format)
     import uvloop  # after logging: as `rejoinder serve` does
 
