@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rejoinder.app import FINISH_S, GrpcApp, start_grpc
+from rejoinder.collector import freeze_start_up
 from rejoinder.config import ConfigError, Settings
 from rejoinder.config_auth import key_count
 from rejoinder.core.ids import RandomIds
@@ -191,6 +192,7 @@ async def _serve_in(settings: Settings, data: DataDir) -> None:
             envoy = await _start_envoy(settings, (app.port,))
         limits = describe_limits(settings.rate_limits, app.store)
         _announce(settings, app.port, app.registry.model_names(), limits)
+        freeze_start_up()  # rejoinder/collector.py
         await _wait_for_stop(envoy)
     except EnvoyError as exc:
         print(f"rejoinder: Envoy failed: {exc}", flush=True)

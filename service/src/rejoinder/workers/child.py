@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from rejoinder import logs
 from rejoinder.app import GrpcApp, Parts, start_grpc
+from rejoinder.collector import freeze_start_up
 from rejoinder.config import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_FIRST_TOKEN_TIMEOUT_S,
@@ -104,6 +105,7 @@ async def _serve(settings: Settings, spec: WorkerSpec, answer: Connection) -> No
     try:
         models = tuple(app.registry.model_names())
         limits = describe_limits(settings.rate_limits, app.store)
+        freeze_start_up()  # as `rejoinder serve` does (rejoinder/collector.py)
         answer.send(Ready(os.getpid(), app.port, models, limits, chat.port if chat is not None else None))
         answer.close()
         await stop.wait()
