@@ -4,7 +4,7 @@ A full collection walks every object the collector tracks, and holds the event l
 serves, the service holds about 140,000 such objects that live as long as it does (modules, classes,
 functions, the app's parts). A request with many items makes enough long-lived objects to bring a full
 collection every 1-3 s, and each walked them all: 45-77 ms (`python -m bench --only beside_big`, probed).
-Frozen once the server is up, they are never walked again, and those collections take 0.2-4 ms.
+Frozen once the server is up, they are never walked again, and those collections take 0.2-5 ms.
 """
 
 from __future__ import annotations
